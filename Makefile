@@ -1,0 +1,61 @@
+# The two commands: `make run` (try the product) and `make test` (pass the suite).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# Tests run with production-like settings (DEBUG off) and a throwaway key; HTTPS redirects are off
+# because the test client speaks plain HTTP.
+TEST_ENV := DEBUG=false SECRET_KEY=tests-only-insecure-key SECURE_SSL_REDIRECT=false
+DEPLOY_ENV := DEBUG=false SECRET_KEY=deploy-check-$$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n') ALLOWED_HOSTS=shop.example.com
+
+.PHONY: run test install lint check-deploy test-unit test-browser browser clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(STAMP)
+
+# A local .env for `make run`: DEBUG on (the checkout simulator needs it) and a random secret key.
+.env:
+	printf 'DEBUG=true\nSECRET_KEY=%s\n' "$$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')" > $@
+
+run: $(STAMP) .env
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python manage.py seed_demo
+	@echo "Serving on http://$(HOST):$(PORT)/ (customer@example.com / operator@example.com, password demo)"
+	$(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
+
+check-deploy: $(STAMP)
+	$(DEPLOY_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+# Debian's chromium drives the browser tests; installed when missing and we may (root + apt).
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) ; } || \
+	  echo "chromium not available: browser tests will be skipped"
+
+test-unit: $(STAMP)
+	$(TEST_ENV) $(BIN)/pytest -m "not browser"
+
+# Playwright's sync loop must not share a process with the asyncio tests (TOOLCHAIN.md).
+test-browser: $(STAMP) browser
+	$(TEST_ENV) DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest -m browser -p no:asyncio; \
+	  status=$$?; [ $$status -eq 5 ] && exit 0 || exit $$status
+
+test: lint check-deploy test-unit test-browser
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

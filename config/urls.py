@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from production import views as production_views
+
+urlpatterns = [
+    path("", production_views.home, name="home"),
+    path("healthz", production_views.healthz, name="healthz"),
+    path("accounts/signup/", production_views.SignUpView.as_view(), name="signup"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/", include("production.api.urls")),
+    path("api/", include("payments.urls_api")),
+    path("payments/", include("payments.urls")),
+    path("ops/", include("ops.urls")),
+    path("", include("production.urls")),
+]

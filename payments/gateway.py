@@ -1,0 +1,122 @@
+"""The payments gateway interface: a real Stripe Checkout Session, or the local simulator's.
+
+Everything here talks to the network (or pretends to): never call it inside a transaction.
+"""
+
+import json
+from dataclasses import dataclass
+from typing import Protocol
+
+import stripe
+from django.conf import settings
+
+from production.models import ProductionOrder
+
+STRIPE_METADATA_LIMIT = 500  # characters per metadata value
+
+
+class GatewayError(Exception):
+    """The payment provider could not create a checkout (network, auth, invalid request)."""
+
+
+@dataclass(frozen=True)
+class CheckoutSession:
+    id: str
+    url: str
+
+
+class CheckoutGateway(Protocol):
+    def create_session(self, *, order: ProductionOrder, base_url: str) -> CheckoutSession: ...
+
+
+def success_url(order: ProductionOrder, base_url: str) -> str:
+    return f"{base_url}/orders/{order.pk}/?checkout=success"
+
+
+def cancel_url(order: ProductionOrder, base_url: str) -> str:
+    return f"{base_url}/orders/{order.pk}/?checkout=canceled"
+
+
+class LocalCheckoutGateway:
+    """The embedded default: a simulator page on this server stands in for Stripe (DEBUG only)."""
+
+    def create_session(self, *, order: ProductionOrder, base_url: str) -> CheckoutSession:
+        # One session per order, like Stripe with the per-order idempotency key.
+        session_id = f"cs_local_{order.pk.hex}"
+        return CheckoutSession(id=session_id, url=f"{base_url}/payments/checkout/{session_id}/")
+
+
+class StripeCheckoutGateway:
+    def __init__(self, api_key: str, api_base: str = "") -> None:
+        self.client = stripe.StripeClient(
+            api_key, base_addresses={"api": api_base} if api_base else None
+        )
+
+    def create_session(self, *, order: ProductionOrder, base_url: str) -> CheckoutSession:
+        params = checkout_session_params(order=order, base_url=base_url)
+        try:
+            session = self.client.v1.checkout.sessions.create(
+                params, options={"idempotency_key": f"checkout-order-{order.pk}"}
+            )
+        except stripe.StripeError as exc:
+            raise GatewayError(str(exc)) from exc
+        return CheckoutSession(id=session.id, url=session.url)
+
+
+def checkout_session_params(*, order: ProductionOrder, base_url: str) -> dict:
+    """Checkout Session parameters priced on the server from the order's line items."""
+    garment = order.garment
+    line_items = [
+        {
+            "price_data": {
+                "currency": order.currency,
+                "unit_amount": item.unit_amount,
+                "product_data": {"name": f"{garment.name} — {item.size}"},
+            },
+            "quantity": item.quantity,
+        }
+        for item in order.line_items.all()
+    ]
+    if order.rush_surcharge_amount:
+        line_items.append(
+            {
+                "price_data": {
+                    "currency": order.currency,
+                    "unit_amount": order.rush_surcharge_amount,
+                    "product_data": {"name": "Rush production"},
+                },
+                "quantity": 1,
+            }
+        )
+    sizes = json.dumps(
+        [{"size": i.size, "quantity": i.quantity} for i in order.line_items.all()],
+        separators=(",", ":"),
+    )
+    metadata = {
+        "orderId": str(order.pk),
+        "reference": order.reference,
+        "userId": str(order.owner_id),
+        "garmentId": garment.shopify_gid,
+        "designUrl": order.design_url,
+        "sizes": sizes,
+    }
+    # The order row holds every field; metadata is a convenience that must fit Stripe's limits.
+    metadata = {k: v for k, v in metadata.items() if len(v) <= STRIPE_METADATA_LIMIT}
+    params: dict = {
+        "mode": "payment",
+        "client_reference_id": str(order.pk),
+        "line_items": line_items,
+        "metadata": metadata,
+        "payment_intent_data": {"metadata": {"orderId": str(order.pk)}},
+        "success_url": success_url(order, base_url),
+        "cancel_url": cancel_url(order, base_url),
+    }
+    if order.owner.email:
+        params["customer_email"] = order.owner.email
+    return params
+
+
+def get_gateway() -> CheckoutGateway:
+    if settings.STRIPE_SECRET_KEY:
+        return StripeCheckoutGateway(settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE)
+    return LocalCheckoutGateway()

@@ -1,0 +1,70 @@
+"""One exception handler: every API error is `{"error": ...}` with the spec's status and text."""
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from production.exceptions import IdempotencyConflict, OrderError
+
+logger = logging.getLogger("production.api")
+
+INVALID = "Invalid request"
+
+
+def _details(detail: object) -> dict:
+    if isinstance(detail, dict):
+        return detail
+    if isinstance(detail, list):
+        return {"non_field_errors": detail}
+    return {"non_field_errors": [str(detail)]}
+
+
+def exception_handler(exc: Exception, context: dict) -> Response:
+    if isinstance(exc, IdempotencyConflict):
+        return Response({"error": "Conflict", "details": exc.details}, status=409)
+    if isinstance(exc, OrderError):
+        return Response({"error": INVALID, "details": exc.details}, status=400)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        logger.exception(
+            "Unhandled error in %s", context.get("view").__class__.__name__, exc_info=exc
+        )
+        return Response({"error": "Internal error"}, status=500)
+
+    if isinstance(exc, exceptions.ParseError):
+        body = {"error": INVALID, "details": {"body": [str(exc.detail)]}}
+    elif isinstance(exc, exceptions.ValidationError):
+        body = {"error": INVALID, "details": _details(exc.detail)}
+    elif isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        body = {"error": "Unauthorized"}
+    elif isinstance(exc, exceptions.PermissionDenied):
+        body = {"error": "Forbidden", "details": {"detail": [str(exc.detail)]}}
+    elif isinstance(exc, exceptions.NotFound):
+        body = {"error": "Order not found"}
+    elif isinstance(exc, exceptions.Throttled):
+        body = {"error": "Too many requests", "details": {"retryAfter": [str(exc.wait)]}}
+    elif isinstance(exc, exceptions.MethodNotAllowed):
+        body = {"error": "Method not allowed"}
+    elif isinstance(exc, exceptions.UnsupportedMediaType):
+        body = {"error": INVALID, "details": {"Content-Type": [str(exc.detail)]}}
+    else:
+        body = {"error": str(exc.detail)}
+    response.data = body
+    return response
+
+
+def api_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse({"error": "Not found"}, status=404)
+
+
+def api_server_error(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"error": "Internal error"}, status=500)

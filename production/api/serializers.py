@@ -1,0 +1,142 @@
+"""Input serializers validate and never save; output serializers shape the spec's camelCase JSON."""
+
+from django.core.validators import URLValidator
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from production.lifecycle import OrderState, Priority, ProductionStatus
+from production.models import FulfillmentEvent, Garment, LineItem, ProductionOrder
+
+MAX_SIZES = 20
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer, not a numeric string, float or boolean."""
+
+    def to_internal_value(self, data: object) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class SizeQuantityInput(serializers.Serializer):
+    size = serializers.CharField(max_length=20)
+    quantity = StrictIntegerField(min_value=1, max_value=10000)
+
+
+class CreateOrderInput(serializers.Serializer):
+    designUrl = serializers.URLField(
+        max_length=2048, validators=[URLValidator(schemes=["http", "https"])]
+    )
+    garmentId = serializers.CharField(max_length=100, help_text="Shopify product GID.")
+    sizes = SizeQuantityInput(many=True, allow_empty=False, max_length=MAX_SIZES)
+    priority = serializers.ChoiceField(choices=Priority.values, default=Priority.STANDARD)
+    notes = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
+    prompt = serializers.CharField(max_length=2000, allow_null=True, required=False, default=None)
+
+
+class CheckoutOutput(serializers.Serializer):
+    checkoutUrl = serializers.URLField()
+    orderId = serializers.UUIDField()
+    reference = serializers.CharField()
+
+
+class UpdateOrderInput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=OrderState.values, required=False)
+    productionStatus = serializers.ChoiceField(choices=ProductionStatus.values, required=False)
+    priority = serializers.ChoiceField(choices=Priority.values, required=False)
+    notes = serializers.CharField(max_length=2000, allow_blank=True, required=False)
+
+    def validate(self, attrs: dict) -> dict:
+        if not attrs:
+            raise serializers.ValidationError(
+                "Nothing to update: send status, productionStatus, priority or notes."
+            )
+        return attrs
+
+
+class GarmentOutput(serializers.Serializer):
+    id = serializers.CharField(source="shopify_gid")
+    name = serializers.CharField()
+    imageUrl = serializers.CharField(source="image_url", allow_null=True)
+    sizes = serializers.ListField(child=serializers.CharField())
+    unitAmount = serializers.IntegerField(source="base_price")
+    currency = serializers.CharField()
+
+    class Meta:
+        model = Garment
+
+
+class LineItemOutput(serializers.Serializer):
+    id = serializers.CharField()
+    size = serializers.CharField()
+    quantity = serializers.IntegerField()
+    technique = serializers.CharField()
+    unitAmount = serializers.IntegerField(source="unit_amount")
+    metadata = serializers.JSONField(allow_null=True)
+
+    class Meta:
+        model = LineItem
+
+
+class EventOutput(serializers.Serializer):
+    id = serializers.CharField()
+    status = serializers.CharField()
+    message = serializers.CharField(allow_null=True)
+    occurredAt = serializers.DateTimeField(source="occurred_at")
+    metadata = serializers.JSONField(allow_null=True)
+
+    class Meta:
+        model = FulfillmentEvent
+
+
+class OrderSummaryOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    reference = serializers.CharField()
+    status = serializers.ChoiceField(source="production_status", choices=ProductionStatus.values)
+    orderStatus = serializers.ChoiceField(source="status", choices=OrderState.values)
+    createdAt = serializers.DateTimeField(source="created_at")
+    updatedAt = serializers.DateTimeField(source="updated_at")
+    prompt = serializers.CharField(allow_null=True)
+    priority = serializers.ChoiceField(source="get_priority_display", choices=Priority.labels)
+    etaDays = serializers.IntegerField(source="eta_days")
+    imageUrl = serializers.CharField(source="design_url", allow_null=True)
+    designUrl = serializers.CharField(source="design_url")
+    notes = serializers.CharField()
+    garment = GarmentOutput(allow_null=True)
+    lineItems = LineItemOutput(source="line_items.all", many=True)
+    totalQuantity = serializers.IntegerField(source="total_quantity")
+    subtotalAmount = serializers.IntegerField(source="subtotal_amount")
+    rushSurchargeAmount = serializers.IntegerField(source="rush_surcharge_amount")
+    totalAmount = serializers.IntegerField(source="total_amount", help_text="Minor units (cents).")
+    currency = serializers.CharField()
+    submittedAt = serializers.DateTimeField(source="submitted_at", allow_null=True)
+    checkoutUrl = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ProductionOrder
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_checkoutUrl(self, order: ProductionOrder) -> str | None:
+        # Only an unpaid draft still has a checkout to go back to.
+        return order.checkout_url or None if order.status == OrderState.DRAFT else None
+
+
+class OrderOutput(OrderSummaryOutput):
+    events = EventOutput(source="events.all", many=True)
+
+
+class OrderEnvelope(serializers.Serializer):
+    order = OrderOutput()
+
+
+class OrderListOutput(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    orders = OrderSummaryOutput(many=True)
+
+
+class ErrorOutput(serializers.Serializer):
+    error = serializers.CharField()
+    details = serializers.DictField(required=False)

@@ -1,0 +1,174 @@
+"""The spec's production API: thin views over the selectors and services."""
+
+from uuid import UUID
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
+from rest_framework.views import APIView
+
+from payments.services import start_checkout
+from production import services
+from production.access import IsOperator, can_view_order
+from production.api.serializers import (
+    CheckoutOutput,
+    CreateOrderInput,
+    ErrorOutput,
+    OrderEnvelope,
+    OrderListOutput,
+    OrderOutput,
+    OrderSummaryOutput,
+    UpdateOrderInput,
+)
+from production.filters import OrderFilter
+from production.lifecycle import EventSource
+from production.models import ProductionOrder
+from production.pricing import SizeQuantity
+from production.selectors import get_order_detail, orders_visible_to
+
+ERRORS = {
+    400: OpenApiResponse(ErrorOutput, description="Invalid request"),
+    401: OpenApiResponse(ErrorOutput, description="Unauthorized"),
+    403: OpenApiResponse(ErrorOutput, description="Forbidden"),
+    404: OpenApiResponse(ErrorOutput, description="Order not found"),
+}
+
+
+class OrderCreateThrottle(UserRateThrottle):
+    """Order creation per user (ORDER_CREATE_RATE); reads are not throttled."""
+
+    scope = "order-create"
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        if request.method != "POST":
+            return True
+        return super().allow_request(request, view)
+
+
+class OrderPagination(PageNumberPagination):
+    page_size = 20
+    page_size_query_param = "pageSize"
+    max_page_size = 100
+
+    def get_paginated_response(self, data: list) -> Response:
+        return Response(
+            {
+                "count": self.page.paginator.count,
+                "next": self.get_next_link(),
+                "previous": self.get_previous_link(),
+                "orders": data,
+            }
+        )
+
+
+class OrderCollectionView(APIView):
+    throttle_classes = [OrderCreateThrottle]
+
+    @extend_schema(
+        operation_id="listOrders",
+        parameters=[
+            OpenApiParameter("status", str, many=True),
+            OpenApiParameter("productionStatus", str, many=True),
+            OpenApiParameter("priority", str, many=True),
+            OpenApiParameter("createdFrom", str, description="YYYY-MM-DD"),
+            OpenApiParameter("createdTo", str, description="YYYY-MM-DD, inclusive"),
+            OpenApiParameter("page", int),
+            OpenApiParameter("pageSize", int),
+        ],
+        responses={200: OrderListOutput, **{k: ERRORS[k] for k in (400, 401)}},
+    )
+    def get(self, request: Request) -> Response:
+        """The caller's orders, newest first (operators: every order)."""
+        filterset = OrderFilter(request.query_params, queryset=orders_visible_to(request.user))
+        if not filterset.is_valid():
+            raise exceptions.ValidationError(filterset.errors)
+        paginator = OrderPagination()
+        page = paginator.paginate_queryset(filterset.qs, request, view=self)
+        return paginator.get_paginated_response(OrderSummaryOutput(page, many=True).data)
+
+    @extend_schema(
+        operation_id="createOrder",
+        request=CreateOrderInput,
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        responses={
+            201: CheckoutOutput,
+            409: OpenApiResponse(ErrorOutput, description="Idempotency-Key reused"),
+            429: OpenApiResponse(ErrorOutput, description="Too many requests"),
+            500: OpenApiResponse(ErrorOutput, description="Internal error"),
+            **{k: ERRORS[k] for k in (400, 401)},
+        },
+    )
+    def post(self, request: Request) -> Response:
+        """Create a draft order and start its checkout; payment submits it."""
+        data = CreateOrderInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        key = request.headers.get("Idempotency-Key", "").strip() or None
+        if key is not None and len(key) > 255:
+            raise exceptions.ValidationError({"Idempotency-Key": ["At most 255 characters."]})
+        fields = data.validated_data
+        order = services.create_draft_order(
+            owner=request.user,
+            garment_gid=fields["garmentId"],
+            design_url=fields["designUrl"],
+            sizes=[SizeQuantity(s["size"], s["quantity"]) for s in fields["sizes"]],
+            priority=fields["priority"],
+            notes=fields["notes"],
+            prompt=fields["prompt"],
+            idempotency_key=key,
+            source=EventSource.CUSTOMER,
+        )
+        checkout_url = start_checkout(order=order, request=request)
+        return Response(
+            {"checkoutUrl": checkout_url, "orderId": str(order.id), "reference": order.reference},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class OrderDetailView(APIView):
+    def get_permissions(self) -> list:
+        if self.request.method == "PATCH":
+            return [IsAuthenticated(), IsOperator()]
+        return [IsAuthenticated()]
+
+    def get_order(self, order_id: str) -> ProductionOrder:
+        try:
+            UUID(order_id)
+        except ValueError:
+            raise exceptions.NotFound() from None
+        order = get_order_detail(order_id=order_id)
+        if order is None:
+            raise exceptions.NotFound()
+        if not can_view_order(self.request.user, order):
+            raise exceptions.PermissionDenied("Not your order.")
+        return order
+
+    @extend_schema(operation_id="getOrder", responses={200: OrderEnvelope, **ERRORS})
+    def get(self, request: Request, order_id: str) -> Response:
+        """One order with its garment, line items and fulfillment events (oldest first)."""
+        return Response({"order": OrderOutput(self.get_order(order_id)).data})
+
+    @extend_schema(
+        operation_id="updateOrder",
+        request=UpdateOrderInput,
+        responses={200: OrderEnvelope, **ERRORS},
+    )
+    def patch(self, request: Request, order_id: str) -> Response:
+        """Operators: change state, production status or priority; `notes` annotates the change."""
+        order = self.get_order(order_id)
+        data = UpdateOrderInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        services.update_order(
+            order=order,
+            actor=request.user,
+            source=EventSource.OPERATOR,
+            status=fields.get("status"),
+            production_status=fields.get("productionStatus"),
+            priority=fields.get("priority"),
+            note=fields.get("notes", ""),
+        )
+        return Response({"order": OrderOutput(get_order_detail(order_id=order.pk)).data})

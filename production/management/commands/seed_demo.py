@@ -1,0 +1,155 @@
+"""Demo catalogue, users and one sample order in every state. Safe to run again."""
+
+import os
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+
+from production import services
+from production.access import OPERATORS_GROUP
+from production.lifecycle import EventSource, OrderState, Priority, ProductionStatus
+from production.models import Garment, ProductionOrder
+from production.pricing import SizeQuantity
+
+GARMENTS = [
+    {
+        "shopify_gid": "gid://shopify/Product/123456",
+        "name": "Classic Cotton Tee",
+        "sizes": ["XS", "S", "M", "L", "XL", "XXL"],
+        "base_price": 1800,
+        "size_upcharges": {"XXL": 200},
+        "techniques": ["dtg", "screen"],
+    },
+    {
+        "shopify_gid": "gid://shopify/Product/234567",
+        "name": "Heavyweight Hoodie",
+        "sizes": ["S", "M", "L", "XL", "XXL"],
+        "base_price": 4200,
+        "size_upcharges": {"XXL": 300},
+        "techniques": ["dtg", "screen", "embroidery"],
+    },
+    {
+        "shopify_gid": "gid://shopify/Product/345678",
+        "name": "Organic Tote Bag",
+        "sizes": ["One Size"],
+        "base_price": 1200,
+        "size_upcharges": {},
+        "techniques": ["screen"],
+    },
+]
+
+USERS = [
+    ("customer@example.com", "Casey", False),
+    ("other@example.com", "Olive", False),
+    ("operator@example.com", "Oscar", True),
+]
+
+DESIGN = "https://picsum.photos/seed/{}/600/600"
+
+# (final state, priority, sizes) — each order is walked there through the services.
+SAMPLES = [
+    (OrderState.DRAFT, Priority.STANDARD, [("M", 2), ("L", 3)]),
+    (OrderState.SUBMITTED, Priority.RUSH, [("S", 10), ("M", 15)]),
+    (OrderState.APPROVED, Priority.STANDARD, [("L", 4)]),
+    (OrderState.APPROVED, Priority.HOLD, [("XL", 6)]),
+    (OrderState.IN_PRODUCTION, Priority.RUSH, [("M", 20), ("XXL", 5)]),
+    (OrderState.FULFILLED, Priority.STANDARD, [("S", 1), ("M", 1)]),
+    (OrderState.CANCELED, Priority.STANDARD, [("L", 2)]),
+]
+PATH = [OrderState.APPROVED, OrderState.IN_PRODUCTION, OrderState.FULFILLED]
+
+
+class Command(BaseCommand):
+    help = "Load demo garments, users (password DEMO_PASSWORD, default 'demo') and sample orders."
+
+    def handle(self, *args, **options) -> None:
+        password = os.environ.get("DEMO_PASSWORD", "demo")
+        for spec in GARMENTS:
+            Garment.objects.update_or_create(
+                shopify_gid=spec["shopify_gid"],
+                defaults={**spec, "currency": "usd", "image_url": "", "is_active": True},
+            )
+        User = get_user_model()
+        operators = Group.objects.get(name=OPERATORS_GROUP)
+        users = {}
+        for email, first_name, operator in USERS:
+            user, created = User.objects.get_or_create(
+                username=email, defaults={"email": email, "first_name": first_name}
+            )
+            if created:
+                user.set_password(password)
+                user.save(update_fields=["password"])
+            if operator:
+                user.groups.add(operators)
+            users[email] = user
+
+        customer, operator = users["customer@example.com"], users["operator@example.com"]
+        if ProductionOrder.objects.filter(owner=customer).exists():
+            self.stdout.write("Demo data already present; nothing added.")
+            return
+        for index, (state, priority, sizes) in enumerate(SAMPLES):
+            self._make_order(customer, operator, index, state, priority, sizes)
+        self._make_order(
+            users["other@example.com"],
+            operator,
+            99,
+            OrderState.SUBMITTED,
+            Priority.STANDARD,
+            [("M", 1)],
+        )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data loaded: {ProductionOrder.objects.count()} orders. "
+                f"Log in as customer@example.com or operator@example.com (password {password!r})."
+            )
+        )
+
+    def _make_order(
+        self,
+        owner,
+        operator,
+        index: int,
+        state: OrderState,
+        priority: Priority,
+        sizes: list[tuple[str, int]],
+    ) -> None:
+        # Hold is set after payment, so the held sample shows a paused, paid order.
+        order = services.create_draft_order(
+            owner=owner,
+            garment_gid=GARMENTS[index % 2]["shopify_gid"],
+            design_url=DESIGN.format(index),
+            sizes=[SizeQuantity(size, qty) for size, qty in sizes],
+            priority=Priority.STANDARD if priority == Priority.HOLD else priority,
+            notes="Demo order",
+        )
+        if state == OrderState.DRAFT:
+            return
+        if state == OrderState.CANCELED:
+            services.cancel_unpaid_order(order=order, reason="Checkout expired (demo)")
+            return
+        services.submit_paid_order(
+            order=order,
+            amount_total=order.total_amount,
+            currency=order.currency,
+            metadata={"demo": True},
+        )
+        if priority == Priority.HOLD:
+            services.update_order(
+                order=order,
+                actor=operator,
+                source=EventSource.OPERATOR,
+                priority=Priority.HOLD,
+                note="Waiting for artwork approval",
+            )
+        for step in PATH[: PATH.index(state) + 1] if state in PATH else []:
+            services.transition_order(
+                order=order, to=step, actor=operator, source=EventSource.OPERATOR
+            )
+            if step == OrderState.IN_PRODUCTION and state == OrderState.IN_PRODUCTION:
+                services.update_order(
+                    order=order,
+                    actor=operator,
+                    source=EventSource.OPERATOR,
+                    production_status=ProductionStatus.FINISHING,
+                )

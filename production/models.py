@@ -1,0 +1,204 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from production.lifecycle import (
+    FINAL_STATES,
+    EventSource,
+    OrderState,
+    Priority,
+    ProductionStatus,
+    eta_days,
+)
+
+
+class Technique(models.TextChoices):
+    DTG = "dtg", "Direct to garment"
+    SCREEN = "screen", "Screen print"
+    EMBROIDERY = "embroidery", "Embroidery"
+
+
+class Garment(models.Model):
+    """A blank garment from the Shopify catalogue that designs are printed on."""
+
+    shopify_gid = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=200)
+    sizes = models.JSONField(
+        default=list, help_text='Offered sizes in display order, e.g. ["S", "M"].'
+    )
+    base_price = models.PositiveIntegerField(help_text="Unit price in minor units (cents).")
+    currency = models.CharField(max_length=3, default="usd")
+    size_upcharges = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Extra per unit by size in minor units, e.g. {"XXL": 200}.',
+    )
+    techniques = models.JSONField(default=list, blank=True)
+    image_url = models.URLField(max_length=2048, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def unit_price(self, size: str) -> int:
+        return self.base_price + int(self.size_upcharges.get(size, 0))
+
+
+class ReferenceNumber(models.Model):
+    """One row per issued order reference: the database's own sequence makes them race-free.
+
+    Numbers consumed by a rolled-back order are simply skipped (the reference is gap-tolerant).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+
+    def __str__(self) -> str:
+        return f"ORD-{self.id:06d}"
+
+
+class ProductionOrder(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    reference = models.CharField(max_length=20, unique=True, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="production_orders"
+    )
+    status = models.CharField(max_length=20, choices=OrderState, default=OrderState.DRAFT)
+    production_status = models.CharField(
+        max_length=20, choices=ProductionStatus, default=ProductionStatus.SPEC_REVIEW
+    )
+    priority = models.CharField(max_length=10, choices=Priority, default=Priority.STANDARD)
+    design_url = models.URLField(max_length=2048)
+    # The spec: prompt and message are null when absent.
+    prompt = models.TextField(null=True, blank=True)  # noqa: DJ001
+    notes = models.TextField(blank=True, help_text="The customer's notes for the print shop.")
+    garment = models.ForeignKey(Garment, on_delete=models.PROTECT, related_name="orders")
+    subtotal_amount = models.PositiveIntegerField(default=0)
+    rush_surcharge_amount = models.PositiveIntegerField(default=0)
+    total_amount = models.PositiveIntegerField(default=0)
+    currency = models.CharField(max_length=3, default="usd")
+    total_quantity = models.PositiveIntegerField(default=0)
+    stripe_checkout_session_id = models.CharField(
+        max_length=255, unique=True, null=True, blank=True, editable=False
+    )
+    checkout_url = models.URLField(max_length=2048, blank=True, editable=False)
+    # NULL (no key) stays outside the per-owner unique constraint.
+    idempotency_key = models.CharField(  # noqa: DJ001
+        max_length=255, null=True, blank=True, editable=False
+    )
+    due_date = models.DateField(null=True, blank=True, help_text="Promised ready-to-ship date.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("operate_orders", "Can run production orders (ops dashboard, PATCH API)")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="order_idempotency_key_per_owner",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"], name="order_owner_created"),
+            models.Index(fields=["status", "-created_at"], name="order_status_created"),
+            models.Index(
+                fields=["production_status", "-created_at"], name="order_prodstatus_created"
+            ),
+            models.Index(fields=["priority", "-created_at"], name="order_priority_created"),
+            models.Index(fields=["due_date"], name="order_due_date"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATES
+
+    @property
+    def eta_days(self) -> int:
+        return eta_days(
+            status=self.status,
+            priority=self.priority,
+            due_date=self.due_date,
+            today=timezone.localdate(),
+        )
+
+
+class LineItem(models.Model):
+    order = models.ForeignKey(ProductionOrder, on_delete=models.CASCADE, related_name="line_items")
+    size = models.CharField(max_length=20)
+    quantity = models.PositiveIntegerField()
+    technique = models.CharField(max_length=20, choices=Technique, default=Technique.DTG)
+    unit_amount = models.PositiveIntegerField(help_text="Unit price charged, in minor units.")
+    metadata = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.size}"
+
+    @property
+    def line_amount(self) -> int:
+        return self.unit_amount * self.quantity
+
+
+class FulfillmentEvent(models.Model):
+    """The customer-visible audit trail of an order. Append-only: rows are never edited."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Order created"
+        STATE = "state", "Order state"
+        PRODUCTION_STATUS = "production_status", "Production status"
+        PRIORITY = "priority", "Priority"
+        MESSAGE = "message", "Message to customer"
+
+    order = models.ForeignKey(ProductionOrder, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind)
+    status = models.CharField(max_length=40)
+    message = models.TextField(null=True, blank=True)  # noqa: DJ001
+    occurred_at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.CharField(max_length=20, choices=EventSource)
+    metadata = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [models.Index(fields=["order", "occurred_at", "id"], name="event_order_time")]
+
+    def __str__(self) -> str:
+        return f"{self.status}: {self.message or ''}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ValueError("Fulfillment events are append-only and cannot be edited.")
+        super().save(*args, **kwargs)
+
+
+class OrderNote(models.Model):
+    """An operator's internal note. Never shown to the customer."""
+
+    order = models.ForeignKey(ProductionOrder, on_delete=models.CASCADE, related_name="notes_log")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = models.TextField(max_length=5000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.body[:50]

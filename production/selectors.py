@@ -1,0 +1,30 @@
+"""Reads of the order domain. Selectors own the joins, so no page or endpoint runs N+1 queries."""
+
+from uuid import UUID
+
+from django.db.models import Prefetch, QuerySet
+
+from production.access import is_operator
+from production.models import FulfillmentEvent, LineItem, ProductionOrder
+
+
+def order_detail_queryset() -> QuerySet[ProductionOrder]:
+    """Orders with everything the order JSON shows, in a fixed number of queries."""
+    return ProductionOrder.objects.select_related("garment").prefetch_related(
+        Prefetch("line_items", queryset=LineItem.objects.order_by("id")),
+        Prefetch("events", queryset=FulfillmentEvent.objects.order_by("occurred_at", "id")),
+    )
+
+
+def get_order_detail(*, order_id: UUID | str) -> ProductionOrder | None:
+    return order_detail_queryset().filter(pk=order_id).first()
+
+
+def orders_visible_to(user: object) -> QuerySet[ProductionOrder]:
+    """Operators see every order; a customer sees their own."""
+    orders = ProductionOrder.objects.select_related("garment").prefetch_related(
+        Prefetch("line_items", queryset=LineItem.objects.order_by("id"))
+    )
+    if is_operator(user):
+        return orders
+    return orders.filter(owner=user)

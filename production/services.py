@@ -1,0 +1,506 @@
+"""Workflows of the order domain: the only code that writes orders.
+
+Each public function owns its transaction (durable: nothing may wrap it), locks the order row before
+it reads what it changes, writes exactly one FulfillmentEvent per change in that same transaction,
+and announces the change only after commit (`production.broadcasts`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from production import broadcasts
+from production.exceptions import (
+    IdempotencyConflict,
+    IllegalTransition,
+    InvalidOrder,
+    OrderError,
+    PaymentMismatch,
+)
+from production.lifecycle import (
+    STATE_MESSAGES,
+    STATUS_MAP,
+    EventSource,
+    OrderState,
+    Priority,
+    ProductionStatus,
+    due_date_for,
+    production_step_error,
+    transition_error,
+)
+from production.models import (
+    FulfillmentEvent,
+    Garment,
+    LineItem,
+    OrderNote,
+    ProductionOrder,
+    ReferenceNumber,
+)
+from production.pricing import SizeQuantity, quote_order
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    User = AbstractBaseUser
+
+logger = logging.getLogger(__name__)
+
+MAX_NOTE_LENGTH = 2000
+
+
+# --- creating a draft ----------------------------------------------------------------------------
+
+
+def create_draft_order(
+    *,
+    owner: User,
+    garment_gid: str,
+    design_url: str,
+    sizes: Sequence[SizeQuantity],
+    priority: Priority = Priority.STANDARD,
+    notes: str = "",
+    prompt: str | None = None,
+    idempotency_key: str | None = None,
+    source: EventSource = EventSource.CUSTOMER,
+) -> ProductionOrder:
+    """Create an unpaid draft with its line items and server-computed prices.
+
+    With an `idempotency_key`, a retry of the same request returns the order the first call made
+    (a unique constraint decides races); the same key with a different request is refused.
+    """
+    request = _DraftRequest(
+        garment_gid, design_url, tuple(sizes), Priority(priority), notes, prompt
+    )
+    if idempotency_key:
+        existing = _order_for_key(owner, idempotency_key)
+        if existing is not None:
+            return _same_request_or_conflict(existing, request)
+
+    garment = Garment.objects.filter(shopify_gid=garment_gid, is_active=True).first()
+    if garment is None:
+        raise InvalidOrder({"garmentId": [f"No active garment {garment_gid!r}."]})
+    _check_sizes(garment, request.sizes)
+    quote = quote_order(garment=garment, sizes=request.sizes, priority=request.priority)
+
+    try:
+        with transaction.atomic(durable=True):
+            number = ReferenceNumber.objects.create()
+            order = ProductionOrder.objects.create(
+                reference=str(number),
+                owner=owner,
+                status=OrderState.DRAFT,
+                production_status=STATUS_MAP[OrderState.DRAFT],
+                priority=request.priority,
+                design_url=design_url,
+                prompt=prompt,
+                notes=notes,
+                garment=garment,
+                subtotal_amount=quote.subtotal,
+                rush_surcharge_amount=quote.rush_surcharge,
+                total_amount=quote.total,
+                currency=quote.currency,
+                total_quantity=quote.total_quantity,
+                idempotency_key=idempotency_key or None,
+            )
+            LineItem.objects.bulk_create(
+                LineItem(
+                    order=order,
+                    size=line.size,
+                    quantity=line.quantity,
+                    unit_amount=line.unit_amount,
+                )
+                for line in quote.lines
+            )
+            event = _record(
+                order,
+                kind=FulfillmentEvent.Kind.CREATED,
+                status=order.production_status,
+                message="Order created, awaiting payment",
+                actor=owner,
+                source=source,
+                change=("status", None, OrderState.DRAFT),
+            )
+            broadcasts.order_changed(order, [event])
+    except IntegrityError:
+        # Two requests with one key raced: the loser returns the winner's order.
+        existing = _order_for_key(owner, idempotency_key) if idempotency_key else None
+        if existing is None:
+            raise
+        return _same_request_or_conflict(existing, request)
+    return order
+
+
+@dataclass(frozen=True)
+class _DraftRequest:
+    garment_gid: str
+    design_url: str
+    sizes: tuple[SizeQuantity, ...]
+    priority: Priority
+    notes: str
+    prompt: str | None
+
+
+def _order_for_key(owner: User, key: str) -> ProductionOrder | None:
+    return (
+        ProductionOrder.objects.select_related("garment")
+        .prefetch_related("line_items")
+        .filter(owner=owner, idempotency_key=key)
+        .first()
+    )
+
+
+def _same_request_or_conflict(order: ProductionOrder, request: _DraftRequest) -> ProductionOrder:
+    original = _DraftRequest(
+        order.garment.shopify_gid,
+        order.design_url,
+        tuple(SizeQuantity(li.size, li.quantity) for li in order.line_items.all()),
+        Priority(order.priority) if order.status == OrderState.DRAFT else request.priority,
+        order.notes,
+        order.prompt,
+    )
+    if original != request:
+        raise IdempotencyConflict(
+            "This Idempotency-Key was already used for a different order.", field="Idempotency-Key"
+        )
+    return order
+
+
+def _check_sizes(garment: Garment, sizes: Sequence[SizeQuantity]) -> None:
+    errors: list[str] = []
+    seen: set[str] = set()
+    for item in sizes:
+        if item.size in seen:
+            errors.append(f"Size {item.size!r} appears more than once.")
+        seen.add(item.size)
+        if item.size not in garment.sizes:
+            offered = ", ".join(garment.sizes)
+            errors.append(
+                f"Size {item.size!r} is not offered for {garment.name} (offered: {offered})."
+            )
+    if not sizes:
+        errors.append("At least one size is required.")
+    if errors:
+        raise InvalidOrder({"sizes": errors})
+
+
+# --- changing an order ---------------------------------------------------------------------------
+
+
+def update_order(
+    *,
+    order: ProductionOrder | UUID,
+    actor: User | None,
+    source: EventSource,
+    status: OrderState | None = None,
+    production_status: ProductionStatus | None = None,
+    priority: Priority | None = None,
+    note: str = "",
+) -> ProductionOrder:
+    """Apply an operator's changes to one order, all or nothing.
+
+    Priority is applied first (releasing a hold and starting production is one request), then the
+    state, then the production status. Each real change writes one event; `note` becomes the message
+    of the main one. A note with no change is kept as an internal operator note. Asking for the
+    value an order already has is a no-op, so retries are safe.
+    """
+    order_id = order.pk if isinstance(order, ProductionOrder) else order
+    note = _clean_note(note)
+    with transaction.atomic(durable=True):
+        locked = _lock(order_id)
+        changes: list[_Change] = []
+        if priority is not None and priority != locked.priority:
+            changes.append(_change_priority(locked, Priority(priority)))
+        if status is not None and status != locked.status:
+            changes.append(_change_state(locked, OrderState(status), source=source))
+        if production_status is not None and production_status != locked.production_status:
+            changes.append(_change_production_status(locked, ProductionStatus(production_status)))
+        if not changes:
+            if note:
+                OrderNote.objects.create(order=locked, author=actor, body=note)
+            return locked
+        if note:
+            changes[-1].message = note
+        _save_changes(locked, changes, actor=actor, source=source)
+    return locked
+
+
+def transition_order(
+    *,
+    order: ProductionOrder | UUID,
+    to: OrderState,
+    actor: User | None,
+    source: EventSource,
+    note: str = "",
+) -> ProductionOrder:
+    """Move an order to another state (see `lifecycle.ALLOWED`)."""
+    return update_order(order=order, actor=actor, source=source, status=to, note=note)
+
+
+def submit_paid_order(
+    *,
+    order: ProductionOrder | UUID,
+    amount_total: int,
+    currency: str,
+    checkout_session_id: str | None = None,
+    metadata: dict | None = None,
+) -> tuple[ProductionOrder, bool]:
+    """Submit a draft whose payment Stripe confirmed. Returns the order and whether it changed.
+
+    Safe to call again for the same payment: an order that is no longer a draft is left alone. An
+    amount or currency that is not the order's raises PaymentMismatch and changes nothing.
+    """
+    order_id = order.pk if isinstance(order, ProductionOrder) else order
+    with transaction.atomic(durable=True):
+        locked = _lock(order_id)
+        if locked.status != OrderState.DRAFT:
+            if locked.status == OrderState.CANCELED:
+                logger.error(
+                    "Payment confirmed for canceled order %s: refund needed", locked.reference
+                )
+            return locked, False
+        if amount_total != locked.total_amount or currency.lower() != locked.currency.lower():
+            raise PaymentMismatch(
+                f"Paid {amount_total} {currency.lower()} but {locked.reference} costs "
+                f"{locked.total_amount} {locked.currency}.",
+                field="payment",
+            )
+        change = _change_state(locked, OrderState.SUBMITTED, source=EventSource.STRIPE)
+        change.metadata = metadata or {}
+        fields = ["submitted_at", "due_date"]
+        if checkout_session_id and not locked.stripe_checkout_session_id:
+            locked.stripe_checkout_session_id = checkout_session_id
+            fields.append("stripe_checkout_session_id")
+        _save_changes(locked, [change], actor=None, source=EventSource.STRIPE, extra_fields=fields)
+    return locked, True
+
+
+def cancel_unpaid_order(
+    *, order: ProductionOrder | UUID, reason: str
+) -> tuple[ProductionOrder, bool]:
+    """Cancel a draft whose checkout expired or whose payment failed; never touches a paid order."""
+    order_id = order.pk if isinstance(order, ProductionOrder) else order
+    with transaction.atomic(durable=True):
+        locked = _lock(order_id)
+        if locked.status != OrderState.DRAFT:
+            return locked, False
+        change = _change_state(locked, OrderState.CANCELED, source=EventSource.STRIPE)
+        change.message = reason
+        _save_changes(locked, [change], actor=None, source=EventSource.STRIPE)
+    return locked, True
+
+
+def attach_checkout_session(
+    *, order: ProductionOrder | UUID, session_id: str, checkout_url: str
+) -> ProductionOrder:
+    """Remember the Checkout Session of a draft (no event: nothing changed for the customer)."""
+    order_id = order.pk if isinstance(order, ProductionOrder) else order
+    with transaction.atomic(durable=True):
+        locked = _lock(order_id)
+        if locked.stripe_checkout_session_id not in (None, session_id):
+            # The per-order idempotency key makes Stripe answer with the same session; a different
+            # one means a second session for one order, which must not silently replace the first.
+            raise OrderError(
+                f"{locked.reference} already has a checkout session.", field="checkout"
+            )
+        locked.stripe_checkout_session_id = session_id
+        locked.checkout_url = checkout_url
+        locked.save(update_fields=["stripe_checkout_session_id", "checkout_url", "updated_at"])
+    return locked
+
+
+def add_customer_message(
+    *, order: ProductionOrder | UUID, author: User | None, body: str, source: EventSource
+) -> FulfillmentEvent:
+    """Post a message on the customer's timeline (an event like any other change)."""
+    body = _clean_note(body)
+    if not body:
+        raise OrderError("A message cannot be empty.", field="message")
+    order_id = order.pk if isinstance(order, ProductionOrder) else order
+    with transaction.atomic(durable=True):
+        locked = _lock(order_id)
+        change = _Change(
+            kind=FulfillmentEvent.Kind.MESSAGE,
+            field="message",
+            before=None,
+            after=None,
+            status=locked.production_status,
+            message=body,
+        )
+        [event] = _save_changes(locked, [change], actor=author, source=source)
+    return event
+
+
+def add_order_note(*, order: ProductionOrder | UUID, author: User | None, body: str) -> OrderNote:
+    """Add an internal operator note (never shown to the customer)."""
+    body = _clean_note(body)
+    if not body:
+        raise OrderError("A note cannot be empty.", field="note")
+    order_id = order.pk if isinstance(order, ProductionOrder) else order
+    return OrderNote.objects.create(order_id=order_id, author=author, body=body)
+
+
+# --- internals -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Change:
+    kind: str
+    field: str
+    before: str | None
+    after: str | None
+    status: str
+    message: str
+    metadata: dict | None = None
+
+
+def _lock(order_id: UUID) -> ProductionOrder:
+    return ProductionOrder.objects.select_for_update().get(pk=order_id)
+
+
+def _clean_note(text: str | None) -> str:
+    text = (text or "").strip()
+    if len(text) > MAX_NOTE_LENGTH:
+        raise OrderError(f"At most {MAX_NOTE_LENGTH} characters.", field="notes")
+    return text
+
+
+def _change_state(order: ProductionOrder, to: OrderState, *, source: EventSource) -> _Change:
+    current = OrderState(order.status)
+    reason = transition_error(current, to, source=source)
+    if reason is None and to == OrderState.IN_PRODUCTION and order.priority == Priority.HOLD:
+        reason = "order is on hold: release the hold before production starts"
+    if reason:
+        raise IllegalTransition(f"{order.reference}: {reason}", field="status")
+    order.status = to
+    if to in STATUS_MAP:
+        order.production_status = STATUS_MAP[to]
+    if to == OrderState.SUBMITTED:
+        order.submitted_at = timezone.now()
+        order.due_date = due_date_for(
+            submitted_on=timezone.localdate(order.submitted_at), priority=Priority(order.priority)
+        )
+    return _Change(
+        kind=FulfillmentEvent.Kind.STATE,
+        field="status",
+        before=current,
+        after=to,
+        status="Canceled" if to == OrderState.CANCELED else order.production_status,
+        message=STATE_MESSAGES[to],
+    )
+
+
+def _change_production_status(order: ProductionOrder, to: ProductionStatus) -> _Change:
+    current = ProductionStatus(order.production_status)
+    reason = production_step_error(OrderState(order.status), current, to)
+    if reason:
+        raise IllegalTransition(f"{order.reference}: {reason}", field="productionStatus")
+    order.production_status = to
+    return _Change(
+        kind=FulfillmentEvent.Kind.PRODUCTION_STATUS,
+        field="production_status",
+        before=current,
+        after=to,
+        status=to,
+        message=f"{current} finished, now {to}",
+    )
+
+
+def _change_priority(order: ProductionOrder, to: Priority) -> _Change:
+    if order.is_final:
+        raise IllegalTransition(
+            f"{order.reference}: priority cannot change once the order is {order.status}",
+            field="priority",
+        )
+    current = Priority(order.priority)
+    order.priority = to
+    if order.submitted_at is not None:
+        order.due_date = due_date_for(
+            submitted_on=timezone.localdate(order.submitted_at), priority=to
+        )
+    if to == Priority.HOLD:
+        message = "Order paused (on hold)"
+    elif current == Priority.HOLD:
+        message = f"Hold released, priority {to.label}"
+    else:
+        message = f"Priority changed to {to.label}"
+    return _Change(
+        kind=FulfillmentEvent.Kind.PRIORITY,
+        field="priority",
+        before=current,
+        after=to,
+        status=order.production_status,
+        message=message,
+    )
+
+
+_FIELDS_BY_CHANGE = {
+    "status": ["status", "production_status"],
+    "production_status": ["production_status"],
+    "priority": ["priority", "due_date"],
+    "message": [],
+}
+
+
+def _save_changes(
+    order: ProductionOrder,
+    changes: list[_Change],
+    *,
+    actor: User | None,
+    source: EventSource,
+    extra_fields: Sequence[str] = (),
+) -> list[FulfillmentEvent]:
+    fields = {"updated_at", *extra_fields}
+    for change in changes:
+        fields.update(_FIELDS_BY_CHANGE[change.field])
+    order.save(update_fields=sorted(fields))
+    events = [
+        _record(
+            order,
+            kind=change.kind,
+            status=change.status,
+            message=change.message,
+            actor=actor,
+            source=source,
+            change=(change.field, change.before, change.after),
+            extra=change.metadata,
+        )
+        for change in changes
+    ]
+    broadcasts.order_changed(order, events)
+    return events
+
+
+def _record(
+    order: ProductionOrder,
+    *,
+    kind: str,
+    status: str,
+    message: str,
+    actor: User | None,
+    source: EventSource,
+    change: tuple[str, str | None, str | None],
+    extra: dict | None = None,
+) -> FulfillmentEvent:
+    field, before, after = change
+    metadata = {"source": str(source), "actor": actor.pk if actor else None, "field": field}
+    if field != "message":
+        metadata |= {"from": before and str(before), "to": after and str(after)}
+    if extra:
+        metadata |= extra
+    return FulfillmentEvent.objects.create(
+        order=order,
+        kind=kind,
+        status=str(status),
+        message=message,
+        occurred_at=timezone.now(),
+        actor=actor,
+        source=source,
+        metadata=metadata,
+    )

@@ -1,0 +1,65 @@
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from tests.factories import GarmentFactory, UserFactory, operator_user, token_for
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # PBKDF2 costs ~0.3 s a user; the tests are not about hashing.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # Throttle counters live in the cache (Redis in CI): each test starts from zero.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def garment(db):
+    return GarmentFactory(shopify_gid="gid://shopify/Product/123456", name="Classic Tee")
+
+
+@pytest.fixture
+def customer(db):
+    return UserFactory(email="customer@example.com")
+
+
+@pytest.fixture
+def other_customer(db):
+    return UserFactory(email="other@example.com")
+
+
+@pytest.fixture
+def operator(db):
+    return operator_user(email="operator@example.com")
+
+
+def _token_client(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
+    return client
+
+
+@pytest.fixture
+def customer_api(customer):
+    return _token_client(customer)
+
+
+@pytest.fixture
+def other_api(other_customer):
+    return _token_client(other_customer)
+
+
+@pytest.fixture
+def operator_api(operator):
+    return _token_client(operator)
+
+
+@pytest.fixture
+def anon_api():
+    return APIClient()

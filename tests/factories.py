@@ -1,0 +1,89 @@
+"""Factories: users, garments, and orders made through the real services."""
+
+from __future__ import annotations
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from rest_framework.authtoken.models import Token
+
+from production import services
+from production.access import OPERATORS_GROUP
+from production.lifecycle import EventSource, OrderState, Priority
+from production.models import Garment, ProductionOrder
+from production.pricing import SizeQuantity
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    username = factory.LazyAttribute(lambda u: u.email)
+    password = factory.PostGenerationMethodCall("set_password", "pw-for-tests-123")
+
+    @factory.post_generation
+    def operator(self, create: bool, extracted: bool | None, **kwargs) -> None:
+        if extracted:
+            self.groups.add(Group.objects.get(name=OPERATORS_GROUP))
+        if create:
+            self.save()
+
+
+def operator_user(**kwargs) -> object:
+    return UserFactory(operator=True, **kwargs)
+
+
+def token_for(user: object) -> str:
+    return Token.objects.get_or_create(user=user)[0].key
+
+
+class GarmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Garment
+        django_get_or_create = ("shopify_gid",)
+
+    shopify_gid = factory.Sequence(lambda n: f"gid://shopify/Product/{900000 + n}")
+    name = factory.Sequence(lambda n: f"Tee {n}")
+    sizes = factory.LazyFunction(lambda: ["S", "M", "L", "XL", "XXL"])
+    base_price = 1800
+    currency = "usd"
+    size_upcharges = factory.LazyFunction(lambda: {"XXL": 200})
+    techniques = factory.LazyFunction(lambda: ["dtg", "screen"])
+    is_active = True
+
+
+def make_order(
+    *,
+    owner: object | None = None,
+    garment: Garment | None = None,
+    sizes: list[tuple[str, int]] | None = None,
+    priority: Priority = Priority.STANDARD,
+    state: OrderState = OrderState.DRAFT,
+    operator: object | None = None,
+) -> ProductionOrder:
+    """An order walked to `state` through the services, as production would."""
+    owner = owner or UserFactory()
+    garment = garment or GarmentFactory()
+    order = services.create_draft_order(
+        owner=owner,
+        garment_gid=garment.shopify_gid,
+        design_url="https://cdn.example.com/design.png",
+        sizes=[SizeQuantity(s, q) for s, q in (sizes or [("M", 2), ("L", 3)])],
+        priority=priority,
+    )
+    if state == OrderState.DRAFT:
+        return order
+    if state == OrderState.CANCELED:
+        services.cancel_unpaid_order(order=order, reason="Checkout expired")
+        return ProductionOrder.objects.get(pk=order.pk)
+    services.submit_paid_order(
+        order=order, amount_total=order.total_amount, currency=order.currency
+    )
+    path = [OrderState.APPROVED, OrderState.IN_PRODUCTION, OrderState.FULFILLED]
+    actor = operator or operator_user()
+    for step in path[: path.index(state) + 1] if state in path else []:
+        services.transition_order(order=order, to=step, actor=actor, source=EventSource.OPERATOR)
+    return ProductionOrder.objects.get(pk=order.pk)

@@ -1,0 +1,423 @@
+import itertools
+
+import pytest
+from django.utils import timezone
+
+from production import services
+from production.exceptions import (
+    IdempotencyConflict,
+    IllegalTransition,
+    InvalidOrder,
+    PaymentMismatch,
+)
+from production.lifecycle import (
+    ALLOWED,
+    PAYMENT_ONLY,
+    STATUS_MAP,
+    EventSource,
+    OrderState,
+    Priority,
+    ProductionStatus,
+)
+from production.models import FulfillmentEvent, LineItem, OrderNote, ProductionOrder
+from production.pricing import SizeQuantity
+from tests.factories import GarmentFactory, UserFactory, make_order, operator_user
+
+pytestmark = pytest.mark.django_db
+
+
+def snapshot():
+    """Everything a failed request must leave untouched."""
+    return (
+        list(ProductionOrder.objects.order_by("pk").values()),
+        list(LineItem.objects.order_by("pk").values()),
+        list(FulfillmentEvent.objects.order_by("pk").values()),
+        list(OrderNote.objects.order_by("pk").values()),
+    )
+
+
+def draft(**kwargs):
+    return make_order(**kwargs)
+
+
+class TestCreateDraft:
+    def test_prices_are_computed_on_the_server(self, garment, customer):
+        order = services.create_draft_order(
+            owner=customer,
+            garment_gid=garment.shopify_gid,
+            design_url="https://cdn.example.com/d.png",
+            sizes=[SizeQuantity("M", 2), SizeQuantity("XXL", 3)],
+        )
+        # 2 × 1800 + 3 × (1800 + 200)
+        assert order.subtotal_amount == 9600
+        assert order.rush_surcharge_amount == 0
+        assert order.total_amount == 9600
+        assert order.currency == "usd"
+        assert order.total_quantity == 5
+        assert [(li.size, li.quantity, li.unit_amount) for li in order.line_items.all()] == [
+            ("M", 2, 1800),
+            ("XXL", 3, 2000),
+        ]
+
+    def test_rush_adds_a_quarter_of_the_subtotal(self, garment, customer):
+        order = make_order(
+            owner=customer, garment=garment, sizes=[("M", 3)], priority=Priority.RUSH
+        )
+        assert (order.subtotal_amount, order.rush_surcharge_amount, order.total_amount) == (
+            5400,
+            1350,
+            6750,
+        )
+
+    def test_draft_starts_in_spec_review_with_one_event(self, garment, customer):
+        order = make_order(owner=customer, garment=garment)
+        assert order.status == OrderState.DRAFT
+        assert order.production_status == ProductionStatus.SPEC_REVIEW
+        [event] = order.events.all()
+        assert (event.status, event.message, event.source) == (
+            "Spec Review",
+            "Order created, awaiting payment",
+            EventSource.CUSTOMER,
+        )
+        assert event.actor == customer
+        assert event.metadata == {
+            "source": "customer",
+            "actor": customer.pk,
+            "field": "status",
+            "from": None,
+            "to": "draft",
+        }
+
+    def test_references_are_sequential_and_human_readable(self, garment, customer):
+        refs = [make_order(owner=customer, garment=garment).reference for _ in range(3)]
+        numbers = [int(r.removeprefix("ORD-")) for r in refs]
+        assert all(r.startswith("ORD-") and len(r) == 10 for r in refs)
+        assert numbers == sorted(numbers) and len(set(numbers)) == 3
+
+    @pytest.mark.parametrize(
+        ("sizes", "message"),
+        [
+            ([("XS", 1)], "'XS' is not offered"),
+            ([("M", 1), ("M", 2)], "'M' appears more than once"),
+            ([], "At least one size"),
+        ],
+    )
+    def test_bad_sizes_write_nothing(self, garment, customer, sizes, message):
+        before = snapshot()
+        with pytest.raises(InvalidOrder) as exc:
+            services.create_draft_order(
+                owner=customer,
+                garment_gid=garment.shopify_gid,
+                design_url="https://cdn.example.com/d.png",
+                sizes=[SizeQuantity(s, q) for s, q in sizes],
+            )
+        assert message in " ".join(exc.value.details["sizes"])
+        assert snapshot() == before
+
+    def test_inactive_garment_is_refused(self, customer):
+        garment = GarmentFactory(is_active=False)
+        with pytest.raises(InvalidOrder) as exc:
+            make_order(owner=customer, garment=garment)
+        assert "garmentId" in exc.value.details
+        assert ProductionOrder.objects.count() == 0
+
+    def test_same_idempotency_key_returns_the_first_order(self, garment, customer):
+        kwargs = {
+            "owner": customer,
+            "garment_gid": garment.shopify_gid,
+            "design_url": "https://cdn.example.com/d.png",
+            "sizes": [SizeQuantity("M", 1)],
+            "idempotency_key": "key-1",
+        }
+        first = services.create_draft_order(**kwargs)
+        second = services.create_draft_order(**kwargs)
+        assert first.pk == second.pk
+        assert ProductionOrder.objects.count() == 1
+        assert FulfillmentEvent.objects.count() == 1
+
+    def test_idempotency_key_reused_for_another_order_is_refused(self, garment, customer):
+        kwargs = {
+            "owner": customer,
+            "garment_gid": garment.shopify_gid,
+            "design_url": "https://cdn.example.com/d.png",
+            "idempotency_key": "key-1",
+        }
+        services.create_draft_order(sizes=[SizeQuantity("M", 1)], **kwargs)
+        with pytest.raises(IdempotencyConflict):
+            services.create_draft_order(sizes=[SizeQuantity("M", 2)], **kwargs)
+        assert ProductionOrder.objects.count() == 1
+
+    def test_idempotency_keys_are_per_user(self, garment, customer, other_customer):
+        for owner in (customer, other_customer):
+            services.create_draft_order(
+                owner=owner,
+                garment_gid=garment.shopify_gid,
+                design_url="https://cdn.example.com/d.png",
+                sizes=[SizeQuantity("M", 1)],
+                idempotency_key="shared",
+            )
+        assert ProductionOrder.objects.count() == 2
+
+
+def order_in(state: OrderState, **kwargs) -> ProductionOrder:
+    return make_order(state=state, **kwargs)
+
+
+OPERATOR_MOVES = [(a, b) for a, b in itertools.product(OrderState, OrderState) if a != b]
+
+
+class TestTransitions:
+    @pytest.mark.parametrize(("current", "target"), OPERATOR_MOVES)
+    def test_operator_moves_follow_the_state_machine(self, current, target):
+        order = order_in(current)
+        operator = operator_user()
+        events_before = order.events.count()
+        legal = target in ALLOWED[current] and (current, target) not in PAYMENT_ONLY
+        if legal:
+            services.transition_order(
+                order=order, to=target, actor=operator, source=EventSource.OPERATOR
+            )
+            order.refresh_from_db()
+            assert order.status == target
+            if target in STATUS_MAP:
+                assert order.production_status == STATUS_MAP[target]
+            assert order.events.count() == events_before + 1
+            event = order.events.last()
+            assert event.actor == operator
+            assert event.metadata["from"] == current and event.metadata["to"] == target
+            assert event.source == EventSource.OPERATOR
+        else:
+            before = snapshot()
+            with pytest.raises(IllegalTransition) as exc:
+                services.transition_order(
+                    order=order, to=target, actor=operator, source=EventSource.OPERATOR
+                )
+            assert exc.value.message.startswith(f"{order.reference}: {current} → {target}")
+            assert snapshot() == before
+
+    def test_fulfilled_to_approved_names_the_order(self):
+        order = order_in(OrderState.FULFILLED)
+        with pytest.raises(IllegalTransition) as exc:
+            services.transition_order(
+                order=order, to=OrderState.APPROVED, actor=None, source=EventSource.OPERATOR
+            )
+        assert exc.value.message == f"{order.reference}: fulfilled → approved is not allowed"
+
+    def test_only_payment_submits_a_draft(self):
+        order = order_in(OrderState.DRAFT)
+        for source in (EventSource.OPERATOR, EventSource.ADMIN, EventSource.CUSTOMER):
+            with pytest.raises(IllegalTransition, match="only when payment is confirmed"):
+                services.transition_order(
+                    order=order, to=OrderState.SUBMITTED, actor=None, source=source
+                )
+        order.refresh_from_db()
+        assert order.status == OrderState.DRAFT
+
+    def test_moving_to_the_current_state_is_a_no_op(self):
+        order = order_in(OrderState.APPROVED)
+        count = order.events.count()
+        services.transition_order(
+            order=order, to=OrderState.APPROVED, actor=None, source=EventSource.OPERATOR
+        )
+        assert order.events.count() == count
+
+    def test_a_held_order_cannot_enter_production(self):
+        order = order_in(OrderState.APPROVED)
+        services.update_order(
+            order=order, actor=None, source=EventSource.OPERATOR, priority=Priority.HOLD
+        )
+        with pytest.raises(IllegalTransition, match="on hold"):
+            services.transition_order(
+                order=order, to=OrderState.IN_PRODUCTION, actor=None, source=EventSource.OPERATOR
+            )
+        # Releasing the hold and starting production in one request works (priority goes first).
+        services.update_order(
+            order=order,
+            actor=None,
+            source=EventSource.OPERATOR,
+            priority=Priority.STANDARD,
+            status=OrderState.IN_PRODUCTION,
+        )
+        order.refresh_from_db()
+        assert (order.status, order.priority) == (OrderState.IN_PRODUCTION, Priority.STANDARD)
+
+    def test_a_failed_part_of_a_change_undoes_the_whole_change(self):
+        order = order_in(OrderState.FULFILLED)
+        before = snapshot()
+        with pytest.raises(IllegalTransition):
+            services.update_order(
+                order=order,
+                actor=None,
+                source=EventSource.OPERATOR,
+                priority=Priority.RUSH,
+                status=OrderState.APPROVED,
+            )
+        assert snapshot() == before
+
+    def test_priority_then_state_change_write_one_event_each(self):
+        order = order_in(OrderState.SUBMITTED)
+        count = order.events.count()
+        services.update_order(
+            order=order,
+            actor=None,
+            source=EventSource.OPERATOR,
+            priority=Priority.RUSH,
+            status=OrderState.APPROVED,
+            note="Bumped for the fair",
+        )
+        events = list(order.events.all())[count:]
+        assert [(e.kind, e.metadata["from"], e.metadata["to"]) for e in events] == [
+            ("priority", "standard", "rush"),
+            ("state", "submitted", "approved"),
+        ]
+        assert events[-1].message == "Bumped for the fair"
+        assert events[0].message == "Priority changed to Rush"
+
+    def test_a_note_without_a_change_is_an_internal_note(self):
+        order = order_in(OrderState.SUBMITTED)
+        operator = operator_user()
+        count = order.events.count()
+        services.update_order(
+            order=order, actor=operator, source=EventSource.OPERATOR, note="Check the print area"
+        )
+        assert order.events.count() == count
+        [note] = OrderNote.objects.filter(order=order)
+        assert (note.body, note.author) == ("Check the print area", operator)
+
+
+class TestProductionStatus:
+    def test_advances_forward_within_production(self):
+        order = order_in(OrderState.IN_PRODUCTION)
+        assert order.production_status == ProductionStatus.PRINTING
+        for step in (ProductionStatus.FINISHING, ProductionStatus.READY):
+            services.update_order(
+                order=order, actor=None, source=EventSource.OPERATOR, production_status=step
+            )
+            order.refresh_from_db()
+            assert order.production_status == step
+        event = order.events.last()
+        assert (event.status, event.metadata["from"], event.metadata["to"]) == (
+            "Ready",
+            "Finishing",
+            "Ready",
+        )
+
+    def test_never_goes_backwards(self):
+        order = order_in(OrderState.IN_PRODUCTION)
+        services.update_order(
+            order=order,
+            actor=None,
+            source=EventSource.OPERATOR,
+            production_status=ProductionStatus.FINISHING,
+        )
+        with pytest.raises(IllegalTransition, match="only advances"):
+            services.update_order(
+                order=order,
+                actor=None,
+                source=EventSource.OPERATOR,
+                production_status=ProductionStatus.PRINTING,
+            )
+
+    @pytest.mark.parametrize("state", [OrderState.SUBMITTED, OrderState.APPROVED])
+    def test_only_while_in_production(self, state):
+        order = order_in(state)
+        with pytest.raises(IllegalTransition, match="only while in_production"):
+            services.update_order(
+                order=order,
+                actor=None,
+                source=EventSource.OPERATOR,
+                production_status=ProductionStatus.FINISHING,
+            )
+
+
+class TestPayment:
+    def test_payment_submits_and_queues_the_order(self):
+        order = order_in(OrderState.DRAFT)
+        order, changed = services.submit_paid_order(
+            order=order,
+            amount_total=order.total_amount,
+            currency="USD",
+            checkout_session_id="cs_test_1",
+        )
+        assert changed
+        assert (order.status, order.production_status) == ("submitted", "Queued")
+        assert order.submitted_at is not None
+        assert order.due_date == timezone.localdate() + timezone.timedelta(days=7)
+        event = order.events.last()
+        assert (event.status, event.message, event.source) == (
+            "Queued",
+            "Payment confirmed, order queued",
+            "stripe",
+        )
+
+    def test_second_confirmation_changes_nothing(self):
+        order = order_in(OrderState.SUBMITTED)
+        before = snapshot()
+        _, changed = services.submit_paid_order(
+            order=order, amount_total=order.total_amount, currency="usd"
+        )
+        assert not changed
+        assert snapshot() == before
+
+    @pytest.mark.parametrize(("delta", "currency"), [(-1, "usd"), (1, "usd"), (0, "eur")])
+    def test_wrong_amount_or_currency_is_refused(self, delta, currency):
+        order = order_in(OrderState.DRAFT)
+        before = snapshot()
+        with pytest.raises(PaymentMismatch):
+            services.submit_paid_order(
+                order=order, amount_total=order.total_amount + delta, currency=currency
+            )
+        assert snapshot() == before
+
+    def test_expiry_never_cancels_a_paid_order(self):
+        order = order_in(OrderState.SUBMITTED)
+        _, changed = services.cancel_unpaid_order(order=order, reason="Checkout expired")
+        assert not changed
+        order.refresh_from_db()
+        assert order.status == OrderState.SUBMITTED
+
+
+class TestMessagesAndNotes:
+    def test_customer_message_is_an_event_on_the_timeline(self):
+        order = order_in(OrderState.APPROVED)
+        operator = operator_user()
+        event = services.add_customer_message(
+            order=order, author=operator, body="Proof attached", source=EventSource.OPERATOR
+        )
+        assert (event.kind, event.status, event.message) == ("message", "Queued", "Proof attached")
+
+    def test_empty_message_is_refused(self):
+        order = order_in(OrderState.APPROVED)
+        with pytest.raises(services.OrderError):
+            services.add_customer_message(
+                order=order, author=None, body="   ", source=EventSource.OPERATOR
+            )
+
+    def test_events_are_append_only(self):
+        event = order_in(OrderState.DRAFT).events.first()
+        event.message = "rewritten"
+        with pytest.raises(ValueError, match="append-only"):
+            event.save()
+
+
+class TestEta:
+    def test_draft_shows_full_lead_time(self):
+        assert order_in(OrderState.DRAFT).eta_days == 7
+        assert order_in(OrderState.DRAFT, priority=Priority.RUSH).eta_days == 3
+
+    def test_rush_shortens_a_paid_order(self):
+        order = order_in(OrderState.SUBMITTED)
+        assert order.eta_days == 7
+        services.update_order(
+            order=order, actor=None, source=EventSource.OPERATOR, priority=Priority.RUSH
+        )
+        order.refresh_from_db()
+        assert order.eta_days == 3
+
+    @pytest.mark.parametrize("state", [OrderState.FULFILLED, OrderState.CANCELED])
+    def test_final_orders_have_nothing_to_wait_for(self, state):
+        assert order_in(state).eta_days == 0
+
+
+def test_factories_make_distinct_users():
+    assert UserFactory().pk != UserFactory().pk
