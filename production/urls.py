@@ -1,1 +1,7 @@
-urlpatterns: list = []
+from django.urls import path
+
+from production import pages
+
+urlpatterns = [
+    path("orders/<uuid:order_id>/", pages.order_detail, name="order-detail"),
+]
