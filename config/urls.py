@@ -4,6 +4,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from production import views as production_views
 
+handler404 = "production.api.errors.not_found"
+handler500 = "production.api.errors.server_error"
+
 urlpatterns = [
     path("", production_views.home, name="home"),
     path("healthz", production_views.healthz, name="healthz"),

@@ -12,6 +12,15 @@ def _fast_passwords(settings):
 
 
 @pytest.fixture(autouse=True)
+def _plain_static_files(settings):
+    # Production uses whitenoise's manifest, which exists only after collectstatic.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     # Throttle counters live in the cache (Redis in CI): each test starts from zero.
     cache.clear()

@@ -3,7 +3,8 @@
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -62,9 +63,19 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     return response
 
 
-def api_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return JsonResponse({"error": "Not found"}, status=404)
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
 
 
-def api_server_error(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"error": "Internal error"}, status=500)
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """404 for URLs no view matched: JSON under /api/, the site's page elsewhere."""
+    if _is_api(request):
+        return JsonResponse({"error": "Not found"}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """500 outside DRF views: never a traceback, JSON under /api/."""
+    if _is_api(request):
+        return JsonResponse({"error": "Internal error"}, status=500)
+    return defaults.server_error(request)
