@@ -48,11 +48,11 @@ browser:
 	  echo "chromium not available: browser tests will be skipped"
 
 test-unit: $(STAMP)
-	$(TEST_ENV) $(BIN)/pytest -m "not browser"
+	$(TEST_ENV) $(BIN)/pytest -m "not browser" $(ARGS)
 
 # Playwright's sync loop must not share a process with the asyncio tests (TOOLCHAIN.md).
 test-browser: $(STAMP) browser
-	$(TEST_ENV) DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest -m browser -p no:asyncio; \
+	$(TEST_ENV) DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest -m browser -p no:asyncio $(ARGS); \
 	  status=$$?; [ $$status -eq 5 ] && exit 0 || exit $$status
 
 test: lint check-deploy test-unit test-browser

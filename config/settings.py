@@ -199,6 +199,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per choice set: requests take lower-case priorities, responses give labels.
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStateEnum": "production.lifecycle.ORDER_STATES",
+        "ProductionStatusEnum": "production.lifecycle.PRODUCTION_STATUSES",
+        "PriorityEnum": "production.lifecycle.PRIORITIES",
+        "PriorityLabelEnum": "production.lifecycle.PRIORITY_LABELS",
+    },
 }
 
 LOGGING = {

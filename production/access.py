@@ -1,6 +1,6 @@
 """Who may do what: the spec's `requireOperatorAccess`, in one place for every surface."""
 
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, Group, Permission
 from rest_framework.permissions import BasePermission
 
 OPERATOR_PERMISSION = "production.operate_orders"
@@ -22,3 +22,13 @@ class IsOperator(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return is_operator(request.user)
+
+
+def operators_group() -> Group:
+    """The Operators group with its permission (made by a migration; recreated if missing)."""
+    group, _ = Group.objects.get_or_create(name=OPERATORS_GROUP)
+    permission = Permission.objects.get(
+        codename=OPERATOR_PERMISSION.split(".")[1], content_type__app_label="production"
+    )
+    group.permissions.add(permission)
+    return group

@@ -182,6 +182,11 @@ class ProductionOrderAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # orders come from checkout
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # The admin wraps this view in one transaction; the production services own theirs
+        # (durable, row-locked, events on commit), and this admin writes nothing else.
+        return self._changeform_view(request, object_id, form_url, extra_context)
+
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False  # the audit trail must survive
 
@@ -210,9 +215,12 @@ class ProductionOrderAdmin(admin.ModelAdmin):
             messages.error(request, f"Not changed: {exc.message}")
 
     def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+        # Line items and events are read-only; a new note goes through the service.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         if formset.model is not OrderNote:
             return
         for note_form in formset.forms:
             body = note_form.cleaned_data.get("body") if note_form.has_changed() else None
             if body:
-                services.add_order_note(order=form.instance, author=request.user, body=body)
+                note = services.add_order_note(order=form.instance, author=request.user, body=body)
+                formset.new_objects.append(note)

@@ -39,6 +39,12 @@ class EventSource(models.TextChoices):
     SYSTEM = "system", "System"
 
 
+# Choice sets as the API spells them (named once in the OpenAPI schema).
+ORDER_STATES: list[str] = OrderState.values
+PRODUCTION_STATUSES: list[str] = ProductionStatus.values
+PRIORITIES: list[str] = Priority.values
+PRIORITY_LABELS: list[str] = [str(label) for label in Priority.labels]
+
 ALLOWED: dict[OrderState, frozenset[OrderState]] = {
     OrderState.DRAFT: frozenset({OrderState.SUBMITTED, OrderState.CANCELED}),
     OrderState.SUBMITTED: frozenset({OrderState.APPROVED, OrderState.CANCELED}),

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import factory
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from rest_framework.authtoken.models import Token
 
 from production import services
-from production.access import OPERATORS_GROUP
+from production.access import operators_group
 from production.lifecycle import EventSource, OrderState, Priority
 from production.models import Garment, ProductionOrder
 from production.pricing import SizeQuantity
@@ -27,7 +26,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def operator(self, create: bool, extracted: bool | None, **kwargs) -> None:
         if extracted:
-            self.groups.add(Group.objects.get(name=OPERATORS_GROUP))
+            self.groups.add(operators_group())
         if create:
             self.save()
 

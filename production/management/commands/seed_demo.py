@@ -3,11 +3,10 @@
 import os
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 
 from production import services
-from production.access import OPERATORS_GROUP
+from production.access import operators_group
 from production.lifecycle import EventSource, OrderState, Priority, ProductionStatus
 from production.models import Garment, ProductionOrder
 from production.pricing import SizeQuantity
@@ -71,7 +70,7 @@ class Command(BaseCommand):
                 defaults={**spec, "currency": "usd", "image_url": "", "is_active": True},
             )
         User = get_user_model()
-        operators = Group.objects.get(name=OPERATORS_GROUP)
+        operators = operators_group()
         users = {}
         for email, first_name, operator in USERS:
             user, created = User.objects.get_or_create(

@@ -1,0 +1,103 @@
+import pytest
+from django.contrib.auth import get_user_model
+
+from production.lifecycle import OrderState
+from production.models import OrderNote
+from tests.factories import make_order
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client(client):
+    user = get_user_model().objects.create_superuser(
+        "support@example.com", "support@example.com", "pw"
+    )
+    client.force_login(user)
+    client.user = user
+    return client
+
+
+def change_url(order) -> str:
+    return f"/admin/production/productionorder/{order.pk}/change/"
+
+
+def form_data(**changes) -> dict:
+    data = {
+        "move_to": "",
+        "set_production_status": "",
+        "set_priority": "",
+        "change_note": "",
+        # Inline formsets (line items, events, notes) must be present and empty.
+        **{
+            f"{prefix}-{key}": value
+            for prefix in ("line_items", "events", "notes_log")
+            for key, value in (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"))
+        },
+    }
+    data.update(changes)
+    return data
+
+
+def test_support_moves_an_order_through_the_service(staff_client):
+    order = make_order(state=OrderState.SUBMITTED)
+    response = staff_client.post(
+        change_url(order), form_data(move_to="approved", change_note="OK'd")
+    )
+    assert response.status_code == 302
+    order.refresh_from_db()
+    assert (order.status, order.production_status) == ("approved", "Queued")
+    event = order.events.last()
+    assert (event.source, event.actor, event.message) == ("admin", staff_client.user, "OK'd")
+    assert event.metadata["from"] == "submitted"
+
+
+def test_only_allowed_moves_are_offered(staff_client):
+    order = make_order(state=OrderState.FULFILLED)
+    page = staff_client.get(change_url(order)).content.decode()
+    assert 'value="approved"' not in page
+    response = staff_client.post(change_url(order), form_data(move_to="approved"))
+    assert response.status_code == 200  # form error, nothing saved
+    order.refresh_from_db()
+    assert order.status == "fulfilled"
+
+
+def test_a_draft_cannot_be_submitted_from_admin(staff_client):
+    order = make_order()
+    staff_client.post(change_url(order), form_data(move_to="submitted"))
+    order.refresh_from_db()
+    assert order.status == "draft"
+
+
+def test_order_fields_cannot_be_edited_directly(staff_client):
+    order = make_order()
+    staff_client.post(
+        change_url(order), form_data(total_amount="1", status="fulfilled", design_url="https://x.y")
+    )
+    order.refresh_from_db()
+    assert (order.total_amount, order.status) == (9000, "draft")
+
+
+def test_internal_note_from_admin(staff_client):
+    order = make_order()
+    data = form_data(**{"notes_log-TOTAL_FORMS": "1", "notes_log-0-body": "Call the customer"})
+    assert staff_client.post(change_url(order), data).status_code == 302
+    note = OrderNote.objects.get(order=order)
+    assert (note.body, note.author) == ("Call the customer", staff_client.user)
+
+
+def test_search_by_reference_and_email(staff_client):
+    order = make_order()
+    other = make_order()
+    page = staff_client.get("/admin/production/productionorder/", {"q": order.reference})
+    assert order.reference in page.content.decode()
+    assert other.reference not in page.content.decode()
+    page = staff_client.get("/admin/production/productionorder/", {"q": order.owner.email})
+    assert order.reference in page.content.decode()
+
+
+def test_events_are_read_only_in_admin(staff_client):
+    order = make_order()
+    page = staff_client.get(change_url(order)).content.decode()
+    assert "Order created, awaiting payment" in page
+    assert 'name="events-0-message"' not in page

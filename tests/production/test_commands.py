@@ -1,0 +1,43 @@
+import pytest
+from django.core.management import call_command
+from rest_framework.authtoken.models import Token
+
+from production.access import is_operator
+from production.lifecycle import OrderState
+from production.models import Garment, ProductionOrder
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_loads_every_state_once(django_user_model):
+    call_command("seed_demo")
+    call_command("seed_demo")
+    assert Garment.objects.filter(shopify_gid="gid://shopify/Product/123456").exists()
+    states = set(ProductionOrder.objects.values_list("status", flat=True))
+    assert states == set(OrderState.values)
+    assert ProductionOrder.objects.count() == 8
+    users = {u.email: u for u in django_user_model.objects.all()}
+    assert {"customer@example.com", "other@example.com", "operator@example.com"} <= set(users)
+    assert is_operator(users["operator@example.com"])
+    assert not is_operator(users["customer@example.com"])
+    assert users["customer@example.com"].check_password("demo")
+
+
+def test_demo_password_comes_from_the_environment(monkeypatch, django_user_model):
+    monkeypatch.setenv("DEMO_PASSWORD", "s3cret-demo")
+    call_command("seed_demo")
+    assert django_user_model.objects.get(email="operator@example.com").check_password("s3cret-demo")
+
+
+def test_api_token_prints_the_same_token_each_time(capsys, customer):
+    call_command("api_token", "customer@example.com")
+    first = capsys.readouterr().out.strip()
+    call_command("api_token", "CUSTOMER@example.com")
+    assert capsys.readouterr().out.strip() == first == Token.objects.get(user=customer).key
+
+
+def test_api_token_for_unknown_user_fails_clearly():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="No user"):
+        call_command("api_token", "nobody@example.com")

@@ -1,0 +1,142 @@
+"""Real concurrency on PostgreSQL: threads with their own connections hit one order at once."""
+
+import itertools
+import threading
+from collections.abc import Callable
+
+import pytest
+from django.db import connection, connections
+
+from production import services
+from production.lifecycle import EventSource, OrderState, Priority
+from production.models import FulfillmentEvent, ProductionOrder
+from production.pricing import SizeQuantity
+from tests.factories import GarmentFactory, UserFactory, make_order
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL"),
+]
+
+
+def run_at_once(jobs: list[Callable[[], object]]) -> tuple[list[object], list[BaseException]]:
+    barrier = threading.Barrier(len(jobs))
+    results: list[object] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def worker(job: Callable[[], object]) -> None:
+        try:
+            barrier.wait()
+            result = job()
+            with lock:
+                results.append(result)
+        except BaseException as exc:  # collected and asserted on by the test
+            with lock:
+                errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results, errors
+
+
+def test_concurrent_moves_leave_one_consistent_history():
+    order = make_order(state=OrderState.SUBMITTED)
+    before = order.events.count()
+
+    def approve():
+        return services.transition_order(
+            order=order.pk, to=OrderState.APPROVED, actor=None, source=EventSource.OPERATOR
+        )
+
+    def set_priority(priority: Priority) -> Callable[[], object]:
+        return lambda: services.update_order(
+            order=order.pk, actor=None, source=EventSource.OPERATOR, priority=priority
+        )
+
+    jobs = [approve] * 6 + [set_priority(Priority.RUSH), set_priority(Priority.STANDARD)] * 3
+    _, errors = run_at_once(jobs)
+    assert errors == []
+
+    order.refresh_from_db()
+    events = list(FulfillmentEvent.objects.filter(order=order).order_by("id"))[before:]
+    state_events = [e for e in events if e.kind == "state"]
+    priority_events = [e for e in events if e.kind == "priority"]
+    # Six operators approved at once: one move, one event.
+    assert [(e.metadata["from"], e.metadata["to"]) for e in state_events] == [
+        ("submitted", "approved")
+    ]
+    assert order.status == OrderState.APPROVED
+    # Priority changes chain: each starts where the previous one ended (no lost update).
+    for previous, current in itertools.pairwise(priority_events):
+        assert current.metadata["from"] == previous.metadata["to"]
+    if priority_events:
+        assert priority_events[0].metadata["from"] == "standard"
+        assert order.priority == priority_events[-1].metadata["to"]
+    else:
+        assert order.priority == Priority.STANDARD
+    assert all(e.metadata["from"] != e.metadata["to"] for e in priority_events)
+
+
+def test_concurrent_fulfil_and_cancel_cannot_both_win():
+    order = make_order(state=OrderState.IN_PRODUCTION)
+
+    def move(to: OrderState) -> Callable[[], object]:
+        return lambda: services.transition_order(
+            order=order.pk, to=to, actor=None, source=EventSource.OPERATOR
+        )
+
+    results, errors = run_at_once([move(OrderState.FULFILLED), move(OrderState.CANCELED)] * 4)
+    order.refresh_from_db()
+    final_moves = FulfillmentEvent.objects.filter(
+        order=order, kind="state", metadata__from="in_production"
+    )
+    assert final_moves.count() == 1
+    assert order.status == final_moves.get().metadata["to"]
+    # Everyone asking for the state that won saw a no-op; the others were refused.
+    assert len(results) + len(errors) == 8
+    assert all(isinstance(e, services.IllegalTransition) for e in errors)
+
+
+def test_concurrent_creates_never_share_a_reference():
+    garment = GarmentFactory()
+    owners = [UserFactory() for _ in range(12)]
+
+    def create(owner) -> Callable[[], object]:
+        return lambda: services.create_draft_order(
+            owner=owner,
+            garment_gid=garment.shopify_gid,
+            design_url="https://cdn.example.com/d.png",
+            sizes=[SizeQuantity("M", 1)],
+        )
+
+    results, errors = run_at_once([create(owner) for owner in owners])
+    assert errors == []
+    references = [order.reference for order in results]
+    assert len(set(references)) == 12
+    assert ProductionOrder.objects.count() == 12
+
+
+def test_concurrent_retries_with_one_idempotency_key_make_one_order():
+    garment = GarmentFactory()
+    owner = UserFactory()
+
+    def create() -> object:
+        return services.create_draft_order(
+            owner=owner,
+            garment_gid=garment.shopify_gid,
+            design_url="https://cdn.example.com/d.png",
+            sizes=[SizeQuantity("M", 1)],
+            idempotency_key="retry-storm",
+        )
+
+    results, errors = run_at_once([create] * 8)
+    assert errors == []
+    assert len({order.pk for order in results}) == 1
+    assert ProductionOrder.objects.count() == 1

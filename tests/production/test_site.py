@@ -1,0 +1,73 @@
+import pytest
+
+from tests.factories import make_order
+
+pytestmark = pytest.mark.django_db
+
+
+def test_signup_creates_an_account_and_logs_in(client, django_user_model):
+    response = client.post(
+        "/accounts/signup/",
+        {
+            "email": "New@Example.com",
+            "password1": "a-long-pass-phrase",
+            "password2": "a-long-pass-phrase",
+        },
+    )
+    assert response.status_code == 302
+    user = django_user_model.objects.get(email="new@example.com")
+    assert user.username == "new@example.com"
+    assert client.get("/").context["user"] == user
+
+
+def test_signup_refuses_an_existing_email(client, customer):
+    response = client.post(
+        "/accounts/signup/",
+        {
+            "email": customer.email,
+            "password1": "a-long-pass-phrase",
+            "password2": "a-long-pass-phrase",
+        },
+    )
+    assert response.status_code == 200
+    assert "already exists" in response.content.decode()
+
+
+def test_login_and_logout(client, customer):
+    response = client.post(
+        "/accounts/login/", {"username": customer.email, "password": "pw-for-tests-123"}
+    )
+    assert response.status_code == 302
+    assert client.get("/").context["user"] == customer
+    client.post("/accounts/logout/")
+    assert not client.get("/").context["user"].is_authenticated
+
+
+def test_healthz_answers_without_the_database(client, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = client.get("/healthz")
+    assert response.json() == {"status": "ok"}
+
+
+def test_order_page_for_owner_operator_and_others(client, customer, other_customer, operator):
+    order = make_order(owner=customer)
+    url = f"/orders/{order.pk}/"
+    assert client.get(url).status_code == 302  # anonymous: to the login page
+    client.force_login(other_customer)
+    assert client.get(url).status_code == 403
+    client.force_login(customer)
+    page = client.get(url)
+    assert page.status_code == 200 and order.reference in page.content.decode()
+    client.force_login(operator)
+    assert client.get(url).status_code == 200
+
+
+def test_openapi_schema_and_docs_are_served_locally(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    assert {"/api/production", "/api/production/{order_id}"} <= set(paths)
+    assert {"get", "patch"} <= set(paths["/api/production/{order_id}"])
+    docs = client.get("/api/docs/").content.decode()
+    assert "swagger-ui" in docs
+    assert "cdn." not in docs and "unpkg" not in docs
