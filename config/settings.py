@@ -95,9 +95,16 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # channels_redis with a blocking, socket-count-sized Redis pool (docs/decisions.md).
+            "BACKEND": "production.channel_layer.PooledRedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "max_connections": env.int("CHANNELS_REDIS_POOL_SIZE", default=200),
+                        "pool_timeout": env.float("CHANNELS_REDIS_POOL_TIMEOUT", default=20.0),
+                    }
+                ],
                 "prefix": env.str("CHANNELS_PREFIX", default="asgi"),
                 "capacity": 1500,
             },
@@ -157,6 +164,7 @@ X_FRAME_OPTIONS = "DENY"
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="orders@printshop.localhost")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # SMTP runs after commit, in the request
 
 # Payments. No STRIPE_SECRET_KEY: the local checkout simulator (DEBUG only) stands in for Stripe.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")

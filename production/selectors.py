@@ -28,3 +28,17 @@ def orders_visible_to(user: object) -> QuerySet[ProductionOrder]:
     if is_operator(user):
         return orders
     return orders.filter(owner=user)
+
+
+def get_order_for_access(*, order_id: UUID | str) -> ProductionOrder | None:
+    """Just enough of an order to decide who may see it (the socket's permission check)."""
+    return ProductionOrder.objects.only("id", "owner_id").filter(pk=order_id).first()
+
+
+def orders_owned_by(user: object) -> QuerySet[ProductionOrder]:
+    """A customer's own orders, newest first, with what their order list shows."""
+    return (
+        ProductionOrder.objects.select_related("garment")
+        .filter(owner=user)
+        .order_by("-created_at", "-id")
+    )

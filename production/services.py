@@ -16,7 +16,7 @@ from uuid import UUID
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from production import broadcasts
+from production import broadcasts, notifications
 from production.exceptions import (
     IdempotencyConflict,
     IllegalTransition,
@@ -228,6 +228,8 @@ def update_order(
         if note:
             changes[-1].message = note
         _save_changes(locked, changes, actor=actor, source=source)
+        if any(c.field == "status" and c.after == OrderState.FULFILLED for c in changes):
+            notifications.order_fulfilled(order=locked)  # mailed after commit
     return locked
 
 
@@ -334,6 +336,7 @@ def add_customer_message(
             message=body,
         )
         [event] = _save_changes(locked, [change], actor=author, source=source)
+        notifications.customer_message(event=event)  # mailed after commit
     return event
 
 

@@ -1,0 +1,186 @@
+// Live order page: applies the server's pushes (ws/orders/<id>/) to the server-rendered page.
+// Without JavaScript the page is complete, it just does not update. After a dropped connection the
+// script reconnects with exponential backoff and refetches the order, so nothing sent while it was
+// offline stays missing. Frames: {"type": "order.updated", "order": {...}} (the JSON of
+// GET /api/production/<id>) and {"type": "event.created", "event": {...}}.
+(function () {
+  "use strict";
+
+  var root = document.getElementById("order");
+  if (!root || !("WebSocket" in window)) return;
+
+  var FINAL_CODES = { 4401: "Logged out: live updates stopped.", 4403: "Live updates are not available for this order.", 4404: "This order no longer exists." };
+  var BACKOFF_MIN_MS = 1000;
+  var BACKOFF_MAX_MS = 30000;
+
+  var stateLabels = JSON.parse(document.getElementById("order-state-labels").textContent);
+  var statusLine = document.getElementById("live-status");
+  var progress = document.getElementById("progress");
+  var timeline = document.getElementById("timeline");
+  var lastUpdatedAt = Date.parse(root.dataset.updatedAt) || 0;
+  var socket = null;
+  var attempts = 0;
+  var retryTimer = null;
+  var stopped = false;
+
+  function showStatus(text, kind) {
+    statusLine.hidden = false;
+    statusLine.textContent = text;
+    statusLine.className = "live-status " + (kind || "");
+  }
+
+  function field(name) {
+    return root.querySelector('[data-field="' + name + '"]');
+  }
+
+  function formatTime(iso) {
+    var date = new Date(iso);
+    return isNaN(date) ? iso : date.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+  }
+
+  function localizeTimes(scope) {
+    scope.querySelectorAll("time[datetime]").forEach(function (node) {
+      node.textContent = formatTime(node.getAttribute("datetime"));
+    });
+  }
+
+  function etaText(order) {
+    if (order.orderStatus === "fulfilled") return "Ready to ship";
+    if (order.orderStatus === "canceled") return "—";
+    return order.etaDays + " day" + (order.etaDays === 1 ? "" : "s");
+  }
+
+  function renderProgress(order) {
+    var stages = progress.querySelectorAll("li[data-stage]");
+    var reached = -1;
+    stages.forEach(function (li, i) {
+      if (li.dataset.stage === order.status) reached = i;
+    });
+    stages.forEach(function (li, i) {
+      li.classList.toggle("done", i < reached);
+      li.classList.toggle("current", i === reached);
+      if (i === reached) li.setAttribute("aria-current", "step");
+      else li.removeAttribute("aria-current");
+    });
+    progress.classList.toggle("stopped", order.orderStatus === "canceled");
+  }
+
+  function eventItem(event) {
+    var isMessage = event.metadata && event.metadata.field === "message";
+    var li = document.createElement("li");
+    li.dataset.eventId = event.id;
+    if (isMessage) li.className = "message";
+    var time = document.createElement("time");
+    time.setAttribute("datetime", event.occurredAt);
+    time.textContent = formatTime(event.occurredAt);
+    var status = document.createElement("strong");
+    status.textContent = isMessage ? "Message from the print shop" : event.status;
+    var message = document.createElement("span");
+    message.textContent = event.message || "";
+    li.append(time, " ", status, " ", message);
+    return li;
+  }
+
+  function addEvent(event) {
+    if (timeline.querySelector('li[data-event-id="' + CSS.escape(String(event.id)) + '"]')) return;
+    timeline.appendChild(eventItem(event));
+  }
+
+  function applyOrder(order) {
+    // A refetch may answer after a newer push: never go back in time.
+    var updatedAt = Date.parse(order.updatedAt) || 0;
+    if (updatedAt < lastUpdatedAt) return;
+    lastUpdatedAt = updatedAt;
+    root.dataset.orderStatus = order.orderStatus;
+    root.dataset.productionStatus = order.status;
+    renderProgress(order);
+    field("orderStatus").textContent = stateLabels[order.orderStatus] || order.orderStatus;
+    field("status").textContent = order.status;
+    var badge = document.createElement("span");
+    badge.className = "badge " + String(order.priority).toLowerCase();
+    badge.textContent = order.priority;
+    field("priority").replaceChildren(badge);
+    field("etaDays").textContent = etaText(order);
+    document.getElementById("canceled-banner").hidden = order.orderStatus !== "canceled";
+    document.getElementById("draft-banner").hidden = order.orderStatus !== "draft";
+    (order.events || []).forEach(addEvent);
+  }
+
+  function refetch() {
+    return fetch(root.dataset.apiUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.json();
+      })
+      .then(function (body) { applyOrder(body.order); })
+      .catch(function () { /* the socket still delivers; the next reconnect refetches again */ });
+  }
+
+  function scheduleReconnect() {
+    if (stopped || retryTimer) return;
+    // Exponential backoff with jitter, so a restarted server is not hit by every page at once.
+    var delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * Math.pow(2, attempts));
+    delay = delay / 2 + Math.random() * delay / 2;
+    attempts += 1;
+    showStatus("Connection lost — reconnecting…", "offline");
+    retryTimer = window.setTimeout(function () {
+      retryTimer = null;
+      connect();
+    }, delay);
+  }
+
+  function connect() {
+    if (stopped) return;
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    var ws = new WebSocket(scheme + window.location.host + root.dataset.wsPath);
+    socket = ws;
+    ws.onopen = function () {
+      attempts = 0;
+      showStatus("Live", "live");
+      // Subscribed now: whatever changed since the page was rendered (or while offline) is
+      // fetched once; later changes arrive as pushes.
+      refetch();
+    };
+    ws.onmessage = function (message) {
+      var frame;
+      try { frame = JSON.parse(message.data); } catch (error) { return; }
+      if (frame.type === "order.updated") applyOrder(frame.order);
+      else if (frame.type === "event.created") addEvent(frame.event);
+    };
+    ws.onclose = function (event) {
+      if (socket !== ws) return;
+      socket = null;
+      if (FINAL_CODES[event.code]) {
+        stopped = true;
+        showStatus(FINAL_CODES[event.code], "offline");
+        return;
+      }
+      scheduleReconnect();
+    };
+  }
+
+  // Back online or back to the tab: do not wait out the backoff.
+  function reconnectNow() {
+    if (stopped || socket) return;
+    if (retryTimer) { window.clearTimeout(retryTimer); retryTimer = null; }
+    connect();
+  }
+  window.addEventListener("online", reconnectNow);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") reconnectNow();
+  });
+  window.addEventListener("pagehide", function () {
+    stopped = true;
+    if (socket) socket.close(1000);
+  });
+  window.addEventListener("pageshow", function (event) {
+    // Restored from the back/forward cache: the page may be stale and the socket is gone.
+    if (!event.persisted) return;
+    stopped = false;
+    attempts = 0;
+    reconnectNow();
+  });
+
+  localizeTimes(root);
+  connect();
+})();
