@@ -95,14 +95,13 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            # channels_redis with a blocking, socket-count-sized Redis pool (docs/decisions.md).
+            # channels_redis, Redis pool sized for a process's sockets (docs/decisions.md).
             "BACKEND": "production.channel_layer.PooledRedisChannelLayer",
             "CONFIG": {
                 "hosts": [
                     {
                         "address": REDIS_URL,
-                        "max_connections": env.int("CHANNELS_REDIS_POOL_SIZE", default=200),
-                        "pool_timeout": env.float("CHANNELS_REDIS_POOL_TIMEOUT", default=20.0),
+                        "max_connections": env.int("CHANNELS_REDIS_POOL_SIZE", default=2000),
                     }
                 ],
                 "prefix": env.str("CHANNELS_PREFIX", default="asgi"),

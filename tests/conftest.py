@@ -72,3 +72,14 @@ def operator_api(operator):
 @pytest.fixture
 def anon_api():
     return APIClient()
+
+
+@pytest.fixture
+def channel_layers(settings):
+    """A channel layer of this test's own: in-memory, or Redis under a unique prefix."""
+    from tests.realtime_support import drop_redis_keys, layer_settings, unique_prefix
+
+    prefix = unique_prefix()
+    settings.CHANNEL_LAYERS = layer_settings(prefix)
+    yield prefix
+    drop_redis_keys(prefix)

@@ -1,0 +1,64 @@
+"""Broadcasts leave after commit; a broken channel layer never undoes a change."""
+
+import pytest
+from channels.layers import get_channel_layer
+
+from production import services
+from production.channel_layer import PooledRedisChannelLayer
+from production.lifecycle import EventSource, OrderState
+from production.models import ProductionOrder
+from tests.factories import make_order
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("channel_layers")]
+
+
+def test_a_change_is_announced_only_when_its_transaction_commits(
+    operator, django_capture_on_commit_callbacks, monkeypatch
+):
+    order = make_order(state=OrderState.APPROVED, operator=operator)
+    sent = []
+
+    async def record(group, message):
+        sent.append((group, message["type"]))
+
+    monkeypatch.setattr(get_channel_layer(), "group_send", record)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.transition_order(
+            order=order, to=OrderState.IN_PRODUCTION, actor=operator, source=EventSource.OPERATOR
+        )
+    assert sent == []
+    for callback in callbacks:
+        callback()
+    assert sent == [
+        (f"order.{order.pk}", "order.updated"),
+        (f"order.{order.pk}", "event.created"),
+        ("ops.orders", "order.updated"),
+    ]
+
+
+def test_a_broken_channel_layer_is_logged_and_the_change_stands(
+    operator, django_capture_on_commit_callbacks, monkeypatch, caplog
+):
+    order = make_order(state=OrderState.APPROVED, operator=operator)
+
+    async def down(group, message):
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(get_channel_layer(), "group_send", down)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.transition_order(
+            order=order, to=OrderState.IN_PRODUCTION, actor=operator, source=EventSource.OPERATOR
+        )
+    assert ProductionOrder.objects.get(pk=order.pk).status == OrderState.IN_PRODUCTION
+    assert "Broadcast of order" in caplog.text and "committed" in caplog.text
+
+
+def test_redis_pool_is_sized_and_never_times_out_a_blocking_read():
+    layer = PooledRedisChannelLayer(
+        hosts=[{"address": "redis://127.0.0.1:6379/0", "max_connections": 2000}]
+    )
+    pool = layer.create_pool(0)
+    assert pool.max_connections == 2000
+    # redis-py 8's 5 s default read timeout would kill the idle 5 s BZPOPMIN receive loop.
+    assert pool.connection_kwargs["socket_timeout"] is None
+    assert pool.connection_kwargs["socket_keepalive"] is True

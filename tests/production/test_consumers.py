@@ -1,0 +1,295 @@
+"""Live sockets: who may listen, what they hear, and what they never hear."""
+
+import asyncio
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.db import connection
+from django.test import Client
+from rest_framework.test import APIClient
+
+from production import broadcasts, consumers, services
+from production.lifecycle import EventSource, OrderState, Priority
+from production.models import ProductionOrder
+from tests.factories import UserFactory, make_order, operator_user, token_for
+from tests.realtime_support import close_code, session_key_for, socket_to
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("channel_layers")]
+
+
+@database_sync_to_async
+def make(**kwargs) -> ProductionOrder:
+    order = make_order(**kwargs)
+    return ProductionOrder.objects.select_related("owner").get(pk=order.pk)
+
+
+session_for = database_sync_to_async(session_key_for)
+new_user = database_sync_to_async(UserFactory)
+new_operator = database_sync_to_async(operator_user)
+
+
+async def frames(communicator, count: int) -> list[dict]:
+    return [json.loads(await communicator.receive_from(timeout=5)) for _ in range(count)]
+
+
+async def opened(path: str, user) -> object:
+    communicator = socket_to(path, session_key=await session_for(user))
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+@database_sync_to_async
+def start_production(order, operator):
+    return services.transition_order(
+        order=order, to=OrderState.IN_PRODUCTION, actor=operator, source=EventSource.OPERATOR
+    )
+
+
+@database_sync_to_async
+def api_order_json(order, user) -> dict:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
+    return client.get(f"/api/production/{order.pk}").json()["order"]
+
+
+class TestWhoMayConnect:
+    async def test_anonymous_socket_is_closed_with_4401(self):
+        order = await make()
+        assert await close_code(socket_to(f"/ws/orders/{order.pk}/")) == 4401
+
+    async def test_another_customers_socket_is_closed_with_4403(self):
+        order = await make()
+        stranger = await new_user()
+        path = f"/ws/orders/{order.pk}/"
+        assert await close_code(socket_to(path, session_key=await session_for(stranger))) == 4403
+
+    async def test_unknown_or_malformed_order_is_closed_with_4404(self):
+        user = await new_user()
+        key = await session_for(user)
+        unknown = "/ws/orders/00000000-0000-4000-8000-000000000000/"
+        assert await close_code(socket_to(unknown, session_key=key)) == 4404
+        assert await close_code(socket_to("/ws/orders/not-a-uuid/", session_key=key)) == 4404
+
+    async def test_owner_and_operator_are_let_in(self):
+        order = await make()
+        for user in (order.owner, await new_operator()):
+            communicator = await opened(f"/ws/orders/{order.pk}/", user)
+            assert await communicator.receive_nothing()
+            await communicator.disconnect()
+
+    async def test_socket_from_a_foreign_origin_is_refused(self):
+        order = await make()
+        communicator = socket_to(
+            f"/ws/orders/{order.pk}/",
+            session_key=await session_for(order.owner),
+            origin=b"https://evil.example.com",
+        )
+        connected, _ = await communicator.connect()
+        assert not connected
+
+    async def test_ops_socket_is_for_operators_only(self):
+        customer = await new_user()
+        assert await close_code(socket_to("/ws/ops/orders/")) == 4401
+        customer_key = await session_for(customer)
+        assert await close_code(socket_to("/ws/ops/orders/", session_key=customer_key)) == 4403
+        communicator = await opened("/ws/ops/orders/", await new_operator())
+        assert await communicator.receive_nothing()
+        await communicator.disconnect()
+
+
+class TestWhatTheyHear:
+    async def test_a_service_update_reaches_the_owner_and_an_operator(self):
+        operator = await new_operator()
+        order = await make(state=OrderState.APPROVED, operator=operator)
+        owner_socket = await opened(f"/ws/orders/{order.pk}/", order.owner)
+        operator_socket = await opened(f"/ws/orders/{order.pk}/", operator)
+
+        await start_production(order, operator)
+
+        for communicator in (owner_socket, operator_socket):
+            updated, created = await frames(communicator, 2)
+            assert updated["type"] == "order.updated"
+            assert updated["order"]["orderStatus"] == "in_production"
+            assert updated["order"]["status"] == "Printing"
+            assert created["type"] == "event.created"
+            assert created["event"]["message"] == "Production started"
+            assert await communicator.receive_nothing()
+            await communicator.disconnect()
+
+    async def test_the_pushed_order_is_the_json_of_the_api(self):
+        operator = await new_operator()
+        order = await make(state=OrderState.APPROVED, operator=operator)
+        communicator = await opened(f"/ws/orders/{order.pk}/", order.owner)
+        await start_production(order, operator)
+        updated, created = await frames(communicator, 2)
+        api_json = await api_order_json(order, order.owner)
+        assert updated["order"] == api_json
+        assert created["event"] == api_json["events"][-1]
+        await communicator.disconnect()
+
+    async def test_each_new_event_is_pushed_once(self):
+        operator = await new_operator()
+        order = await make(state=OrderState.APPROVED, operator=operator, priority=Priority.HOLD)
+        communicator = await opened(f"/ws/orders/{order.pk}/", order.owner)
+        # Releasing the hold and starting production: one request, two events.
+        await database_sync_to_async(services.update_order)(
+            order=order,
+            actor=operator,
+            source=EventSource.OPERATOR,
+            priority=Priority.RUSH,
+            status=OrderState.IN_PRODUCTION,
+        )
+        updated, *created = await frames(communicator, 3)
+        assert updated["order"]["priority"] == "Rush"
+        assert [frame["type"] for frame in created] == ["event.created", "event.created"]
+        assert [frame["event"]["message"] for frame in created] == [
+            "Hold released, priority Rush",
+            "Production started",
+        ]
+        assert await communicator.receive_nothing()
+        await communicator.disconnect()
+
+    async def test_nothing_reaches_another_customer(self):
+        operator = await new_operator()
+        order = await make(state=OrderState.APPROVED, operator=operator)
+        theirs = await make(state=OrderState.APPROVED, operator=operator)
+        stranger_socket = await opened(f"/ws/orders/{theirs.pk}/", theirs.owner)
+        await start_production(order, operator)
+        assert await stranger_socket.receive_nothing(timeout=0.5)
+        await stranger_socket.disconnect()
+
+    async def test_operators_dashboard_gets_one_row_per_changed_order(self):
+        operator = await new_operator()
+        order = await make(state=OrderState.APPROVED, operator=operator)
+        ops_socket = await opened("/ws/ops/orders/", operator)
+        await start_production(order, operator)
+        [row] = await frames(ops_socket, 1)
+        assert row["type"] == "order.updated"
+        assert row["order"]["id"] == str(order.pk)
+        assert row["order"]["orderStatus"] == "in_production"
+        assert "events" not in row["order"]
+        assert await ops_socket.receive_nothing()
+        await ops_socket.disconnect()
+
+    async def test_a_customer_message_is_pushed_to_the_timeline(self):
+        operator = await new_operator()
+        order = await make(state=OrderState.APPROVED, operator=operator)
+        communicator = await opened(f"/ws/orders/{order.pk}/", order.owner)
+        await database_sync_to_async(services.add_customer_message)(
+            order=order,
+            author=operator,
+            body="Your proof looks great.",
+            source=EventSource.OPERATOR,
+        )
+        _, created = await frames(communicator, 2)
+        assert created["event"]["message"] == "Your proof looks great."
+        await communicator.disconnect()
+
+    async def test_a_rolled_back_change_sends_nothing(self, monkeypatch):
+        operator = await new_operator()
+        order = await make(state=OrderState.APPROVED, operator=operator)
+        communicator = await opened(f"/ws/orders/{order.pk}/", order.owner)
+        announce = broadcasts.order_changed
+
+        def announce_then_fail(*args, **kwargs):
+            announce(*args, **kwargs)  # registered for after commit...
+            raise RuntimeError("disk full")  # ...and the transaction rolls back
+
+        monkeypatch.setattr(broadcasts, "order_changed", announce_then_fail)
+        with pytest.raises(RuntimeError):
+            await start_production(order, operator)
+
+        assert await communicator.receive_nothing(timeout=0.5)
+        refreshed = await ProductionOrder.objects.aget(pk=order.pk)
+        assert refreshed.status == OrderState.APPROVED
+        await communicator.disconnect()
+
+    async def test_clients_cannot_send_anything_that_matters(self):
+        order = await make()
+        communicator = await opened(f"/ws/orders/{order.pk}/", order.owner)
+        await communicator.send_to(text_data='{"type": "order.updated", "order": {}}')
+        assert await communicator.receive_nothing()
+        await communicator.disconnect()
+
+
+class TestLogout:
+    async def test_logging_out_closes_that_sessions_sockets_only(self):
+        order = await make()
+        key = await session_for(order.owner)
+        this_session = socket_to(f"/ws/orders/{order.pk}/", session_key=key)
+        assert (await this_session.connect())[0]
+        other_device = await opened(f"/ws/orders/{order.pk}/", order.owner)
+
+        @database_sync_to_async
+        def log_out():
+            client = Client()
+            client.cookies["sessionid"] = key
+            assert client.post("/accounts/logout/").status_code == 302
+
+        await log_out()
+        closed = await this_session.receive_output(timeout=5)
+        assert closed == {"type": "websocket.close", "code": 4401}
+        assert await other_device.receive_nothing()
+        await other_device.disconnect()
+
+
+class TestManySockets:
+    """Socket hygiene at scale. The sockets are owner's sockets past the auth middleware."""
+
+    async def test_a_thousand_simultaneous_disconnects_leave_the_group_empty(self, monkeypatch):
+        from channels.layers import get_channel_layer
+
+        order = await make()
+        # Who may listen is tested above; here 1,000 permission queries would only cost time.
+        monkeypatch.setattr(consumers, "_order_refusal", allow_everyone)
+        sockets = [owner_socket(order) for _ in range(1000)]
+        for start in range(0, len(sockets), 100):
+            results = await asyncio.gather(*(s.connect(timeout=30) for s in sockets[start:][:100]))
+            assert all(connected for connected, _ in results)
+        group = broadcasts.order_group(order.pk)
+        assert await group_size(get_channel_layer(), group) == 1000
+
+        await asyncio.gather(*(s.disconnect(timeout=60) for s in sockets))
+
+        assert await group_size(get_channel_layer(), group) == 0
+
+    @pytest.mark.postgres
+    @pytest.mark.skipif(connection.vendor != "postgresql", reason="counts PostgreSQL backends")
+    async def test_500_connect_disconnect_cycles_leave_no_database_connection_behind(self):
+        order = await make()
+        before = await backend_count()
+        for _ in range(500):
+            communicator = owner_socket(order)
+            assert (await communicator.connect(timeout=10))[0]
+            await communicator.disconnect(timeout=10)
+        assert await backend_count() == before
+
+
+def owner_socket(order: ProductionOrder) -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(
+        consumers.OrderConsumer.as_asgi(), f"/ws/orders/{order.pk}/"
+    )
+    communicator.scope["user"] = order.owner
+    communicator.scope["url_route"] = {"args": (), "kwargs": {"order_id": str(order.pk)}}
+    return communicator
+
+
+async def allow_everyone(user, order_id):
+    return None
+
+
+@database_sync_to_async
+def backend_count() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        return cursor.fetchone()[0]
+
+
+async def group_size(layer, group: str) -> int:
+    if hasattr(layer, "groups"):  # in-memory layer
+        return len(layer.groups.get(group, {}))
+    connection = layer.connection(layer.consistent_hash(group))
+    return await connection.zcard(layer._group_key(group))
