@@ -178,12 +178,12 @@ def _seed() -> None:
 class Daphne:
     """One daphne process serving config.asgi on 127.0.0.1 (terminated by `stop`)."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], app: str = APP[0]) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), *APP],
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), app],
             cwd=BASE_DIR,
             env=env,
             stdout=subprocess.DEVNULL,
