@@ -28,7 +28,6 @@ ENV = {
     "DATABASE_URL": os.environ.get(
         "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/printshop_bench_api"
     ),
-    "CONN_MAX_AGE": "600",  # production keeps connections (see README)
     "LOG_LEVEL": "WARNING",
 }
 
@@ -140,8 +139,12 @@ def serve(kind: str, port: int, workers: int) -> subprocess.Popen:
     else:
         cmd = [str(bin_dir / "gunicorn"), "config.wsgi:application", "-b", f"127.0.0.1:{port}",
                "-w", str(workers), "--log-level", "warning"]  # fmt: skip
-    env = {**os.environ, **ENV}
-    process = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+    # As deployed (README): gunicorn keeps connections, daphne borrows from psycopg's pool.
+    pooling = {"DATABASE_POOL": "true"} if kind == "daphne" else {"CONN_MAX_AGE": "600"}
+    env = {**os.environ, **ENV, **pooling}
+    process = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL
+    )
     wait_for(port)
     return process
 
@@ -178,7 +181,11 @@ def main() -> None:
                 print(f"{label:<22}{name:<26}{rps:>10.0f}{p99:>10.2f}")
         finally:
             os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=15)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
         ratio = results[kind]["GET /api/production/<id>"] / results[kind]["bare JSON /healthz"]
         print(f"{label:<22}{'order / bare ratio':<26}{ratio:>10.2f}   (goal >= 0.5)")
     speedup = (

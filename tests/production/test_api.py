@@ -312,6 +312,26 @@ class TestRetrieve:
 
         assert queries(small) == queries(big) <= 5
 
+    def test_a_repeated_read_is_served_from_the_cache_until_the_order_changes(
+        self, customer_api, customer, operator
+    ):
+        order = make_order(owner=customer, state=OrderState.SUBMITTED)
+
+        def read() -> tuple[dict, int]:
+            with CaptureQueriesContext(connection) as ctx:
+                data = customer_api.get(order_url(order)).json()["order"]
+            return data, len(ctx.captured_queries)
+
+        first, cold = read()
+        again, warm = read()
+        assert again == first and warm < cold
+        services.transition_order(
+            order=order, to=OrderState.APPROVED, actor=operator, source=EventSource.OPERATOR
+        )
+        after, _ = read()
+        assert after["orderStatus"] == "approved"
+        assert len(after["events"]) == len(first["events"]) + 1
+
 
 class TestUpdate:
     def test_operator_moves_an_order_with_a_note(self, operator_api, operator, customer):
@@ -471,7 +491,7 @@ def test_unexpected_error_is_500_without_traceback(customer_api, customer, monke
     def boom(**kwargs):
         raise RuntimeError("database exploded at /secret/path")
 
-    monkeypatch.setattr(views, "get_order_detail", boom)
+    monkeypatch.setattr(views, "get_order_json", boom)
     response = customer_api.get(order_url(order))
     assert response.status_code == 500
     assert response.json() == {"error": "Internal error"}
