@@ -267,3 +267,31 @@ _HANDLERS: dict[str, Callable[[ProductionOrder, Mapping[str, Any], str], tuple[s
     ASYNC_FAILED: _cancel_with("Payment failed, order canceled"),
     EXPIRED: _cancel_with("Checkout expired before payment, order canceled"),
 }
+
+
+# --- reconciliation ------------------------------------------------------------------------------
+
+
+def reconcile_session(session: Mapping[str, Any]) -> EventResult | None:
+    """Apply a Checkout Session Stripe reports as settled, as if its webhook had arrived.
+
+    Runs through `handle_event` with an event id derived from the session and its status, so a
+    second run is a duplicate, and a webhook arriving later finds the order already changed.
+    Returns None for a session that is still open (or complete but not yet paid).
+    """
+    status = session.get("status")
+    if status == "complete" and session.get("payment_status") in SETTLED:
+        event_type = COMPLETED
+    elif status == "expired":
+        event_type = EXPIRED
+    else:
+        return None
+    return handle_event(
+        {
+            "id": f"reconcile_{session.get('id')}_{status}",
+            "object": "event",
+            "type": event_type,
+            "livemode": bool(session.get("livemode")),
+            "data": {"object": session},
+        }
+    )
