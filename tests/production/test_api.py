@@ -253,6 +253,7 @@ class TestRetrieve:
         assert data["totalAmount"] == 9000 and data["currency"] == "usd"
         assert data["garment"]["id"] == "gid://shopify/Product/123456"
         assert data["garment"]["name"] == "Classic Tee"
+        assert data["garment"]["imageUrl"] is None
         assert [set(li) >= LINE_ITEM_KEYS for li in data["lineItems"]] == [True, True]
         assert [(li["size"], li["quantity"]) for li in data["lineItems"]] == [("M", 2), ("L", 3)]
         assert all(set(e) == EVENT_KEYS for e in data["events"])
