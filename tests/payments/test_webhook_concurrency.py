@@ -1,15 +1,15 @@
 """Stripe delivering one event several times at once: the unique event id lets exactly one act."""
 
 import json
-import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from payments.models import ProcessedEvent
 from payments.services import receive_webhook, start_checkout
 from production.lifecycle import OrderState
 from production.models import FulfillmentEvent, ProductionOrder
+from tests.concurrency import run_at_once
 from tests.factories import make_order
 from tests.payments.stripe_events import checkout_session, sign, stripe_event
 
@@ -21,28 +21,10 @@ pytestmark = [
 
 
 def deliver_at_once(payloads: list[bytes]) -> list[str]:
-    barrier = threading.Barrier(len(payloads))
-    outcomes: list[str] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
+    def deliver(payload: bytes):
+        return lambda: receive_webhook(payload=payload, signature=sign(payload.decode())).outcome
 
-    def worker(payload: bytes) -> None:
-        try:
-            barrier.wait()
-            result = receive_webhook(payload=payload, signature=sign(payload.decode()))
-            with lock:
-                outcomes.append(result.outcome)
-        except BaseException as exc:  # asserted on below
-            with lock:
-                errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(p,)) for p in payloads]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    outcomes, errors = run_at_once([deliver(p) for p in payloads])
     assert errors == []
     return outcomes
 
