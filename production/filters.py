@@ -1,17 +1,53 @@
 """One FilterSet for the API list and the ops dashboard list."""
 
 import datetime as dt
+import re
 
 import django_filters
-from django.db.models import QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from production.lifecycle import OrderState, Priority, ProductionStatus
-from production.models import ProductionOrder
+from production.models import Garment, ProductionOrder
+from production.sorting import DEFAULT_SORT, SORTS
+
+# "ORD-000123", "ord-0001", "000123" or "123": a reference (or the start of one).
+_REFERENCE = re.compile(r"^(?P<prefix>ORD-?)?(?P<digits>\d{1,12})$", re.IGNORECASE)
+MAX_SEARCH_TERMS = 4
 
 
 def _start_of(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def search_condition(text: str) -> Q:
+    """Orders matching every word of `text` in their reference, customer or garment.
+
+    A word that looks like a reference matches references starting with it (an indexed prefix
+    match); any other word matches the customer's email, first or last name, or the garment name,
+    case-insensitively anywhere in the text (trigram-indexed on PostgreSQL).
+    """
+    condition = Q()
+    for term in text.split()[:MAX_SEARCH_TERMS]:
+        condition &= _term_condition(term)
+    return condition
+
+
+def _term_condition(term: str) -> Q:
+    reference = _REFERENCE.match(term)
+    if reference:
+        digits = reference["digits"]
+        by_prefix = Q(reference__startswith=f"ORD-{digits}")
+        if reference["prefix"] or len(digits) >= 6:
+            return by_prefix
+        # A bare short number is most likely the order's number without its zero padding.
+        return by_prefix | Q(reference=f"ORD-{int(digits):06d}")
+    customers = get_user_model().objects.filter(
+        Q(email__icontains=term) | Q(first_name__icontains=term) | Q(last_name__icontains=term)
+    )
+    garments = Garment.objects.filter(name__icontains=term)
+    return Q(owner__in=customers.values("pk")) | Q(garment__in=garments.values("pk"))
 
 
 class OrderFilter(django_filters.FilterSet):
@@ -22,6 +58,13 @@ class OrderFilter(django_filters.FilterSet):
     priority = django_filters.MultipleChoiceFilter(choices=Priority.choices)
     createdFrom = django_filters.DateFilter(method="created_from", label="Created from")
     createdTo = django_filters.DateFilter(method="created_to", label="Created to (inclusive)")
+    q = django_filters.CharFilter(method="search", label="Search", max_length=200)
+    sort = django_filters.ChoiceFilter(
+        method="sort_by",
+        label="Sort",
+        choices=[(key, sort.label) for key, sort in SORTS.items()],
+        empty_label=None,
+    )
 
     class Meta:
         model = ProductionOrder
@@ -33,3 +76,25 @@ class OrderFilter(django_filters.FilterSet):
 
     def created_to(self, queryset: QuerySet, name: str, value: dt.date) -> QuerySet:
         return queryset.filter(created_at__lt=_start_of(value + dt.timedelta(days=1)))
+
+    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if not value.strip():
+            return queryset
+        return queryset.filter(search_condition(value))
+
+    def sort_by(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return order_by_sort(queryset, value)
+
+    @property
+    def sort_key(self) -> str:
+        """The sort the list is in (valid filtersets only)."""
+        return self.form.cleaned_data.get("sort") or DEFAULT_SORT
+
+
+def order_by_sort(queryset: QuerySet, key: str) -> QuerySet:
+    """Annotate the sort's keys on each row and order by them (the keyset paginator reads them)."""
+    sort = SORTS[key]
+    missing = {k.name: k.expression for k in sort.keys if k.name not in queryset.query.annotations}
+    queryset = queryset.annotate(**missing)
+    prefix = "-" if sort.descending else ""
+    return queryset.order_by(*(prefix + k.name for k in sort.keys))
