@@ -3,17 +3,17 @@
 import datetime
 
 from django.conf import settings
-from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations, models
 
-# Customer search runs `UPPER(col::text) LIKE UPPER('%term%')` (Django's icontains on PostgreSQL):
-# trigram GIN indexes on exactly those expressions answer it without scanning the user table.
-# PostgreSQL only: SQLite has no GIN or pg_trgm, and its searches stay plain scans.
+# Customer search matches the start of the email, first or last name case-insensitively:
+# Django's istartswith on PostgreSQL is `UPPER(col::text) LIKE UPPER('term%')`, which B-tree
+# indexes on exactly those expressions (text_pattern_ops: any collation) answer as a range scan.
+# PostgreSQL only: SQLite has no operator classes, and its searches stay plain scans.
 USER_SEARCH_COLUMNS = ("email", "first_name", "last_name")
 
 
 def _index_name(column):
-    return f"ops_user_{column}_trgm"
+    return f"ops_user_{column}_prefix"
 
 
 def add_user_search_indexes(apps, schema_editor):
@@ -23,7 +23,7 @@ def add_user_search_indexes(apps, schema_editor):
     for column in USER_SEARCH_COLUMNS:
         schema_editor.execute(
             f"CREATE INDEX IF NOT EXISTS {_index_name(column)} ON {table} "
-            f"USING gin (UPPER({schema_editor.quote_name(column)}::text) gin_trgm_ops)"
+            f"(UPPER({schema_editor.quote_name(column)}::text) text_pattern_ops)"
         )
 
 
@@ -83,7 +83,5 @@ class Migration(migrations.Migration):
             model_name='productionorder',
             index=models.Index(fields=['reference'], name='order_reference_prefix', opclasses=['varchar_pattern_ops']),
         ),
-        # A no-op on databases other than PostgreSQL.
-        TrigramExtension(),
         migrations.RunPython(add_user_search_indexes, remove_user_search_indexes),
     ]
