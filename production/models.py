@@ -48,6 +48,10 @@ class Garment(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def image_url_or_none(self) -> str | None:
+        return self.image_url or None
+
     def unit_price(self, size: str) -> int:
         return self.base_price + int(self.size_upcharges.get(size, 0))
 

@@ -253,6 +253,7 @@ class TestRetrieve:
         assert data["totalAmount"] == 9000 and data["currency"] == "usd"
         assert data["garment"]["id"] == "gid://shopify/Product/123456"
         assert data["garment"]["name"] == "Classic Tee"
+        assert data["garment"]["imageUrl"] is None
         assert [set(li) >= LINE_ITEM_KEYS for li in data["lineItems"]] == [True, True]
         assert [(li["size"], li["quantity"]) for li in data["lineItems"]] == [("M", 2), ("L", 3)]
         assert all(set(e) == EVENT_KEYS for e in data["events"])
@@ -310,6 +311,26 @@ class TestRetrieve:
             return len(ctx.captured_queries)
 
         assert queries(small) == queries(big) <= 5
+
+    def test_a_repeated_read_is_served_from_the_cache_until_the_order_changes(
+        self, customer_api, customer, operator
+    ):
+        order = make_order(owner=customer, state=OrderState.SUBMITTED)
+
+        def read() -> tuple[dict, int]:
+            with CaptureQueriesContext(connection) as ctx:
+                data = customer_api.get(order_url(order)).json()["order"]
+            return data, len(ctx.captured_queries)
+
+        first, cold = read()
+        again, warm = read()
+        assert again == first and warm < cold
+        services.transition_order(
+            order=order, to=OrderState.APPROVED, actor=operator, source=EventSource.OPERATOR
+        )
+        after, _ = read()
+        assert after["orderStatus"] == "approved"
+        assert len(after["events"]) == len(first["events"]) + 1
 
 
 class TestUpdate:
@@ -470,7 +491,7 @@ def test_unexpected_error_is_500_without_traceback(customer_api, customer, monke
     def boom(**kwargs):
         raise RuntimeError("database exploded at /secret/path")
 
-    monkeypatch.setattr(views, "get_order_detail", boom)
+    monkeypatch.setattr(views, "get_order_json", boom)
     response = customer_api.get(order_url(order))
     assert response.status_code == 500
     assert response.json() == {"error": "Internal error"}
