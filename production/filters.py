@@ -35,10 +35,48 @@ def search_condition(text: str) -> Q:
     the order query gets plain id lists the planner can estimate, instead of OR-ed subqueries that
     it can only apply as a filter while walking every order.
     """
+    terms = text.split()[:MAX_SEARCH_TERMS]
+    if not terms:
+        return Q()
+    # "Ada Lovelace": when no word is a reference or names a garment, the orders are those of
+    # the customers matching every word, one short id list instead of one per word.
+    if (
+        len(terms) > 1
+        and not any(_REFERENCE.match(t) for t in terms)
+        and not Garment.objects.filter(_any_garment(terms)).exists()
+    ):
+        return _customer_condition(_customers(terms))
     condition = Q()
-    for term in text.split()[:MAX_SEARCH_TERMS]:
+    for term in terms:
         condition &= _term_condition(term)
     return condition
+
+
+def _any_garment(terms: list[str]) -> Q:
+    condition = Q()
+    for term in terms:
+        condition |= Q(name__icontains=term)
+    return condition
+
+
+def _customers(terms: list[str]) -> QuerySet:
+    customers = get_user_model().objects.all()
+    for term in terms:
+        customers = customers.filter(
+            Q(email__istartswith=term)
+            | Q(first_name__istartswith=term)
+            | Q(last_name__istartswith=term)
+        )
+    return customers
+
+
+def _customer_condition(customers: QuerySet) -> Q:
+    customer_ids = list(customers.values_list("pk", flat=True)[: MAX_CUSTOMER_IDS + 1])
+    if len(customer_ids) > MAX_CUSTOMER_IDS:
+        # So common a word matches a large share of all orders: a filter while walking the
+        # list's index finds a page of them quickly, and no huge id list is sent.
+        return Q(owner__in=customers.values("pk"))
+    return Q(owner_id__in=customer_ids)
 
 
 def _term_condition(term: str) -> Q:
@@ -52,18 +90,7 @@ def _term_condition(term: str) -> Q:
             return by_prefix
         # A bare short number is most likely the order's number without its zero padding.
         return by_prefix | Q(reference=f"ORD-{int(digits):06d}")
-    customers = get_user_model().objects.filter(
-        Q(email__istartswith=term)
-        | Q(first_name__istartswith=term)
-        | Q(last_name__istartswith=term)
-    )
-    customer_ids = list(customers.values_list("pk", flat=True)[: MAX_CUSTOMER_IDS + 1])
-    if len(customer_ids) > MAX_CUSTOMER_IDS:
-        # So common a word matches a large share of all orders: a filter while walking the
-        # list's index finds a page of them quickly, and no huge id list is sent.
-        by_customer = Q(owner__in=customers.values("pk"))
-    else:
-        by_customer = Q(owner_id__in=customer_ids)
+    by_customer = _customer_condition(_customers([term]))
     garment_ids = list(Garment.objects.filter(name__icontains=term).values_list("pk", flat=True))
     return by_customer | Q(garment_id__in=garment_ids)
 
