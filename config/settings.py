@@ -231,3 +231,8 @@ LOGGING = {
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
 }
+
+# Ops dashboard: the most orders one "apply to all matching" may change (each goes through the
+# services on its own), and where the per-state tab counts stop counting ("1,000+").
+OPS_BULK_LIMIT = env.int("OPS_BULK_LIMIT", default=1000)
+OPS_COUNT_CAP = env.int("OPS_COUNT_CAP", default=1000)
