@@ -1,5 +1,6 @@
 """Reads of the order domain. Selectors own the joins, so no page or endpoint runs N+1 queries."""
 
+from dataclasses import dataclass
 from uuid import UUID
 
 from django.core.cache import cache
@@ -25,8 +26,16 @@ def get_order_detail(*, order_id: UUID | str) -> ProductionOrder | None:
 ORDER_JSON_TTL = 600  # seconds; the key changes with every change anyway
 
 
-def get_order_json(*, order_id: UUID | str) -> tuple[ProductionOrder, dict] | None:
-    """The order (owner and timestamps only) and its API JSON, cached per version of the order.
+@dataclass(frozen=True)
+class OrderHead:
+    """Just enough of an order to authorize a read of it."""
+
+    pk: UUID
+    owner_id: int
+
+
+def get_order_json(*, order_id: UUID | str) -> tuple[OrderHead, dict] | None:
+    """The order's owner and its API JSON, cached per version of the order.
 
     Every change to an order goes through a service that saves its `updated_at`, and events are
     append-only, so (order.updated_at, garment.updated_at, today) names one version of the JSON
@@ -34,16 +43,18 @@ def get_order_json(*, order_id: UUID | str) -> tuple[ProductionOrder, dict] | No
     """
     from production.api.serializers import OrderOutput  # the serializers import this module
 
-    head = (
-        ProductionOrder.objects.select_related("garment")
-        .only("id", "owner_id", "status", "updated_at", "garment__updated_at")
-        .filter(pk=order_id)
+    # values_list: no model instances for the hot path, only what names the version.
+    row = (
+        ProductionOrder.objects.filter(pk=order_id)
+        .values_list("pk", "owner_id", "updated_at", "garment__updated_at")
         .first()
     )
-    if head is None:
+    if row is None:
         return None
-    version = (head.updated_at.timestamp(), head.garment.updated_at.timestamp())
-    key = f"order-json:{head.pk}:{version[0]}:{version[1]}:{timezone.localdate().isoformat()}"
+    pk, owner_id, updated_at, garment_updated_at = row
+    head = OrderHead(pk=pk, owner_id=owner_id)
+    version = f"{updated_at.timestamp()}:{garment_updated_at.timestamp()}"
+    key = f"order-json:{pk}:{version}:{timezone.localdate().isoformat()}"
     payload = cache.get(key)
     if payload is None:
         order = get_order_detail(order_id=order_id)

@@ -25,9 +25,8 @@ from production.api.serializers import (
 )
 from production.filters import OrderFilter
 from production.lifecycle import EventSource
-from production.models import ProductionOrder
 from production.pricing import SizeQuantity
-from production.selectors import get_order_json, orders_visible_to
+from production.selectors import OrderHead, get_order_json, orders_visible_to
 
 ERRORS = {
     400: OpenApiResponse(ErrorOutput, description="Invalid request"),
@@ -133,7 +132,7 @@ class OrderDetailView(APIView):
             return [IsAuthenticated(), IsOperator()]
         return [IsAuthenticated()]
 
-    def get_order(self, order_id: str) -> tuple[ProductionOrder, dict]:
+    def get_order(self, order_id: str) -> tuple[OrderHead, dict]:
         try:
             UUID(order_id)
         except ValueError:
@@ -158,12 +157,12 @@ class OrderDetailView(APIView):
     )
     def patch(self, request: Request, order_id: str) -> Response:
         """Operators: change state, production status or priority; `notes` annotates the change."""
-        order, _ = self.get_order(order_id)
+        head, _ = self.get_order(order_id)
         data = UpdateOrderInput(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
         services.update_order(
-            order=order,
+            order=head.pk,
             actor=request.user,
             source=EventSource.OPERATOR,
             status=fields.get("status"),
@@ -171,4 +170,4 @@ class OrderDetailView(APIView):
             priority=fields.get("priority"),
             note=fields.get("notes", ""),
         )
-        return Response({"order": get_order_json(order_id=order.pk)[1]})
+        return Response({"order": get_order_json(order_id=head.pk)[1]})
