@@ -19,7 +19,7 @@ from uuid import UUID
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from production import broadcasts
+from production import broadcasts, order_cache
 from production.exceptions import (
     IdempotencyConflict,
     IllegalTransition,
@@ -345,6 +345,7 @@ def attach_checkout_session(
         locked.stripe_checkout_session_id = session_id
         locked.checkout_url = checkout_url
         locked.save(update_fields=["stripe_checkout_session_id", "checkout_url", "updated_at"])
+        order_cache.invalidate(locked.pk)
     return locked
 
 
@@ -499,6 +500,7 @@ def _save_changes(
     for change in changes:
         fields.update(_FIELDS_BY_CHANGE[change.field])
     order.save(update_fields=sorted(fields))
+    order_cache.invalidate(order.pk)
     events = [
         _record(
             order,

@@ -2,6 +2,7 @@ import json
 import uuid
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
@@ -306,6 +307,7 @@ class TestRetrieve:
         assert (small.line_items.count(), small.events.count()) == (1, 1)
 
         def queries(order) -> int:
+            cache.clear()  # cold: token, order, line items, events
             with CaptureQueriesContext(connection) as ctx:
                 assert customer_api.get(order_url(order)).status_code == 200
             return len(ctx.captured_queries)
@@ -496,3 +498,26 @@ def test_unexpected_error_is_500_without_traceback(customer_api, customer, monke
     assert response.status_code == 500
     assert response.json() == {"error": "Internal error"}
     assert "secret" not in json.dumps(response.json())
+
+
+class TestTokenCache:
+    def test_a_deleted_token_stops_working_at_once(self, customer_api, customer):
+        order = make_order(owner=customer)
+        assert customer_api.get(order_url(order)).status_code == 200
+        customer.auth_token.delete()
+        assert customer_api.get(order_url(order)).status_code == 401
+
+    def test_a_deactivated_user_is_refused_at_once(self, customer_api, customer):
+        order = make_order(owner=customer)
+        assert customer_api.get(order_url(order)).status_code == 200
+        customer.is_active = False
+        customer.save()
+        assert customer_api.get(order_url(order)).status_code == 401
+
+    def test_a_known_token_and_cached_order_cost_no_query(
+        self, customer_api, customer, django_assert_num_queries
+    ):
+        order = make_order(owner=customer)
+        customer_api.get(order_url(order))
+        with django_assert_num_queries(0):
+            assert customer_api.get(order_url(order)).status_code == 200
