@@ -36,7 +36,7 @@ run: $(STAMP) .env
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
+	$(TEST_ENV) DATABASE_URL=sqlite://:memory: $(BIN)/python manage.py makemigrations --check --dry-run
 
 check-deploy: $(STAMP)
 	$(DEPLOY_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING

@@ -1,3 +1,14 @@
+from django.urls import path, re_path
+
+from ops import views
+
 app_name = "ops"
 
-urlpatterns: list = []
+# The spec's /ops/orders has no trailing slash; one is accepted too.
+urlpatterns = [
+    re_path(r"^orders/?$", views.OrderListView.as_view(), name="order-list"),
+    re_path(r"^orders/bulk/?$", views.BulkUpdateView.as_view(), name="order-bulk"),
+    re_path(r"^orders/export\.csv$", views.OrderExportView.as_view(), name="order-export"),
+    path("orders/<uuid:order_id>/", views.OrderDetailView.as_view(), name="order-detail"),
+    path("orders/<uuid:order_id>/actions", views.OrderActionView.as_view(), name="order-action"),
+]

@@ -3,9 +3,11 @@
 Everything here talks to the network (or pretends to): never call it inside a transaction.
 """
 
+from __future__ import annotations
+
 import json
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import stripe
 from django.conf import settings
@@ -13,6 +15,11 @@ from django.conf import settings
 from production.models import ProductionOrder
 
 STRIPE_METADATA_LIMIT = 500  # characters per metadata value
+# Below gunicorn's 30 s worker timeout, so a slow Stripe fails the request instead of the worker.
+STRIPE_TIMEOUT_SECONDS = 20
+# Safe to retry: every create carries the order's idempotency key.
+STRIPE_NETWORK_RETRIES = 2
+LOCAL_SESSION_PREFIX = "cs_local_"
 
 
 class GatewayError(Exception):
@@ -37,35 +44,58 @@ def cancel_url(order: ProductionOrder, base_url: str) -> str:
     return f"{base_url}/orders/{order.pk}/?checkout=canceled"
 
 
+def idempotency_key(order: ProductionOrder) -> str:
+    """One key per order: a retried create gets the same session back from Stripe."""
+    return f"checkout-order-{order.pk}"
+
+
 class LocalCheckoutGateway:
     """The embedded default: a simulator page on this server stands in for Stripe (DEBUG only)."""
 
     def create_session(self, *, order: ProductionOrder, base_url: str) -> CheckoutSession:
         # One session per order, like Stripe with the per-order idempotency key.
-        session_id = f"cs_local_{order.pk.hex}"
+        session_id = f"{LOCAL_SESSION_PREFIX}{order.pk.hex}"
         return CheckoutSession(id=session_id, url=f"{base_url}/payments/checkout/{session_id}/")
 
 
 class StripeCheckoutGateway:
     def __init__(self, api_key: str, api_base: str = "") -> None:
         self.client = stripe.StripeClient(
-            api_key, base_addresses={"api": api_base} if api_base else None
+            api_key,
+            base_addresses={"api": api_base} if api_base else None,
+            max_network_retries=STRIPE_NETWORK_RETRIES,
+            http_client=stripe.new_default_http_client(timeout=STRIPE_TIMEOUT_SECONDS),
         )
 
     def create_session(self, *, order: ProductionOrder, base_url: str) -> CheckoutSession:
         params = checkout_session_params(order=order, base_url=base_url)
         try:
             session = self.client.v1.checkout.sessions.create(
-                params, options={"idempotency_key": f"checkout-order-{order.pk}"}
+                params, options={"idempotency_key": idempotency_key(order)}
             )
         except stripe.StripeError as exc:
             raise GatewayError(str(exc)) from exc
+        if not session.id or not session.url:
+            raise GatewayError("Stripe returned a checkout session without an id or URL.")
         return CheckoutSession(id=session.id, url=session.url)
+
+    def retrieve_session(self, session_id: str) -> dict[str, Any]:
+        """A Checkout Session as a plain dict, shaped like the `data.object` of its events."""
+        try:
+            session = self.client.v1.checkout.sessions.retrieve(session_id)
+        except stripe.StripeError as exc:
+            raise GatewayError(str(exc)) from exc
+        return session.to_dict()
 
 
 def checkout_session_params(*, order: ProductionOrder, base_url: str) -> dict:
-    """Checkout Session parameters priced on the server from the order's line items."""
+    """Checkout Session parameters priced on the server from the order's line items.
+
+    The amounts are the ones stored on the draft when it was priced; the webhook checks the paid
+    total against the same order, so what Stripe charges and what the order costs cannot drift.
+    """
     garment = order.garment
+    items = list(order.line_items.all())
     line_items = [
         {
             "price_data": {
@@ -75,7 +105,7 @@ def checkout_session_params(*, order: ProductionOrder, base_url: str) -> dict:
             },
             "quantity": item.quantity,
         }
-        for item in order.line_items.all()
+        for item in items
     ]
     if order.rush_surcharge_amount:
         line_items.append(
@@ -88,9 +118,14 @@ def checkout_session_params(*, order: ProductionOrder, base_url: str) -> dict:
                 "quantity": 1,
             }
         )
+    charged = sum(li["price_data"]["unit_amount"] * li["quantity"] for li in line_items)
+    if charged != order.total_amount or not items:
+        # A pricing bug must not reach a customer's card.
+        raise GatewayError(
+            f"{order.reference}: line items sum to {charged}, order costs {order.total_amount}."
+        )
     sizes = json.dumps(
-        [{"size": i.size, "quantity": i.quantity} for i in order.line_items.all()],
-        separators=(",", ":"),
+        [{"size": i.size, "quantity": i.quantity} for i in items], separators=(",", ":")
     )
     metadata = {
         "orderId": str(order.pk),
@@ -120,3 +155,9 @@ def get_gateway() -> CheckoutGateway:
     if settings.STRIPE_SECRET_KEY:
         return StripeCheckoutGateway(settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE)
     return LocalCheckoutGateway()
+
+
+def stripe_gateway() -> StripeCheckoutGateway | None:
+    """The real-key gateway, or None when the local simulator stands in for Stripe."""
+    gateway = get_gateway()
+    return gateway if isinstance(gateway, StripeCheckoutGateway) else None

@@ -1,11 +1,54 @@
-"""Payment workflows: starting a checkout (and, with the payments issue, the webhook's events)."""
+"""Payment workflows: starting a checkout, and acting on Stripe's checkout events exactly once.
 
+Order changes go through `production.services`; this module decides which change an event asks
+for and logs the event id in the same transaction (see `ProcessedEvent`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import stripe
 from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
 from payments.gateway import get_gateway
+from payments.models import ProcessedEvent
+from production.exceptions import OrderError, PaymentMismatch
+from production.lifecycle import OrderState
 from production.models import ProductionOrder
-from production.services import attach_checkout_session
+from production.services import (
+    attach_checkout_session,
+    cancel_unpaid_order_in_transaction,
+    submit_paid_order_in_transaction,
+)
+
+logger = logging.getLogger(__name__)
+
+Outcome = ProcessedEvent.Outcome
+
+COMPLETED = "checkout.session.completed"
+ASYNC_SUCCEEDED = "checkout.session.async_payment_succeeded"
+ASYNC_FAILED = "checkout.session.async_payment_failed"
+EXPIRED = "checkout.session.expired"
+
+# Outcomes of a delivery that leaves no row in the log.
+DUPLICATE = "duplicate"
+IGNORED = "ignored"
+
+# Stripe's payment_status values that mean the money is there (no_payment_required: a free order,
+# which the amount check then refuses, since no order here costs nothing).
+SETTLED = frozenset({"paid", "no_payment_required"})
+
+
+# --- starting a checkout -------------------------------------------------------------------------
 
 
 def site_base_url(request: HttpRequest | None) -> str:
@@ -19,11 +62,236 @@ def site_base_url(request: HttpRequest | None) -> str:
 def start_checkout(*, order: ProductionOrder, request: HttpRequest | None = None) -> str:
     """The checkout URL of a draft, creating its Checkout Session on first call.
 
-    The gateway is called outside any transaction; a gateway error leaves the draft as it was (no
-    session), so a retry simply tries again.
+    The gateway is called outside any transaction; a gateway error (GatewayError) leaves the draft
+    as it was (no session), so a retry simply tries again.
     """
     if order.checkout_url and order.stripe_checkout_session_id:
         return order.checkout_url
+    if order.status != OrderState.DRAFT:
+        raise OrderError(f"{order.reference} is {order.status}: nothing to pay.", field="checkout")
     session = get_gateway().create_session(order=order, base_url=site_base_url(request))
     order = attach_checkout_session(order=order, session_id=session.id, checkout_url=session.url)
     return order.checkout_url
+
+
+# --- receiving events ----------------------------------------------------------------------------
+
+
+class InvalidSignature(Exception):
+    """The Stripe-Signature header is missing, malformed, wrong, or outside the time tolerance."""
+
+
+class InvalidEvent(Exception):
+    """A correctly signed body that is not a Stripe event we can read."""
+
+
+@dataclass(frozen=True)
+class EventResult:
+    event_id: str
+    event_type: str
+    outcome: str
+    order_id: UUID | None = None
+    detail: str = ""
+
+
+def receive_webhook(*, payload: bytes, signature: str | None) -> EventResult:
+    """Verify a webhook delivery as received and act on it once (Stripe and the simulator both)."""
+    return handle_event(verify_event(payload=payload, signature=signature))
+
+
+def verify_event(
+    *, payload: bytes, signature: str | None, now: float | None = None
+) -> dict[str, Any]:
+    """The event in `payload`, once its signature proves Stripe (or the simulator) sent it.
+
+    The signature covers the raw bytes, so they are verified exactly as received. Stripe's library
+    refuses old timestamps; a timestamp too far in the future is refused here as well, so a
+    captured delivery cannot be replayed outside the tolerance window in either direction.
+    """
+    secret = settings.STRIPE_WEBHOOK_SECRET
+    tolerance = settings.STRIPE_WEBHOOK_TOLERANCE
+    try:
+        text = payload.decode("utf-8")
+        stripe.WebhookSignature.verify_header(text, signature, secret, tolerance)
+    except (UnicodeDecodeError, stripe.SignatureVerificationError) as exc:
+        raise InvalidSignature(str(exc)) from exc
+    timestamp = _signed_at(signature or "")
+    if timestamp > (now if now is not None else time.time()) + tolerance:
+        raise InvalidSignature(f"Timestamp outside the tolerance zone ({timestamp})")
+    try:
+        event = json.loads(text)
+    except ValueError as exc:
+        raise InvalidEvent("The body is not JSON.") from exc
+    if not isinstance(event, dict) or event.get("object") != "event":
+        raise InvalidEvent("The body is not a Stripe event.")
+    if not isinstance(event.get("id"), str) or not event["id"]:
+        raise InvalidEvent("The event has no id.")
+    if not isinstance(event.get("type"), str):
+        raise InvalidEvent("The event has no type.")
+    return event
+
+
+def _signed_at(header: str) -> int:
+    for item in header.split(","):
+        key, _, value = item.partition("=")
+        if key.strip() == "t":
+            return int(value)
+    raise InvalidSignature("No timestamp in the signature header")  # verify_header caught it first
+
+
+def handle_event(event: Mapping[str, Any]) -> EventResult:
+    """Act on one verified event, exactly once per event id.
+
+    A duplicate (or replay) of a logged event changes nothing. The event row is inserted in the
+    transaction that changes the order; if two deliveries of one event race, the order row lock
+    makes the second see the first's change, and the unique event id rolls the second back.
+    Database errors propagate, so the webhook answers 500 and Stripe retries.
+    """
+    event_id, event_type = event["id"], event["type"]
+    handler = _HANDLERS.get(event_type)
+    if handler is None:
+        logger.info("Stripe event %s of type %s ignored", event_id, event_type)
+        return EventResult(event_id, event_type, IGNORED)
+    session = _session_of(event)
+    # A fast path only: the unique column, not this read, is what guarantees once.
+    if ProcessedEvent.objects.filter(event_id=event_id).exists():
+        return EventResult(event_id, event_type, DUPLICATE)
+    try:
+        with transaction.atomic(durable=True):
+            order = _locked_order_for(session)
+            if order is None:
+                outcome, detail = Outcome.UNKNOWN_ORDER, "No order matches this checkout session."
+                logger.warning("Stripe event %s: %s", event_id, detail)
+            else:
+                outcome, detail = handler(order, session, event_id)
+            ProcessedEvent.objects.create(
+                event_id=event_id,
+                event_type=event_type,
+                order=order,
+                checkout_session_id=str(session.get("id") or "")[:255],
+                outcome=outcome,
+                detail=detail,
+                livemode=bool(event.get("livemode")),
+            )
+    except IntegrityError:
+        if ProcessedEvent.objects.filter(event_id=event_id).exists():
+            return EventResult(event_id, event_type, DUPLICATE)
+        raise
+    return EventResult(event_id, event_type, outcome, order.pk if order else None, detail)
+
+
+def _session_of(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    data = event.get("data")
+    session = data.get("object") if isinstance(data, Mapping) else None
+    if not isinstance(session, Mapping) or session.get("object") != "checkout.session":
+        raise InvalidEvent(f"{event['type']} does not carry a checkout session.")
+    return session
+
+
+def _locked_order_for(session: Mapping[str, Any]) -> ProductionOrder | None:
+    """The order a session pays for: client_reference_id, then metadata, then the session id."""
+    metadata = session.get("metadata") if isinstance(session.get("metadata"), Mapping) else {}
+    orders = ProductionOrder.objects.select_for_update()
+    for candidate in (session.get("client_reference_id"), metadata.get("orderId")):
+        try:
+            order_id = UUID(str(candidate))
+        except ValueError:
+            continue
+        order = orders.filter(pk=order_id).first()
+        if order is not None:
+            return order
+    session_id = session.get("id")
+    if isinstance(session_id, str) and session_id:
+        return orders.filter(stripe_checkout_session_id=session_id).first()
+    return None
+
+
+def _submit(order: ProductionOrder, session: Mapping[str, Any], event_id: str) -> tuple[str, str]:
+    amount, currency = session.get("amount_total"), session.get("currency")
+    try:
+        if not isinstance(amount, int) or isinstance(amount, bool) or not isinstance(currency, str):
+            raise PaymentMismatch(
+                f"Payment for {order.reference} has no amount or currency.", field="payment"
+            )
+        order, changed = submit_paid_order_in_transaction(
+            order=order,
+            amount_total=amount,
+            currency=currency,
+            checkout_session_id=session.get("id"),
+            metadata={
+                "stripeEventId": event_id,
+                "checkoutSessionId": session.get("id"),
+                "paymentIntent": session.get("payment_intent"),
+            },
+        )
+    except PaymentMismatch as exc:
+        # Nothing was written; a retry of the same event cannot fix it, so it is logged, answered
+        # 200 and left to a person (the order stays a draft, the payment may need a refund).
+        logger.error("Stripe event %s refused: %s", event_id, exc.message)
+        return Outcome.REFUSED, exc.message
+    if changed:
+        return Outcome.SUBMITTED, ""
+    if order.status == OrderState.CANCELED:
+        return Outcome.REFUND_NEEDED, f"{order.reference} was canceled before this payment."
+    return Outcome.UNCHANGED, f"{order.reference} is already {order.status}."
+
+
+def _completed(
+    order: ProductionOrder, session: Mapping[str, Any], event_id: str
+) -> tuple[str, str]:
+    if session.get("payment_status") in SETTLED:
+        return _submit(order, session, event_id)
+    # Delayed payment methods: async_payment_succeeded / _failed follows.
+    return Outcome.AWAITING_PAYMENT, f"payment_status is {session.get('payment_status')!r}."
+
+
+def _cancel_with(reason: str) -> Callable[..., tuple[str, str]]:
+    def cancel(
+        order: ProductionOrder, session: Mapping[str, Any], event_id: str
+    ) -> tuple[str, str]:
+        session_id = session.get("id")
+        if order.stripe_checkout_session_id and session_id != order.stripe_checkout_session_id:
+            # An old session of this order ending says nothing about the current one.
+            return Outcome.STALE_SESSION, f"{order.reference} uses another checkout session."
+        order, changed = cancel_unpaid_order_in_transaction(order=order, reason=reason)
+        if changed:
+            return Outcome.CANCELED, reason
+        return Outcome.UNCHANGED, f"{order.reference} is already {order.status}."
+
+    return cancel
+
+
+_HANDLERS: dict[str, Callable[[ProductionOrder, Mapping[str, Any], str], tuple[str, str]]] = {
+    COMPLETED: _completed,
+    ASYNC_SUCCEEDED: _submit,
+    ASYNC_FAILED: _cancel_with("Payment failed, order canceled"),
+    EXPIRED: _cancel_with("Checkout expired before payment, order canceled"),
+}
+
+
+# --- reconciliation ------------------------------------------------------------------------------
+
+
+def reconcile_session(session: Mapping[str, Any]) -> EventResult | None:
+    """Apply a Checkout Session Stripe reports as settled, as if its webhook had arrived.
+
+    Runs through `handle_event` with an event id derived from the session and its status, so a
+    second run is a duplicate, and a webhook arriving later finds the order already changed.
+    Returns None for a session that is still open (or complete but not yet paid).
+    """
+    status = session.get("status")
+    if status == "complete" and session.get("payment_status") in SETTLED:
+        event_type = COMPLETED
+    elif status == "expired":
+        event_type = EXPIRED
+    else:
+        return None
+    return handle_event(
+        {
+            "id": f"reconcile_{session.get('id')}_{status}",
+            "object": "event",
+            "type": event_type,
+            "livemode": bool(session.get("livemode")),
+            "data": {"object": session},
+        }
+    )

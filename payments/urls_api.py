@@ -1,1 +1,7 @@
-urlpatterns: list = []
+from django.urls import path
+
+from payments import views
+
+urlpatterns = [
+    path("stripe/webhook", views.stripe_webhook, name="stripe-webhook"),
+]

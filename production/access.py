@@ -1,6 +1,7 @@
 """Who may do what: the spec's `requireOperatorAccess`, in one place for every surface."""
 
 from django.contrib.auth.models import AnonymousUser, Group, Permission
+from django.db.models import Q
 from rest_framework.permissions import BasePermission
 
 OPERATOR_PERMISSION = "production.operate_orders"
@@ -8,7 +9,23 @@ OPERATORS_GROUP = "Operators"
 
 
 def is_operator(user: object) -> bool:
-    return bool(getattr(user, "is_active", False) and user.has_perm(OPERATOR_PERMISSION))
+    """Whether `user` holds the operator permission (directly, through a group, or as superuser).
+
+    One query, remembered on the user object for the rest of the request; Django's own
+    `has_perm` loads every user and group permission in two.
+    """
+    if not getattr(user, "is_active", False):
+        return False
+    cached = getattr(user, "_is_operator", None)
+    if cached is None:
+        app_label, codename = OPERATOR_PERMISSION.split(".")
+        cached = user.is_superuser or (
+            Permission.objects.filter(Q(user=user) | Q(group__user=user))
+            .filter(codename=codename, content_type__app_label=app_label)
+            .exists()
+        )
+        user._is_operator = cached
+    return cached
 
 
 def can_view_order(user: object, order: object) -> bool:

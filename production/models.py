@@ -12,6 +12,7 @@ from production.lifecycle import (
     ProductionStatus,
     eta_days,
 )
+from production.sorting import ETA_KEY, PRIORITY_RANK
 
 
 class Technique(models.TextChoices):
@@ -46,6 +47,10 @@ class Garment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def image_url_or_none(self) -> str | None:
+        return self.image_url or None
 
     def unit_price(self, size: str) -> int:
         return self.base_price + int(self.size_upcharges.get(size, 0))
@@ -109,12 +114,23 @@ class ProductionOrder(models.Model):
         ]
         indexes = [
             models.Index(fields=["owner", "-created_at"], name="order_owner_created"),
-            models.Index(fields=["status", "-created_at"], name="order_status_created"),
-            models.Index(
-                fields=["production_status", "-created_at"], name="order_prodstatus_created"
-            ),
-            models.Index(fields=["priority", "-created_at"], name="order_priority_created"),
             models.Index(fields=["due_date"], name="order_due_date"),
+            # Keyset paging (production/sorting.py): each list order, alone or after an equality
+            # filter, is one index range scan however deep the page.
+            models.Index(fields=["created_at", "id"], name="order_created_seek"),
+            models.Index(fields=["status", "created_at", "id"], name="order_status_seek"),
+            models.Index(
+                fields=["production_status", "created_at", "id"], name="order_prodstatus_seek"
+            ),
+            models.Index(fields=["priority", "created_at", "id"], name="order_priority_seek"),
+            models.Index(PRIORITY_RANK, "created_at", "id", name="order_priority_rank_seek"),
+            models.Index(ETA_KEY, "created_at", "id", name="order_eta_seek"),
+            # Reference prefix search (LIKE 'ORD-0001%') whatever the database collation.
+            models.Index(
+                fields=["reference"],
+                opclasses=["varchar_pattern_ops"],
+                name="order_reference_prefix",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -3,6 +3,9 @@
 Each public function owns its transaction (durable: nothing may wrap it), locks the order row before
 it reads what it changes, writes exactly one FulfillmentEvent per change in that same transaction,
 and announces the change only after commit (`production.broadcasts`).
+
+The two payment workflows also come as `*_in_transaction` variants for the one caller that must
+join them to its own write: the Stripe webhook, which logs the event id in the same transaction.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from uuid import UUID
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from production import broadcasts, notifications
+from production import broadcasts, notifications, order_cache
 from production.exceptions import (
     IdempotencyConflict,
     IllegalTransition,
@@ -258,28 +261,50 @@ def submit_paid_order(
     Safe to call again for the same payment: an order that is no longer a draft is left alone. An
     amount or currency that is not the order's raises PaymentMismatch and changes nothing.
     """
-    order_id = order.pk if isinstance(order, ProductionOrder) else order
     with transaction.atomic(durable=True):
-        locked = _lock(order_id)
-        if locked.status != OrderState.DRAFT:
-            if locked.status == OrderState.CANCELED:
-                logger.error(
-                    "Payment confirmed for canceled order %s: refund needed", locked.reference
-                )
-            return locked, False
-        if amount_total != locked.total_amount or currency.lower() != locked.currency.lower():
-            raise PaymentMismatch(
-                f"Paid {amount_total} {currency.lower()} but {locked.reference} costs "
-                f"{locked.total_amount} {locked.currency}.",
-                field="payment",
-            )
-        change = _change_state(locked, OrderState.SUBMITTED, source=EventSource.STRIPE)
-        change.metadata = metadata or {}
-        fields = ["submitted_at", "due_date"]
-        if checkout_session_id and not locked.stripe_checkout_session_id:
-            locked.stripe_checkout_session_id = checkout_session_id
-            fields.append("stripe_checkout_session_id")
-        _save_changes(locked, [change], actor=None, source=EventSource.STRIPE, extra_fields=fields)
+        return submit_paid_order_in_transaction(
+            order=order,
+            amount_total=amount_total,
+            currency=currency,
+            checkout_session_id=checkout_session_id,
+            metadata=metadata,
+        )
+
+
+def submit_paid_order_in_transaction(
+    *,
+    order: ProductionOrder | UUID,
+    amount_total: int,
+    currency: str,
+    checkout_session_id: str | None = None,
+    metadata: dict | None = None,
+) -> tuple[ProductionOrder, bool]:
+    """`submit_paid_order` for a caller that owns the transaction.
+
+    The webhook records the Stripe event id in the same transaction as the order change, so a
+    crash between the two can neither lose the payment nor process it twice. PaymentMismatch is
+    raised before anything is written, so the caller may catch it and still commit.
+    """
+    _require_transaction()
+    order_id = order.pk if isinstance(order, ProductionOrder) else order
+    locked = _lock(order_id)
+    if locked.status != OrderState.DRAFT:
+        if locked.status == OrderState.CANCELED:
+            logger.error("Payment confirmed for canceled order %s: refund needed", locked.reference)
+        return locked, False
+    if amount_total != locked.total_amount or currency.lower() != locked.currency.lower():
+        raise PaymentMismatch(
+            f"Paid {amount_total} {currency.lower()} but {locked.reference} costs "
+            f"{locked.total_amount} {locked.currency}.",
+            field="payment",
+        )
+    change = _change_state(locked, OrderState.SUBMITTED, source=EventSource.STRIPE)
+    change.metadata = metadata or {}
+    fields = ["submitted_at", "due_date"]
+    if checkout_session_id and not locked.stripe_checkout_session_id:
+        locked.stripe_checkout_session_id = checkout_session_id
+        fields.append("stripe_checkout_session_id")
+    _save_changes(locked, [change], actor=None, source=EventSource.STRIPE, extra_fields=fields)
     return locked, True
 
 
@@ -287,14 +312,22 @@ def cancel_unpaid_order(
     *, order: ProductionOrder | UUID, reason: str
 ) -> tuple[ProductionOrder, bool]:
     """Cancel a draft whose checkout expired or whose payment failed; never touches a paid order."""
-    order_id = order.pk if isinstance(order, ProductionOrder) else order
     with transaction.atomic(durable=True):
-        locked = _lock(order_id)
-        if locked.status != OrderState.DRAFT:
-            return locked, False
-        change = _change_state(locked, OrderState.CANCELED, source=EventSource.STRIPE)
-        change.message = reason
-        _save_changes(locked, [change], actor=None, source=EventSource.STRIPE)
+        return cancel_unpaid_order_in_transaction(order=order, reason=reason)
+
+
+def cancel_unpaid_order_in_transaction(
+    *, order: ProductionOrder | UUID, reason: str
+) -> tuple[ProductionOrder, bool]:
+    """`cancel_unpaid_order` for a caller that owns the transaction (the webhook's event log)."""
+    _require_transaction()
+    order_id = order.pk if isinstance(order, ProductionOrder) else order
+    locked = _lock(order_id)
+    if locked.status != OrderState.DRAFT:
+        return locked, False
+    change = _change_state(locked, OrderState.CANCELED, source=EventSource.STRIPE)
+    change.message = reason
+    _save_changes(locked, [change], actor=None, source=EventSource.STRIPE)
     return locked, True
 
 
@@ -314,6 +347,7 @@ def attach_checkout_session(
         locked.stripe_checkout_session_id = session_id
         locked.checkout_url = checkout_url
         locked.save(update_fields=["stripe_checkout_session_id", "checkout_url", "updated_at"])
+        order_cache.invalidate(locked.pk)
     return locked
 
 
@@ -361,6 +395,12 @@ class _Change:
     status: str
     message: str
     metadata: dict | None = None
+
+
+def _require_transaction() -> None:
+    # Without an enclosing atomic block the row lock would be released before the write.
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("Call this inside transaction.atomic(); the caller owns it.")
 
 
 def _lock(order_id: UUID) -> ProductionOrder:
@@ -463,6 +503,7 @@ def _save_changes(
     for change in changes:
         fields.update(_FIELDS_BY_CHANGE[change.field])
     order.save(update_fields=sorted(fields))
+    order_cache.invalidate(order.pk)
     events = [
         _record(
             order,

@@ -1,9 +1,9 @@
-"""Browser-test fixtures: Debian's chromium for Playwright and an ASGI (daphne) live server.
+"""Shared fixtures for Playwright browser tests (Debian chromium, never `playwright install`).
 
-Import the fixtures into a browser test module:
-`from tests.browser_support import asgi_server, browser_type_launch_args  # noqa: F401`.
-pytest-django's `live_server` is WSGI-only: pages that need
-WebSockets use `asgi_server` (daphne in a subprocess on its own SQLite file and in-memory layer).
+Import the fixtures into a browser test module (they are not in conftest, so unit runs skip them):
+    from tests.browser_support import browser_type_launch_args  # noqa: F401
+    pytestmark = pytest.mark.usefixtures("plain_http_live_server")
+Run with `make test-browser` (its own pytest process, DJANGO_ALLOW_ASYNC_UNSAFE=true).
 """
 
 from __future__ import annotations
@@ -13,9 +13,14 @@ import shutil
 
 import pytest
 
-from tests.realtime_support import Daphne, prepare_database, server_env
-
-CHROMIUM = "/usr/lib/chromium/chromium"
+CHROMIUM = next(
+    (
+        p
+        for p in ("/usr/lib/chromium/chromium", shutil.which("chromium") or "")
+        if p and os.path.exists(p)
+    ),
+    None,
+)
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -26,22 +31,42 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+PASSWORD = "pw-for-tests-123"  # tests.factories.UserFactory's
 
 
 @pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    """Playwright drives Debian's chromium (no browser downloads on this machine)."""
-    if not (shutil.which("chromium") or os.path.exists(CHROMIUM)):
-        pytest.skip("chromium is not installed (make browser)")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    if CHROMIUM is None:
+        pytest.skip("Debian chromium is not installed (make browser)")
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
 
 @pytest.fixture
-def asgi_server(tmp_path):
-    """daphne serving HTTP and WebSockets, seeded with a customer, an operator and an order.
+def plain_http_live_server(live_server, settings):
+    """The live server over plain HTTP: tests run with production settings (secure cookies)."""
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    settings.SECURE_SSL_REDIRECT = False
+    return live_server
 
-    Yields `(server, seed)`; `seed` has order_id, reference, customer_session, operator_token.
+
+def log_in(page, base_url: str, email: str, password: str = PASSWORD, next_url: str = "/") -> None:
+    page.goto(f"{base_url}/accounts/login/?next={next_url}")
+    page.fill("#id_username", email)
+    page.fill("#id_password", password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{base_url}{next_url}")
+
+
+@pytest.fixture
+def asgi_server(tmp_path):
+    """daphne serving HTTP and WebSockets, for pages that need sockets (`live_server` is WSGI).
+
+    Its own SQLite file, in-memory channel layer, static files collected (DEBUG is off). Yields
+    `(server, seed)`; `seed` has order_id, reference, customer_session, operator_token.
     """
+    from tests.realtime_support import Daphne, prepare_database, server_env
+
     env = server_env(f"sqlite:///{tmp_path / 'browser.sqlite3'}")
     seed = prepare_database(env, static=True)
     server = Daphne(env)

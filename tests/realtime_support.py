@@ -181,7 +181,7 @@ class Daphne:
     def __init__(self, env: dict[str, str], app: str = APP[0]) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = tempfile.TemporaryFile()
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stop())
         self.process = subprocess.Popen(
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), app],
             cwd=BASE_DIR,

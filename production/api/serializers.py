@@ -58,7 +58,7 @@ class UpdateOrderInput(serializers.Serializer):
 class GarmentOutput(serializers.Serializer):
     id = serializers.CharField(source="shopify_gid")
     name = serializers.CharField()
-    imageUrl = serializers.CharField(source="image_url", allow_null=True)
+    imageUrl = serializers.CharField(source="image_url_or_none", allow_null=True)
     sizes = serializers.ListField(child=serializers.CharField())
     unitAmount = serializers.IntegerField(source="base_price")
     currency = serializers.CharField()

@@ -20,15 +20,13 @@ from production.api.serializers import (
     ErrorOutput,
     OrderEnvelope,
     OrderListOutput,
-    OrderOutput,
     OrderSummaryOutput,
     UpdateOrderInput,
 )
 from production.filters import OrderFilter
 from production.lifecycle import EventSource
-from production.models import ProductionOrder
 from production.pricing import SizeQuantity
-from production.selectors import get_order_detail, orders_visible_to
+from production.selectors import OrderHead, get_order_json, orders_visible_to
 
 ERRORS = {
     400: OpenApiResponse(ErrorOutput, description="Invalid request"),
@@ -134,22 +132,23 @@ class OrderDetailView(APIView):
             return [IsAuthenticated(), IsOperator()]
         return [IsAuthenticated()]
 
-    def get_order(self, order_id: str) -> ProductionOrder:
+    def get_order(self, order_id: str) -> tuple[OrderHead, dict]:
         try:
             UUID(order_id)
         except ValueError:
             raise exceptions.NotFound() from None
-        order = get_order_detail(order_id=order_id)
-        if order is None:
+        found = get_order_json(order_id=order_id)
+        if found is None:
             raise exceptions.NotFound()
-        if not can_view_order(self.request.user, order):
+        if not can_view_order(self.request.user, found[0]):
             raise exceptions.PermissionDenied("Not your order.")
-        return order
+        return found
 
     @extend_schema(operation_id="getOrder", responses={200: OrderEnvelope, **ERRORS})
     def get(self, request: Request, order_id: str) -> Response:
         """One order with its garment, line items and fulfillment events (oldest first)."""
-        return Response({"order": OrderOutput(self.get_order(order_id)).data})
+        _, payload = self.get_order(order_id)
+        return Response({"order": payload})
 
     @extend_schema(
         operation_id="updateOrder",
@@ -158,12 +157,12 @@ class OrderDetailView(APIView):
     )
     def patch(self, request: Request, order_id: str) -> Response:
         """Operators: change state, production status or priority; `notes` annotates the change."""
-        order = self.get_order(order_id)
+        head, _ = self.get_order(order_id)
         data = UpdateOrderInput(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
         services.update_order(
-            order=order,
+            order=head.pk,
             actor=request.user,
             source=EventSource.OPERATOR,
             status=fields.get("status"),
@@ -171,4 +170,4 @@ class OrderDetailView(APIView):
             priority=fields.get("priority"),
             note=fields.get("notes", ""),
         )
-        return Response({"order": OrderOutput(get_order_detail(order_id=order.pk)).data})
+        return Response({"order": get_order_json(order_id=head.pk)[1]})

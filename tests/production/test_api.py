@@ -2,6 +2,7 @@ import json
 import uuid
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
@@ -253,6 +254,7 @@ class TestRetrieve:
         assert data["totalAmount"] == 9000 and data["currency"] == "usd"
         assert data["garment"]["id"] == "gid://shopify/Product/123456"
         assert data["garment"]["name"] == "Classic Tee"
+        assert data["garment"]["imageUrl"] is None
         assert [set(li) >= LINE_ITEM_KEYS for li in data["lineItems"]] == [True, True]
         assert [(li["size"], li["quantity"]) for li in data["lineItems"]] == [("M", 2), ("L", 3)]
         assert all(set(e) == EVENT_KEYS for e in data["events"])
@@ -305,11 +307,32 @@ class TestRetrieve:
         assert (small.line_items.count(), small.events.count()) == (1, 1)
 
         def queries(order) -> int:
+            cache.clear()  # cold: token, order, line items, events
             with CaptureQueriesContext(connection) as ctx:
                 assert customer_api.get(order_url(order)).status_code == 200
             return len(ctx.captured_queries)
 
         assert queries(small) == queries(big) <= 5
+
+    def test_a_repeated_read_is_served_from_the_cache_until_the_order_changes(
+        self, customer_api, customer, operator
+    ):
+        order = make_order(owner=customer, state=OrderState.SUBMITTED)
+
+        def read() -> tuple[dict, int]:
+            with CaptureQueriesContext(connection) as ctx:
+                data = customer_api.get(order_url(order)).json()["order"]
+            return data, len(ctx.captured_queries)
+
+        first, cold = read()
+        again, warm = read()
+        assert again == first and warm < cold
+        services.transition_order(
+            order=order, to=OrderState.APPROVED, actor=operator, source=EventSource.OPERATOR
+        )
+        after, _ = read()
+        assert after["orderStatus"] == "approved"
+        assert len(after["events"]) == len(first["events"]) + 1
 
 
 class TestUpdate:
@@ -470,8 +493,31 @@ def test_unexpected_error_is_500_without_traceback(customer_api, customer, monke
     def boom(**kwargs):
         raise RuntimeError("database exploded at /secret/path")
 
-    monkeypatch.setattr(views, "get_order_detail", boom)
+    monkeypatch.setattr(views, "get_order_json", boom)
     response = customer_api.get(order_url(order))
     assert response.status_code == 500
     assert response.json() == {"error": "Internal error"}
     assert "secret" not in json.dumps(response.json())
+
+
+class TestTokenCache:
+    def test_a_deleted_token_stops_working_at_once(self, customer_api, customer):
+        order = make_order(owner=customer)
+        assert customer_api.get(order_url(order)).status_code == 200
+        customer.auth_token.delete()
+        assert customer_api.get(order_url(order)).status_code == 401
+
+    def test_a_deactivated_user_is_refused_at_once(self, customer_api, customer):
+        order = make_order(owner=customer)
+        assert customer_api.get(order_url(order)).status_code == 200
+        customer.is_active = False
+        customer.save()
+        assert customer_api.get(order_url(order)).status_code == 401
+
+    def test_a_known_token_and_cached_order_cost_no_query(
+        self, customer_api, customer, django_assert_num_queries
+    ):
+        order = make_order(owner=customer)
+        customer_api.get(order_url(order))
+        with django_assert_num_queries(0):
+            assert customer_api.get(order_url(order)).status_code == 200

@@ -1,16 +1,16 @@
 """Real concurrency on PostgreSQL: threads with their own connections hit one order at once."""
 
 import itertools
-import threading
 from collections.abc import Callable
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from production import services
 from production.lifecycle import EventSource, OrderState, Priority
 from production.models import FulfillmentEvent, ProductionOrder
 from production.pricing import SizeQuantity
+from tests.concurrency import run_at_once
 from tests.factories import GarmentFactory, UserFactory, make_order
 
 pytestmark = [
@@ -18,32 +18,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL"),
 ]
-
-
-def run_at_once(jobs: list[Callable[[], object]]) -> tuple[list[object], list[BaseException]]:
-    barrier = threading.Barrier(len(jobs))
-    results: list[object] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-
-    def worker(job: Callable[[], object]) -> None:
-        try:
-            barrier.wait()
-            result = job()
-            with lock:
-                results.append(result)
-        except BaseException as exc:  # collected and asserted on by the test
-            with lock:
-                errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(job,)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results, errors
 
 
 def test_concurrent_moves_leave_one_consistent_history():

@@ -1,0 +1,210 @@
+"""GET /api/production/<id> against a bare Django JSON view, under daphne and under gunicorn.
+
+Usage (PostgreSQL, as production runs):  .venv/bin/python bench/api.py [--seconds 5]
+Needs `wrk` (Debian: apt-get install wrk). Creates and reuses the database printshop_bench_api.
+Prints req/s and p99 for both endpoints on each server, their ratio, queries per request, and the
+production setup (gunicorn WSGI workers) against daphne for the order endpoint.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+ENV = {
+    "DEBUG": "false",
+    "SECRET_KEY": "bench-only-not-secret",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+    "SECURE_SSL_REDIRECT": "false",
+    "DATABASE_URL": os.environ.get(
+        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/printshop_bench_api"
+    ),
+    # Production shares one cache between processes: the order JSON and token cache live there.
+    "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"),
+    "CACHE_PREFIX": "bench-api",
+    "LOG_LEVEL": "WARNING",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server on port {port} did not start")
+
+
+def ensure_database() -> None:
+    url = ENV["DATABASE_URL"]
+    if url.startswith("postgres"):
+        import psycopg
+
+        name = url.rsplit("/", 1)[1]
+        with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def prepare() -> tuple[str, str, list[int]]:
+    """Migrate, then make one order with 5 line items and 10 events; return its id and a token."""
+    os.environ.update(ENV)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.core.cache import cache
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from production import services
+    from production.lifecycle import EventSource, OrderState
+    from production.models import Garment, ProductionOrder
+    from production.pricing import SizeQuantity
+    from tests.factories import UserFactory, token_for
+
+    call_command("migrate", verbosity=0)
+    garment, _ = Garment.objects.get_or_create(
+        shopify_gid="gid://shopify/Product/bench",
+        defaults={"name": "Bench Tee", "sizes": ["XS", "S", "M", "L", "XL"], "base_price": 1800},
+    )
+    user = UserFactory(email="bench@example.com")
+    order = ProductionOrder.objects.filter(owner=user).first()
+    if order is None:
+        order = services.create_draft_order(
+            owner=user,
+            garment_gid=garment.shopify_gid,
+            design_url="https://cdn.example.com/bench.png",
+            sizes=[SizeQuantity(s, 2) for s in garment.sizes],
+        )
+        services.submit_paid_order(
+            order=order, amount_total=order.total_amount, currency=order.currency
+        )
+        services.transition_order(
+            order=order, to=OrderState.APPROVED, actor=None, source=EventSource.OPERATOR
+        )
+        for i in range(7):
+            services.add_customer_message(
+                order=order, author=None, body=f"Update {i}", source=EventSource.SYSTEM
+            )
+    assert (order.line_items.count(), order.events.count()) == (5, 10)
+    token = token_for(user)
+    client = Client(HTTP_AUTHORIZATION=f"Token {token}")
+    cache.clear()
+    counts = []
+    for _ in range(2):  # cold, then warm (the order JSON and the token user are cached)
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(f"/api/production/{order.pk}").status_code == 200
+        counts.append(len(ctx.captured_queries))
+    return str(order.pk), token, counts
+
+
+def run_wrk(url: str, token: str, seconds: int, connections: int) -> tuple[float, float]:
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
+         "-H", f"Authorization: Token {token}", url],
+        capture_output=True, text=True, check=True, timeout=seconds + 30,
+    ).stdout  # fmt: skip
+    if "Non-2xx" in out:
+        raise RuntimeError(f"errors while benchmarking {url}:\n{out}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", out).groups()
+    p99_ms = float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+    return rps, p99_ms
+
+
+def serve(kind: str, port: int, workers: int) -> subprocess.Popen:
+    bin_dir = Path(sys.executable).parent
+    if kind == "daphne":
+        cmd = [
+            str(bin_dir / "daphne"),
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "config.asgi:application",
+        ]
+    else:
+        cmd = [str(bin_dir / "gunicorn"), "config.wsgi:application", "-b", f"127.0.0.1:{port}",
+               "-w", str(workers), "--log-level", "warning"]  # fmt: skip
+    # As deployed (README): gunicorn keeps connections, daphne borrows from psycopg's pool.
+    pooling = {"DATABASE_POOL": "true"} if kind == "daphne" else {"CONN_MAX_AGE": "600"}
+    env = {**os.environ, **ENV, **pooling}
+    process = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL
+    )
+    wait_for(port)
+    return process
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install wrk")
+
+    ensure_database()
+    order_id, token, queries = prepare()
+    print(
+        f"order with 5 line items and 10 events; queries per request: {queries[0]} cold, "
+        f"{queries[1]} warm (Redis cache)"
+    )
+    print(f"{'server':<22}{'endpoint':<26}{'req/s':>10}{'p99 ms':>10}")
+    results: dict[str, dict[str, float]] = {}
+    for kind in ("daphne", "gunicorn"):
+        port = free_port()
+        process = serve(kind, port, args.workers)
+        label = "daphne (1 process)" if kind == "daphne" else f"gunicorn ({args.workers} workers)"
+        try:
+            base = f"http://127.0.0.1:{port}"
+            # Warm up: connections, imports, caches.
+            run_wrk(f"{base}/api/production/{order_id}", token, 1, args.connections)
+            endpoints = [
+                ("bare JSON /healthz", "/healthz"),
+                ("GET /api/production/<id>", f"/api/production/{order_id}"),
+            ]
+            for name, path in endpoints:
+                rps, p99 = run_wrk(base + path, token, args.seconds, args.connections)
+                results.setdefault(kind, {})[name] = rps
+                print(f"{label:<22}{name:<26}{rps:>10.0f}{p99:>10.2f}")
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        ratio = results[kind]["GET /api/production/<id>"] / results[kind]["bare JSON /healthz"]
+        print(f"{label:<22}{'order / bare ratio':<26}{ratio:>10.2f}   (goal >= 0.5)")
+    speedup = (
+        results["gunicorn"]["GET /api/production/<id>"]
+        / results["daphne"]["GET /api/production/<id>"]
+    )
+    print(f"production setup / daphne for the order endpoint: {speedup:.1f}x   (goal >= 5x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""Bulk work on many orders: each order goes through `production.services` on its own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from production import services
+from production.exceptions import OrderError
+from production.lifecycle import EventSource, OrderState, Priority, ProductionStatus
+from production.models import ProductionOrder
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+# The fields a bulk action may set: the form's allow-list, and the service keyword for each.
+BULK_FIELDS: dict[str, tuple[str, type]] = {
+    "status": ("status", OrderState),
+    "productionStatus": ("production_status", ProductionStatus),
+    "priority": ("priority", Priority),
+}
+
+
+@dataclass
+class BulkResult:
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # "ORD-000123: <why>"
+
+
+def bulk_update_orders(
+    *, order_ids: Iterable[UUID], actor: AbstractBaseUser, field_name: str, value: str
+) -> BulkResult:
+    """Set one field on many orders, one service call (one transaction) per order.
+
+    Legal changes apply; refused ones are listed with the service's reason and the rest carry on.
+    Orders that already have the value are left alone (no event is written for them).
+    """
+    attribute, choices = BULK_FIELDS[field_name]
+    target = choices(value)
+    result = BulkResult()
+    current = (
+        ProductionOrder.objects.filter(pk__in=list(order_ids))
+        .order_by("reference")
+        .values_list("pk", "reference", attribute)
+    )
+    for pk, reference, before in current:
+        if before == target:
+            result.unchanged.append(reference)
+            continue
+        try:
+            services.update_order(
+                order=pk, actor=actor, source=EventSource.OPERATOR, **{attribute: target}
+            )
+        except ProductionOrder.DoesNotExist:
+            continue  # deleted meanwhile: nothing to do
+        except OrderError as error:
+            result.skipped.append(error.message)
+        else:
+            result.changed.append(reference)
+    return result

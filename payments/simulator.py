@@ -1,0 +1,151 @@
+"""The local checkout simulator: Stripe Checkout's stand-in when no STRIPE_SECRET_KEY is set.
+
+Its Pay button builds the `checkout.session.completed` event Stripe would send, signs it with
+STRIPE_WEBHOOK_SECRET in Stripe's scheme, and delivers it to `receive_webhook`, the code behind
+the real webhook endpoint, signature check included. It serves only when DEBUG is on: in
+production anyone reaching it could mark orders paid.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import stripe
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from payments.gateway import LOCAL_SESSION_PREFIX, checkout_session_params
+from payments.services import COMPLETED, EXPIRED, EventResult, receive_webhook, site_base_url
+from production.access import can_view_order
+from production.lifecycle import OrderState
+from production.models import ProductionOrder
+
+SESSION_LIFETIME_SECONDS = 24 * 3600  # Stripe's default for Checkout Sessions
+
+
+def simulator_enabled() -> bool:
+    # With a real key the sessions live at Stripe, and the secret is Stripe's: never forge them.
+    return bool(settings.DEBUG) and not settings.STRIPE_SECRET_KEY
+
+
+def _debug_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not simulator_enabled():
+            raise Http404("The checkout simulator runs only with DEBUG on and no Stripe key.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def checkout_session_object(
+    order: ProductionOrder, *, base_url: str, status: str, payment_status: str
+) -> dict[str, Any]:
+    """The `data.object` Stripe would put in a checkout event for this order's session."""
+    params = checkout_session_params(order=order, base_url=base_url)
+    created = int(order.created_at.timestamp())
+    return {
+        "id": order.stripe_checkout_session_id,
+        "object": "checkout.session",
+        "amount_subtotal": order.total_amount,
+        "amount_total": order.total_amount,
+        "cancel_url": params["cancel_url"],
+        "client_reference_id": params["client_reference_id"],
+        "created": created,
+        "currency": order.currency,
+        "customer_email": params.get("customer_email"),
+        "expires_at": created + SESSION_LIFETIME_SECONDS,
+        "livemode": False,
+        "metadata": params["metadata"],
+        "mode": "payment",
+        "payment_intent": f"pi_local_{order.pk.hex}" if payment_status == "paid" else None,
+        "payment_method_types": ["card"],
+        "payment_status": payment_status,
+        "status": status,
+        "success_url": params["success_url"],
+        "url": order.checkout_url,
+    }
+
+
+def deliver_event(event_type: str, session: dict[str, Any]) -> EventResult:
+    """Sign an event like Stripe does and hand it to the webhook's own receiving code."""
+    event = {
+        "id": f"evt_local_{secrets.token_hex(12)}",
+        "object": "event",
+        "api_version": stripe.api_version,
+        "created": int(time.time()),
+        "data": {"object": session},
+        "livemode": False,
+        "pending_webhooks": 1,
+        "request": {"id": None, "idempotency_key": None},
+        "type": event_type,
+    }
+    payload = json.dumps(event)
+    signature = stripe.WebhookSignature.generate_signature_header(
+        payload, settings.STRIPE_WEBHOOK_SECRET
+    )
+    return receive_webhook(payload=payload.encode(), signature=signature)
+
+
+def _order_for_session(request: HttpRequest, session_id: str) -> ProductionOrder:
+    if not session_id.startswith(LOCAL_SESSION_PREFIX):
+        raise Http404("Not a local checkout session.")
+    order = get_object_or_404(
+        ProductionOrder.objects.select_related("garment").prefetch_related("line_items"),
+        stripe_checkout_session_id=session_id,
+    )
+    if not can_view_order(request.user, order):
+        raise PermissionDenied
+    return order
+
+
+@_debug_only
+@login_required
+def checkout_page(request: HttpRequest, session_id: str) -> HttpResponse:
+    order = _order_for_session(request, session_id)
+    return render(
+        request,
+        "payments/checkout.html",
+        {
+            "order": order,
+            "session_id": session_id,
+            "payable": order.status == OrderState.DRAFT,
+            "cancel_url": f"{reverse('order-detail', args=[order.pk])}?checkout=canceled",
+        },
+    )
+
+
+@_debug_only
+@login_required
+@require_POST
+def checkout_action(request: HttpRequest, session_id: str) -> HttpResponse:
+    """Pay (a paid `completed` event) or let the session expire (an `expired` event)."""
+    order = _order_for_session(request, session_id)
+    action = request.POST.get("action")
+    order_page = reverse("order-detail", args=[order.pk])
+    if action not in ("pay", "expire"):
+        return redirect("payments:checkout", session_id=session_id)
+    if order.status != OrderState.DRAFT:
+        return redirect(order_page)
+    base_url = site_base_url(request)
+    if action == "pay":
+        session = checkout_session_object(
+            order, base_url=base_url, status="complete", payment_status="paid"
+        )
+        deliver_event(COMPLETED, session)
+        return redirect(f"{order_page}?checkout=success")
+    session = checkout_session_object(
+        order, base_url=base_url, status="expired", payment_status="unpaid"
+    )
+    deliver_event(EXPIRED, session)
+    return redirect(order_page)

@@ -1,0 +1,284 @@
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from production import services
+from production.lifecycle import EventSource, OrderState, Priority
+from tests.factories import GarmentFactory, UserFactory, make_order
+from tests.ops.conftest import created_on, references
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def shop(garment, operator):
+    """A small shop: one order in each interesting situation."""
+    hoodie = GarmentFactory(name="Heavyweight Hoodie")
+    ada = UserFactory(email="ada@example.com", first_name="Ada", last_name="Lovelace")
+    bob = UserFactory(email="bob@builders.example", first_name="Bob", last_name="Stone")
+    orders = {
+        "draft": make_order(owner=ada, garment=garment),
+        "rush_submitted": make_order(
+            owner=bob, garment=hoodie, priority=Priority.RUSH, state=OrderState.SUBMITTED
+        ),
+        "held_approved": make_order(
+            owner=ada, garment=garment, priority=Priority.HOLD, state=OrderState.APPROVED
+        ),
+        "rush_printing": make_order(
+            owner=ada,
+            garment=hoodie,
+            priority=Priority.RUSH,
+            state=OrderState.IN_PRODUCTION,
+            operator=operator,
+        ),
+        "fulfilled": make_order(owner=bob, garment=garment, state=OrderState.FULFILLED),
+    }
+    for days_ago, order in zip((50, 40, 30, 20, 10), orders.values(), strict=True):
+        created_on(order, dt.date.today() - dt.timedelta(days=days_ago))
+    return {name: order.__class__.objects.get(pk=order.pk) for name, order in orders.items()}
+
+
+def refs(shop, *names):
+    return [shop[name].reference for name in names]
+
+
+def test_rows_show_every_column_newest_first(ops_client, shop):
+    response = ops_client.get("/ops/orders")
+    assert references(response) == refs(
+        shop, "fulfilled", "rush_printing", "held_approved", "rush_submitted", "draft"
+    )
+    html = response.content.decode()
+    for header in ("Reference", "Customer", "Garment", "Qty", "Order state", "Production"):
+        assert f"<th>{header}</th>" in html or f'<th class="num">{header}</th>' in html
+    row = next(
+        r for r in response.context["rows"] if r.reference == shop["rush_printing"].reference
+    )
+    assert (row.customer_name, row.email, row.garment) == (
+        "Ada Lovelace",
+        "ada@example.com",
+        "Heavyweight Hoodie",
+    )
+    assert (row.quantity, row.status_label, row.production_status, row.priority) == (
+        5,
+        "In production",
+        "Printing",
+        "rush",
+    )
+    assert row.eta == "3 d"
+    assert "5 matching" in html
+
+
+def test_rush_rows_stand_out_and_held_rows_look_paused(ops_client, shop):
+    html = ops_client.get("/ops/orders").content.decode()
+    assert f'data-order-id="{shop["rush_submitted"].id}" class="rush"' in html
+    assert f'data-order-id="{shop["held_approved"].id}" class="held"' in html
+    assert "⏸ On hold" in html
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("status=submitted", ["rush_submitted"]),
+        ("status=submitted&status=draft", ["rush_submitted", "draft"]),
+        ("productionStatus=Queued", ["held_approved", "rush_submitted"]),
+        ("productionStatus=Printing", ["rush_printing"]),
+        ("priority=rush", ["rush_printing", "rush_submitted"]),
+        ("priority=hold", ["held_approved"]),
+        ("priority=rush&status=in_production", ["rush_printing"]),
+        ("priority=rush&productionStatus=Queued", ["rush_submitted"]),
+        ("priority=standard&status=fulfilled", ["fulfilled"]),
+        ("status=canceled", []),
+    ],
+)
+def test_each_filter_and_combination(ops_client, shop, query, expected):
+    assert references(ops_client.get(f"/ops/orders?{query}")) == refs(shop, *expected)
+
+
+def test_created_date_range_includes_both_whole_days(ops_client, shop):
+    today = dt.date.today()
+    frm, to = today - dt.timedelta(days=40), today - dt.timedelta(days=20)
+    response = ops_client.get(f"/ops/orders?createdFrom={frm}&createdTo={to}")
+    assert references(response) == refs(shop, "rush_printing", "held_approved", "rush_submitted")
+    response = ops_client.get(f"/ops/orders?createdFrom={frm}&createdTo={to}&priority=rush")
+    assert references(response) == refs(shop, "rush_printing", "rush_submitted")
+
+
+def test_an_invalid_filter_value_is_reported_and_ignored(ops_client, shop):
+    response = ops_client.get("/ops/orders?createdFrom=yesterday&priority=rush")
+    assert response.status_code == 200
+    assert "Enter a valid date." in response.content.decode()
+    assert references(response) == refs(shop, "rush_printing", "rush_submitted")
+
+
+@pytest.mark.parametrize(
+    ("search", "expected"),
+    [
+        ("ada@example.com", ["rush_printing", "held_approved", "draft"]),
+        ("ADA@", ["rush_printing", "held_approved", "draft"]),
+        ("bob", ["fulfilled", "rush_submitted"]),
+        ("Lovelace", ["rush_printing", "held_approved", "draft"]),
+        ("ada love", ["rush_printing", "held_approved", "draft"]),
+        ("hoodie", ["rush_printing", "rush_submitted"]),
+        ("hoodie ada", ["rush_printing"]),
+        ("nobody", []),
+    ],
+)
+def test_search_by_customer_and_garment(ops_client, shop, search, expected):
+    response = ops_client.get("/ops/orders", {"q": search})
+    assert references(response) == refs(shop, *expected)
+
+
+def test_search_by_reference_or_its_prefix(ops_client, shop):
+    order = shop["held_approved"]
+    number = int(order.reference.removeprefix("ORD-"))
+    assert references(ops_client.get("/ops/orders", {"q": order.reference})) == [order.reference]
+    assert references(ops_client.get("/ops/orders", {"q": order.reference.lower()})) == [
+        order.reference
+    ]
+    assert references(ops_client.get("/ops/orders", {"q": str(number)})) == [order.reference]
+    prefix = order.reference[:-1]  # e.g. ORD-00001 (sequences do not restart per test)
+    expected = sorted(o.reference for o in shop.values() if o.reference.startswith(prefix))
+    assert sorted(references(ops_client.get("/ops/orders", {"q": prefix}))) == expected
+    assert order.reference in expected
+
+
+def test_search_combines_with_filters(ops_client, shop):
+    response = ops_client.get("/ops/orders", {"q": "ada", "priority": "rush"})
+    assert references(response) == refs(shop, "rush_printing")
+
+
+def test_sort_by_priority_eta_and_oldest(ops_client, shop):
+    by_priority = references(ops_client.get("/ops/orders?sort=priority"))
+    assert by_priority == refs(
+        shop, "rush_printing", "rush_submitted", "fulfilled", "draft", "held_approved"
+    )
+    oldest = references(ops_client.get("/ops/orders?sort=created"))
+    assert oldest == refs(
+        shop, "draft", "rush_submitted", "held_approved", "rush_printing", "fulfilled"
+    )
+    # Soonest due first (rush is due in 3 days, standard in 7); drafts have no date yet, and
+    # finished orders come last.
+    by_eta = references(ops_client.get("/ops/orders?sort=eta"))
+    assert by_eta == refs(
+        shop, "rush_submitted", "rush_printing", "held_approved", "draft", "fulfilled"
+    )
+
+
+def test_state_tabs_count_within_the_other_filters(ops_client, shop):
+    response = ops_client.get("/ops/orders?priority=rush&status=submitted")
+    tabs = {tab["label"]: (tab["count"], tab["active"]) for tab in response.context["tabs"]}
+    assert tabs == {
+        "All": ("2", False),
+        "Draft": ("0", False),
+        "Submitted": ("1", True),
+        "Approved": ("0", False),
+        "In production": ("1", False),
+        "Fulfilled": ("0", False),
+        "Canceled": ("0", False),
+    }
+    submitted_tab = response.context["tabs"][2]
+    assert submitted_tab["url"] == "/ops/orders?priority=rush&status=submitted"
+
+
+def test_counts_stop_at_the_cap(ops_client, shop, garment, settings):
+    settings.OPS_COUNT_CAP = 2
+    make_order(garment=garment)
+    make_order(garment=garment)
+    response = ops_client.get("/ops/orders")
+    tabs = {tab["label"]: tab["count"] for tab in response.context["tabs"]}
+    assert (tabs["All"], tabs["Draft"], tabs["Submitted"]) == ("2+", "2+", "1")
+    html = response.content.decode()
+    assert "2+ matching" in html
+    assert "Page 1<" in html  # no "of N": the total is not known
+    assert references(ops_client.get("/ops/orders?status=submitted")) == refs(
+        shop, "rush_submitted"
+    )
+
+
+def test_filters_live_in_the_url_and_survive_paging(ops_client, garment):
+    for _ in range(25):
+        make_order(garment=garment, priority=Priority.RUSH)
+    first = ops_client.get("/ops/orders?priority=rush&q=ORD")
+    assert len(first.context["rows"]) == 20
+    next_url = first.context["links"]["next"]
+    assert next_url.startswith("/ops/orders?priority=rush&q=ORD&after=")
+    second = ops_client.get(next_url)
+    assert len(second.context["rows"]) == 5
+    assert second.context["page"].number == 2
+    assert second.context["links"]["next"] is None
+    assert "Page 2 of 2" in second.content.decode()
+
+
+def test_keyset_pages_walk_forward_back_and_to_the_end(ops_client, garment):
+    orders = [make_order(garment=garment) for _ in range(45)]
+    newest_first = [o.reference for o in reversed(orders)]
+    seen = []
+    response = ops_client.get("/ops/orders")
+    while True:
+        seen.extend(references(response))
+        if not response.context["links"]["next"]:
+            break
+        response = ops_client.get(response.context["links"]["next"])
+    assert seen == newest_first
+    assert response.context["page"].number == 3
+
+    back = ops_client.get(response.context["links"]["previous"])
+    assert references(back) == newest_first[20:40]
+    assert back.context["page"].number == 2
+    back = ops_client.get(back.context["links"]["previous"])
+    assert references(back) == newest_first[:20]
+    assert back.context["links"]["previous"] is None
+
+    last = ops_client.get("/ops/orders?last=1")
+    assert references(last) == newest_first[40:]
+    assert last.context["page"].number == 3
+
+
+def test_pages_in_other_sorts_do_not_repeat_or_skip(ops_client, garment):
+    for i in range(30):
+        make_order(
+            garment=garment, priority=[Priority.RUSH, Priority.STANDARD, Priority.HOLD][i % 3]
+        )
+    for sort in ("priority", "eta", "created"):
+        everything = references(ops_client.get(f"/ops/orders?sort={sort}&q=ORD"))
+        response = ops_client.get(f"/ops/orders?sort={sort}")
+        seen = references(response)
+        seen += references(ops_client.get(response.context["links"]["next"]))
+        assert len(seen) == len(set(seen)) == 30
+        assert seen[:20] == everything[:20]
+
+
+def test_a_broken_or_foreign_cursor_shows_the_first_page(ops_client, shop):
+    first = references(ops_client.get("/ops/orders"))
+    assert references(ops_client.get("/ops/orders?after=not-a-cursor&page=7")) == first
+    cursor = ops_client.get("/ops/orders?sort=priority").context["page"].last_cursor
+    assert references(ops_client.get(f"/ops/orders?after={cursor}")) == first
+
+
+def test_an_empty_list_says_so(ops_client):
+    response = ops_client.get("/ops/orders?status=canceled")
+    assert "No orders match these filters." in response.content.decode()
+
+
+def _page_queries(client) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/ops/orders").status_code == 200
+    return len(queries)
+
+
+def test_the_list_runs_as_many_queries_for_500_orders_as_for_5(ops_client, garment, operator):
+    owners = [UserFactory() for _ in range(5)]
+    for i in range(5):
+        make_order(owner=owners[i], garment=garment, state=OrderState.SUBMITTED)
+    few = _page_queries(ops_client)
+    garments = [GarmentFactory() for _ in range(5)]
+    for i in range(495):
+        order = make_order(owner=owners[i % 5], garment=garments[i % 5], priority=Priority.RUSH)
+        if i % 7 == 0:
+            services.update_order(
+                order=order, actor=operator, source=EventSource.OPERATOR, priority=Priority.HOLD
+            )
+    many = _page_queries(ops_client)
+    assert many == few

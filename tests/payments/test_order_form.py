@@ -1,0 +1,199 @@
+"""The customer order form at /orders/new/: the API's service underneath, then checkout."""
+
+import pytest
+from django.test import Client
+
+from payments import services as payment_services
+from payments.gateway import GatewayError
+from production.lifecycle import OrderState, Priority
+from production.models import FulfillmentEvent, LineItem, ProductionOrder
+from tests.factories import GarmentFactory, make_order
+
+pytestmark = pytest.mark.django_db
+
+URL = "/orders/new/"
+
+
+@pytest.fixture
+def tote(db):
+    return GarmentFactory(
+        shopify_gid="gid://shopify/Product/345678",
+        name="Tote Bag",
+        sizes=["One Size"],
+        base_price=1200,
+        size_upcharges={},
+    )
+
+
+@pytest.fixture
+def shopper(customer):
+    client = Client()
+    client.force_login(customer)
+    return client
+
+
+def form_data(choice, **overrides):
+    data = {
+        "garment": choice.shopify_gid,
+        "design_url": "https://cdn.example.com/design.png",
+        "priority": "standard",
+        "notes": "Centre the print",
+        "form_token": "token-1",
+        "qty_m": "2",
+        "qty_l": "3",
+    }
+    data.update(overrides)
+    return data
+
+
+def snapshot():
+    return (
+        list(ProductionOrder.objects.values()),
+        list(LineItem.objects.values()),
+        list(FulfillmentEvent.objects.values()),
+    )
+
+
+def test_anonymous_visitors_are_sent_to_log_in(garment):
+    response = Client().get(URL)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_shows_garments_with_prices_and_a_size_grid(shopper, garment, tote):
+    page = shopper.get(URL).content.decode()
+
+    assert "Classic Tee — 18.00 USD each" in page
+    assert "XXL +2.00 USD" in page
+    assert "Tote Bag — 12.00 USD each" in page
+    for size in ("S", "M", "L", "XL", "XXL", "One Size"):
+        assert f">{size}</label>" in page
+    assert 'name="qty_one_size"' in page
+    assert "Rush" in page and 'name="design_url"' in page and 'name="notes"' in page
+
+
+def test_valid_order_becomes_a_priced_draft_and_goes_to_checkout(shopper, customer, garment):
+    response = shopper.post(URL, form_data(garment, priority="rush"))
+
+    order = ProductionOrder.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"http://testserver/payments/checkout/cs_local_{order.pk.hex}/"
+    assert (order.owner, order.status, order.priority) == (customer, OrderState.DRAFT, "rush")
+    assert [(li.size, li.quantity, li.unit_amount) for li in order.line_items.all()] == [
+        ("M", 2, 1800),
+        ("L", 3, 1800),
+    ]
+    assert (order.subtotal_amount, order.rush_surcharge_amount, order.total_amount) == (
+        9000,
+        2250,
+        11250,
+    )
+    assert order.notes == "Centre the print"
+    assert [e.message for e in order.events.all()] == ["Order created, awaiting payment"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"qty_m": "", "qty_l": "0"}, None, "Enter a quantity for at least one size."),
+        ({"qty_m": "-1"}, "qty_m", "greater than or equal to 0"),
+        ({"qty_m": "10001"}, "qty_m", "less than or equal to 10000"),
+        ({"design_url": "not a url"}, "design_url", "Enter a valid URL."),
+        ({"design_url": "ftp://cdn.example.com/d.png"}, "design_url", "Enter a valid URL."),
+        ({"garment": "gid://shopify/Product/0"}, "garment", "Select a valid choice."),
+        ({"priority": "hold"}, "priority", "Select a valid choice."),
+        ({"notes": "x" * 2001}, "notes", "at most 2000 characters"),
+    ],
+)
+def test_bad_input_shows_the_error_and_writes_nothing(shopper, garment, overrides, field, message):
+    response = shopper.post(URL, form_data(garment, **overrides))
+
+    assert response.status_code == 200
+    form = response.context["form"]
+    errors = form.non_field_errors() if field is None else form.errors[field]
+    assert any(message in error for error in errors), errors
+    assert message.replace("'", "&#x27;") in response.content.decode()
+    assert not ProductionOrder.objects.exists()
+
+
+def test_size_the_garment_does_not_offer_is_refused_by_the_service(shopper, garment, tote):
+    response = shopper.post(URL, form_data(tote, qty_m="", qty_l="", qty_xl="2"))
+
+    assert response.status_code == 200
+    [error] = response.context["form"].non_field_errors()
+    assert error == "Size 'XL' is not offered for Tote Bag (offered: One Size)."
+    assert not ProductionOrder.objects.exists()
+
+
+def test_inactive_garment_cannot_be_chosen(shopper, garment):
+    garment.is_active = False
+    garment.save()
+
+    response = shopper.post(URL, form_data(garment))
+
+    assert "garment" in response.context["form"].errors
+    assert not ProductionOrder.objects.exists()
+
+
+def test_double_submit_makes_one_order(shopper, garment):
+    first = shopper.post(URL, form_data(garment))
+    second = shopper.post(URL, form_data(garment))
+
+    assert ProductionOrder.objects.count() == 1
+    assert first["Location"] == second["Location"]
+
+
+def test_a_new_form_makes_a_new_order(shopper, garment):
+    shopper.post(URL, form_data(garment, form_token="token-1"))
+    shopper.post(URL, form_data(garment, form_token="token-2"))
+
+    assert ProductionOrder.objects.count() == 2
+
+
+def test_payment_provider_down_keeps_the_draft_and_a_retry_goes_to_checkout(
+    shopper, garment, monkeypatch
+):
+    class Down:
+        def create_session(self, **kwargs):
+            raise GatewayError("Stripe is down")
+
+    monkeypatch.setattr(payment_services, "get_gateway", lambda: Down())
+
+    response = shopper.post(URL, form_data(garment))
+
+    assert response.status_code == 200
+    assert "could not reach the payment provider" in response.content.decode()
+    draft = ProductionOrder.objects.get()
+    assert (draft.status, draft.stripe_checkout_session_id) == (OrderState.DRAFT, None)
+
+    monkeypatch.undo()
+    retry = shopper.post(URL, form_data(garment))
+
+    assert ProductionOrder.objects.get().pk == draft.pk
+    assert retry["Location"].endswith(f"/payments/checkout/cs_local_{draft.pk.hex}/")
+
+
+class TestPayAgain:
+    def test_owner_of_a_draft_goes_back_to_checkout(self, shopper, customer, garment):
+        draft = make_order(owner=customer, garment=garment)
+
+        response = shopper.post(f"/payments/orders/{draft.pk}/pay/")
+
+        assert response["Location"].endswith(f"/payments/checkout/cs_local_{draft.pk.hex}/")
+
+    def test_paid_order_goes_to_its_page(self, shopper, customer, garment):
+        order = make_order(owner=customer, garment=garment, state=OrderState.SUBMITTED)
+
+        response = shopper.post(f"/payments/orders/{order.pk}/pay/")
+
+        assert response["Location"] == f"/orders/{order.pk}/"
+
+    def test_other_customers_cannot_start_a_checkout(self, garment, other_customer):
+        draft = make_order(garment=garment, priority=Priority.STANDARD)
+        before = snapshot()
+        client = Client()
+        client.force_login(other_customer)
+
+        assert client.post(f"/payments/orders/{draft.pk}/pay/").status_code == 403
+        assert snapshot() == before
