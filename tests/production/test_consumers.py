@@ -4,9 +4,10 @@ import asyncio
 import json
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.db import connection
+from django.db import connection, connections
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -17,6 +18,14 @@ from tests.factories import UserFactory, make_order, operator_user, token_for
 from tests.realtime_support import close_code, session_key_for, socket_to
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("channel_layers")]
+
+
+@pytest.fixture(autouse=True)
+async def _close_worker_thread_connections():
+    # The ORM calls above run in asgiref's worker thread; its connection must not outlive the
+    # test, or the test database cannot be dropped at the end of the run.
+    yield
+    await sync_to_async(connections.close_all)()
 
 
 @database_sync_to_async
