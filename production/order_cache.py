@@ -36,6 +36,11 @@ def _new_version(order_id: UUID) -> None:
     cache.set(_version_key(order_id), uuid4().hex, TTL * 10)
 
 
+def forget(order_id: UUID) -> None:
+    """Drop the version of an order that does not exist (no writer can race this)."""
+    cache.delete(_version_key(order_id))
+
+
 def current_version(order_id: UUID) -> str:
     key = _version_key(order_id)
     version = cache.get(key)

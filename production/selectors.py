@@ -43,6 +43,7 @@ def get_order_json(*, order_id: UUID | str) -> tuple[OrderHead, dict] | None:
     if cached is None:
         order = get_order_detail(order_id=order_id)
         if order is None:
+            order_cache.forget(order_id)  # probing random ids must not fill the cache
             return None
         cached = (order.owner_id, dict(OrderOutput(order).data))
         order_cache.store(order_id, version, *cached)

@@ -521,3 +521,11 @@ class TestTokenCache:
         customer_api.get(order_url(order))
         with django_assert_num_queries(0):
             assert customer_api.get(order_url(order)).status_code == 200
+
+
+def test_reading_unknown_orders_leaves_nothing_in_the_cache(customer_api):
+    from production import order_cache
+
+    missing = uuid.uuid4()
+    assert customer_api.get(f"{URL}/{missing}").status_code == 404
+    assert cache.get(order_cache._version_key(missing)) is None
