@@ -80,14 +80,15 @@ def _announce(order_id: UUID, event_ids: list[int]) -> None:
 
 
 def _messages(order_id: UUID, event_ids: list[int]) -> list[tuple[str, dict]]:
-    # Imported here: the serializers import the models, which this module's importers need first.
-    from production.api.serializers import OrderOutput
-    from production.selectors import get_order_detail
+    # Imported here: the selectors import the serializers, which import the models.
+    from production.selectors import get_order_json
 
-    order = get_order_detail(order_id=order_id)
-    if order is None:
+    # The very JSON GET /api/production/<id> serves, and the read warms its cache for the clients
+    # that refetch on this message (the services replaced the cache version before this runs).
+    found = get_order_json(order_id=order_id)
+    if found is None:
         return []
-    order_json = OrderOutput(order).data
+    _, order_json = found
     # The events are already serialized inside the order: reuse them instead of a second pass.
     events_by_id = {str(event["id"]): event for event in order_json["events"]}
     row_json = {key: value for key, value in order_json.items() if key != "events"}
