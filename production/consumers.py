@@ -16,6 +16,7 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from production import fanout
 from production.access import can_view_order, is_operator
 from production.broadcasts import OPS_GROUP, order_group, session_group
 from production.selectors import get_order_for_access
@@ -27,6 +28,10 @@ CLOSE_NOT_FOUND = 4404
 
 class LiveConsumer(AsyncWebsocketConsumer):
     """A server-to-client stream of pre-encoded frames from the channel layer."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self._fanout: list[tuple[fanout.Hub, str]] = []
 
     async def dispatch(self, message: dict) -> None:
         # Channels' default dispatch hops to a worker thread before every handler to close stale
@@ -42,12 +47,26 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.accept()
         await self.close(code=code)
 
+    async def __call__(self, scope: dict, receive: object, send: object) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:  # however the socket ended (closed, or cancelled by the server)
+            for hub, group in self._fanout:
+                await hub.remove(group, self)
+
     async def join(self, *groups: str) -> None:
-        """Join groups (left again by the base class on disconnect), then accept."""
+        """Subscribe to broadcast groups, and this session's group; then accept.
+
+        Broadcast groups go through the process's fan-out (`production.fanout`): one layer message
+        per process, forwarded to each socket. The session group holds the socket's own channel
+        (the base class leaves it on disconnect): a logout closes exactly that session's sockets.
+        """
+        for group in groups:
+            hub = await fanout.subscribe(self.channel_layer, group, self)
+            self._fanout.append((hub, group))
         session_key = getattr(self.scope.get("session"), "session_key", None)
         if session_key:
-            groups = (*groups, session_group(session_key))
-        for group in groups:
+            group = session_group(session_key)
             await self.channel_layer.group_add(group, self.channel_name)
             self.groups.append(group)
         await self.accept()

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from types import SimpleNamespace
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -248,22 +249,30 @@ class TestLogout:
 class TestManySockets:
     """Socket hygiene at scale. The sockets are owner's sockets past the auth middleware."""
 
-    async def test_a_thousand_simultaneous_disconnects_leave_the_group_empty(self, monkeypatch):
+    async def test_a_thousand_simultaneous_disconnects_leave_the_groups_empty(self, monkeypatch):
         from channels.layers import get_channel_layer
 
         order = await make()
         # Who may listen is tested above; here 1,000 permission queries would only cost time.
         monkeypatch.setattr(consumers, "_order_refusal", allow_everyone)
-        sockets = [owner_socket(order) for _ in range(1000)]
+        session_key = await session_for(order.owner)
+        sockets = [owner_socket(order, session_key=session_key) for _ in range(1000)]
         for start in range(0, len(sockets), 100):
             results = await asyncio.gather(*(s.connect(timeout=30) for s in sockets[start:][:100]))
             assert all(connected for connected, _ in results)
-        group = broadcasts.order_group(order.pk)
-        assert await group_size(get_channel_layer(), group) == 1000
+        layer = get_channel_layer()
+        order_group = broadcasts.order_group(order.pk)
+        session_group = broadcasts.session_group(session_key)
+        # The order's messages come once to the process and fan out there; each socket's own
+        # channel sits in its session's group (for logout).
+        assert await group_size(layer, order_group) == 1
+        assert await group_size(layer, session_group) == 1000
 
+        # 1,000 concurrent group_discard calls on one event loop: the pool must hold them all.
         await asyncio.gather(*(s.disconnect(timeout=60) for s in sockets))
 
-        assert await group_size(get_channel_layer(), group) == 0
+        assert await group_size(layer, order_group) == 0
+        assert await group_size(layer, session_group) == 0
 
     @pytest.mark.postgres
     @pytest.mark.skipif(connection.vendor != "postgresql", reason="counts PostgreSQL backends")
@@ -277,11 +286,13 @@ class TestManySockets:
         assert await backend_count() == before
 
 
-def owner_socket(order: ProductionOrder) -> WebsocketCommunicator:
+def owner_socket(order: ProductionOrder, session_key: str | None = None) -> WebsocketCommunicator:
     communicator = WebsocketCommunicator(
         consumers.OrderConsumer.as_asgi(), f"/ws/orders/{order.pk}/"
     )
     communicator.scope["user"] = order.owner
+    if session_key:
+        communicator.scope["session"] = SimpleNamespace(session_key=session_key)
     communicator.scope["url_route"] = {"args": (), "kwargs": {"order_id": str(order.pk)}}
     return communicator
 
