@@ -87,10 +87,9 @@ def _messages(order_id: UUID, event_ids: list[int]) -> list[tuple[str, dict]]:
 
     # The very JSON GET /api/production/<id> serves, and the read warms its cache for the clients
     # that refetch on this message (the services replaced the cache version before this runs).
-    found = get_order_json(order_id=order_id)
-    if found is None:
+    order_json = get_order_json(order_id=order_id)
+    if order_json is None:
         return []
-    _, order_json = found
     # The events are already serialized inside the order: reuse them instead of a second pass.
     events_by_id = {str(event["id"]): event for event in order_json["events"]}
     row_json = {key: value for key, value in order_json.items() if key != "events"}

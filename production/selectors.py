@@ -1,6 +1,5 @@
 """Reads of the order domain. Selectors own the joins, so no page or endpoint runs N+1 queries."""
 
-from dataclasses import dataclass
 from uuid import UUID
 
 from django.db.models import Prefetch, QuerySet
@@ -8,6 +7,7 @@ from django.db.models import Prefetch, QuerySet
 from production import order_cache
 from production.access import is_operator
 from production.models import FulfillmentEvent, LineItem, ProductionOrder
+from production.order_cache import CachedOrder
 
 
 def order_detail_queryset() -> QuerySet[ProductionOrder]:
@@ -22,18 +22,11 @@ def get_order_detail(*, order_id: UUID | str) -> ProductionOrder | None:
     return order_detail_queryset().filter(pk=order_id).first()
 
 
-@dataclass(frozen=True)
-class OrderHead:
-    """Just enough of an order to authorize a read of it."""
+def get_cached_order(*, order_id: UUID | str) -> CachedOrder | None:
+    """The order's owner and its API JSON, from the cache when it holds the current version.
 
-    pk: UUID
-    owner_id: int
-
-
-def get_order_json(*, order_id: UUID | str) -> tuple[OrderHead, dict] | None:
-    """The order's owner and its API JSON, from the shared cache when it holds this version.
-
-    A hit costs no query (see `production.order_cache` for why it is never stale).
+    A hit costs no query (see `production.order_cache` for why it is never stale). The JSON is
+    shared with other requests: read it, never mutate it.
     """
     from production.api.serializers import OrderOutput  # the serializers import this module
 
@@ -45,10 +38,14 @@ def get_order_json(*, order_id: UUID | str) -> tuple[OrderHead, dict] | None:
         if order is None:
             order_cache.forget(order_id)  # probing random ids must not fill the cache
             return None
-        cached = (order.owner_id, dict(OrderOutput(order).data))
-        order_cache.store(order_id, version, *cached)
-    owner_id, payload = cached
-    return OrderHead(pk=order_id, owner_id=owner_id), payload
+        cached = order_cache.store(order_id, version, order.owner_id, dict(OrderOutput(order).data))
+    return cached
+
+
+def get_order_json(*, order_id: UUID | str) -> dict | None:
+    """The JSON of GET /api/production/<id> for this order (read-only), or None."""
+    cached = get_cached_order(order_id=order_id)
+    return None if cached is None else cached.payload
 
 
 def orders_visible_to(user: object) -> QuerySet[ProductionOrder]:

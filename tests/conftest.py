@@ -23,9 +23,13 @@ def _plain_static_files(settings):
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     # Throttle counters live in the cache (Redis in CI): each test starts from zero.
+    from production import order_cache
+
     cache.clear()
+    order_cache.clear_local()
     yield
     cache.clear()
+    order_cache.clear_local()
 
 
 @pytest.fixture

@@ -493,7 +493,7 @@ def test_unexpected_error_is_500_without_traceback(customer_api, customer, monke
     def boom(**kwargs):
         raise RuntimeError("database exploded at /secret/path")
 
-    monkeypatch.setattr(views, "get_order_json", boom)
+    monkeypatch.setattr(views, "get_cached_order", boom)
     response = customer_api.get(order_url(order))
     assert response.status_code == 500
     assert response.json() == {"error": "Internal error"}
@@ -528,4 +528,43 @@ def test_reading_unknown_orders_leaves_nothing_in_the_cache(customer_api):
 
     missing = uuid.uuid4()
     assert customer_api.get(f"{URL}/{missing}").status_code == 404
-    assert cache.get(order_cache._version_key(missing)) is None
+    assert cache.get(order_cache.version_key(missing)) is None
+
+
+class TestEncodedBody:
+    def test_the_body_is_the_json_renderers_bytes(self, customer_api, customer):
+        from rest_framework.renderers import JSONRenderer
+
+        from production.selectors import get_order_json
+
+        order = make_order(owner=customer, sizes=[("M", 2), ("L", 1)])
+        for _ in range(2):  # cold, then from this process's copy
+            response = customer_api.get(order_url(order))
+            assert response["Content-Type"] == "application/json"
+            expected = JSONRenderer().render({"order": get_order_json(order_id=order.pk)})
+            assert response.content == expected
+
+    def test_a_client_asking_for_indentation_still_gets_it(self, customer_api, customer):
+        order = make_order(owner=customer)
+        response = customer_api.get(order_url(order), HTTP_ACCEPT="application/json; indent=2")
+        assert response.status_code == 200
+        assert response.content.startswith(b'{\n  "order": {\n')
+
+    def test_a_change_outside_the_services_shows_within_the_ttl(
+        self, customer_api, customer, monkeypatch
+    ):
+        from production import order_cache
+        from production.models import Garment
+
+        order = make_order(owner=customer)
+        before = customer_api.get(order_url(order)).json()["order"]["garment"]["name"]
+        Garment.objects.filter(pk=order.garment_id).update(name="Renamed in bulk")
+        version = cache.get(order_cache.version_key(order.pk))
+        cache.delete(order_cache._payload_key(order.pk, version))  # the shared copy expired
+
+        # This process's copy lives as long as the shared one would have: no longer.
+        assert customer_api.get(order_url(order)).json()["order"]["garment"]["name"] == before
+        later = order_cache._now() + order_cache.TTL + 1
+        monkeypatch.setattr(order_cache, "_now", lambda: later)
+        after = customer_api.get(order_url(order)).json()["order"]["garment"]["name"]
+        assert after == "Renamed in bulk"
