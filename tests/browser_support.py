@@ -63,7 +63,8 @@ def asgi_server(tmp_path):
     """daphne serving HTTP and WebSockets, for pages that need sockets (`live_server` is WSGI).
 
     Its own SQLite file, in-memory channel layer, static files collected (DEBUG is off). Yields
-    `(server, seed)`; `seed` has order_id, reference, customer_session, operator_token.
+    `(server, seed)`; `seed` has order_id, reference, customer_session, operator_session and
+    operator_token.
     """
     from tests.realtime_support import Daphne, prepare_database, server_env
 

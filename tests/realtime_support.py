@@ -169,6 +169,7 @@ def _seed() -> None:
                 "customer_email": customer.email,
                 "password": password,
                 "customer_session": session_key_for(customer),
+                "operator_session": session_key_for(operator),
                 "operator_token": token_for(operator),
             }
         )

@@ -1,6 +1,9 @@
 // Live rows for /ops/orders: when the ws/ops/orders/ socket is there, each "order.updated"
-// message refreshes the matching row's state, production status and priority. Without a socket
-// (not deployed, refused, dropped) the page simply stays as the server rendered it.
+// message refreshes the matching row's state, production status and priority. A row that no
+// longer matches the page's filters is marked, not removed (the operator may be about to click
+// it); an order that changed to match them but is not on the page is counted in a notice with a
+// reload link. Without a socket (not deployed, refused, dropped) the page simply stays as the
+// server rendered it.
 (function () {
   "use strict";
 
@@ -30,10 +33,68 @@
     return cell;
   }
 
+  // The filters a pushed order can be checked against (search and dates need the server).
+  var params = new URLSearchParams(window.location.search);
+  function wanted(name) {
+    return params.getAll(name).filter(function (value) { return value !== ""; });
+  }
+  var filters = {
+    status: wanted("status"),
+    productionStatus: wanted("productionStatus"),
+    priority: wanted("priority")
+  };
+  function matches(order) {
+    function ok(allowed, value) { return !allowed.length || allowed.indexOf(value) >= 0; }
+    return ok(filters.status, order.orderStatus) &&
+      ok(filters.productionStatus, order.status) &&
+      ok(filters.priority, String(order.priority || "").toLowerCase());
+  }
+
+  var elsewhere = {};
+  function noticeChangeElsewhere(order) {
+    elsewhere[order.id] = true;
+    var count = Object.keys(elsewhere).length;
+    var notice = document.getElementById("ops-elsewhere");
+    if (!notice) {
+      notice = document.createElement("p");
+      notice.id = "ops-elsewhere";
+      notice.className = "live-notice";
+      notice.setAttribute("role", "status");
+      var text = document.createElement("span");
+      var reload = document.createElement("a");
+      reload.href = window.location.href;
+      reload.textContent = "Reload the list";
+      notice.appendChild(text);
+      notice.appendChild(document.createTextNode(" "));
+      notice.appendChild(reload);
+      table.closest(".table-wrap").before(notice);
+    }
+    notice.firstChild.textContent = count === 1
+      ? "1 order not on this page changed and may now match these filters."
+      : count + " orders not on this page changed and may now match these filters.";
+  }
+
+  function markMatch(row, order) {
+    var stale = !matches(order);
+    row.classList.toggle("stale", stale);
+    var note = row.querySelector(".stale-note");
+    if (stale && !note) {
+      note = document.createElement("span");
+      note.className = "stale-note";
+      note.textContent = "No longer matches these filters";
+      row.querySelector("td:nth-child(2)").appendChild(note);
+    } else if (!stale && note) {
+      note.remove();
+    }
+  }
+
   function update(order) {
     if (!order || !order.id) return;
     var row = table.querySelector('tr[data-order-id="' + order.id + '"]');
-    if (!row) return;
+    if (!row) {
+      if (matches(order)) noticeChangeElsewhere(order);
+      return;
+    }
     var stateCell = setText(row, "status", labels.status[order.orderStatus] || order.orderStatus);
     if (stateCell) stateCell.setAttribute("data-value", order.orderStatus);
     setText(row, "production-status", order.status);
@@ -52,9 +113,18 @@
         priority.textContent = order.priority;
       }
     }
+    markMatch(row, order);
     row.classList.remove("updated");
     void row.offsetWidth; // restart the highlight animation
     row.classList.add("updated");
+  }
+
+  var statusLine = document.getElementById("live-status");
+  function showStatus(text, kind) {
+    if (!statusLine) return;
+    statusLine.hidden = false;
+    statusLine.textContent = text;
+    statusLine.className = "live-status " + kind;
   }
 
   var attempts = 0;
@@ -66,7 +136,7 @@
     } catch (e) {
       return;
     }
-    socket.onopen = function () { attempts = 0; };
+    socket.onopen = function () { attempts = 0; showStatus("Live", "live"); };
     socket.onmessage = function (message) {
       try {
         var data = JSON.parse(message.data);
@@ -76,9 +146,17 @@
     socket.onerror = function () { /* onclose follows; nothing to tell the operator */ };
     socket.onclose = function (event) {
       // 44xx: refused (no access, not deployed here) — do not knock again.
-      if (event.code >= 4400 && event.code < 4500) return;
+      if (event.code >= 4400 && event.code < 4500) {
+        if (statusLine) statusLine.hidden = true;
+        return;
+      }
       attempts += 1;
-      if (attempts <= 5) setTimeout(connect, Math.min(30000, 1000 * Math.pow(2, attempts)));
+      if (attempts <= 5) {
+        showStatus("Reconnecting…", "offline");
+        setTimeout(connect, Math.min(30000, 1000 * Math.pow(2, attempts)));
+      } else {
+        showStatus("Not live: reload to see changes", "offline");
+      }
     };
   }
   connect();
