@@ -29,7 +29,7 @@ install: $(STAMP)
 run: $(STAMP) .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	$(BIN)/python manage.py seed_demo
+	SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} $(BIN)/python manage.py seed_demo
 	@echo "Serving on http://$(HOST):$(PORT)/ (customer@example.com / operator@example.com, password demo)"
 	$(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
 

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 from django.core.management import call_command
 from rest_framework.authtoken.models import Token
@@ -21,6 +23,17 @@ def test_seed_demo_loads_every_state_once(django_user_model):
     assert is_operator(users["operator@example.com"])
     assert not is_operator(users["customer@example.com"])
     assert users["customer@example.com"].check_password("demo")
+
+
+def test_demo_designs_are_served_by_the_site_itself(settings):
+    settings.SITE_URL = "http://127.0.0.1:8123"
+    call_command("seed_demo")
+    static_dir = Path(__file__).resolve().parents[2] / "static"
+    urls = set(ProductionOrder.objects.values_list("design_url", flat=True))
+    assert len(urls) > 1
+    for url in urls:
+        assert url.startswith("http://127.0.0.1:8123/static/demo/design-"), url
+        assert (static_dir / url.removeprefix("http://127.0.0.1:8123/static/")).is_file()
 
 
 def test_demo_password_comes_from_the_environment(monkeypatch, django_user_model):

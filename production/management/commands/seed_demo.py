@@ -2,6 +2,7 @@
 
 import os
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
@@ -44,7 +45,20 @@ USERS = [
     ("operator@example.com", "Oscar", True),
 ]
 
-DESIGN = "https://picsum.photos/seed/{}/600/600"
+# Demo designs ship with the app (static/demo/), so the demo looks right offline too. Order design
+# URLs are absolute, as customers give them: the site's own address, SITE_URL (`make run` sets it).
+DESIGNS = 7
+DEFAULT_SITE_URL = "http://127.0.0.1:8000"
+
+
+def design_url(index: int) -> str:
+    name = f"demo/design-{index % DESIGNS}.svg"
+    static_url = settings.STATIC_URL
+    if static_url.startswith(("http://", "https://")):  # static files on a CDN
+        return f"{static_url.rstrip('/')}/{name}"
+    base = (settings.SITE_URL or DEFAULT_SITE_URL).rstrip("/")
+    return f"{base}/{static_url.strip('/')}/{name}"
+
 
 # (final state, priority, sizes) — each order is walked there through the services.
 SAMPLES = [
@@ -117,7 +131,7 @@ class Command(BaseCommand):
         order = services.create_draft_order(
             owner=owner,
             garment_gid=GARMENTS[index % 2]["shopify_gid"],
-            design_url=DESIGN.format(index),
+            design_url=design_url(index),
             sizes=[SizeQuantity(size, qty) for size, qty in sizes],
             priority=Priority.STANDARD if priority == Priority.HOLD else priority,
             notes="Demo order",
