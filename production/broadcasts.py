@@ -15,7 +15,7 @@ GET /api/production/<id>) and `{"type": "event.created", "event": {...}}`. To th
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import partial
 from uuid import UUID
 
@@ -34,6 +34,7 @@ OPS_GROUP = "ops.orders"
 ORDER_UPDATED = "order.updated"
 EVENT_CREATED = "event.created"
 SESSION_ENDED = "session.ended"
+ACCESS_CHANGED = "access.changed"
 
 
 def order_group(order_id: UUID | str) -> str:
@@ -44,6 +45,11 @@ def order_group(order_id: UUID | str) -> str:
 def session_group(session_key: str) -> str:
     """The group of every socket opened with one login session (closed on logout)."""
     return f"session.{session_key}"
+
+
+def user_group(user_id: int) -> str:
+    """The group of every socket of one user (re-checked when their access may have changed)."""
+    return f"user.{user_id}"
 
 
 def order_changed(order: ProductionOrder, events: Sequence[FulfillmentEvent]) -> None:
@@ -60,6 +66,29 @@ def close_session_sockets(session_key: str | None) -> None:
         async_to_sync(layer.group_send)(session_group(session_key), {"type": SESSION_ENDED})
     except Exception:
         logger.exception("Could not close the sockets of a logged-out session")
+
+
+def recheck_user_sockets(user_ids: Iterable[int]) -> None:
+    """Once the current transaction commits, make these users' sockets check their access again
+    (deactivated, demoted, password changed: those that lost it close). Failures are logged."""
+    user_ids = sorted(set(user_ids))
+    if user_ids:
+        transaction.on_commit(partial(_send_access_changed, user_ids), robust=True)
+
+
+def _send_access_changed(user_ids: list[int]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+
+    async def send_all() -> None:
+        for user_id in user_ids:
+            await layer.group_send(user_group(user_id), {"type": ACCESS_CHANGED})
+
+    try:
+        async_to_sync(send_all)()
+    except Exception:
+        logger.exception("Could not ask the sockets of users %s to check their access", user_ids)
 
 
 def frame(message_type: str, **payload: object) -> str:

@@ -1,8 +1,9 @@
 """WebSocket consumers: live order pages and the operators' dashboard. Read-only.
 
-Authorization is decided before a socket joins any group. A refused socket is accepted and then
-closed with an application code (4401 anonymous, 4403 not allowed, 4404 no such order) because a
-handshake refused outright reaches the browser as a bare 1006, with no reason to act on.
+Authorization is decided before a socket joins any group, and again whenever its user changes
+(`production.signals`: deactivated, demoted, password changed). A refused socket is accepted and
+then closed with an application code (4401 anonymous, 4403 not allowed, 4404 no such order)
+because a handshake refused outright reaches the browser as a bare 1006, with no reason to act on.
 
 The database is touched only inside `database_sync_to_async`, which closes stale connections on
 its way in and out; every handler that runs per broadcast message is database-free.
@@ -10,15 +11,19 @@ its way in and out; every handler that runs per broadcast message is database-fr
 
 from __future__ import annotations
 
+from importlib import import_module
 from uuid import UUID
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.utils.crypto import constant_time_compare
 
 from production import fanout
 from production.access import can_view_order, is_operator
-from production.broadcasts import OPS_GROUP, order_group, session_group
+from production.broadcasts import OPS_GROUP, order_group, session_group, user_group
 from production.selectors import get_order_for_access
 
 CLOSE_UNAUTHENTICATED = 4401
@@ -43,10 +48,6 @@ class LiveConsumer(AsyncWebsocketConsumer):
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
 
-    async def refuse(self, code: int) -> None:
-        await self.accept()
-        await self.close(code=code)
-
     async def __call__(self, scope: dict, receive: object, send: object) -> None:
         try:
             await super().__call__(scope, receive, send)
@@ -54,19 +55,44 @@ class LiveConsumer(AsyncWebsocketConsumer):
             for hub, group in self._fanout:
                 await hub.remove(group, self)
 
-    async def join(self, *groups: str) -> None:
-        """Subscribe to broadcast groups, and this session's group; then accept.
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.refuse(CLOSE_UNAUTHENTICATED)
+            return
+        refusal = await self.refusal(user)
+        if refusal is not None:
+            await self.refuse(refusal)
+            return
+        await self.join(*self.broadcast_groups(), user_id=user.pk)
+
+    async def refusal(self, user: object) -> int | None:
+        """The close code that refuses `user` this socket, or None to let them in."""
+        raise NotImplementedError
+
+    def broadcast_groups(self) -> list[str]:
+        raise NotImplementedError
+
+    async def refuse(self, code: int) -> None:
+        await self.accept()
+        await self.close(code=code)
+
+    async def join(self, *groups: str, user_id: int) -> None:
+        """Subscribe to broadcast groups, and to this socket's user and session groups; accept.
 
         Broadcast groups go through the process's fan-out (`production.fanout`): one layer message
-        per process, forwarded to each socket. The session group holds the socket's own channel
-        (the base class leaves it on disconnect): a logout closes exactly that session's sockets.
+        per process, forwarded to each socket. The user and session groups hold the socket's own
+        channel (the base class leaves them on disconnect): a logout closes exactly that session's
+        sockets, and a change to the user makes each of their sockets check its access again.
         """
         for group in groups:
             hub = await fanout.subscribe(self.channel_layer, group, self)
             self._fanout.append((hub, group))
+        own = [user_group(user_id)]
         session_key = getattr(self.scope.get("session"), "session_key", None)
         if session_key:
-            group = session_group(session_key)
+            own.append(session_group(session_key))
+        for group in own:
             await self.channel_layer.group_add(group, self.channel_name)
             self.groups.append(group)
         await self.accept()
@@ -84,35 +110,59 @@ class LiveConsumer(AsyncWebsocketConsumer):
         # The user logged out: this socket's session no longer authorizes it.
         await self.close(code=CLOSE_UNAUTHENTICATED)
 
+    async def access_changed(self, message: dict) -> None:
+        """The user changed (deactivated, demoted, new password...): decide again, as on connect."""
+        user = await _current_user(self.scope)
+        refusal = CLOSE_UNAUTHENTICATED if user is None else await self.refusal(user)
+        if refusal is not None:
+            await self.close(code=refusal)
+            return
+        self.scope["user"] = user
+
 
 class OrderConsumer(LiveConsumer):
     """`ws/orders/<id>/`: one order's updates and new events, for its owner or an operator."""
 
-    async def connect(self) -> None:
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            await self.refuse(CLOSE_UNAUTHENTICATED)
-            return
-        order_id = self.scope["url_route"]["kwargs"]["order_id"]
-        refusal = await _order_refusal(user, order_id)
-        if refusal is not None:
-            await self.refuse(refusal)
-            return
-        await self.join(order_group(order_id))
+    def broadcast_groups(self) -> list[str]:
+        return [order_group(self.scope["url_route"]["kwargs"]["order_id"])]
+
+    async def refusal(self, user: object) -> int | None:
+        return await _order_refusal(user, self.scope["url_route"]["kwargs"]["order_id"])
 
 
 class OpsOrdersConsumer(LiveConsumer):
     """`ws/ops/orders/`: one message per changed order, for the operators' dashboard."""
 
-    async def connect(self) -> None:
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            await self.refuse(CLOSE_UNAUTHENTICATED)
-            return
-        if not await database_sync_to_async(is_operator)(user):
-            await self.refuse(CLOSE_FORBIDDEN)
-            return
-        await self.join(OPS_GROUP)
+    def broadcast_groups(self) -> list[str]:
+        return [OPS_GROUP]
+
+    async def refusal(self, user: object) -> int | None:
+        return None if await database_sync_to_async(is_operator)(user) else CLOSE_FORBIDDEN
+
+
+@database_sync_to_async
+def _current_user(scope: dict) -> object | None:
+    """The socket's user as the database and their session store see them now; None if the user
+    is gone or inactive, or the session logged out or outdated by a password change.
+
+    Channels' `get_user` would flush a session whose hash is outdated, and the socket's copy of
+    the session is the one loaded at connect: after the user changed their own password (which
+    refreshes the hash of the session they are using) that would log their browser out.
+    So the session is read afresh from its store, and nothing is written.
+    """
+    user_id = getattr(scope.get("user"), "pk", None)
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return None
+    session_key = getattr(scope.get("session"), "session_key", None)
+    if session_key:
+        stored = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+        stored_hash = stored.get(HASH_SESSION_KEY)
+        if stored.get(SESSION_KEY) != str(user.pk) or not (
+            stored_hash and constant_time_compare(stored_hash, user.get_session_auth_hash())
+        ):
+            return None
+    return user
 
 
 @database_sync_to_async

@@ -1,15 +1,18 @@
 """Signal receivers, side effects only: cache hygiene (a deleted token or a changed user stops
-authenticating at once) and closing a logged-out session's live sockets."""
+authenticating at once), closing a logged-out session's live sockets, and making a changed user's
+sockets check their access again."""
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_out
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
 from rest_framework.authtoken.models import Token
 
 from production.api.authentication import forget_tokens
-from production.broadcasts import close_session_sockets
+from production.broadcasts import close_session_sockets, recheck_user_sockets
 
 
 @receiver(post_delete, sender=Token)
@@ -18,8 +21,54 @@ def forget_deleted_token(sender: type, instance: Token, **kwargs) -> None:
 
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL)
-def forget_tokens_of_changed_user(sender: type, instance: object, **kwargs) -> None:
+def forget_tokens_of_changed_user(
+    sender: type, instance: object, created: bool, update_fields: frozenset | None, **kwargs
+) -> None:
     forget_tokens(list(Token.objects.filter(user_id=instance.pk).values_list("key", flat=True)))
+    if created or update_fields == frozenset({"last_login"}):  # logging in changes no access
+        return
+    recheck_user_sockets([instance.pk])
+
+
+@receiver(post_delete, sender=settings.AUTH_USER_MODEL)
+def close_sockets_of_deleted_user(sender: type, instance: object, **kwargs) -> None:
+    recheck_user_sockets([instance.pk])
+
+
+def _recheck_on_membership_change(
+    sender: type, instance: object, action: str, pk_set: set | None, **kwargs: object
+) -> None:
+    """Group memberships or permissions shrank: the users concerned may have lost access.
+
+    Gaining access changes nothing for an open socket. The recheck itself runs after commit, so
+    asking before a clear (while the members are still known) is early enough.
+    """
+    if action not in ("pre_clear", "post_remove", "post_clear"):
+        return
+    User = get_user_model()
+    if isinstance(instance, User):
+        if action != "pre_clear":
+            recheck_user_sockets([instance.pk])
+    elif sender is User.groups.through:  # members leaving a group, seen from the group
+        if action == "post_remove":
+            recheck_user_sockets(pk_set or ())
+        elif action == "pre_clear":
+            recheck_user_sockets(instance.user_set.values_list("pk", flat=True))
+    elif isinstance(instance, Group) and action != "pre_clear":  # a group lost permissions
+        recheck_user_sockets(instance.user_set.values_list("pk", flat=True))
+
+
+def _connect_membership_receivers() -> None:
+    User = get_user_model()
+    for through in (User.groups.through, User.user_permissions.through, Group.permissions.through):
+        m2m_changed.connect(
+            _recheck_on_membership_change,
+            sender=through,
+            dispatch_uid=f"production.recheck_sockets.{through._meta.label}",
+        )
+
+
+_connect_membership_receivers()
 
 
 @receiver(user_logged_out, dispatch_uid="production.close_session_sockets")

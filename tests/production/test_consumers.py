@@ -13,6 +13,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from production import broadcasts, consumers, services
+from production.access import operators_group
 from production.lifecycle import EventSource, OrderState, Priority
 from production.models import ProductionOrder
 from tests.factories import UserFactory, make_order, operator_user, token_for
@@ -246,6 +247,116 @@ class TestLogout:
         await other_device.disconnect()
 
 
+class TestAccessChanges:
+    """A socket's access is decided again whenever its user changes; those that lost it close."""
+
+    async def test_an_operator_removed_from_operators_loses_the_dashboard_stream(self):
+        operator = await new_operator()
+        ops_socket = await opened("/ws/ops/orders/", operator)
+
+        @database_sync_to_async
+        def demote():
+            operator.groups.remove(operators_group())
+
+        await demote()
+        assert await ops_socket.receive_output(timeout=5) == {
+            "type": "websocket.close",
+            "code": 4403,
+        }
+
+    async def test_a_demoted_operator_loses_other_customers_orders_but_not_their_own(self):
+        operator = await new_operator()
+        theirs = await make()
+        own = await make(owner=operator)
+        on_theirs = await opened(f"/ws/orders/{theirs.pk}/", operator)
+        on_own = await opened(f"/ws/orders/{own.pk}/", operator)
+
+        @database_sync_to_async
+        def empty_the_group():
+            operators_group().user_set.clear()
+
+        await empty_the_group()
+        closed = await on_theirs.receive_output(timeout=5)
+        assert closed == {"type": "websocket.close", "code": 4403}
+        assert await on_own.receive_nothing(timeout=0.5)
+        await on_own.disconnect()
+
+    async def test_a_deactivated_customer_is_disconnected(self):
+        order = await make()
+        communicator = await opened(f"/ws/orders/{order.pk}/", order.owner)
+
+        @database_sync_to_async
+        def deactivate():
+            order.owner.is_active = False
+            order.owner.save()
+
+        await deactivate()
+        closed = await communicator.receive_output(timeout=5)
+        assert closed == {"type": "websocket.close", "code": 4401}
+
+    async def test_a_new_password_ends_the_sockets_of_old_sessions(self):
+        order = await make()
+        communicator = await opened(f"/ws/orders/{order.pk}/", order.owner)
+
+        @database_sync_to_async
+        def change_password():
+            order.owner.set_password("a-brand-new-password-42")
+            order.owner.save()
+
+        await change_password()
+        closed = await communicator.receive_output(timeout=5)
+        assert closed == {"type": "websocket.close", "code": 4401}
+
+    async def test_changing_ones_own_password_keeps_this_sessions_socket_and_login(self):
+        order = await make()
+        key = await session_for(order.owner)
+        communicator = socket_to(f"/ws/orders/{order.pk}/", session_key=key)
+        assert (await communicator.connect())[0]
+
+        @database_sync_to_async
+        def change_own_password():
+            # What Django's password change view does: new password, this session's hash renewed.
+            from importlib import import_module
+
+            from django.conf import settings
+            from django.contrib.auth import HASH_SESSION_KEY
+
+            order.owner.set_password("a-brand-new-password-42")
+            order.owner.save()
+            session = import_module(settings.SESSION_ENGINE).SessionStore(key)
+            session[HASH_SESSION_KEY] = order.owner.get_session_auth_hash()
+            session.save()
+
+        @database_sync_to_async
+        def still_logged_in() -> bool:
+            client = Client()
+            client.cookies["sessionid"] = key
+            return client.get("/orders/").status_code == 200
+
+        await change_own_password()
+        assert await communicator.receive_nothing(timeout=0.5)
+        assert await still_logged_in()
+        await communicator.disconnect()
+
+    async def test_an_unrelated_change_keeps_the_socket_and_its_stream(self):
+        operator = await new_operator()
+        order = await make(state=OrderState.APPROVED, operator=operator)
+        communicator = await opened(f"/ws/orders/{order.pk}/", order.owner)
+
+        @database_sync_to_async
+        def rename():
+            order.owner.first_name = "Renamed"
+            order.owner.save()
+
+        await rename()
+        await log_in_elsewhere(order.owner)
+        assert await communicator.receive_nothing(timeout=0.5)
+        await start_production(order, operator)
+        updated, _ = await frames(communicator, 2)
+        assert updated["order"]["orderStatus"] == "in_production"
+        await communicator.disconnect()
+
+
 class TestManySockets:
     """Socket hygiene at scale. The sockets are owner's sockets past the auth middleware."""
 
@@ -284,6 +395,11 @@ class TestManySockets:
             assert (await communicator.connect(timeout=10))[0]
             await communicator.disconnect(timeout=10)
         assert await backend_count() == before
+
+
+@database_sync_to_async
+def log_in_elsewhere(user) -> None:
+    Client().force_login(user)  # saves last_login
 
 
 def owner_socket(order: ProductionOrder, session_key: str | None = None) -> WebsocketCommunicator:
