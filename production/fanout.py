@@ -10,8 +10,9 @@ count.
 
 Group messages name their group (`"group": ...`, see `production.broadcasts`): one channel
 receives for every group the process watches. A group is left when its last local socket goes, and
-the whole hub stops when it watches nothing. Memberships are renewed while watched, as the Redis
-layer forgets members older than its `group_expiry`.
+the whole hub stops when it watches nothing. Memberships are renewed while watched (every 5
+minutes), as the Redis layer forgets members older than its `group_expiry`, and a Redis restarted
+without its data forgets them all.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from channels.layers import BaseChannelLayer
 logger = logging.getLogger(__name__)
 
 RETRY_SECONDS = 1.0
+RENEW_SECONDS = 300.0  # a Redis that lost its data serves this process's sockets again within this
 
 
 class Listener(Protocol):
@@ -145,8 +147,9 @@ class Hub:
                     logger.exception("Live fan-out could not deliver to one socket")
 
     async def _renew(self) -> None:
-        # channels_redis drops members older than group_expiry (a day by default) from its sends.
-        interval = max(1.0, getattr(self.layer, "group_expiry", 86400) / 4)
+        # channels_redis drops members older than group_expiry (a day by default) from its sends,
+        # and a Redis restarted empty has forgotten them all: renew well before either matters.
+        interval = max(1.0, min(RENEW_SECONDS, getattr(self.layer, "group_expiry", 86400) / 4))
         while True:
             await asyncio.sleep(interval)
             for group, state in tuple(self.groups.items()):
