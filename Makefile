@@ -13,7 +13,8 @@ DEPLOY_ENV := DEBUG=false SECRET_KEY=deploy-check-$$(od -An -N32 -tx1 /dev/urand
 
 .PHONY: run test install lint check-deploy test-unit test-browser browser clean
 
-$(STAMP): pyproject.toml
+# Order-only: the local .env is written once, and never makes the install run again.
+$(STAMP): pyproject.toml | .env
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -22,7 +23,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# A local .env for `make run`: DEBUG on (the checkout simulator needs it) and a random secret key.
+# A local .env, so `manage.py` works in this checkout: DEBUG on (the checkout simulator needs it)
+# and a random secret key. The test targets set their own settings, which the .env never overrides.
 .env:
 	printf 'DEBUG=true\nSECRET_KEY=%s\n' "$$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')" > $@
 
