@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
-from production import services
+from production import notifications, services
 from production.exceptions import OrderError
 from production.lifecycle import (
     EventSource,
@@ -14,7 +14,14 @@ from production.lifecycle import (
     allowed_targets,
     production_step_error,
 )
-from production.models import FulfillmentEvent, Garment, LineItem, OrderNote, ProductionOrder
+from production.models import (
+    FulfillmentEvent,
+    Garment,
+    LineItem,
+    OrderNote,
+    OutgoingEmail,
+    ProductionOrder,
+)
 
 
 @admin.register(Garment)
@@ -100,6 +107,55 @@ class OrderAdminForm(forms.ModelForm):
         ]
 
 
+class EmailInline(admin.TabularInline):
+    model = OutgoingEmail
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ("created_at", "kind", "to", "sent_at", "attempts", "last_error")
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(OutgoingEmail)
+class OutgoingEmailAdmin(admin.ModelAdmin):
+    """Customer mails and whether they left: support can see what a customer was told, and send
+    a stuck one again once the mail server is back."""
+
+    list_display = ("created_at", "order", "kind", "to", "sent_at", "attempts", "last_error")
+    list_filter = (("sent_at", admin.EmptyFieldListFilter), "kind")
+    search_fields = ("order__reference", "to")
+    list_select_related = ("order",)
+    readonly_fields = (
+        "order",
+        "kind",
+        "to",
+        "subject",
+        "body",
+        "created_at",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "last_error",
+    )
+    actions = ["try_again_now"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.action(description="Try sending the selected unsent mails again now")
+    def try_again_now(self, request: HttpRequest, queryset) -> None:
+        sent, failed = notifications.retry_now(queryset.values_list("pk", flat=True))
+        level = messages.WARNING if failed else messages.SUCCESS
+        self.message_user(request, f"{sent} sent, {failed} failed.", level)
+
+
 @admin.register(ProductionOrder)
 class ProductionOrderAdmin(admin.ModelAdmin):
     form = OrderAdminForm
@@ -119,7 +175,7 @@ class ProductionOrderAdmin(admin.ModelAdmin):
     list_select_related = ("owner", "garment")
     date_hierarchy = "created_at"
     show_full_result_count = False
-    inlines = [LineItemInline, EventInline, NoteInline]
+    inlines = [LineItemInline, EventInline, NoteInline, EmailInline]
     readonly_fields = (
         "reference",
         "owner",

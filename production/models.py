@@ -218,3 +218,38 @@ class OrderNote(models.Model):
 
     def __str__(self) -> str:
         return self.body[:50]
+
+
+class OutgoingEmail(models.Model):
+    """A customer e-mail, written in the transaction of the change it reports (a transactional
+    outbox): a change that commits always has its mail on record, and a mail server that is down
+    delays the mail instead of losing it (`production.notifications`, `send_pending_email`)."""
+
+    class Kind(models.TextChoices):
+        ORDER_FULFILLED = "order_fulfilled", "Order fulfilled"
+        CUSTOMER_MESSAGE = "customer_message", "Message to customer"
+
+    order = models.ForeignKey(ProductionOrder, on_delete=models.CASCADE, related_name="emails")
+    kind = models.CharField(max_length=20, choices=Kind)
+    to = models.EmailField()
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            # The retry sweep reads only what is still unsent, oldest due first.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(sent_at__isnull=True),
+                name="email_unsent_due",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} → {self.to}"

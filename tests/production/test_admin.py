@@ -28,10 +28,10 @@ def form_data(**changes) -> dict:
         "set_production_status": "",
         "set_priority": "",
         "change_note": "",
-        # Inline formsets (line items, events, notes) must be present and empty.
+        # Inline formsets (line items, events, notes, e-mails) must be present and empty.
         **{
             f"{prefix}-{key}": value
-            for prefix in ("line_items", "events", "notes_log")
+            for prefix in ("line_items", "events", "notes_log", "emails")
             for key, value in (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"))
         },
     }
