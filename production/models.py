@@ -98,7 +98,7 @@ class ProductionOrder(models.Model):
         max_length=255, null=True, blank=True, editable=False
     )
     due_date = models.DateField(null=True, blank=True, help_text="Promised ready-to-ship date.")
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)  # indexed by order_created_seek
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
 

@@ -38,24 +38,27 @@ def close_sockets_of_deleted_user(sender: type, instance: object, **kwargs) -> N
 def _recheck_on_membership_change(
     sender: type, instance: object, action: str, pk_set: set | None, **kwargs: object
 ) -> None:
-    """Group memberships or permissions shrank: the users concerned may have lost access.
+    """Group memberships or permissions shrink: the users concerned may lose access.
 
-    Gaining access changes nothing for an open socket. The recheck itself runs after commit, so
-    asking before a clear (while the members are still known) is early enough.
+    Seen from either side of either relation. The users are read before the removal (while they
+    are still linked); the recheck itself runs after commit. Gaining access changes nothing for an
+    open socket.
     """
-    if action not in ("pre_clear", "post_remove", "post_clear"):
+    if action not in ("pre_remove", "pre_clear"):
         return
     User = get_user_model()
+    removing = action == "pre_remove"
     if isinstance(instance, User):
-        if action != "pre_clear":
-            recheck_user_sockets([instance.pk])
-    elif sender is User.groups.through:  # members leaving a group, seen from the group
-        if action == "post_remove":
-            recheck_user_sockets(pk_set or ())
-        elif action == "pre_clear":
-            recheck_user_sockets(instance.user_set.values_list("pk", flat=True))
-    elif isinstance(instance, Group) and action != "pre_clear":  # a group lost permissions
-        recheck_user_sockets(instance.user_set.values_list("pk", flat=True))
+        users = [instance.pk]
+    elif sender in (User.groups.through, User.user_permissions.through):
+        # A group losing members, or a permission taken from users: pk_set names the users.
+        users = pk_set if removing else instance.user_set.values_list("pk", flat=True)
+    elif isinstance(instance, Group):  # a group losing permissions: all its members
+        users = instance.user_set.values_list("pk", flat=True)
+    else:  # a permission taken from groups: pk_set names the groups
+        groups = pk_set if removing else instance.group_set.values_list("pk", flat=True)
+        users = User.objects.filter(groups__in=groups).values_list("pk", flat=True)
+    recheck_user_sockets(users or ())
 
 
 def _connect_membership_receivers() -> None:

@@ -281,6 +281,20 @@ class TestAccessChanges:
         assert await on_own.receive_nothing(timeout=0.5)
         await on_own.disconnect()
 
+    async def test_taking_the_permission_from_the_operators_group_closes_the_stream(self):
+        operator = await new_operator()
+        ops_socket = await opened("/ws/ops/orders/", operator)
+
+        @database_sync_to_async
+        def revoke():
+            group = operators_group()
+            permission = group.permissions.get()
+            permission.group_set.remove(group)  # from the permission's side
+
+        await revoke()
+        closed = await ops_socket.receive_output(timeout=5)
+        assert closed == {"type": "websocket.close", "code": 4403}
+
     async def test_a_deactivated_customer_is_disconnected(self):
         order = await make()
         communicator = await opened(f"/ws/orders/{order.pk}/", order.owner)
