@@ -80,15 +80,8 @@ def _send_access_changed(user_ids: list[int]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-
-    async def send_all() -> None:
-        for user_id in user_ids:
-            await layer.group_send(user_group(user_id), {"type": ACCESS_CHANGED})
-
-    try:
-        async_to_sync(send_all)()
-    except Exception:
-        logger.exception("Could not ask the sockets of users %s to check their access", user_ids)
+    messages = [(user_group(user_id), {"type": ACCESS_CHANGED}) for user_id in user_ids]
+    async_to_sync(_send_all)(layer, messages, "Access re-check")
 
 
 def frame(message_type: str, **payload: object) -> str:
@@ -107,7 +100,7 @@ def _announce(order_id: UUID, event_ids: list[int]) -> None:
         logger.exception("Broadcast of order %s failed; the change itself is committed", order_id)
         return
     if messages:
-        async_to_sync(_send_all)(layer, order_id, messages)
+        async_to_sync(_send_all)(layer, messages, f"Broadcast of order {order_id}")
 
 
 def _messages(order_id: UUID, event_ids: list[int]) -> list[tuple[str, dict]]:
@@ -138,17 +131,12 @@ def message(group: str, message_type: str, **payload: object) -> dict:
     return {"type": message_type, "group": group, "text": frame(message_type, **payload)}
 
 
-async def _send_all(
-    layer: BaseChannelLayer, order_id: UUID, messages: list[tuple[str, dict]]
-) -> None:
+async def _send_all(layer: BaseChannelLayer, messages: list[tuple[str, dict]], what: str) -> None:
     # One event-loop hop for all messages (under WSGI each async_to_sync makes a new loop, and
     # with it a new Redis connection). In order, so a socket sees the order before its events.
+    # Runs after commit: each failed send is logged on its own and undoes nothing.
     for group, message in messages:
         try:
             await layer.group_send(group, message)
         except Exception:
-            logger.exception(
-                "Broadcast of order %s to %s failed; the change itself is committed",
-                order_id,
-                group,
-            )
+            logger.exception("%s to %s failed; the change itself is committed", what, group)

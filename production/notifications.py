@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.db.models.functions import Least
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -61,9 +61,7 @@ def order_url(order: ProductionOrder) -> str:
 
 def send_due(*, limit: int = 500) -> tuple[int, int]:
     """Try the unsent mails whose time has come, oldest first: (sent, failed)."""
-    due = OutgoingEmail.objects.filter(
-        sent_at__isnull=True, next_attempt_at__lte=timezone.now(), attempts__lt=MAX_ATTEMPTS
-    ).order_by("next_attempt_at", "id")
+    due = _due(timezone.now()).order_by("next_attempt_at", "id")
     return deliver(list(due.values_list("pk", flat=True)[:limit]))
 
 
@@ -88,6 +86,13 @@ def deliver(email_ids: Iterable[int]) -> tuple[int, int]:
     return sent, failed
 
 
+def _due(now: datetime) -> QuerySet[OutgoingEmail]:
+    """Unsent mails whose next try has come, with attempts left."""
+    return OutgoingEmail.objects.filter(
+        sent_at__isnull=True, next_attempt_at__lte=now, attempts__lt=MAX_ATTEMPTS
+    )
+
+
 def _enqueue(order: ProductionOrder, kind: str, *, subject: str, **context: object) -> None:
     recipient = order.owner.email
     if not recipient:
@@ -105,11 +110,12 @@ def _enqueue(order: ProductionOrder, kind: str, *, subject: str, **context: obje
 def _attempt(email_id: int) -> bool | None:
     """True: sent. False: failed (kept for a later try). None: not ours to send now."""
     now = timezone.now()
-    attempt = OutgoingEmail.objects.filter(
-        pk=email_id, sent_at__isnull=True, next_attempt_at__lte=now, attempts__lt=MAX_ATTEMPTS
-    )
     # The claim: push the next try out before sending, so a concurrent sender skips this row.
-    claimed = attempt.update(attempts=F("attempts") + 1, next_attempt_at=now + timedelta(hours=1))
+    claimed = (
+        _due(now)
+        .filter(pk=email_id)
+        .update(attempts=F("attempts") + 1, next_attempt_at=now + timedelta(hours=1))
+    )
     if not claimed:
         return None
     email = OutgoingEmail.objects.select_related("order").get(pk=email_id)

@@ -21,9 +21,10 @@ def forget_deleted_token(sender: type, instance: Token, **kwargs) -> None:
 
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL)
-def forget_tokens_of_changed_user(
+def user_saved(
     sender: type, instance: object, created: bool, update_fields: frozenset | None, **kwargs
 ) -> None:
+    """Forget the user's cached tokens; a changed user's sockets check their access again."""
     forget_tokens(list(Token.objects.filter(user_id=instance.pk).values_list("key", flat=True)))
     if created or update_fields == frozenset({"last_login"}):  # logging in changes no access
         return
