@@ -78,10 +78,9 @@ def recheck_user_sockets(user_ids: Iterable[int]) -> None:
 
 def _send_access_changed(user_ids: list[int]) -> None:
     layer = get_channel_layer()
-    if layer is None:
-        return
-    messages = [(user_group(user_id), {"type": ACCESS_CHANGED}) for user_id in user_ids]
-    async_to_sync(_send_all)(layer, messages, "Access re-check")
+    if layer is not None:
+        messages = [(user_group(user_id), {"type": ACCESS_CHANGED}) for user_id in user_ids]
+        _send(layer, messages, "Access re-check")
 
 
 def frame(message_type: str, **payload: object) -> str:
@@ -100,7 +99,7 @@ def _announce(order_id: UUID, event_ids: list[int]) -> None:
         logger.exception("Broadcast of order %s failed; the change itself is committed", order_id)
         return
     if messages:
-        async_to_sync(_send_all)(layer, messages, f"Broadcast of order {order_id}")
+        _send(layer, messages, f"Broadcast of order {order_id}")
 
 
 def _messages(order_id: UUID, event_ids: list[int]) -> list[tuple[str, dict]]:
@@ -129,6 +128,14 @@ def _messages(order_id: UUID, event_ids: list[int]) -> list[tuple[str, dict]]:
 def message(group: str, message_type: str, **payload: object) -> dict:
     """A group message: its type, its group (for `production.fanout`) and the finished frame."""
     return {"type": message_type, "group": group, "text": frame(message_type, **payload)}
+
+
+def _send(layer: BaseChannelLayer, messages: list[tuple[str, dict]], what: str) -> None:
+    """Send after commit; whatever fails (the layer, or async_to_sync itself) is logged only."""
+    try:
+        async_to_sync(_send_all)(layer, messages, what)
+    except Exception:
+        logger.exception("%s failed; the change itself is committed", what)
 
 
 async def _send_all(layer: BaseChannelLayer, messages: list[tuple[str, dict]], what: str) -> None:
