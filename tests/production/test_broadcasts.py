@@ -62,3 +62,20 @@ def test_redis_pool_is_sized_and_never_times_out_a_blocking_read():
     # redis-py 8's 5 s default read timeout would kill the idle 5 s BZPOPMIN receive loop.
     assert pool.connection_kwargs["socket_timeout"] is None
     assert pool.connection_kwargs["socket_keepalive"] is True
+
+
+def test_an_access_recheck_that_cannot_be_sent_is_logged_and_the_save_stands(
+    customer, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    from production import broadcasts
+
+    def no_loop_here(func):
+        raise RuntimeError("You cannot use AsyncToSync in the same thread as an async event loop")
+
+    monkeypatch.setattr(broadcasts, "async_to_sync", no_loop_here)
+    with django_capture_on_commit_callbacks(execute=True):
+        customer.first_name = "Renamed"
+        customer.save()
+    customer.refresh_from_db()
+    assert customer.first_name == "Renamed"
+    assert "Access re-check failed" in caplog.text
