@@ -22,6 +22,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECRET_KEY", "bench-only-insecure-key")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_bench_only")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 import django

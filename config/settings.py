@@ -186,7 +186,10 @@ STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 if not STRIPE_WEBHOOK_SECRET:
     if STRIPE_SECRET_KEY:
         raise ImproperlyConfigured("STRIPE_SECRET_KEY is set: set STRIPE_WEBHOOK_SECRET too.")
-    STRIPE_WEBHOOK_SECRET = "whsec_local_checkout_simulator"
+    if DEBUG:
+        # The simulator signs with it; anyone can read it here, so it never serves with DEBUG off:
+        # then the webhook refuses every event until a secret is set (payments.checks says so).
+        STRIPE_WEBHOOK_SECRET = "whsec_local_checkout_simulator"
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")  # tests point the SDK at a fake server
 STRIPE_WEBHOOK_TOLERANCE = env.int("STRIPE_WEBHOOK_TOLERANCE", default=300)
 SITE_URL = env.str("SITE_URL", default="")  # absolute base for Stripe's redirect URLs

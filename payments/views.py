@@ -2,6 +2,7 @@
 
 import logging
 
+from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -15,6 +16,11 @@ logger = logging.getLogger(__name__)
 @csrf_exempt  # Stripe cannot send a CSRF token; the signature authenticates the request.
 @require_POST
 def stripe_webhook(request: HttpRequest) -> JsonResponse:
+    if not settings.STRIPE_WEBHOOK_SECRET:
+        # Fail closed: no built-in secret outside DEBUG. 503 keeps Stripe retrying the event for
+        # days, so nothing is lost once the secret is configured.
+        logger.error("Stripe webhook refused: STRIPE_WEBHOOK_SECRET is not set")
+        return JsonResponse({"error": "Webhook not configured"}, status=503)
     try:
         result = receive_webhook(
             payload=request.body, signature=request.headers.get("Stripe-Signature")

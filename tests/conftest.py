@@ -12,6 +12,12 @@ def _fast_passwords(settings):
 
 
 @pytest.fixture(autouse=True)
+def _webhook_secret(settings):
+    # Tests run with DEBUG off, where the webhook has no built-in secret (it fails closed).
+    settings.STRIPE_WEBHOOK_SECRET = "whsec_tests_only"
+
+
+@pytest.fixture(autouse=True)
 def _plain_static_files(settings):
     # Production uses whitenoise's manifest, which exists only after collectstatic.
     settings.STORAGES = {
