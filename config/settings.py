@@ -96,9 +96,15 @@ if env.bool("DATABASE_POOL", default=False) and DATABASES["default"]["ENGINE"].e
         "timeout": 10,
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets the live page read while the webhook writes; busy timeout instead of "locked".
+    # WAL lets the live page read while the webhook writes. Writers queue for up to `timeout`
+    # seconds: a transaction takes the write lock when it begins (IMMEDIATE), since SQLite refuses
+    # at once ("database is locked") a transaction that read first and then wants to write.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
