@@ -126,11 +126,20 @@ if REDIS_URL:
             },
         }
     }
+    # Redis accelerates, PostgreSQL decides (docs/decisions.md, "Failing safe"): with Redis down
+    # every cache read misses and every write is skipped, so sessions, tokens and order reads come
+    # from the database (slower, never a 500). django-redis shares one pool per process.
     CACHES = {
         "default": {
-            "BACKEND": "production.redis_cache.SharedPoolRedisCache",
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_PREFIX", default="printshop"),
+            "OPTIONS": {
+                "IGNORE_EXCEPTIONS": True,
+                "LOG_IGNORED_EXCEPTIONS": True,
+                "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_CONNECT_TIMEOUT", default=0.5),
+                "SOCKET_TIMEOUT": env.float("REDIS_TIMEOUT", default=0.5),
+            },
         }
     }
 else:
@@ -244,10 +253,20 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console_now_and_then": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["now_and_then"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "filters": {"now_and_then": {"()": "config.log_filters.NowAndThen", "seconds": 30}},
     "loggers": {
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        # Every cache call fails while Redis is down: one line with its traceback every 30 s.
+        "django_redis": {"handlers": ["console_now_and_then"], "propagate": False},
     },
 }
 

@@ -10,6 +10,7 @@ handler500 = "production.api.errors.server_error"
 urlpatterns = [
     path("", production_views.home, name="home"),
     path("healthz", production_views.healthz, name="healthz"),
+    path("readyz", production_views.readyz, name="readyz"),
     path("accounts/signup/", production_views.SignUpView.as_view(), name="signup"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),

@@ -9,6 +9,7 @@ from django.urls import reverse_lazy
 from django.views.decorators.http import require_GET
 from django.views.generic import CreateView
 
+from production.health import REQUIRED, dependency_checks
 from production.models import Garment
 
 
@@ -19,8 +20,25 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness for the load balancer: answers without touching the database."""
+    """Liveness: the process answers. Touches no dependency (see `readyz` for those)."""
     return JsonResponse({"status": "ok"})
+
+
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness for the load balancer: 503 naming the dependency this process cannot serve
+    without (the database). Redis only accelerates (cache, sessions' copy, throttles, live
+    updates): without it the answer is 200 "degraded", so a Redis outage never takes every
+    process out of the balancer at once; monitoring alerts on "degraded"."""
+    checks = dependency_checks()
+    down = sorted(name for name, state in checks.items() if state != "ok")
+    required_down = [name for name in down if name in REQUIRED]
+    body = {
+        "status": "unavailable" if required_down else "degraded" if down else "ok",
+        "checks": checks,
+        "down": down,
+    }
+    return JsonResponse(body, status=503 if required_down else 200)
 
 
 class SignUpForm(UserCreationForm):

@@ -4,9 +4,9 @@ import threading
 
 import pytest
 from django.core.cache import cache
+from django_redis.cache import RedisCache
 
 from production import order_cache, read_ahead
-from production.redis_cache import SharedPoolRedisCache
 from tests.factories import make_order
 
 pytestmark = pytest.mark.django_db
@@ -78,25 +78,23 @@ def test_the_read_ahead_is_private_to_its_thread():
     assert seen == ["changed"]
 
 
-def test_cache_objects_of_every_thread_share_one_pool_and_client():
-    # Django makes a cache object per thread (and per request under ASGI); each used to open a
+def test_cache_objects_of_every_thread_share_one_connection_pool():
+    # Django makes a cache object per thread (and per request under ASGI); each must not open a
     # pool and a connection of its own. No connection is opened here: no command is sent.
-    def client_of_a_new_cache() -> object:
-        backend = SharedPoolRedisCache("redis://127.0.0.1:6379/15", {})
-        return backend._cache.get_client(write=False)
+    def pool_of_a_new_cache() -> object:
+        return RedisCache("redis://127.0.0.1:6379/15", {}).client.get_client().connection_pool
 
-    clients: list[object] = []
-    threads = [threading.Thread(target=lambda: clients.append(client_of_a_new_cache()))]
-    threads += [threading.Thread(target=lambda: clients.append(client_of_a_new_cache()))]
+    pools: list[object] = []
+    threads = [threading.Thread(target=lambda: pools.append(pool_of_a_new_cache()))]
+    threads += [threading.Thread(target=lambda: pools.append(pool_of_a_new_cache()))]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    clients.append(client_of_a_new_cache())
-    assert len({id(client) for client in clients}) == 1
-    other = SharedPoolRedisCache("redis://127.0.0.1:6379/14", {})._cache.get_client()
-    assert other is not clients[0]
-    assert other.connection_pool is not clients[0].connection_pool
+    pools.append(pool_of_a_new_cache())
+    assert len({id(pool) for pool in pools}) == 1
+    other = RedisCache("redis://127.0.0.1:6379/14", {}).client.get_client().connection_pool
+    assert other is not pools[0]
 
 
 def test_a_client_may_negotiate_but_only_for_json(customer_api, customer):

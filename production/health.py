@@ -1,0 +1,44 @@
+"""What `/readyz` asks of each dependency: a cheap round trip, bounded in time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import connection
+
+logger = logging.getLogger(__name__)
+
+REQUIRED = frozenset({"database"})  # without these a process cannot serve; the rest degrade
+
+
+def dependency_checks() -> dict[str, str]:
+    """{"database": "ok" | "down", "redis": ... (when configured)}."""
+    checks = {"database": _state(_database)}
+    if settings.REDIS_URL:
+        checks["redis"] = _state(_redis)
+    return checks
+
+
+def _state(check: Callable[[], None]) -> str:
+    try:
+        check()
+    except Exception as error:
+        name = check.__name__.lstrip("_")
+        logger.warning("Readiness: %s is down (%s: %s)", name, type(error).__name__, error)
+        return "down"
+    return "ok"
+
+
+def _database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _redis() -> None:
+    # The cache hides Redis errors (it degrades to the database), so ask Redis itself, through
+    # the cache's pool and timeouts. The channel layer uses the same server (REDIS_URL).
+    from django_redis import get_redis_connection
+
+    get_redis_connection("default").ping()
