@@ -9,6 +9,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from payments.services import InvalidEvent, InvalidSignature, receive_webhook
+from production.db_retry import connection_lost
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +34,9 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
         return JsonResponse(
             {"error": "Invalid request", "details": {"body": [str(exc)]}}, status=400
         )
-    except DatabaseError:
+    except DatabaseError as exc:
+        if connection_lost(exc):
+            raise  # RetryOnLostConnection delivers it once more on a new connection
         # 500 makes Stripe retry later; nothing of this delivery was committed.
         logger.exception("Stripe webhook failed on the database")
         return JsonResponse({"error": "Internal error"}, status=500)

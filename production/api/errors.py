@@ -9,6 +9,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from production.db_retry import connection_lost
 from production.exceptions import IdempotencyConflict, OrderError
 
 logger = logging.getLogger("production.api")
@@ -24,7 +25,7 @@ def _details(detail: object) -> dict:
     return {"non_field_errors": [str(detail)]}
 
 
-def exception_handler(exc: Exception, context: dict) -> Response:
+def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, IdempotencyConflict):
         return Response({"error": "Conflict", "details": exc.details}, status=409)
     if isinstance(exc, OrderError):
@@ -35,6 +36,8 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         exc = exceptions.PermissionDenied()
 
     response = drf_exception_handler(exc, context)
+    if response is None and connection_lost(exc):
+        return None  # raised on to RetryOnLostConnection, which runs the view again
     if response is None:
         logger.exception(
             "Unhandled error in %s", context.get("view").__class__.__name__, exc_info=exc

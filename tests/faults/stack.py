@@ -265,7 +265,7 @@ class Stack:
         self._daphne.stop()
 
     def logs(self) -> str:
-        parts = [f"--- {p.name} ---\n{p.output()[-6000:]}" for p in self.processes]
+        parts = [f"--- {p.name} ---\n{p.output()[-8000:]}" for p in self.processes]
         parts.append(f"--- daphne ---\n{self._daphne.output()}")
         return "\n".join(parts)
 
