@@ -18,6 +18,8 @@ A mail is sent at most once:
   with an error did not take the mail: retried as above. A worker killed at that point, or a
   connection lost or timed out while sending, leaves the outcome unknown: the mail is "in doubt"
   and never retried by itself (support checks the mail server's log, then may try again).
+- A worker that could not reach the mail server postpones the other mails for EMAIL_RETRY_DELAY
+  without trying them, so an outage costs one EMAIL_TIMEOUT per delay, not one per mail.
 - A worker killed before the hand-over (while connecting) leaves a claim that runs out after
   CLAIM_LEASE; `manage.py send_pending_email` (cron) then queues the mail again.
 """
@@ -51,6 +53,10 @@ CLAIM_LEASE = timedelta(minutes=10)
 # A mail handed over this long ago without an outcome was lost with its worker (not still sending).
 IN_DOUBT_AFTER = timedelta(minutes=10)
 
+# Until when this worker process takes the mail server for down: it could not connect, so the
+# other mails are postponed (no attempt used) instead of each waiting EMAIL_TIMEOUT behind it.
+server_down_until: datetime | None = None
+
 
 def order_fulfilled(*, order: ProductionOrder) -> None:
     """Mail the owner that `order` is fulfilled: recorded and queued in the caller's transaction."""
@@ -78,10 +84,12 @@ def order_url(order: ProductionOrder) -> str:
 
 
 @task()
-def deliver_email(email_id: int) -> str:
+def deliver_email(email_id: int, *, despite_outage: bool = False) -> str:
     """The queue's job: one attempt at one outbox mail. Returns "sent", "failed" (retry
-    scheduled or attempts used up), "in doubt" or "skipped" (sent, claimed elsewhere, not due)."""
-    return _attempt(email_id)
+    scheduled or attempts used up), "in doubt", "postponed" (the mail server was just found
+    down: queued again for when it is retried) or "skipped" (sent, claimed elsewhere, not due).
+    `despite_outage`: try even so (support asked to try now)."""
+    return _attempt(email_id, despite_outage=despite_outage)
 
 
 def enqueue_due(*, limit: int = 500) -> tuple[int, int]:
@@ -116,7 +124,7 @@ def retry_now(email_ids: Iterable[int]) -> int:
             attempts=Least(F("attempts"), MAX_ATTEMPTS - 1),
         )
         for email_id in retry_ids:
-            deliver_email.enqueue(email_id)
+            deliver_email.enqueue(email_id, despite_outage=True)
     return len(retry_ids)
 
 
@@ -171,8 +179,14 @@ def _record(order: ProductionOrder, kind: str, *, subject: str, **context: objec
     deliver_email.enqueue(email.pk)
 
 
-def _attempt(email_id: int) -> str:
+def _attempt(email_id: int, *, despite_outage: bool = False) -> str:
+    global server_down_until
     now = timezone.now()
+    if server_down_until and now < server_down_until and not despite_outage:
+        if not _due(now).filter(pk=email_id).exists():
+            return "skipped"
+        deliver_email.using(run_after=server_down_until).enqueue(email_id)
+        return "postponed"
     # The claim: one more attempt, and the next try pushed out, so no other sender takes the row.
     claimed = (
         _due(now)
@@ -188,7 +202,10 @@ def _attempt(email_id: int) -> str:
     try:
         connection.open()  # connect, greet, log in: nothing of the mail has left yet
     except Exception as error:
+        if isinstance(error, OSError):  # unreachable, silent, or refusing us: down for everyone
+            server_down_until = timezone.now() + timedelta(seconds=settings.EMAIL_RETRY_DELAY)
         return _failed(email, mine, error)
+    server_down_until = None
     try:
         if not mine.filter(handed_over_at__isnull=True).update(handed_over_at=timezone.now()):
             return "skipped"

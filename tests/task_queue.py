@@ -13,6 +13,7 @@ from django_tasks import TaskResultStatus
 from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult
 
+from production import notifications
 from production.models import OutgoingEmail
 
 _SIGNALS = [signal.SIGINT, signal.SIGTERM, signal.SIGQUIT]
@@ -47,8 +48,10 @@ def waiting_tasks(task) -> list[DBTaskResult]:
 
 
 def time_passes() -> None:
-    """Everything waiting for a later time is due now: queued tasks and the mails' next tries."""
+    """Everything waiting for a later time is due now: queued tasks, the mails' next tries, and
+    the end of a mail-server outage the worker noticed."""
     now = timezone.now()
+    notifications.server_down_until = None
     DBTaskResult.objects.filter(status=TaskResultStatus.READY).update(run_after=now)
     OutgoingEmail.objects.filter(sent_at__isnull=True).update(next_attempt_at=now)
 

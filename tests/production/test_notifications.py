@@ -215,6 +215,25 @@ class TestOutbox:
         assert task_worker() == []
         assert len(mailoutbox) == 1
 
+    def test_a_worker_that_finds_the_mail_server_down_postpones_the_other_mails(
+        self, customer, operator, settings, mailoutbox, task_worker
+    ):
+        """An outage costs the worker one failed connection, not one per queued mail."""
+        settings.EMAIL_BACKEND = f"{BACKENDS}.RefusingBackend"
+        for _ in range(3):
+            fulfil(make_order(owner=customer, state=OrderState.IN_PRODUCTION), operator)
+        assert task_worker() == ["failed", "postponed", "postponed"]
+        assert sorted(OutgoingEmail.objects.values_list("attempts", flat=True)) == [0, 0, 1]
+        assert notifications.enqueue_due() == (0, 2)  # their tasks wait: the sweep adds none
+        retries = [t.run_after for t in waiting_tasks(notifications.deliver_email)]
+        assert len(retries) == 3
+        assert all(retry > timezone.now() + timedelta(seconds=50) for retry in retries)
+
+        settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+        time_passes()
+        assert task_worker() == ["sent", "sent", "sent"]
+        assert len(mailoutbox) == 3
+
     def test_a_mail_the_server_refuses_is_retried(
         self, customer, operator, settings, mailoutbox, task_worker
     ):
