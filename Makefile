@@ -34,7 +34,13 @@ run: $(STAMP) .env
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} $(BIN)/python manage.py seed_demo
 	@echo "Serving on http://$(HOST):$(PORT)/ (customer@example.com / operator@example.com, password demo)"
-	$(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
+	@# The task worker (customer e-mail, password resets) runs beside daphne. Ctrl-C reaches both
+	@# (one process group) and the worker finishes its task; the trap gives it a second, then
+	@# stops it (also when daphne exits on its own).
+	$(BIN)/python manage.py db_worker --no-reload & worker=$$!; \
+	  trap 'kill -0 $$worker 2>/dev/null && sleep 1; kill $$worker 2>/dev/null; wait $$worker' \
+	    EXIT INT TERM; \
+	  $(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

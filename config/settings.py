@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "django_tasks",
+    "django_tasks_db",
     "production",
     "payments",
     "ops",
@@ -197,7 +199,13 @@ X_FRAME_OPTIONS = "DENY"
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="orders@printshop.localhost")
-EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # SMTP runs after commit, in the request
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # per SMTP operation, in the task worker
+# First retry of a customer mail the mail server did not take; doubled on each further attempt.
+EMAIL_RETRY_DELAY = env.int("EMAIL_RETRY_DELAY", default=60)
+
+# Task queue (Django's Tasks API, django-tasks backport): tasks are rows in the app's own database,
+# written in the transaction that enqueues them; `manage.py db_worker` runs them (decisions.md).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # Payments. No STRIPE_SECRET_KEY: the local checkout simulator (DEBUG only) stands in for Stripe.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")

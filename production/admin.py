@@ -111,7 +111,15 @@ class EmailInline(admin.TabularInline):
     model = OutgoingEmail
     extra = 0
     can_delete = False
-    fields = readonly_fields = ("created_at", "kind", "to", "sent_at", "attempts", "last_error")
+    fields = readonly_fields = (
+        "created_at",
+        "kind",
+        "to",
+        "delivery",
+        "sent_at",
+        "attempts",
+        "last_error",
+    )
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
@@ -119,13 +127,26 @@ class EmailInline(admin.TabularInline):
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
+    @admin.display(description="Delivery")
+    def delivery(self, email: OutgoingEmail) -> str:
+        return notifications.delivery_state(email)
+
 
 @admin.register(OutgoingEmail)
 class OutgoingEmailAdmin(admin.ModelAdmin):
     """Customer mails and whether they left: support can see what a customer was told, and send
     a stuck one again once the mail server is back."""
 
-    list_display = ("created_at", "order", "kind", "to", "sent_at", "attempts", "last_error")
+    list_display = (
+        "created_at",
+        "order",
+        "kind",
+        "to",
+        "delivery",
+        "sent_at",
+        "attempts",
+        "last_error",
+    )
     list_filter = (("sent_at", admin.EmptyFieldListFilter), "kind")
     search_fields = ("order__reference", "to")
     list_select_related = ("order",)
@@ -136,8 +157,10 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
         "subject",
         "body",
         "created_at",
+        "delivery",
         "attempts",
         "next_attempt_at",
+        "handed_over_at",
         "sent_at",
         "last_error",
     )
@@ -149,11 +172,20 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
+    @admin.display(description="Delivery")
+    def delivery(self, email: OutgoingEmail) -> str:
+        return notifications.delivery_state(email)
+
     @admin.action(description="Try sending the selected unsent mails again now")
     def try_again_now(self, request: HttpRequest, queryset) -> None:
-        sent, failed = notifications.retry_now(queryset.values_list("pk", flat=True))
-        level = messages.WARNING if failed else messages.SUCCESS
-        self.message_user(request, f"{sent} sent, {failed} failed.", level)
+        # Queued, not sent here: support's page never waits on the mail server.
+        selected = list(queryset.values_list("pk", flat=True))
+        queued = notifications.retry_now(selected)
+        left = len(selected) - queued
+        text = f"{queued} queued for sending; the task worker sends them within seconds."
+        if left:
+            text += f" {left} left alone (already sent, or being sent right now)."
+        self.message_user(request, text, messages.SUCCESS if queued else messages.WARNING)
 
 
 @admin.register(ProductionOrder)

@@ -223,7 +223,8 @@ class OrderNote(models.Model):
 class OutgoingEmail(models.Model):
     """A customer e-mail, written in the transaction of the change it reports (a transactional
     outbox): a change that commits always has its mail on record, and a mail server that is down
-    delays the mail instead of losing it (`production.notifications`, `send_pending_email`)."""
+    delays the mail instead of losing it. A worker of the task queue sends it, at most once
+    (`production.notifications`)."""
 
     class Kind(models.TextChoices):
         ORDER_FULFILLED = "order_fulfilled", "Order fulfilled"
@@ -238,6 +239,10 @@ class OutgoingEmail(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Set just before the mail itself goes to the mail server, cleared when the server refuses it.
+    # Still set without `sent_at`: the outcome is unknown (worker killed, connection lost), so the
+    # mail is never retried by itself — sending at most once (notifications.delivery_state).
+    handed_over_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
 
     class Meta:

@@ -1,42 +1,66 @@
 """E-mail to customers: their order is fulfilled, or an operator wrote to them.
 
-A transactional outbox. Services call `order_fulfilled` / `customer_message` inside their
-transaction; that writes the finished mail as an `OutgoingEmail` row in the same transaction (a
-rolled-back change mails nobody; a committed one always has its mail on record). After commit the
-mail is sent at once, outside the transaction (SMTP never holds a row lock). A send that fails is
-logged, never undoes the change, and is tried again by `manage.py send_pending_email` (run it
-every minute from cron) with a growing delay, up to MAX_ATTEMPTS. Each attempt first claims the
-row with a conditional UPDATE, so two senders never send one mail at the same time. Console
-backend by default; EMAIL_URL configures SMTP.
+A transactional outbox delivered by the task queue. Services call `order_fulfilled` /
+`customer_message` inside their transaction; that writes the finished mail as an `OutgoingEmail`
+row and enqueues its `deliver_email` task in the same transaction (django-tasks-db stores a task as
+a row of the same database), so a rolled-back change mails nobody and queues nothing, and a
+committed one has both. No request talks to the mail server: a worker (`manage.py db_worker`) does,
+each SMTP operation bounded by EMAIL_TIMEOUT.
+
+A mail is sent at most once:
+- Each attempt first claims the row with a conditional UPDATE (attempts + 1, next try pushed out
+  by CLAIM_LEASE), so two tasks, or a task and the sweep, never both send one mail.
+- It then connects to the mail server. A failure there (refused, no answer within EMAIL_TIMEOUT)
+  means nothing left: the attempt schedules its own retry through the queue after
+  EMAIL_RETRY_DELAY, doubling (1, 2, 4 … 64 minutes by default; MAX_ATTEMPTS in all), then the
+  mail waits for support's "try again now" in the admin.
+- Just before the mail itself goes out, the row is marked `handed_over_at`. A server that answers
+  with an error did not take the mail: retried as above. A worker killed at that point, or a
+  connection lost or timed out while sending, leaves the outcome unknown: the mail is "in doubt"
+  and never retried by itself (support checks the mail server's log, then may try again).
+- A worker that could not reach the mail server postpones the other mails for EMAIL_RETRY_DELAY
+  without trying them, so an outage costs one EMAIL_TIMEOUT per delay, not one per mail.
+- A worker killed before the hand-over (while connecting) leaves a claim that runs out after
+  CLAIM_LEASE; `manage.py send_pending_email` (cron) then queues the mail again.
 """
 
 from __future__ import annotations
 
 import logging
+import smtplib
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from functools import partial
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.db.models.functions import Least
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django_tasks import TaskResultStatus, task
+from django_tasks_db.models import DBTaskResult
 
 from production.models import FulfillmentEvent, OutgoingEmail, ProductionOrder
 
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8  # retried after 1, 2, 4 ... 64 minutes: about two hours of mail-server outage
-FIRST_RETRY = timedelta(minutes=1)
+# How long a claim keeps others off a mail while its worker connects. Connecting takes a few
+# EMAIL_TIMEOUTs at worst; a worker that outlives its claim finds the mail re-claimed and stops.
+CLAIM_LEASE = timedelta(minutes=10)
+# A mail handed over this long ago without an outcome was lost with its worker (not still sending).
+IN_DOUBT_AFTER = timedelta(minutes=10)
+
+# Until when this worker process takes the mail server for down: it could not connect, so the
+# other mails are postponed (no attempt used) instead of each waiting EMAIL_TIMEOUT behind it.
+server_down_until: datetime | None = None
 
 
 def order_fulfilled(*, order: ProductionOrder) -> None:
-    """Mail the owner that `order` is fulfilled: recorded now, sent once the transaction commits."""
-    _enqueue(
+    """Mail the owner that `order` is fulfilled: recorded and queued in the caller's transaction."""
+    _record(
         order,
         OutgoingEmail.Kind.ORDER_FULFILLED,
         subject=f"Your order {order.reference} is ready",
@@ -44,8 +68,8 @@ def order_fulfilled(*, order: ProductionOrder) -> None:
 
 
 def customer_message(*, event: FulfillmentEvent) -> None:
-    """Mail the owner an operator's message (a timeline event) once the transaction commits."""
-    _enqueue(
+    """Mail the owner an operator's message (a timeline event), queued with the change."""
+    _record(
         event.order,
         OutgoingEmail.Kind.CUSTOMER_MESSAGE,
         subject=f"A message about your order {event.order.reference}",
@@ -59,41 +83,88 @@ def order_url(order: ProductionOrder) -> str:
     return f"{settings.SITE_URL.rstrip('/')}{path}" if settings.SITE_URL else path
 
 
-def send_due(*, limit: int = 500) -> tuple[int, int]:
-    """Try the unsent mails whose time has come, oldest first: (sent, failed)."""
-    due = _due(timezone.now()).order_by("next_attempt_at", "id")
-    return deliver(list(due.values_list("pk", flat=True)[:limit]))
+@task()
+def deliver_email(email_id: int, *, despite_outage: bool = False) -> str:
+    """The queue's job: one attempt at one outbox mail. Returns "sent", "failed" (retry
+    scheduled or attempts used up), "in doubt", "postponed" (the mail server was just found
+    down: queued again for when it is retried) or "skipped" (sent, claimed elsewhere, not due).
+    `despite_outage`: try even so (support asked to try now)."""
+    return _attempt(email_id, despite_outage=despite_outage)
 
 
-def retry_now(email_ids: Iterable[int]) -> tuple[int, int]:
-    """Support's "try again now": these unsent mails become due, with one more attempt allowed
-    even if they had used them all. (sent, failed)"""
-    email_ids = list(email_ids)
-    OutgoingEmail.objects.filter(pk__in=email_ids, sent_at__isnull=True).update(
-        next_attempt_at=timezone.now(),
-        attempts=Least(F("attempts"), MAX_ATTEMPTS - 1),
+def enqueue_due(*, limit: int = 500) -> tuple[int, int]:
+    """The safety sweep: queue a delivery for each due mail that has none waiting (its task was
+    lost with a killed worker, or predates the queue). (queued, already waiting)"""
+    due = list(
+        _due(timezone.now()).order_by("next_attempt_at", "id").values_list("pk", flat=True)[:limit]
     )
-    return deliver(email_ids)
+    waiting = _waiting_deliveries() & set(due)
+    with transaction.atomic():
+        for email_id in due:
+            if email_id not in waiting:
+                deliver_email.enqueue(email_id)
+    return len(due) - len(waiting), len(waiting)
 
 
-def deliver(email_ids: Iterable[int]) -> tuple[int, int]:
-    """Send these mails, each only if it is still unsent and due: (sent, failed)."""
-    sent = failed = 0
-    for email_id in email_ids:
-        outcome = _attempt(email_id)
-        sent += outcome is True
-        failed += outcome is False
-    return sent, failed
+def retry_now(email_ids: Iterable[int]) -> int:
+    """Support's "try again now": queue these unsent mails at once, with one more attempt allowed
+    even if they had used them all. In-doubt mails are included (a person checked the mail
+    server); one being handed over right now is not. Returns how many were queued."""
+    now = timezone.now()
+    with transaction.atomic():
+        retry = (
+            OutgoingEmail.objects.select_for_update()
+            .filter(pk__in=list(email_ids), sent_at__isnull=True)
+            .exclude(handed_over_at__gt=now - IN_DOUBT_AFTER)
+        )
+        retry_ids = list(retry.values_list("pk", flat=True))
+        OutgoingEmail.objects.filter(pk__in=retry_ids).update(
+            next_attempt_at=now,
+            handed_over_at=None,
+            attempts=Least(F("attempts"), MAX_ATTEMPTS - 1),
+        )
+        for email_id in retry_ids:
+            deliver_email.enqueue(email_id, despite_outage=True)
+    return len(retry_ids)
+
+
+def delivery_state(email: OutgoingEmail, *, now: datetime | None = None) -> str:
+    """What support needs to know about one mail, in words."""
+    now = now or timezone.now()
+    if email.sent_at:
+        return "sent"
+    if email.handed_over_at:
+        if email.handed_over_at > now - IN_DOUBT_AFTER:
+            return "sending"
+        return "in doubt: check the mail server's log before trying again"
+    if email.attempts >= MAX_ATTEMPTS:
+        return "gave up: try again now once the mail server is back"
+    if email.attempts == 0:
+        return "queued"
+    if email.next_attempt_at > now:
+        return "waiting to retry"
+    return "retry queued"
 
 
 def _due(now: datetime) -> QuerySet[OutgoingEmail]:
-    """Unsent mails whose next try has come, with attempts left."""
+    """Unsent mails, not handed over, whose next try has come, with attempts left."""
     return OutgoingEmail.objects.filter(
-        sent_at__isnull=True, next_attempt_at__lte=now, attempts__lt=MAX_ATTEMPTS
+        sent_at__isnull=True,
+        handed_over_at__isnull=True,
+        next_attempt_at__lte=now,
+        attempts__lt=MAX_ATTEMPTS,
     )
 
 
-def _enqueue(order: ProductionOrder, kind: str, *, subject: str, **context: object) -> None:
+def _waiting_deliveries() -> set[int]:
+    """Mails with a delivery task waiting in the queue (due or later)."""
+    rows = DBTaskResult.objects.filter(
+        status=TaskResultStatus.READY, task_path=deliver_email.module_path
+    ).values_list("args_kwargs", flat=True)
+    return {row["args"][0] for row in rows if row["args"]}
+
+
+def _record(order: ProductionOrder, kind: str, *, subject: str, **context: object) -> None:
     recipient = order.owner.email
     if not recipient:
         logger.info("No e-mail for %s: its owner has no address", order.reference)
@@ -104,35 +175,99 @@ def _enqueue(order: ProductionOrder, kind: str, *, subject: str, **context: obje
     email = OutgoingEmail.objects.create(
         order=order, kind=kind, to=recipient, subject=subject, body=body
     )
-    transaction.on_commit(partial(deliver, [email.pk]), robust=True)
+    # A row of the same database, in the same transaction: it commits or rolls back with the mail.
+    deliver_email.enqueue(email.pk)
 
 
-def _attempt(email_id: int) -> bool | None:
-    """True: sent. False: failed (kept for a later try). None: not ours to send now."""
+def _attempt(email_id: int, *, despite_outage: bool = False) -> str:
+    global server_down_until
     now = timezone.now()
-    # The claim: push the next try out before sending, so a concurrent sender skips this row.
+    if server_down_until and now < server_down_until and not despite_outage:
+        if not _due(now).filter(pk=email_id).exists():
+            return "skipped"
+        deliver_email.using(run_after=server_down_until).enqueue(email_id)
+        return "postponed"
+    # The claim: one more attempt, and the next try pushed out, so no other sender takes the row.
     claimed = (
         _due(now)
         .filter(pk=email_id)
-        .update(attempts=F("attempts") + 1, next_attempt_at=now + timedelta(hours=1))
+        .update(attempts=F("attempts") + 1, next_attempt_at=now + CLAIM_LEASE)
     )
     if not claimed:
-        return None
+        return "skipped"
     email = OutgoingEmail.objects.select_related("order").get(pk=email_id)
+    # This attempt's row: a worker whose claim ran out while it connected finds it re-claimed.
+    mine = OutgoingEmail.objects.filter(pk=email_id, attempts=email.attempts, sent_at__isnull=True)
+    connection = get_connection()
     try:
-        send_mail(email.subject, email.body, settings.DEFAULT_FROM_EMAIL, [email.to])
+        connection.open()  # connect, greet, log in: nothing of the mail has left yet
     except Exception as error:
-        retry_at = timezone.now() + FIRST_RETRY * 2 ** (email.attempts - 1)
-        OutgoingEmail.objects.filter(pk=email_id).update(
-            next_attempt_at=retry_at, last_error=f"{type(error).__name__}: {error}"[:2000]
+        if isinstance(error, OSError):  # unreachable, silent, or refusing us: down for everyone
+            server_down_until = timezone.now() + timedelta(seconds=settings.EMAIL_RETRY_DELAY)
+        return _failed(email, mine, error)
+    server_down_until = None
+    try:
+        if not mine.filter(handed_over_at__isnull=True).update(handed_over_at=timezone.now()):
+            return "skipped"
+        message = EmailMessage(
+            email.subject,
+            email.body,
+            settings.DEFAULT_FROM_EMAIL,
+            [email.to],
+            connection=connection,
         )
-        logger.exception(
-            "E-mail %r for %s failed (attempt %d of %d; change committed)",
-            email.kind,
-            email.order.reference,
-            email.attempts,
-            MAX_ATTEMPTS,
+        try:
+            message.send()
+        except Exception as error:
+            if _outcome_unknown(error):
+                mine.update(last_error=_describe(error))
+                logger.exception(
+                    "E-mail %r for %s is in doubt (the connection failed while sending); "
+                    "it is not retried by itself",
+                    email.kind,
+                    email.order.reference,
+                )
+                return "in doubt"
+            return _failed(email, mine, error)
+        mine.update(sent_at=timezone.now(), last_error="")
+        return "sent"
+    finally:
+        try:
+            connection.close()
+        except Exception:
+            # The mail's outcome is already recorded; a server that hangs up badly changes nothing.
+            logger.warning("Closing the mail server connection failed", exc_info=True)
+
+
+def _failed(email: OutgoingEmail, mine: QuerySet[OutgoingEmail], error: Exception) -> str:
+    """The server did not take the mail: schedule the next attempt through the queue."""
+    retry_at = timezone.now() + timedelta(
+        seconds=settings.EMAIL_RETRY_DELAY * 2 ** (email.attempts - 1)
+    )
+    with transaction.atomic():
+        updated = mine.update(
+            next_attempt_at=retry_at, handed_over_at=None, last_error=_describe(error)
         )
-        return False
-    OutgoingEmail.objects.filter(pk=email_id).update(sent_at=timezone.now(), last_error="")
-    return True
+        if updated and email.attempts < MAX_ATTEMPTS:
+            deliver_email.using(run_after=retry_at).enqueue(email.pk)
+    logger.exception(
+        "E-mail %r for %s failed (attempt %d of %d; change committed)",
+        email.kind,
+        email.order.reference,
+        email.attempts,
+        MAX_ATTEMPTS,
+        exc_info=error,
+    )
+    return "failed"
+
+
+def _outcome_unknown(error: Exception) -> bool:
+    """Did the connection fail while the mail was being sent (the server may have taken it)?
+    An SMTP error reply means it did not; a timeout or a dropped connection leaves it unknown."""
+    if isinstance(error, smtplib.SMTPServerDisconnected):
+        return True
+    return isinstance(error, OSError) and not isinstance(error, smtplib.SMTPException)
+
+
+def _describe(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"[:2000]

@@ -232,7 +232,7 @@ def update_order(
             changes[-1].message = note
         _save_changes(locked, changes, actor=actor, source=source)
         if any(c.field == "status" and c.after == OrderState.FULFILLED for c in changes):
-            notifications.order_fulfilled(order=locked)  # mailed after commit
+            notifications.order_fulfilled(order=locked)  # mail recorded and queued with the change
     return locked
 
 
@@ -370,7 +370,7 @@ def add_customer_message(
             message=body,
         )
         [event] = _save_changes(locked, [change], actor=author, source=source)
-        notifications.customer_message(event=event)  # mailed after commit
+        notifications.customer_message(event=event)  # mail recorded and queued with the change
     return event
 
 

@@ -39,6 +39,18 @@ def _fresh_cache():
 
 
 @pytest.fixture
+def task_worker(db, monkeypatch):
+    """Call it to run the queued tasks that are due, as `manage.py db_worker` would; it returns
+    what they returned."""
+    from production import notifications
+    from tests.task_queue import run_worker
+
+    # A mail-server outage one test's worker noticed is not the next test's.
+    monkeypatch.setattr(notifications, "server_down_until", None)
+    return lambda: run_worker(monkeypatch)
+
+
+@pytest.fixture
 def garment(db):
     return GarmentFactory(shopify_gid="gid://shopify/Product/123456", name="Classic Tee")
 

@@ -5,10 +5,11 @@ from production import notifications
 
 class Command(BaseCommand):
     help = (
-        "Send the customer e-mails whose earlier attempt failed and whose retry time has come. "
-        "Run it every minute (cron, a systemd timer); a run that finds nothing does nothing."
+        "Safety sweep for customer e-mails: queue a delivery for each mail whose time has come and "
+        "that has no task waiting (lost with a killed worker, or older than the queue). It sends "
+        "nothing itself; the task worker (db_worker) does. Run it every few minutes from cron."
     )
 
     def handle(self, *args, **options) -> None:
-        sent, failed = notifications.send_due()
-        self.stdout.write(f"{sent} sent, {failed} failed (kept for a later try)")
+        queued, waiting = notifications.enqueue_due()
+        self.stdout.write(f"{queued} queued, {waiting} already waiting in the queue")
