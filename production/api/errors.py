@@ -3,6 +3,7 @@
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions
@@ -10,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from production.exceptions import IdempotencyConflict, OrderError
+from production.request_limits import TOO_LARGE, too_large
 
 logger = logging.getLogger("production.api")
 
@@ -29,6 +31,8 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         return Response({"error": "Conflict", "details": exc.details}, status=409)
     if isinstance(exc, OrderError):
         return Response({"error": INVALID, "details": exc.details}, status=400)
+    if isinstance(exc, RequestDataTooBig):
+        return Response({"error": TOO_LARGE}, status=413)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -65,6 +69,15 @@ def exception_handler(exc: Exception, context: dict) -> Response:
 
 def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """400 outside DRF views (Django's SuspiciousOperation): 413 for a body too large to read."""
+    if isinstance(exception, RequestDataTooBig):
+        return too_large(request)
+    if _is_api(request):
+        return JsonResponse({"error": INVALID}, status=400)
+    return defaults.bad_request(request, exception)
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
