@@ -63,13 +63,10 @@ def event_with(order, **session_overrides) -> str:
             json.dumps({"object": "event", "id": "e1", "type": "t" * 101}), id="type-too-long"
         ),
         pytest.param(
-            '{"object": "event", "id": "e1", "type": "%s", "data": %s}'
-            % (COMPLETED, nested(100000)),
+            f'{{"object": "event", "id": "e1", "type": "{COMPLETED}", "data": {nested(100000)}}}',
             id="nested-100000-deep",
         ),
-        pytest.param(
-            json.dumps({"object": "event", "id": "e1", "type": COMPLETED}), id="no-data"
-        ),
+        pytest.param(json.dumps({"object": "event", "id": "e1", "type": COMPLETED}), id="no-data"),
         pytest.param(
             json.dumps({"object": "event", "id": "e1", "type": COMPLETED, "data": {"object": []}}),
             id="data-not-a-session",
