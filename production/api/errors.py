@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from production.exceptions import IdempotencyConflict, OrderError
-from production.request_limits import TOO_LARGE, too_large
+from production.request_limits import too_large
 
 logger = logging.getLogger("production.api")
 
@@ -31,8 +31,6 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         return Response({"error": "Conflict", "details": exc.details}, status=409)
     if isinstance(exc, OrderError):
         return Response({"error": INVALID, "details": exc.details}, status=400)
-    if isinstance(exc, RequestDataTooBig):
-        return Response({"error": TOO_LARGE}, status=413)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -98,3 +98,13 @@ def test_deeply_nested_json_is_a_400_on_patch(operator_api, customer):
     )
     assert response.status_code == 400
     assert response.json()["error"] == "Invalid request"
+
+
+def test_other_refused_requests_are_a_json_400_under_the_api():
+    # Django's SuspiciousOperation (here an unknown Host) outside DRF's own handling.
+    response = Client().get(API, HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert response.json() == {"error": "Invalid request"}
+    page = Client().get("/", HTTP_HOST="evil.example")
+    assert page.status_code == 400
+    assert page["Content-Type"].startswith("text/html")
