@@ -20,6 +20,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from production.request_limits import wants_json
+
 MAX_USERNAME_LENGTH = 255  # axes' column; a longer "email" is no account anyway
 
 
@@ -58,15 +60,6 @@ def client_address(request: HttpRequest) -> str | None:
         return str(ipaddress.ip_address(forwarded[-count]))
     except ValueError:
         return remote
-
-
-def wants_json(request: HttpRequest) -> bool:
-    """API-style clients: under /api/, a JSON body, an XHR, or an Accept preferring JSON."""
-    if request.path.startswith("/api/") or request.content_type == "application/json":
-        return True
-    if request.headers.get("X-Requested-With") == "XMLHttpRequest":
-        return True
-    return request.accepts("application/json") and not request.accepts("text/html")
 
 
 def minutes_left(request: HttpRequest, credentials: dict | None = None) -> int:

@@ -16,14 +16,21 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from production.login_throttle import wants_json
-
 TOO_LARGE = "Request body too large"
+
+
+def wants_json(request: HttpRequest) -> bool:
+    """API-style clients: under /api/, a JSON body, an XHR, or an Accept preferring JSON."""
+    if request.path.startswith("/api/") or request.content_type == "application/json":
+        return True
+    if request.headers.get("X-Requested-With") == "XMLHttpRequest":
+        return True
+    return request.accepts("application/json") and not request.accepts("text/html")
 
 
 def too_large(request: HttpRequest) -> HttpResponse:
     """413: `{"error": ...}` for the API, the webhook and JSON clients; a page elsewhere."""
-    if wants_json(request) or request.path.startswith("/api/"):
+    if wants_json(request):
         return JsonResponse({"error": TOO_LARGE}, status=413)
     return render(request, "413.html", status=413)
 
