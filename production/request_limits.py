@@ -2,7 +2,7 @@
 
 Django itself only refuses an oversized body when `request.body` or `request.POST` is read (with
 RequestDataTooBig, a 400 by default), and DRF's parsers read the stream without that check. So a
-declared Content-Length over the limit is answered here, first in the middleware chain; a body
+declared Content-Length over the limit is answered here, early in the middleware chain; a body
 that turns out too big while being read (RequestDataTooBig) is answered 413 by `too_large` too.
 Multipart bodies are left to Django's upload handling: their files are not counted against this
 limit (they are streamed to disk), only their other fields are.
