@@ -4,9 +4,11 @@ Secrets have no production defaults: with DEBUG off, SECRET_KEY must be set. The
 (SQLite, in-memory channel layer, local checkout simulator) needs nothing but DEBUG=true.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from psycopg_pool import ConnectionPool
 
@@ -46,6 +48,8 @@ INSTALLED_APPS = [
     "channels",
     "django_tasks",
     "django_tasks_db",
+    "axes",
+    "csp",
     "production",
     "payments",
     "ops",
@@ -53,6 +57,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # An oversized body is refused before anything reads it (or the session, or the database).
+    "production.request_limits.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "production.db_retry.RetryOnLostConnection",
@@ -61,6 +68,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -78,6 +87,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "production.context_processors.roles",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -163,6 +173,30 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # Messages ride in the session: cheaper per request than signing a cookie on every API call.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 LOGIN_URL = "login"
+# Login throttling (django-axes, docs/decisions.md): LOGIN_FAILURE_LIMIT failed logins per account
+# (the email, lower-cased) or per client address lock that account or address out for
+# LOGIN_LOCKOUT_MINUTES; the lockout page is the same for known and unknown accounts. Failures
+# are counted in the database, so the throttle holds while Redis is down.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "production.login_throttle.attempted_username"
+AXES_LOCKOUT_CALLABLE = "production.login_throttle.lockout_response"
+AXES_RESET_ON_SUCCESS = False  # a login to one's own account must not clear an address's count
+# Attempts while locked out are refused without being recorded: the lockout ends on time, and an
+# attacker hammering a locked account does not grow its row.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_VERBOSE = False
+# The client address: REMOTE_ADDR, unless TRUSTED_PROXY_COUNT proxies that append to
+# X-Forwarded-For stand in front (then the address that many entries from the right).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "production.login_throttle.client_address"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
@@ -195,6 +229,30 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# Request bodies: at most this many bytes outside uploaded files (413 beyond, see
+# production.request_limits). Files in multipart uploads are not counted here: Django streams them
+# to disk past FILE_UPLOAD_MAX_MEMORY_SIZE (its default, 2.5 MB); the upload view bounds their size.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BODY_BYTES", default=1024 * 1024)
+
+# Content-Security-Policy (django-csp): scripts and styles from this site only, no inline code
+# (a nonce where a page cannot avoid it); images may come from the customers' design URLs.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:", "https:"],
+        "font-src": [SELF, "data:"],
+        # Same origin covers the live sockets (ws:/wss: to this host, CSP level 3).
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        # Forms post here; the order form and "pay" then redirect to Stripe Checkout.
+        "form-action": [SELF, "https://checkout.stripe.com"],
+    },
+}
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
@@ -231,7 +289,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["production.api.parsers.JSONParser"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "production.api.negotiation.ContentNegotiation",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "production.api.errors.exception_handler",

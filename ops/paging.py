@@ -30,6 +30,11 @@ from django.db.models import (
 
 from production.sorting import SORTS, OrderSort, SortKey
 
+# What a cursor may hold: real cursors are ~100 characters; keys are small ints (the database's
+# integer range bounds them anyway), dates, aware datetimes and UUIDs.
+MAX_CURSOR_LENGTH = 1000
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+
 _FIELDS = {
     "int": IntegerField,
     "date": DateField,
@@ -83,19 +88,31 @@ def encode_cursor(sort_key: str, values: list[Any]) -> str:
 def decode_cursor(sort_key: str, cursor: str) -> list[Any] | None:
     """The key values in `cursor`, or None when it is malformed or belongs to another sort."""
     sort = SORTS[sort_key]
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        return None
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         data = json.loads(raw)
         if data.get("s") != sort_key or len(data["v"]) != len(sort.keys):
             return None
         return [_parse(key, value) for key, value in zip(sort.keys, data["v"], strict=True)]
-    except (ValueError, TypeError, KeyError, AttributeError, binascii.Error):
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        AttributeError,
+        OverflowError,
+        RecursionError,
+        binascii.Error,
+    ):
         return None
 
 
 def _parse(key: SortKey, value: Any) -> Any:
+    """One key value of a cursor, or ValueError/TypeError/OverflowError when the database could
+    not take it (a cursor is user input: it arrives in the URL)."""
     if key.kind == "int":
-        if not isinstance(value, int) or isinstance(value, bool):
+        if not isinstance(value, int) or isinstance(value, bool) or not INT_MIN <= value <= INT_MAX:
             raise ValueError(value)
         return value
     if key.kind == "date":
@@ -104,6 +121,7 @@ def _parse(key: SortKey, value: Any) -> Any:
         parsed = dt.datetime.fromisoformat(value)
         if parsed.tzinfo is None:
             raise ValueError(value)
+        parsed.astimezone(dt.UTC)  # year 1 or 9999 near the edge: OverflowError, not a DB error
         return parsed
     return uuid.UUID(hex=value)
 

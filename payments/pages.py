@@ -17,6 +17,7 @@ from production.exceptions import OrderError
 from production.lifecycle import EventSource, OrderState
 from production.models import ProductionOrder
 from production.services import create_draft_order
+from production.throttles import order_creation_wait
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +27,13 @@ GATEWAY_DOWN = (
 )
 
 
+def too_many_orders(wait: int) -> str:
+    return (
+        "You have started many orders in a short time, so this one was not created. "
+        f"Please wait {wait} second{'s' if wait != 1 else ''} and submit again."
+    )
+
+
 @login_required
 def new_order(request: HttpRequest) -> HttpResponse:
     """The order form: a priced draft through the same service as the API, then checkout."""
@@ -33,6 +41,14 @@ def new_order(request: HttpRequest) -> HttpResponse:
         form = OrderForm(initial={"form_token": uuid4().hex})
         return render(request, "payments/order_form.html", {"form": form})
     form = OrderForm(request.POST)
+    # The API's creation rate, on the same per-user counter: checked before anything is made.
+    wait = order_creation_wait(request)
+    if wait is not None:
+        form.is_valid()  # keep what was typed on the page, with its own errors
+        form.add_error(None, too_many_orders(wait))
+        response = render(request, "payments/order_form.html", {"form": form}, status=429)
+        response["Retry-After"] = str(wait)
+        return response
     if form.is_valid():
         try:
             order = create_draft_order(

@@ -110,33 +110,51 @@ def verify_event(
     """
     secret = settings.STRIPE_WEBHOOK_SECRET
     tolerance = settings.STRIPE_WEBHOOK_TOLERANCE
+    if signature is not None and len(signature) > MAX_SIGNATURE_HEADER:
+        raise InvalidSignature("Stripe-Signature header too long")
     try:
         text = payload.decode("utf-8")
         stripe.WebhookSignature.verify_header(text, signature, secret, tolerance)
     except (UnicodeDecodeError, stripe.SignatureVerificationError) as exc:
         raise InvalidSignature(str(exc)) from exc
+    except TypeError as exc:
+        # hmac.compare_digest refuses a non-ASCII signature in the header with TypeError.
+        raise InvalidSignature("Malformed Stripe-Signature header") from exc
     timestamp = _signed_at(signature or "")
     if timestamp > (now if now is not None else time.time()) + tolerance:
         raise InvalidSignature(f"Timestamp outside the tolerance zone ({timestamp})")
     try:
         event = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
         raise InvalidEvent("The body is not JSON.") from exc
     if not isinstance(event, dict) or event.get("object") != "event":
         raise InvalidEvent("The body is not a Stripe event.")
     if not isinstance(event.get("id"), str) or not event["id"]:
         raise InvalidEvent("The event has no id.")
-    if not isinstance(event.get("type"), str):
+    if len(event["id"]) > MAX_EVENT_ID:
+        raise InvalidEvent(f"The event id is longer than {MAX_EVENT_ID} characters.")
+    if not isinstance(event.get("type"), str) or len(event["type"]) > MAX_EVENT_TYPE:
         raise InvalidEvent("The event has no type.")
     return event
 
 
+# Columns of ProcessedEvent: longer values are no Stripe event, and would fail the insert (a 500).
+MAX_EVENT_ID = ProcessedEvent._meta.get_field("event_id").max_length
+MAX_EVENT_TYPE = ProcessedEvent._meta.get_field("event_type").max_length
+MAX_SIGNATURE_HEADER = 8192  # Stripe's header holds a timestamp and a few 64-character signatures
+
+
 def _signed_at(header: str) -> int:
+    # The same reading as stripe's verify_header (the first item whose key is exactly "t"),
+    # which has accepted this header already.
     for item in header.split(","):
         key, _, value = item.partition("=")
-        if key.strip() == "t":
-            return int(value)
-    raise InvalidSignature("No timestamp in the signature header")  # verify_header caught it first
+        if key == "t":
+            try:
+                return int(value)
+            except ValueError:
+                break
+    raise InvalidSignature("No timestamp in the signature header")
 
 
 def handle_event(event: Mapping[str, Any]) -> EventResult:
@@ -185,7 +203,27 @@ def _session_of(event: Mapping[str, Any]) -> Mapping[str, Any]:
     session = data.get("object") if isinstance(data, Mapping) else None
     if not isinstance(session, Mapping) or session.get("object") != "checkout.session":
         raise InvalidEvent(f"{event['type']} does not carry a checkout session.")
+    # Only the fields read here, and only with the types Stripe sends: anything else (a nested
+    # object where an id belongs, say) is refused before it reaches the database or a log line.
+    for name in _SESSION_STRINGS:
+        if not isinstance(session.get(name), str | None):
+            raise InvalidEvent(f"The checkout session's {name} is not a string.")
+    metadata = session.get("metadata")
+    if not isinstance(metadata, Mapping | None) or not isinstance(
+        (metadata or {}).get("orderId"), str | None
+    ):
+        raise InvalidEvent("The checkout session's metadata is malformed.")
     return session
+
+
+_SESSION_STRINGS = (
+    "id",
+    "client_reference_id",
+    "payment_status",
+    "payment_intent",
+    "currency",
+    "status",
+)
 
 
 def _locked_order_for(session: Mapping[str, Any]) -> ProductionOrder | None:

@@ -39,6 +39,22 @@ class EventSource(models.TextChoices):
     SYSTEM = "system", "System"
 
 
+# Who made a change, as a customer may see it: a role, never a person. Support staff working in
+# the admin are operators to the customer. Which person it was stays on the event's `actor`
+# column, shown to operators only (ops timeline, admin).
+ACTOR_ROLES: dict[str, str] = {
+    EventSource.CUSTOMER: "customer",
+    EventSource.OPERATOR: "operator",
+    EventSource.ADMIN: "operator",
+    EventSource.STRIPE: "stripe",
+    EventSource.SYSTEM: "system",
+}
+
+
+def actor_role(source: str) -> str:
+    return ACTOR_ROLES.get(source, "system")
+
+
 # Choice sets as the API spells them (named once in the OpenAPI schema).
 ORDER_STATES: list[str] = OrderState.values
 PRODUCTION_STATUSES: list[str] = ProductionStatus.values

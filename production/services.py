@@ -34,6 +34,7 @@ from production.lifecycle import (
     OrderState,
     Priority,
     ProductionStatus,
+    actor_role,
     due_date_for,
     production_step_error,
     transition_error,
@@ -533,7 +534,8 @@ def _record(
     extra: dict | None = None,
 ) -> FulfillmentEvent:
     field, before, after = change
-    metadata = {"source": str(source), "actor": actor.pk if actor else None, "field": field}
+    # The actor as a role: this metadata is customer-visible; the person is the `actor` column.
+    metadata = {"source": str(source), "actor": actor_role(source), "field": field}
     if field != "message":
         metadata |= {"from": before and str(before), "to": after and str(after)}
     if extra:

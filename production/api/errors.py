@@ -3,6 +3,7 @@
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions
@@ -11,6 +12,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from production.db_retry import connection_lost
 from production.exceptions import IdempotencyConflict, OrderError
+from production.request_limits import too_large
 
 logger = logging.getLogger("production.api")
 
@@ -68,6 +70,15 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
 
 def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """400 outside DRF views (Django's SuspiciousOperation): 413 for a body too large to read."""
+    if isinstance(exception, RequestDataTooBig):
+        return too_large(request)
+    if _is_api(request):
+        return JsonResponse({"error": INVALID}, status=400)
+    return defaults.bad_request(request, exception)
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

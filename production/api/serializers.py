@@ -4,7 +4,7 @@ from django.core.validators import URLValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from production.lifecycle import OrderState, Priority, ProductionStatus
+from production.lifecycle import OrderState, Priority, ProductionStatus, actor_role
 from production.models import FulfillmentEvent, Garment, LineItem, ProductionOrder
 
 MAX_SIZES = 20
@@ -84,10 +84,18 @@ class EventOutput(serializers.Serializer):
     status = serializers.CharField()
     message = serializers.CharField(allow_null=True)
     occurredAt = serializers.DateTimeField(source="occurred_at")
-    metadata = serializers.JSONField(allow_null=True)
+    metadata = serializers.SerializerMethodField()
 
     class Meta:
         model = FulfillmentEvent
+
+    @extend_schema_field(serializers.JSONField(allow_null=True))
+    def get_metadata(self, event: FulfillmentEvent) -> dict | None:
+        # This JSON reaches customers (API, sockets, cached for owner and operators alike):
+        # `actor` is the role from the event's source, also for rows that stored a user id.
+        if event.metadata is None:
+            return None
+        return {**event.metadata, "actor": actor_role(event.source)}
 
 
 class OrderSummaryOutput(serializers.Serializer):

@@ -11,7 +11,6 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from payments.services import start_checkout
@@ -33,6 +32,7 @@ from production.order_cache import CachedOrder
 from production.pricing import SizeQuantity
 from production.read_ahead import read_ahead
 from production.selectors import get_cached_order, get_order_json, orders_visible_to
+from production.throttles import OrderCreateThrottle
 
 ERRORS = {
     400: OpenApiResponse(ErrorOutput, description="Invalid request"),
@@ -40,17 +40,6 @@ ERRORS = {
     403: OpenApiResponse(ErrorOutput, description="Forbidden"),
     404: OpenApiResponse(ErrorOutput, description="Order not found"),
 }
-
-
-class OrderCreateThrottle(UserRateThrottle):
-    """Order creation per user (ORDER_CREATE_RATE); reads are not throttled."""
-
-    scope = "order-create"
-
-    def allow_request(self, request: Request, view: APIView) -> bool:
-        if request.method != "POST":
-            return True
-        return super().allow_request(request, view)
 
 
 class OrderPagination(PageNumberPagination):

@@ -197,3 +197,43 @@ class TestPayAgain:
 
         assert client.post(f"/payments/orders/{draft.pk}/pay/").status_code == 403
         assert snapshot() == before
+
+
+def test_the_form_shares_the_apis_creation_rate(shopper, customer, garment, monkeypatch):
+    from production.throttles import OrderCreateThrottle
+    from tests.factories import token_for
+
+    monkeypatch.setattr(OrderCreateThrottle, "THROTTLE_RATES", {"order-create": "3/min"})
+    api = Client(headers={"Authorization": f"Token {token_for(customer)}"})
+    body = {
+        "designUrl": "https://cdn.example.com/design.png",
+        "garmentId": garment.shopify_gid,
+        "sizes": [{"size": "M", "quantity": 1}],
+    }
+    assert api.post("/api/production", body, content_type="application/json").status_code == 201
+    assert shopper.post(URL, form_data(garment, form_token="t-1")).status_code == 302
+    assert api.post("/api/production", body, content_type="application/json").status_code == 201
+
+    # The fourth creation in the minute, through the form: refused, nothing made, input kept.
+    response = shopper.post(URL, form_data(garment, form_token="t-2", notes="Fourth"))
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    page = response.content.decode()
+    assert "You have started many orders in a short time, so this one was not created." in page
+    assert "Fourth" in page
+    assert ProductionOrder.objects.count() == 3
+    # And the API sees the same count.
+    assert api.post("/api/production", body, content_type="application/json").status_code == 429
+    # Showing the form is not a creation.
+    assert shopper.get(URL).status_code == 200
+
+
+def test_the_form_throttle_counts_per_user(shopper, garment, other_customer, monkeypatch):
+    from production.throttles import OrderCreateThrottle
+
+    monkeypatch.setattr(OrderCreateThrottle, "THROTTLE_RATES", {"order-create": "1/min"})
+    assert shopper.post(URL, form_data(garment, form_token="a")).status_code == 302
+    assert shopper.post(URL, form_data(garment, form_token="b")).status_code == 429
+    other = Client()
+    other.force_login(other_customer)
+    assert other.post(URL, form_data(garment, form_token="c")).status_code == 302

@@ -350,7 +350,7 @@ class TestUpdate:
         assert (last["status"], last["message"]) == ("Printing", "Started printing batch")
         assert last["metadata"] == {
             "source": "operator",
-            "actor": operator.pk,
+            "actor": "operator",
             "field": "status",
             "from": "approved",
             "to": "in_production",

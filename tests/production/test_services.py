@@ -82,7 +82,7 @@ class TestCreateDraft:
         assert event.actor == customer
         assert event.metadata == {
             "source": "customer",
-            "actor": customer.pk,
+            "actor": "customer",
             "field": "status",
             "from": None,
             "to": "draft",
