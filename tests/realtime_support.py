@@ -22,15 +22,15 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 APP = ["config.asgi:application"]
 
 
-def layer_settings(prefix: str) -> dict:
+def layer_settings(prefix: str, *, redis_url: str = REDIS_URL, max_connections: int = 2000) -> dict:
     """CHANNEL_LAYERS as production builds them, under a prefix no other test uses."""
-    if not REDIS_URL:
+    if not redis_url:
         return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     return {
         "default": {
             "BACKEND": "production.channel_layer.PooledRedisChannelLayer",
             "CONFIG": {
-                "hosts": [{"address": REDIS_URL, "max_connections": 2000}],
+                "hosts": [{"address": redis_url, "max_connections": max_connections}],
                 "prefix": prefix,
                 "capacity": 1500,
             },
