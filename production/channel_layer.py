@@ -16,16 +16,24 @@ Two fixes over channels_redis's own pool (docs/decisions.md, "Realtime"):
   (Python 3.11's `asyncio.timeout` turns the cancel into a TimeoutError, redis-py retries the read)
   and leaves a consumer that never exits. A stopped Redis closes its connections, which every
   pending read sees at once; TCP keepalive finds one that vanished without closing them.
+
+And one retry on a connection error (never on a timeout, see above): a Redis that restarted
+leaves the pool's idle connections closed, and redis-py notices only when a command fails on
+one. Without the retry every stale connection failed one command after Redis came back: a
+reconnecting socket closed again with 4503. A Redis still down fails the retry at once.
 """
 
 from __future__ import annotations
 
 from channels_redis.core import RedisChannelLayer
 from redis import asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 # What a channel-layer call raises when Redis is down, restarting or unreachable. The consumers
-# treat these as "the layer is gone": close the socket with 1011 and let the client reconnect.
+# treat these as "the layer is gone": close the socket with 4503 and let the client reconnect.
 UNAVAILABLE: tuple[type[BaseException], ...] = (RedisError, OSError)
 
 
@@ -43,6 +51,7 @@ class PooledRedisChannelLayer(RedisChannelLayer):
             "socket_timeout": host.pop("socket_timeout", None),
             "socket_connect_timeout": host.pop("socket_connect_timeout", 5),
             "socket_keepalive": host.pop("socket_keepalive", True),
+            "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
             **host,
         }
         if address is None:

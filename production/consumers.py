@@ -7,7 +7,7 @@ because a handshake refused outright reaches the browser as a bare 1006, with no
 
 A user may hold at most WS_MAX_SOCKETS_PER_USER sockets in one process; the next is closed with
 4429 (counted per process, see docs/decisions.md). When the channel layer fails (Redis down or
-restarted), sockets close with 1011 and their pages reconnect with backoff, joining their groups
+restarted), sockets close with 4503 and their pages reconnect with backoff, joining their groups
 afresh: a socket whose memberships Redis may have lost never stays open.
 
 The database is touched only inside `database_sync_to_async`, which closes stale connections on
@@ -43,7 +43,9 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_TOO_MANY = 4429
-CLOSE_UNAVAILABLE = 1011  # the channel layer failed: reconnect (with backoff) and join afresh
+# The channel layer failed: reconnect (with backoff) and join afresh. Not 1011: daphne's autobahn
+# lets an application send only 1000 and 3000-4999 (1011 is what daphne sends when one crashes).
+CLOSE_UNAVAILABLE = 4503
 
 # Open sockets per user id in this process. Everything touching it runs on the process's one
 # event loop, without an await between check and change, so it needs no lock.
@@ -233,7 +235,7 @@ def _log_unavailable(error: BaseException) -> None:
         logger.debug("Live socket closed: channel layer unavailable (%s)", error)
         return
     _unavailable_logged_at = now
-    logger.warning("Live sockets closing with 1011: channel layer unavailable (%s)", error)
+    logger.warning("Live sockets closing with 4503: channel layer unavailable (%s)", error)
 
 
 @database_sync_to_async

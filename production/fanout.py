@@ -15,7 +15,7 @@ minutes), as the Redis layer forgets members older than its `group_expiry`.
 
 When the layer fails (Redis stopped or restarted, possibly without its data and so without our
 memberships), the hub does not retry in place: it hands every local socket a `fanout.failed`
-message (the consumers close with 1011) and stops. Clients reconnect with their backoff and join
+message (the consumers close with 4503) and stops. Clients reconnect with their backoff and join
 a fresh hub's groups, so nobody sits on a socket that silently hears nothing.
 """
 

@@ -128,7 +128,7 @@
   }
 
   var TOO_MANY = 4429; // this operator has too many live pages open
-  var STABLE_MS = 10000; // open this long before the backoff starts over (1011 closes at once)
+  var STABLE_MS = 10000; // open this long before the backoff starts over (4503 closes at once)
   var attempts = 0;
   var dropped = false;
   function connect() {
@@ -165,7 +165,7 @@
         if (statusLine) statusLine.hidden = true;
         return;
       }
-      // Anything else (1011: the server lost Redis; 1006: network): back off, up to 30 s, and
+      // Anything else (4503: the server lost Redis; 1011, 1006: error, network): back off, up to 30 s, and
       // keep trying, so the list is live again once the server is.
       dropped = true;
       attempts += 1;

@@ -4,7 +4,7 @@
 // offline stays missing. Frames: {"type": "order.updated", "order": {...}} (the JSON of
 // GET /api/production/<id>) and {"type": "event.created", "event": {...}}.
 // Close codes: 4401/4403/4404 stop for good; 4429 (too many live pages open) retries once a
-// minute; anything else (1011: the server lost its message bus, 1006: network) backs off.
+// minute; anything else (4503: the server lost its Redis, 1011: server error, 1006: network) backs off.
 (function () {
   "use strict";
 
@@ -17,7 +17,7 @@
   var BACKOFF_MIN_MS = 1000;
   var BACKOFF_MAX_MS = 30000;
   // A socket must stay open this long before the backoff starts over: a server that accepts and
-  // then closes at once (1011 while its Redis is down) must not be retried every second.
+  // then closes at once (4503 while its Redis is down) must not be retried every second.
   var STABLE_MS = 10000;
 
   var stateLabels = JSON.parse(document.getElementById("order-state-labels").textContent);

@@ -163,7 +163,7 @@ class BreakableLayer(InMemoryChannelLayer):
 
 async def test_a_failed_receive_closes_every_local_socket_and_a_new_hub_takes_over(caplog):
     # Redis may have come back without the hub's memberships: sockets must not stay open on a hub
-    # that hears nothing. They are told (the consumers close with 1011, pages reconnect).
+    # that hears nothing. They are told (the consumers close with 4503, pages reconnect).
     layer = BreakableLayer()
     on_a, on_b, also_on_a = Listener(), Listener(), Listener()
     hub = await fanout.subscribe(layer, "order.a", on_a)
