@@ -9,11 +9,8 @@ import asyncio
 import json
 import logging
 import shutil
-import subprocess
-import time
 
 import pytest
-import redis
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.db import connections
@@ -27,9 +24,9 @@ from production.models import ProductionOrder
 from tests.factories import make_order, operator_user
 from tests.realtime_support import (
     Daphne,
+    RedisServer,
     api_patch,
     close_code,
-    free_port,
     layer_settings,
     prepare_database,
     server_env,
@@ -44,39 +41,6 @@ pytestmark = [
 ]
 
 CLOSED_UNAVAILABLE = {"type": "websocket.close", "code": 4503}
-
-
-class RedisServer:
-    """A throwaway redis-server without persistence: a restart comes back empty."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                *("redis-server", "--port", str(self.port), "--bind", "127.0.0.1"),
-                *("--save", "", "--appendonly", "no", "--daemonize", "no"),
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        client = redis.Redis.from_url(self.url)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                assert time.monotonic() < deadline, "redis-server did not start"
-                time.sleep(0.02)
-        client.close()
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
 
 
 @pytest.fixture
