@@ -201,7 +201,11 @@ def main() -> None:
     prefix = unique_prefix()
     with tempfile.TemporaryDirectory() as tmp:
         env = server_env(
-            f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", REDIS_URL=REDIS_URL, CHANNELS_PREFIX=prefix
+            f"sqlite:///{Path(tmp) / 'bench.sqlite3'}",
+            REDIS_URL=REDIS_URL,
+            CHANNELS_PREFIX=prefix,
+            # Every socket is the one customer's: lift the per-user cap (default 20) above them.
+            WS_MAX_SOCKETS_PER_USER=str(args.sockets + 10),
         )
         seed = prepare_database(env)
         servers = [Daphne(env), Daphne(env), Daphne(env, app="bench.minimal_asgi:application")]

@@ -2,27 +2,43 @@
 
 Two fixes over channels_redis's own pool (docs/decisions.md, "Realtime"):
 
-* Sized for the sockets. redis-py's default pool allows 100 connections per event loop and the
-  101st concurrent command raises "Too many connections". One daphne process runs every socket on
-  one loop, so 1,000 sockets closing at once (a deploy, a network blip) issue 1,000 concurrent
-  `group_discard` calls; with the default pool most failed and left dead channels in their groups.
-  `max_connections` comes from CHANNELS_REDIS_POOL_SIZE (connections open only when needed).
+* A pool that waits. redis-py's default pool allows 100 connections per event loop and the
+  next concurrent command raises "Too many connections" (`MaxConnectionsError`). One daphne
+  process runs every socket on one loop, so thousands of sockets closing at once (a deploy, a
+  network blip) issue thousands of concurrent `group_discard` calls; whatever the pool's size,
+  those beyond it failed and left dead channels in their groups. A `BlockingConnectionPool` of
+  CHANNELS_REDIS_POOL_SIZE connections (opened only when needed) queues them for a free
+  connection instead, for up to `pool_timeout` seconds (default 20).
 * No client-side read timeout. redis-py 8 reads with a 5 s socket timeout by default, the same 5 s
   channels_redis blocks in BZPOPMIN while a process has no messages, so an idle receive loop raises
   TimeoutError and every consumer of the process dies (channels_redis issue #422). A longer finite
   timeout is not enough either: under a mass disconnect it races the consumers' cancellation
   (Python 3.11's `asyncio.timeout` turns the cancel into a TimeoutError, redis-py retries the read)
-  and leaves a consumer that never exits. TCP keepalive detects a dead Redis instead.
+  and leaves a consumer that never exits. A stopped Redis closes its connections, which every
+  pending read sees at once; TCP keepalive finds one that vanished without closing them.
+
+And one retry on a connection error (never on a timeout, see above): a Redis that restarted
+leaves the pool's idle connections closed, and redis-py notices only when a command fails on
+one. Without the retry every stale connection failed one command after Redis came back: a
+reconnecting socket closed again with 4503. A Redis still down fails the retry at once.
 """
 
 from __future__ import annotations
 
 from channels_redis.core import RedisChannelLayer
 from redis import asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+
+# What a channel-layer call raises when Redis is down, restarting or unreachable. The consumers
+# treat these as "the layer is gone": close the socket with 4503 and let the client reconnect.
+UNAVAILABLE: tuple[type[BaseException], ...] = (RedisError, OSError)
 
 
 class PooledRedisChannelLayer(RedisChannelLayer):
-    """`RedisChannelLayer` with a socket-count-sized pool and no client-side read timeout."""
+    """`RedisChannelLayer` with a waiting, socket-count-sized pool and no client read timeout."""
 
     def create_pool(self, index: int) -> aioredis.ConnectionPool:
         host = dict(self.hosts[index])
@@ -31,11 +47,13 @@ class PooledRedisChannelLayer(RedisChannelLayer):
         address = host.pop("address", None)
         options = {
             "max_connections": int(host.pop("max_connections", 100)),
+            "timeout": float(host.pop("pool_timeout", 20)),
             "socket_timeout": host.pop("socket_timeout", None),
             "socket_connect_timeout": host.pop("socket_connect_timeout", 5),
             "socket_keepalive": host.pop("socket_keepalive", True),
+            "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
             **host,
         }
         if address is None:
-            return aioredis.ConnectionPool(**options)
-        return aioredis.ConnectionPool.from_url(address, **options)
+            return aioredis.BlockingConnectionPool(**options)
+        return aioredis.BlockingConnectionPool.from_url(address, **options)

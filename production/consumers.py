@@ -5,17 +5,27 @@ Authorization is decided before a socket joins any group, and again whenever its
 then closed with an application code (4401 anonymous, 4403 not allowed, 4404 no such order)
 because a handshake refused outright reaches the browser as a bare 1006, with no reason to act on.
 
+A user may hold at most WS_MAX_SOCKETS_PER_USER sockets in one process; the next is closed with
+4429 (counted per process, see docs/decisions.md). When the channel layer fails (Redis down or
+restarted), sockets close with 4503 and their pages reconnect with backoff, joining their groups
+afresh: a socket whose memberships Redis may have lost never stays open.
+
 The database is touched only inside `database_sync_to_async`, which closes stale connections on
 its way in and out; every handler that runs per broadcast message is database-free.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import time
+from collections import Counter
 from importlib import import_module
 from uuid import UUID
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
@@ -24,11 +34,24 @@ from django.utils.crypto import constant_time_compare
 from production import fanout
 from production.access import can_view_order, is_operator
 from production.broadcasts import OPS_GROUP, order_group, session_group, user_group
+from production.channel_layer import UNAVAILABLE
 from production.selectors import get_order_for_access
+
+logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
+CLOSE_TOO_MANY = 4429
+# The channel layer failed: reconnect (with backoff) and join afresh. Not 1011: daphne's autobahn
+# lets an application send only 1000 and 3000-4999 (1011 is what daphne sends when one crashes).
+CLOSE_UNAVAILABLE = 4503
+
+# Open sockets per user id in this process. Everything touching it runs on the process's one
+# event loop, without an await between check and change, so it needs no lock.
+_open_sockets: Counter[int] = Counter()
+UNAVAILABLE_LOG_SECONDS = 30.0
+_unavailable_logged_at = float("-inf")
 
 
 class LiveConsumer(AsyncWebsocketConsumer):
@@ -37,6 +60,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self._fanout: list[tuple[fanout.Hub, str]] = []
+        self._slot: int | None = None  # the user id this socket is counted for, while counted
+        self._accepted = False
+        self._closed = False
 
     async def dispatch(self, message: dict) -> None:
         # Channels' default dispatch hops to a worker thread before every handler to close stale
@@ -51,20 +77,39 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def __call__(self, scope: dict, receive: object, send: object) -> None:
         try:
             await super().__call__(scope, receive, send)
+        except UNAVAILABLE as error:
+            # This socket's own channel could not receive: the layer is down. So is every other
+            # socket's stream in this process: close them all, and this one (also before accept).
+            _log_unavailable(error)
+            await self.refuse(CLOSE_UNAVAILABLE)
+            for hub, _ in self._fanout:
+                await hub.fail(error)
         finally:  # however the socket ended (closed, or cancelled by the server)
+            self._release_slot()
             for hub, group in self._fanout:
-                await hub.remove(group, self)
+                # Redis down: a Redis that returns with its data keeps a member nobody reads for
+                # until group_expiry; its messages are dropped, nothing else.
+                with contextlib.suppress(*UNAVAILABLE):
+                    await hub.remove(group, self)
 
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.refuse(CLOSE_UNAUTHENTICATED)
             return
+        if not self._take_slot(user.pk):
+            logger.info("User %s has too many live sockets open here; refusing one", user.pk)
+            await self.refuse(CLOSE_TOO_MANY)
+            return
         refusal = await self.refusal(user)
         if refusal is not None:
             await self.refuse(refusal)
             return
-        await self.join(*self.broadcast_groups(), user_id=user.pk)
+        try:
+            await self.join(*self.broadcast_groups(), user_id=user.pk)
+        except UNAVAILABLE as error:
+            _log_unavailable(error)
+            await self.refuse(CLOSE_UNAVAILABLE)
 
     async def refusal(self, user: object) -> int | None:
         """The close code that refuses `user` this socket, or None to let them in."""
@@ -74,8 +119,37 @@ class LiveConsumer(AsyncWebsocketConsumer):
         raise NotImplementedError
 
     async def refuse(self, code: int) -> None:
-        await self.accept()
+        """Close with `code`, accepting first so the browser sees the code (not a bare 1006)."""
+        if not self._accepted and not self._closed:
+            await self.accept()
         await self.close(code=code)
+
+    async def accept(self, subprotocol: str | None = None, headers: object = None) -> None:
+        self._accepted = True
+        await super().accept(subprotocol, headers)
+
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        """Close once (several paths may close one socket); a closing socket counts no more."""
+        if self._closed:
+            return
+        self._closed = True
+        self._release_slot()
+        await super().close(code=code, reason=reason)
+
+    def _take_slot(self, user_id: int) -> bool:
+        if _open_sockets[user_id] >= settings.WS_MAX_SOCKETS_PER_USER:
+            return False
+        _open_sockets[user_id] += 1
+        self._slot = user_id
+        return True
+
+    def _release_slot(self) -> None:
+        user_id, self._slot = self._slot, None
+        if user_id is None:
+            return
+        _open_sockets[user_id] -= 1
+        if _open_sockets[user_id] <= 0:
+            del _open_sockets[user_id]
 
     async def join(self, *groups: str, user_id: int) -> None:
         """Subscribe to broadcast groups, and to this socket's user and session groups; accept.
@@ -105,6 +179,19 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def event_created(self, message: dict) -> None:
         await self.send(text_data=message["text"])
+
+    async def websocket_disconnect(self, message: dict) -> None:
+        try:
+            await super().websocket_disconnect(message)
+        except UNAVAILABLE:
+            # Leaving the user and session groups failed because Redis is down; a Redis that
+            # comes back keeps these dead members until group_expiry, which costs only a message
+            # dropped now and then. The consumer stops as it would have.
+            raise StopConsumer from None
+
+    async def fanout_failed(self, message: dict) -> None:
+        # The process lost the channel layer (`production.fanout`): reconnect and join afresh.
+        await self.close(code=CLOSE_UNAVAILABLE)
 
     async def session_ended(self, message: dict) -> None:
         # The user logged out: this socket's session no longer authorizes it.
@@ -138,6 +225,17 @@ class OpsOrdersConsumer(LiveConsumer):
 
     async def refusal(self, user: object) -> int | None:
         return None if await database_sync_to_async(is_operator)(user) else CLOSE_FORBIDDEN
+
+
+def _log_unavailable(error: BaseException) -> None:
+    """One line, not one traceback per socket: an outage closes (and refuses) them by thousands."""
+    global _unavailable_logged_at
+    now = time.monotonic()
+    if now - _unavailable_logged_at < UNAVAILABLE_LOG_SECONDS:
+        logger.debug("Live socket closed: channel layer unavailable (%s)", error)
+        return
+    _unavailable_logged_at = now
+    logger.warning("Live sockets closing with 4503: channel layer unavailable (%s)", error)
 
 
 @database_sync_to_async

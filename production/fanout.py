@@ -11,8 +11,12 @@ count.
 Group messages name their group (`"group": ...`, see `production.broadcasts`): one channel
 receives for every group the process watches. A group is left when its last local socket goes, and
 the whole hub stops when it watches nothing. Memberships are renewed while watched (every 5
-minutes), as the Redis layer forgets members older than its `group_expiry`, and a Redis restarted
-without its data forgets them all.
+minutes), as the Redis layer forgets members older than its `group_expiry`.
+
+When the layer fails (Redis stopped or restarted, possibly without its data and so without our
+memberships), the hub does not retry in place: it hands every local socket a `fanout.failed`
+message (the consumers close with 4503) and stops. Clients reconnect with their backoff and join
+a fresh hub's groups, so nobody sits on a socket that silently hears nothing.
 """
 
 from __future__ import annotations
@@ -27,12 +31,13 @@ from channels.layers import BaseChannelLayer
 
 logger = logging.getLogger(__name__)
 
-RETRY_SECONDS = 1.0
-RENEW_SECONDS = 300.0  # a Redis that lost its data serves this process's sockets again within this
+RENEW_SECONDS = 300.0  # well within channels_redis's group_expiry (a day by default)
+FAILED = {"type": "fanout.failed"}  # what each local socket is handed when the layer fails
 
 
 class Listener(Protocol):
-    """What the hub needs of a consumer: to take a message as if its own channel received it."""
+    """What the hub needs of a consumer: to take a message as if its own channel received it
+    (and `FAILED` when the hub stops because the layer failed)."""
 
     async def dispatch(self, message: dict) -> None: ...
 
@@ -78,7 +83,8 @@ class Hub:
                         raise
                     state.joined = True
                 state.members.add(listener)
-                return True
+                # The layer may have failed while we joined: then this hub is done, use a new one.
+                return not self.stopped
         return False
 
     async def remove(self, group: str, listener: Listener) -> None:
@@ -125,16 +131,41 @@ class Hub:
             task.cancel()
         self._tasks = []
 
+    async def fail(self, error: BaseException) -> None:
+        """The layer failed: stop, and hand every local socket `FAILED` (once, whoever calls).
+
+        Our memberships may be gone with the layer's data, so listening on would leave sockets
+        that hear nothing; they reconnect instead and join the groups of a new hub.
+        """
+        if self.stopped:
+            return
+        groups, self.groups = self.groups, {}
+        tasks, self._tasks = self._tasks, []
+        self.stopped = True
+        for task in tasks:
+            if task is not asyncio.current_task():
+                task.cancel()
+        listeners = {listener for state in groups.values() for listener in state.members}
+        logger.error(
+            "Live fan-out lost the channel layer (%s): closing %d sockets", error, len(listeners)
+        )
+        for state in groups.values():
+            state.closed = True
+        for listener in listeners:
+            try:
+                await listener.dispatch(dict(FAILED))
+            except Exception:
+                logger.exception("Live fan-out could not close one socket")
+
     async def _pump(self) -> None:
         while True:
             try:
                 message = await self.layer.receive(self.channel)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                logger.exception("Live fan-out could not receive; retrying")
-                await asyncio.sleep(RETRY_SECONDS)
-                continue
+            except Exception as error:
+                await self.fail(error)
+                return
             state = self.groups.get(message.get("group", ""))
             if state is None:
                 continue
@@ -147,8 +178,8 @@ class Hub:
                     logger.exception("Live fan-out could not deliver to one socket")
 
     async def _renew(self) -> None:
-        # channels_redis drops members older than group_expiry (a day by default) from its sends,
-        # and a Redis restarted empty has forgotten them all: renew well before either matters.
+        # channels_redis drops members older than group_expiry (a day by default) from its sends:
+        # renew well before that matters. (A Redis restarted empty fails the receive: see `fail`.)
         interval = max(1.0, min(RENEW_SECONDS, getattr(self.layer, "group_expiry", 86400) / 4))
         while True:
             await asyncio.sleep(interval)

@@ -13,6 +13,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+import redis
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
@@ -22,15 +23,15 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 APP = ["config.asgi:application"]
 
 
-def layer_settings(prefix: str) -> dict:
+def layer_settings(prefix: str, *, redis_url: str = REDIS_URL, max_connections: int = 2000) -> dict:
     """CHANNEL_LAYERS as production builds them, under a prefix no other test uses."""
-    if not REDIS_URL:
+    if not redis_url:
         return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     return {
         "default": {
             "BACKEND": "production.channel_layer.PooledRedisChannelLayer",
             "CONFIG": {
-                "hosts": [{"address": REDIS_URL, "max_connections": 2000}],
+                "hosts": [{"address": redis_url, "max_connections": max_connections}],
                 "prefix": prefix,
                 "capacity": 1500,
             },
@@ -174,6 +175,39 @@ def _seed() -> None:
             }
         )
     )
+
+
+class RedisServer:
+    """A throwaway redis-server without persistence: a restart comes back empty."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                *("redis-server", "--port", str(self.port), "--bind", "127.0.0.1"),
+                *("--save", "", "--appendonly", "no", "--daemonize", "no"),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        client = redis.Redis.from_url(self.url)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.02)
+        client.close()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
 
 
 class Daphne:

@@ -127,16 +127,24 @@
     statusLine.className = "live-status " + kind;
   }
 
+  var TOO_MANY = 4429; // this operator has too many live pages open
+  var STABLE_MS = 10000; // open this long before the backoff starts over (4503 closes at once)
   var attempts = 0;
+  var dropped = false;
   function connect() {
     var socket;
+    var stableTimer = null;
     try {
       var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
       socket = new WebSocket(scheme + window.location.host + "/ws/ops/orders/");
     } catch (e) {
       return;
     }
-    socket.onopen = function () { attempts = 0; showStatus("Live", "live"); };
+    socket.onopen = function () {
+      stableTimer = setTimeout(function () { attempts = 0; }, STABLE_MS);
+      // Pushes missed while the socket was down are not replayed: say so rather than look current.
+      showStatus(dropped ? "Live (reload for changes made while it was down)" : "Live", "live");
+    };
     socket.onmessage = function (message) {
       try {
         var data = JSON.parse(message.data);
@@ -145,18 +153,25 @@
     };
     socket.onerror = function () { /* onclose follows; nothing to tell the operator */ };
     socket.onclose = function (event) {
-      // 44xx: refused (no access, not deployed here) — do not knock again.
+      clearTimeout(stableTimer);
+      if (event.code === TOO_MANY) {
+        dropped = true;
+        showStatus("Not live: too many live pages open (close some tabs); retrying in a minute", "offline");
+        setTimeout(connect, 30000 + Math.random() * 30000);
+        return;
+      }
+      // Other 44xx: refused (no access, not deployed here) — do not knock again.
       if (event.code >= 4400 && event.code < 4500) {
         if (statusLine) statusLine.hidden = true;
         return;
       }
+      // Anything else (4503: the server lost Redis; 1011, 1006: error, network): back off, up to 30 s, and
+      // keep trying, so the list is live again once the server is.
+      dropped = true;
       attempts += 1;
-      if (attempts <= 5) {
-        showStatus("Reconnecting…", "offline");
-        setTimeout(connect, Math.min(30000, 1000 * Math.pow(2, attempts)));
-      } else {
-        showStatus("Not live: reload to see changes", "offline");
-      }
+      var delay = Math.min(30000, 1000 * Math.pow(2, attempts));
+      showStatus(attempts <= 5 ? "Reconnecting…" : "Not live: reconnecting (reload to see changes)", "offline");
+      setTimeout(connect, delay / 2 + Math.random() * delay / 2);
     };
   }
   connect();

@@ -3,6 +3,8 @@
 // script reconnects with exponential backoff and refetches the order, so nothing sent while it was
 // offline stays missing. Frames: {"type": "order.updated", "order": {...}} (the JSON of
 // GET /api/production/<id>) and {"type": "event.created", "event": {...}}.
+// Close codes: 4401/4403/4404 stop for good; 4429 (too many live pages open) retries once a
+// minute; anything else (4503: the server lost its Redis, 1011: server error, 1006: network) backs off.
 (function () {
   "use strict";
 
@@ -10,8 +12,13 @@
   if (!root || !("WebSocket" in window)) return;
 
   var FINAL_CODES = { 4401: "Logged out: live updates stopped.", 4403: "Live updates are not available for this order.", 4404: "This order no longer exists." };
+  var TOO_MANY = 4429;
+  var TOO_MANY_RETRY_MS = 60000;
   var BACKOFF_MIN_MS = 1000;
   var BACKOFF_MAX_MS = 30000;
+  // A socket must stay open this long before the backoff starts over: a server that accepts and
+  // then closes at once (4503 while its Redis is down) must not be retried every second.
+  var STABLE_MS = 10000;
 
   var stateLabels = JSON.parse(document.getElementById("order-state-labels").textContent);
   var statusLine = document.getElementById("live-status");
@@ -21,6 +28,7 @@
   var socket = null;
   var attempts = 0;
   var retryTimer = null;
+  var stableTimer = null;
   var stopped = false;
 
   function showStatus(text, kind) {
@@ -116,13 +124,19 @@
       .catch(function () { /* the socket still delivers; the next reconnect refetches again */ });
   }
 
-  function scheduleReconnect() {
+  function scheduleReconnect(code) {
     if (stopped || retryTimer) return;
     // Exponential backoff with jitter, so a restarted server is not hit by every page at once.
     var delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * Math.pow(2, attempts));
     delay = delay / 2 + Math.random() * delay / 2;
     attempts += 1;
-    showStatus("Connection lost — reconnecting…", "offline");
+    if (code === TOO_MANY) {
+      // Other tabs hold this account's live sockets: try again slowly (or when this tab is shown).
+      delay = TOO_MANY_RETRY_MS / 2 + Math.random() * TOO_MANY_RETRY_MS / 2;
+      showStatus("Too many live pages open — close some tabs; live updates resume within a minute.", "offline");
+    } else {
+      showStatus("Connection lost — reconnecting…", "offline");
+    }
     retryTimer = window.setTimeout(function () {
       retryTimer = null;
       connect();
@@ -135,7 +149,7 @@
     var ws = new WebSocket(scheme + window.location.host + root.dataset.wsPath);
     socket = ws;
     ws.onopen = function () {
-      attempts = 0;
+      stableTimer = window.setTimeout(function () { attempts = 0; }, STABLE_MS);
       showStatus("Live", "live");
       // Subscribed now: whatever changed since the page was rendered (or while offline) is
       // fetched once; later changes arrive as pushes.
@@ -150,12 +164,13 @@
     ws.onclose = function (event) {
       if (socket !== ws) return;
       socket = null;
+      window.clearTimeout(stableTimer);
       if (FINAL_CODES[event.code]) {
         stopped = true;
         showStatus(FINAL_CODES[event.code], "offline");
         return;
       }
-      scheduleReconnect();
+      scheduleReconnect(event.code);
     };
   }
 

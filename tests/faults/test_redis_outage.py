@@ -143,9 +143,9 @@ def test_redis_down_then_back_empty_costs_no_request_and_no_write(stack):
     )
     assert stored == [patched_notes, ops_notes, creates, paid]
 
-    # The live page: its socket closed (1011) when Redis went; once Redis is back, the page's
-    # reconnect gets the next change.
-    assert seen == ["open", "closed 1011"]
+    # The live page: its socket closed (4503, "unavailable") when Redis went; once Redis is back,
+    # the page's reconnect gets the next change.
+    assert seen == ["open", "closed 4503"]
     loop.run_until_complete(_reconnect_and_receive(stack, seed, watched, operator))
     loop.close()
 

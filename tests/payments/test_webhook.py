@@ -140,7 +140,7 @@ class TestSignature:
         assert response.status_code == 400
         assert snapshot() == before
 
-    @pytest.mark.parametrize("skew", [-301, +301, -3600])
+    @pytest.mark.parametrize("skew", [-310, +310, -3600])  # 10 s past it: a loaded machine is slow
     def test_timestamp_outside_the_tolerance_is_refused(self, client, order, settings, skew):
         settings.STRIPE_WEBHOOK_TOLERANCE = 300
         before = snapshot()

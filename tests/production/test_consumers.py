@@ -17,7 +17,7 @@ from production.access import operators_group
 from production.lifecycle import EventSource, OrderState, Priority
 from production.models import ProductionOrder
 from tests.factories import UserFactory, make_order, operator_user, token_for
-from tests.realtime_support import close_code, session_key_for, socket_to
+from tests.realtime_support import close_code, layer_settings, session_key_for, socket_to
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("channel_layers")]
 
@@ -371,33 +371,116 @@ class TestAccessChanges:
         await communicator.disconnect()
 
 
+class TestSocketsPerUser:
+    """One user holds at most WS_MAX_SOCKETS_PER_USER sockets (per process); the next gets 4429."""
+
+    async def test_the_socket_over_the_cap_is_closed_with_4429_and_other_users_are_unaffected(
+        self, settings
+    ):
+        settings.WS_MAX_SOCKETS_PER_USER = 3
+        order = await make()
+        key = await session_for(order.owner)
+        path = f"/ws/orders/{order.pk}/"
+        held = [await opened(path, order.owner) for _ in range(3)]
+        assert await close_code(socket_to(path, session_key=key)) == 4429
+        assert await close_code(socket_to("/ws/ops/orders/", session_key=key)) == 4429
+        operator = await new_operator()
+        on_the_same_order = await opened(path, operator)
+        assert await on_the_same_order.receive_nothing(timeout=0.2)
+        for communicator in (*held, on_the_same_order):
+            await communicator.disconnect()
+
+    async def test_every_way_a_socket_ends_gives_its_place_back(self, settings):
+        settings.WS_MAX_SOCKETS_PER_USER = 1
+        operator = await new_operator()
+        own = await make(owner=operator)
+        theirs = await make()
+        own_path, their_path = f"/ws/orders/{own.pk}/", f"/ws/orders/{theirs.pk}/"
+        key = await session_for(operator)
+
+        async def place_is_free() -> bool:
+            communicator = socket_to(own_path, session_key=key)
+            assert (await communicator.connect())[0]
+            if await communicator.receive_nothing(timeout=0.2):
+                await communicator.disconnect()  # closed by the client
+                return True
+            assert await communicator.receive_output() == {"type": "websocket.close", "code": 4429}
+            return False
+
+        # Closed by the client (place_is_free's own socket, each time).
+        assert await place_is_free()
+        assert await place_is_free()
+
+        # Cancelled by the server (daphne shutting down cancels the application).
+        held = await opened(own_path, operator)
+        assert not await place_is_free()
+        held.future.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await held.future
+        assert await place_is_free()
+
+        # Refused by the server (not hers to see: an operator demoted meanwhile).
+        @database_sync_to_async
+        def demote():
+            operator.groups.remove(operators_group())
+
+        ops_socket = await opened("/ws/ops/orders/", operator)
+        await demote()  # ...closed by the access re-check
+        assert await ops_socket.receive_output(timeout=5) == {
+            "type": "websocket.close",
+            "code": 4403,
+        }
+        assert await place_is_free()
+        assert await close_code(socket_to(their_path, session_key=key)) == 4403  # refused
+        assert await close_code(socket_to(their_path, session_key=key)) == 4403
+        assert await place_is_free()
+        assert operator.pk not in consumers._open_sockets  # nothing counted is left
+
+
 class TestManySockets:
     """Socket hygiene at scale. The sockets are owner's sockets past the auth middleware."""
 
-    async def test_a_thousand_simultaneous_disconnects_leave_the_groups_empty(self, monkeypatch):
+    async def test_thousands_of_simultaneous_disconnects_leave_every_group_empty(
+        self, monkeypatch, settings, channel_layers
+    ):
         from channels.layers import get_channel_layer
 
+        count = 2500
+        settings.WS_MAX_SOCKETS_PER_USER = count
+        # On Redis: a pool far smaller than the burst, which must wait for free connections
+        # rather than fail (`MaxConnectionsError`) and leave dead channels in the groups.
+        settings.CHANNEL_LAYERS = layer_settings(channel_layers, max_connections=200)
         order = await make()
-        # Who may listen is tested above; here 1,000 permission queries would only cost time.
+        # Who may listen is tested above; here 2,500 permission queries would only cost time.
         monkeypatch.setattr(consumers, "_order_refusal", allow_everyone)
         session_key = await session_for(order.owner)
-        sockets = [owner_socket(order, session_key=session_key) for _ in range(1000)]
-        for start in range(0, len(sockets), 100):
-            results = await asyncio.gather(*(s.connect(timeout=30) for s in sockets[start:][:100]))
+        sockets = [owner_socket(order, session_key=session_key) for _ in range(count)]
+        for start in range(0, len(sockets), 250):
+            results = await asyncio.gather(*(s.connect(timeout=30) for s in sockets[start:][:250]))
             assert all(connected for connected, _ in results)
         layer = get_channel_layer()
-        order_group = broadcasts.order_group(order.pk)
-        session_group = broadcasts.session_group(session_key)
+        groups = {
+            "order": broadcasts.order_group(order.pk),
+            "session": broadcasts.session_group(session_key),
+            "user": broadcasts.user_group(order.owner.pk),
+        }
         # The order's messages come once to the process and fan out there; each socket's own
-        # channel sits in its session's group (for logout).
-        assert await group_size(layer, order_group) == 1
-        assert await group_size(layer, session_group) == 1000
+        # channel sits in its session's group (for logout) and its user's (access re-checks).
+        assert {name: await group_size(layer, g) for name, g in groups.items()} == {
+            "order": 1,
+            "session": count,
+            "user": count,
+        }
 
-        # 1,000 concurrent group_discard calls on one event loop: the pool must hold them all.
+        # 5,000 concurrent group_discard calls on one event loop, all at once.
         await asyncio.gather(*(s.disconnect(timeout=60) for s in sockets))
 
-        assert await group_size(layer, order_group) == 0
-        assert await group_size(layer, session_group) == 0
+        assert {name: await group_size(layer, g) for name, g in groups.items()} == {
+            "order": 0,
+            "session": 0,
+            "user": 0,
+        }
+        assert order.owner.pk not in consumers._open_sockets
 
     @pytest.mark.postgres
     @pytest.mark.skipif(connection.vendor != "postgresql", reason="counts PostgreSQL backends")

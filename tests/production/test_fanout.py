@@ -143,29 +143,52 @@ async def test_a_failing_socket_does_not_stop_the_others(caplog):
     await hub.remove("order.a", healthy)
 
 
-class FlakyLayer(InMemoryChannelLayer):
-    """Its first receive fails, as a dropped Redis connection would."""
+class BreakableLayer(InMemoryChannelLayer):
+    """Its receives fail once `down` is set, as they do when Redis stops or restarts."""
 
-    failed = False
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = asyncio.Event()
 
     async def receive(self, channel: str) -> dict:
-        if not self.failed:
-            self.failed = True
-            raise ConnectionError("connection reset")
-        return await super().receive(channel)
+        receiving = asyncio.ensure_future(super().receive(channel))
+        broken = asyncio.ensure_future(self.down.wait())
+        done, pending = await asyncio.wait({receiving, broken}, return_when="FIRST_COMPLETED")
+        for task in pending:
+            task.cancel()
+        if broken in done:
+            raise ConnectionError("Connection closed by server.")
+        return receiving.result()
 
 
-async def test_a_failed_receive_is_logged_and_retried(monkeypatch, caplog):
-    monkeypatch.setattr(fanout, "RETRY_SECONDS", 0.01)
-    layer = FlakyLayer()
-    listener = Listener()
+async def test_a_failed_receive_closes_every_local_socket_and_a_new_hub_takes_over(caplog):
+    # Redis may have come back without the hub's memberships: sockets must not stay open on a hub
+    # that hears nothing. They are told (the consumers close with 4503, pages reconnect).
+    layer = BreakableLayer()
+    on_a, on_b, also_on_a = Listener(), Listener(), Listener()
+    hub = await fanout.subscribe(layer, "order.a", on_a)
+    await fanout.subscribe(layer, "order.b", on_b)
+    await fanout.subscribe(layer, "order.a", also_on_a)
+    tasks = list(hub._tasks)
     with caplog.at_level(logging.ERROR, logger="production.fanout"):
-        hub = await fanout.subscribe(layer, "order.a", listener)
-        await settle(lambda: layer.failed)
-        await layer.group_send("order.a", message("order.a", "after the blip"))
-        await settle(lambda: listener.received)
-    assert "could not receive" in caplog.text
-    await hub.remove("order.a", listener)
+        layer.down.set()
+        await settle(lambda: hub.stopped and all(x.received for x in (on_a, on_b, also_on_a)))
+    assert [listener.received for listener in (on_a, on_b, also_on_a)] == [[fanout.FAILED]] * 3
+    assert "lost the channel layer" in caplog.text and "closing 3 sockets" in caplog.text
+    assert len(caplog.records) == 1  # one line, not one per socket
+    await asyncio.sleep(0)
+    assert all(task.done() for task in tasks)  # its receive and renew loops are gone
+    await hub.remove("order.a", on_a)  # what the closing sockets do next: nothing to leave
+
+    # Redis is back: a reconnecting socket joins through a new hub and hears the next change.
+    layer.down.clear()
+    reconnected = Listener()
+    new_hub = await fanout.subscribe(layer, "order.a", reconnected)
+    assert new_hub is not hub
+    await layer.group_send("order.a", message("order.a", "after the outage"))
+    await settle(lambda: reconnected.received)
+    assert [m["text"] for m in reconnected.received] == ["after the outage"]
+    await new_hub.remove("order.a", reconnected)
 
 
 async def test_membership_is_renewed_before_the_layer_expires_it():
