@@ -10,7 +10,6 @@ from pathlib import Path
 import environ
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
-from psycopg_pool import ConnectionPool
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -108,8 +107,8 @@ if env.bool("DATABASE_POOL", default=False) and DATABASES["default"]["ENGINE"].e
         "min_size": env.int("DATABASE_POOL_MIN", default=2),
         "max_size": env.int("DATABASE_POOL_MAX", default=20),
         "timeout": 10,
-        # A connection the server closed meanwhile is replaced before a request gets it.
-        "check": ConnectionPool.check_connection,
+        # CONN_HEALTH_CHECKS (on) makes Django pass the pool a check: a connection the server
+        # closed meanwhile is replaced before a request gets it.
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the live page read while the webhook writes. Writers queue for up to `timeout`

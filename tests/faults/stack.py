@@ -238,6 +238,7 @@ class Stack:
             REDIS_URL=self.redis.url,
             EMAIL_URL=self.smtp.url,
             EMAIL_TIMEOUT="2",
+            EMAIL_RETRY_DELAY="1",
             STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
             STRIPE_SECRET_KEY="",
             SITE_URL="http://127.0.0.1",
@@ -313,15 +314,19 @@ def _seed(counts: dict[str, int]) -> None:
     from tests.factories import GarmentFactory, make_order, operator_user, token_for
     from tests.realtime_support import session_key_for
 
-    garment = GarmentFactory(name="Fault Tee")
-    customer = get_user_model().objects.create_user(
-        username="fault-customer@example.com", email="fault-customer@example.com"
-    )
-    customer.set_password(PASSWORD)
-    customer.save()
-    operator = operator_user(email="fault-operator@example.com")
-    operator.set_password(PASSWORD)
-    operator.save()
+    garment = GarmentFactory(shopify_gid="gid://shopify/Product/900001", name="Fault Tee")
+    users = get_user_model().objects
+    customer = users.filter(username="fault-customer@example.com").first()
+    if customer is None:  # each scenario seeds its orders; the people are the suite's
+        customer = users.create_user(
+            username="fault-customer@example.com",
+            email="fault-customer@example.com",
+            password=PASSWORD,
+        )
+        operator = operator_user(email="fault-operator@example.com")
+        operator.set_password(PASSWORD)
+        operator.save()
+    operator = users.get(email="fault-operator@example.com")
 
     def drafts(n: int) -> list[dict]:
         made = []
