@@ -1,8 +1,14 @@
 """Django admin for support staff. Order fields are read-only: changes go through the services."""
 
+from uuid import UUID
+
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path
 
 from production import notifications, services
 from production.exceptions import OrderError
@@ -64,17 +70,21 @@ class EventInline(admin.TabularInline):
 
 class NoteInline(admin.StackedInline):
     model = OrderNote
-    extra = 1
+    extra = 0
     can_delete = False
-    fields = ("body", "author", "created_at")
-    readonly_fields = ("author", "created_at")
+    fields = readonly_fields = ("body", "author", "created_at")
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # notes are added on the "Change through the service" page
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
 
-class OrderAdminForm(forms.ModelForm):
-    """The order's own fields are shown read-only; these three ask the service for a change."""
+class OrderChangeForm(forms.Form):
+    """What support may ask of the production service for one order: a move, a production step,
+    a priority, a timeline message or an internal note. Only the moves the service allows now are
+    offered."""
 
     move_to = forms.ChoiceField(required=False, label="Move to state")
     set_production_status = forms.ChoiceField(required=False, label="Advance production status")
@@ -84,15 +94,18 @@ class OrderAdminForm(forms.ModelForm):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
         label="Message for the timeline",
+        help_text="Shown to the customer: with a change, as its message; alone, as a message.",
+    )
+    internal_note = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Internal note",
+        help_text="For the shop only.",
     )
 
-    class Meta:
-        model = ProductionOrder
-        fields: list[str] = []
-
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: object, order: ProductionOrder, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        order = self.instance
         blank = [("", "— no change —")]
         states = allowed_targets(OrderState(order.status), source=EventSource.ADMIN)
         self.fields["move_to"].choices = blank + [(s.value, s.label) for s in states]
@@ -105,6 +118,12 @@ class OrderAdminForm(forms.ModelForm):
         self.fields["set_priority"].choices = blank + [
             (p.value, p.label) for p in Priority if p != order.priority
         ]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if not any(data.get(name) for name in self.fields):
+            raise forms.ValidationError("Nothing to change.")
+        return data
 
 
 class EmailInline(admin.TabularInline):
@@ -190,7 +209,6 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
 
 @admin.register(ProductionOrder)
 class ProductionOrderAdmin(admin.ModelAdmin):
-    form = OrderAdminForm
     list_display = (
         "reference",
         "owner",
@@ -232,12 +250,6 @@ class ProductionOrderAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("reference", "owner", "status", "production_status", "priority")}),
         (
-            "Change (through the production service)",
-            {
-                "fields": ("move_to", "set_production_status", "set_priority", "change_note"),
-            },
-        ),
-        (
             "Order",
             {
                 "fields": (
@@ -266,49 +278,69 @@ class ProductionOrderAdmin(admin.ModelAdmin):
             },
         ),
     )
+    change_form_template = "admin/production/productionorder/change_form.html"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # orders come from checkout
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        # The admin wraps this view in one transaction; the production services own theirs
-        # (durable, row-locked, events on commit), and this admin writes nothing else.
-        return self._changeform_view(request, object_id, form_url, extra_context)
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # The order page itself is read-only (every write goes through the services, which own
+        # their transactions, outside the one the admin wraps its change form in); changes are
+        # asked for on the page below, which needs the same permission.
+        return False
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False  # the audit trail must survive
 
-    def save_model(self, request: HttpRequest, obj: ProductionOrder, form, change: bool) -> None:
-        data = form.cleaned_data
-        if not (data["move_to"] or data["set_production_status"] or data["set_priority"]):
-            if data["change_note"]:
-                services.add_customer_message(
-                    order=obj,
-                    author=request.user,
-                    body=data["change_note"],
-                    source=EventSource.ADMIN,
-                )
-            return
-        try:
-            services.update_order(
-                order=obj,
-                actor=request.user,
-                source=EventSource.ADMIN,
-                status=data["move_to"] or None,
-                production_status=data["set_production_status"] or None,
-                priority=data["set_priority"] or None,
-                note=data["change_note"],
-            )
-        except OrderError as exc:
-            messages.error(request, f"Not changed: {exc.message}")
+    def get_urls(self) -> list:
+        change = path(
+            "<uuid:order_id>/change-through-service/",
+            self.admin_site.admin_view(self.change_through_service),
+            name="production_productionorder_service_change",
+        )
+        return [change, *super().get_urls()]
 
-    def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
-        # Line items and events are read-only; a new note goes through the service.
-        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-        if formset.model is not OrderNote:
-            return
-        for note_form in formset.forms:
-            body = note_form.cleaned_data.get("body") if note_form.has_changed() else None
-            if body:
-                note = services.add_order_note(order=form.instance, author=request.user, body=body)
-                formset.new_objects.append(note)
+    def change_through_service(self, request: HttpRequest, order_id: UUID) -> HttpResponse:
+        """Support's changes to one order, each made by the production service."""
+        if not request.user.has_perm("production.change_productionorder"):
+            raise PermissionDenied
+        order = get_object_or_404(ProductionOrder, pk=order_id)
+        form = OrderChangeForm(request.POST or None, order=order)
+        if request.method == "POST" and form.is_valid():
+            try:
+                _apply(order, request.user, form.cleaned_data)
+            except OrderError as exc:
+                form.add_error(None, exc.message)
+            else:
+                self.message_user(request, f"{order.reference} changed.", messages.SUCCESS)
+                return redirect("admin:production_productionorder_change", order.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Change {order.reference} through the production service",
+            "order": order,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(
+            request, "admin/production/productionorder/service_change.html", context
+        )
+
+
+def _apply(order: ProductionOrder, user: object, data: dict) -> None:
+    """The form's asks, in the services' terms (each its own transaction)."""
+    if data["move_to"] or data["set_production_status"] or data["set_priority"]:
+        services.update_order(
+            order=order,
+            actor=user,
+            source=EventSource.ADMIN,
+            status=data["move_to"] or None,
+            production_status=data["set_production_status"] or None,
+            priority=data["set_priority"] or None,
+            note=data["change_note"],
+        )
+    elif data["change_note"]:
+        services.add_customer_message(
+            order=order, author=user, body=data["change_note"], source=EventSource.ADMIN
+        )
+    if data["internal_note"]:
+        services.add_order_note(order=order, author=user, body=data["internal_note"])

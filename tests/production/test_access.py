@@ -30,7 +30,26 @@ def test_others_are_not(user):
     assert not is_operator(user())
 
 
-def test_one_query_per_request_user(django_assert_num_queries):
+def test_asked_once_per_request_user(django_assert_num_queries):
     user = operator_user()
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):  # the user's own permissions, then their groups'
         assert is_operator(user) and is_operator(user)
+
+
+def test_another_authentication_backend_is_heard(settings):
+    settings.AUTHENTICATION_BACKENDS = [
+        "django.contrib.auth.backends.ModelBackend",
+        "tests.production.test_access.ShopFloorBackend",
+    ]
+    assert is_operator(UserFactory(email="floor@example.com"))
+    assert not is_operator(UserFactory(email="office@example.com"))
+
+
+class ShopFloorBackend:
+    """An SSO-style backend that grants the operator permission by its own rule."""
+
+    def authenticate(self, request, **credentials):
+        return None
+
+    def has_perm(self, user, perm, obj=None) -> bool:
+        return perm == "production.operate_orders" and user.email.startswith("floor@")

@@ -22,29 +22,23 @@ def change_url(order) -> str:
     return f"/admin/production/productionorder/{order.pk}/change/"
 
 
+def service_url(order) -> str:
+    return f"/admin/production/productionorder/{order.pk}/change-through-service/"
+
+
 def form_data(**changes) -> dict:
-    data = {
-        "move_to": "",
-        "set_production_status": "",
-        "set_priority": "",
-        "change_note": "",
-        # Inline formsets (line items, events, notes, e-mails) must be present and empty.
-        **{
-            f"{prefix}-{key}": value
-            for prefix in ("line_items", "events", "notes_log", "emails")
-            for key, value in (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"))
-        },
-    }
-    data.update(changes)
-    return data
+    fields = ("move_to", "set_production_status", "set_priority", "change_note", "internal_note")
+    return {**dict.fromkeys(fields, ""), **changes}
 
 
 def test_support_moves_an_order_through_the_service(staff_client):
     order = make_order(state=OrderState.SUBMITTED)
+    assert service_url(order) in staff_client.get(change_url(order)).content.decode()
     response = staff_client.post(
-        change_url(order), form_data(move_to="approved", change_note="OK'd")
+        service_url(order), form_data(move_to="approved", change_note="OK'd")
     )
     assert response.status_code == 302
+    assert response["Location"] == change_url(order)
     order.refresh_from_db()
     assert (order.status, order.production_status) == ("approved", "Queued")
     event = order.events.last()
@@ -54,9 +48,9 @@ def test_support_moves_an_order_through_the_service(staff_client):
 
 def test_only_allowed_moves_are_offered(staff_client):
     order = make_order(state=OrderState.FULFILLED)
-    page = staff_client.get(change_url(order)).content.decode()
+    page = staff_client.get(service_url(order)).content.decode()
     assert 'value="approved"' not in page
-    response = staff_client.post(change_url(order), form_data(move_to="approved"))
+    response = staff_client.post(service_url(order), form_data(move_to="approved"))
     assert response.status_code == 200  # form error, nothing saved
     order.refresh_from_db()
     assert order.status == "fulfilled"
@@ -64,15 +58,17 @@ def test_only_allowed_moves_are_offered(staff_client):
 
 def test_a_draft_cannot_be_submitted_from_admin(staff_client):
     order = make_order()
-    staff_client.post(change_url(order), form_data(move_to="submitted"))
+    staff_client.post(service_url(order), form_data(move_to="submitted"))
     order.refresh_from_db()
     assert order.status == "draft"
 
 
 def test_order_fields_cannot_be_edited_directly(staff_client):
     order = make_order()
+    page = staff_client.get(change_url(order)).content.decode()
+    assert 'name="total_amount"' not in page and 'name="_save"' not in page
     staff_client.post(
-        change_url(order), form_data(total_amount="1", status="fulfilled", design_url="https://x.y")
+        change_url(order), {"total_amount": "1", "status": "fulfilled", "design_url": "https://x"}
     )
     order.refresh_from_db()
     assert (order.total_amount, order.status) == (9000, "draft")
@@ -80,10 +76,33 @@ def test_order_fields_cannot_be_edited_directly(staff_client):
 
 def test_internal_note_from_admin(staff_client):
     order = make_order()
-    data = form_data(**{"notes_log-TOTAL_FORMS": "1", "notes_log-0-body": "Call the customer"})
-    assert staff_client.post(change_url(order), data).status_code == 302
+    response = staff_client.post(service_url(order), form_data(internal_note="Call the customer"))
+    assert response.status_code == 302
     note = OrderNote.objects.get(order=order)
     assert (note.body, note.author) == ("Call the customer", staff_client.user)
+    assert order.events.count() == 1  # internal: nothing on the customer's timeline
+
+
+def test_an_empty_change_is_refused(staff_client):
+    order = make_order()
+    response = staff_client.post(service_url(order), form_data())
+    assert response.status_code == 200
+    assert "Nothing to change." in response.content.decode()
+
+
+def test_staff_without_the_change_permission_cannot_change_orders(client, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    viewer = django_user_model.objects.create_user("viewer@example.com", password="pw")
+    viewer.is_staff = True
+    viewer.save()
+    viewer.user_permissions.add(Permission.objects.get(codename="view_productionorder"))
+    client.force_login(viewer)
+    order = make_order(state=OrderState.SUBMITTED)
+    assert client.get(change_url(order)).status_code == 200
+    assert client.post(service_url(order), form_data(move_to="approved")).status_code == 403
+    order.refresh_from_db()
+    assert order.status == "submitted"
 
 
 def test_search_by_reference_and_email(staff_client):
