@@ -277,6 +277,9 @@ if not STRIPE_WEBHOOK_SECRET:
         # The simulator signs with it; anyone can read it here, so it never serves with DEBUG off:
         # then the webhook refuses every event until a secret is set (payments.checks says so).
         STRIPE_WEBHOOK_SECRET = "whsec_local_checkout_simulator"
+# How the order domain starts a checkout for a new draft (production.services.place_order): the
+# payments app builds on the order domain, never the other way round.
+ORDER_CHECKOUT = "payments.services.start_checkout"
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")  # tests point the SDK at a fake server
 STRIPE_WEBHOOK_TOLERANCE = env.int("STRIPE_WEBHOOK_TOLERANCE", default=300)
 SITE_URL = env.str("SITE_URL", default="")  # absolute base for Stripe's redirect URLs

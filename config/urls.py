@@ -3,6 +3,7 @@ from django.contrib.auth.views import PasswordResetView
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from payments.pages import new_order
 from production import views as production_views
 from production.password_reset import QueuedPasswordResetForm
 
@@ -36,5 +37,6 @@ urlpatterns = [
     path("api/", include("payments.urls_api")),
     path("payments/", include("payments.urls")),
     path("ops/", include("ops.urls")),
+    path("orders/new/", new_order, name="order-new"),  # the payments app's order form
     path("", include("production.urls")),
 ]

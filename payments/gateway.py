@@ -12,6 +12,7 @@ from typing import Any, Protocol
 import stripe
 from django.conf import settings
 
+from production.exceptions import CheckoutUnavailable
 from production.models import ProductionOrder
 
 STRIPE_METADATA_LIMIT = 500  # characters per metadata value
@@ -22,7 +23,7 @@ STRIPE_NETWORK_RETRIES = 2
 LOCAL_SESSION_PREFIX = "cs_local_"
 
 
-class GatewayError(Exception):
+class GatewayError(CheckoutUnavailable):
     """The payment provider could not create a checkout (network, auth, invalid request)."""
 
 

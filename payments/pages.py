@@ -13,10 +13,10 @@ from django.views.decorators.http import require_POST
 from payments.forms import OrderForm
 from payments.gateway import GatewayError
 from payments.services import start_checkout
-from production.exceptions import OrderError
-from production.lifecycle import EventSource, OrderState
+from production.exceptions import CheckoutUnavailable, OrderError
+from production.lifecycle import OrderState
 from production.models import ProductionOrder
-from production.services import create_draft_order
+from production.services import place_order
 from production.throttles import order_creation_wait
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def new_order(request: HttpRequest) -> HttpResponse:
         return response
     if form.is_valid():
         try:
-            order = create_draft_order(
+            placed = place_order(
                 owner=request.user,
                 garment_gid=form.cleaned_data["garment"].shopify_gid,
                 design_url=form.cleaned_data["design_url"],
@@ -59,12 +59,12 @@ def new_order(request: HttpRequest) -> HttpResponse:
                 priority=form.cleaned_data["priority"],
                 notes=form.cleaned_data["notes"],
                 idempotency_key=form.idempotency_key(),
-                source=EventSource.CUSTOMER,
+                request=request,
             )
-            return redirect(start_checkout(order=order, request=request))
+            return redirect(placed.checkout_url)
         except OrderError as exc:
             form.add_service_errors(exc.details)
-        except GatewayError:
+        except CheckoutUnavailable:
             logger.exception("Checkout could not be started from the order form")
             form.add_error(None, GATEWAY_DOWN)
     return render(request, "payments/order_form.html", {"form": form})

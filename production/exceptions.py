@@ -37,3 +37,8 @@ class IdempotencyConflict(OrderError):
 
 class PaymentMismatch(OrderError):
     """A payment whose amount or currency is not what the order costs."""
+
+
+class CheckoutUnavailable(Exception):
+    """The payment provider could not start a checkout. Nothing was charged; the draft stays and
+    a retry (same Idempotency-Key, same form) starts its checkout again."""

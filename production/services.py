@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from uuid import UUID
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from production import broadcasts, notifications, order_cache
 from production.exceptions import (
@@ -51,12 +53,57 @@ from production.pricing import SizeQuantity, quote_order
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
+    from django.http import HttpRequest
 
     User = AbstractBaseUser
 
 logger = logging.getLogger(__name__)
 
 MAX_NOTE_LENGTH = 2000
+
+
+# --- placing an order ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    order: ProductionOrder
+    checkout_url: str
+
+
+def place_order(
+    *,
+    owner: User,
+    garment_gid: str,
+    design_url: str,
+    sizes: Sequence[SizeQuantity],
+    priority: Priority = Priority.STANDARD,
+    notes: str = "",
+    prompt: str | None = None,
+    idempotency_key: str | None = None,
+    request: HttpRequest | None = None,
+) -> PlacedOrder:
+    """A customer's order, as the API and the order form both place it: a priced draft, then its
+    checkout. Payment submits the draft (the webhook); nothing else can.
+
+    The checkout is started by `settings.ORDER_CHECKOUT` (the payments app's `start_checkout`):
+    the order domain does not import the payments app, which builds on it. A provider failure
+    raises CheckoutUnavailable and leaves the draft, which a retry with the same idempotency key
+    reuses.
+    """
+    order = create_draft_order(
+        owner=owner,
+        garment_gid=garment_gid,
+        design_url=design_url,
+        sizes=sizes,
+        priority=priority,
+        notes=notes,
+        prompt=prompt,
+        idempotency_key=idempotency_key,
+        source=EventSource.CUSTOMER,
+    )
+    start_checkout = import_string(settings.ORDER_CHECKOUT)
+    return PlacedOrder(order=order, checkout_url=start_checkout(order=order, request=request))
 
 
 # --- creating a draft ----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from production.db_retry import connection_lost
-from production.exceptions import IdempotencyConflict, OrderError
+from production.exceptions import CheckoutUnavailable, IdempotencyConflict, OrderError
 from production.request_limits import too_large
 
 logger = logging.getLogger("production.api")
@@ -32,6 +32,10 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return Response({"error": "Conflict", "details": exc.details}, status=409)
     if isinstance(exc, OrderError):
         return Response({"error": INVALID, "details": exc.details}, status=400)
+    if isinstance(exc, CheckoutUnavailable):
+        # The spec's 500; the draft stays, and a retry with the same Idempotency-Key reuses it.
+        logger.error("Checkout could not be started: %s", exc, exc_info=exc)
+        return Response({"error": "Internal error"}, status=500)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -13,7 +13,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from payments.services import start_checkout
 from production import order_cache, services
 from production.access import IsOperator, can_view_order
 from production.api.authentication import token_cache_key_of
@@ -103,7 +102,7 @@ class OrderCollectionView(APIView):
         if key is not None and len(key) > 255:
             raise exceptions.ValidationError({"Idempotency-Key": ["At most 255 characters."]})
         fields = data.validated_data
-        order = services.create_draft_order(
+        placed = services.place_order(
             owner=request.user,
             garment_gid=fields["garmentId"],
             design_url=fields["designUrl"],
@@ -112,13 +111,14 @@ class OrderCollectionView(APIView):
             notes=fields["notes"],
             prompt=fields["prompt"],
             idempotency_key=key,
-            source=EventSource.CUSTOMER,
+            request=request,
         )
-        checkout_url = start_checkout(order=order, request=request)
-        return Response(
-            {"checkoutUrl": checkout_url, "orderId": str(order.id), "reference": order.reference},
-            status=status.HTTP_201_CREATED,
-        )
+        body = {
+            "checkoutUrl": placed.checkout_url,
+            "orderId": str(placed.order.id),
+            "reference": placed.order.reference,
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 class OrderDetailView(APIView):
