@@ -63,7 +63,7 @@ def test_the_api_and_the_form_both_place_orders_through_it(
     page = browser.post(
         "/orders/new/",
         {
-            "garment": garment.pk,
+            "garment": garment.shopify_gid,
             "design_url": "https://cdn.example.com/d.png",
             "priority": "standard",
             "qty_m": "2",
