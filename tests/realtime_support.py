@@ -134,8 +134,14 @@ def prepare_database(env: dict[str, str], *, static: bool = False) -> dict:
         env=env,
         check=True,
     )
+    return run_json(env, "from tests.realtime_support import _seed; _seed()")
+
+
+def run_json(env: dict[str, str], code: str) -> object:
+    """Run `code` in a Python process with the servers' environment; what its last line printed
+    as JSON (seeds and checks on the servers' own database)."""
     out = subprocess.run(
-        [sys.executable, "-c", "from tests.realtime_support import _seed; _seed()"],
+        [sys.executable, "-c", code],
         cwd=BASE_DIR,
         env=env,
         check=True,
@@ -210,24 +216,39 @@ class RedisServer:
             self.process.wait(timeout=10)
 
 
-class Daphne:
-    """One daphne process serving config.asgi on 127.0.0.1 (terminated by `stop`)."""
+class ServerProcess:
+    """A server (or worker) process of a test, its output kept in a file, never a pipe that
+    fills and blocks a chatty server. `stop` terminates it (then kills it after 10 s)."""
+
+    def __init__(self, command: list[str], env: dict[str, str]) -> None:
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stop())
+        self.process = subprocess.Popen(
+            command, cwd=BASE_DIR, env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+
+    def output(self, last: int = 4000) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")[-last:]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+class Daphne(ServerProcess):
+    """One daphne process serving config.asgi on 127.0.0.1."""
 
     def __init__(self, env: dict[str, str], app: str = APP[0]) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stop())
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), app],
-            cwd=BASE_DIR,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=self.log,  # a file, not a pipe: a chatty server must never block on it
-        )
-
-    def output(self) -> str:
-        self.log.seek(0)
-        return self.log.read().decode(errors="replace")[-4000:]
+        daphne = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), app]
+        super().__init__(daphne, env)
 
     def wait_ready(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -241,16 +262,6 @@ class Daphne:
             except OSError:
                 time.sleep(0.1)
         raise RuntimeError("daphne did not start in time")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
 
 
 def api_patch(base_url: str, order_id: str, token: str, body: dict) -> dict:

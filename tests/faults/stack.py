@@ -15,7 +15,6 @@ import socket
 import socketserver
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
@@ -24,7 +23,14 @@ from email import message_from_bytes
 
 import requests
 
-from tests.realtime_support import BASE_DIR, Daphne, free_port, server_env
+from tests.realtime_support import (
+    BASE_DIR,
+    Daphne,
+    ServerProcess,
+    free_port,
+    run_json,
+    server_env,
+)
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 PASSWORD = "pw-for-tests-123"
@@ -198,28 +204,12 @@ def drop_database(url: str) -> None:
         connection.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}" WITH (FORCE)')
 
 
-class Process:
-    """One server process of the stack, its output kept in a file (never a pipe that fills)."""
+class Process(ServerProcess):
+    """A named server process of the stack."""
 
     def __init__(self, name: str, command: list[str], env: dict[str, str]) -> None:
         self.name = name
-        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stop())
-        self.process = subprocess.Popen(
-            command, cwd=BASE_DIR, env=env, stdout=self.log, stderr=subprocess.STDOUT
-        )
-
-    def output(self) -> str:
-        self.log.seek(0)
-        return self.log.read().decode(errors="replace")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        super().__init__(command, env)
 
 
 @dataclass
@@ -266,34 +256,18 @@ class Stack:
         self._daphne.stop()
 
     def logs(self) -> str:
-        parts = [f"--- {p.name} ---\n{p.output()[-8000:]}" for p in self.processes]
+        parts = [f"--- {p.name} ---\n{p.output(8000)}" for p in self.processes]
         parts.append(f"--- daphne ---\n{self._daphne.output()}")
         return "\n".join(parts)
 
     def seed(self, **counts: int) -> dict:
         """Orders to work on (see `_seed`), made through the services in the stack's database."""
-        out = subprocess.run(
-            [sys.executable, "-c", f"from tests.faults.stack import _seed; _seed({counts!r})"],
-            cwd=BASE_DIR,
-            env=self.env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        return json.loads(out.strip().splitlines()[-1])
+        return run_json(self.env, f"from tests.faults.stack import _seed; _seed({counts!r})")
 
     def query(self, code: str) -> object:
         """Run `code` (which sets `result`) in a Django process on the stack's database."""
         script = f"import django, json; django.setup()\n{code}\nprint(json.dumps(result))"
-        out = subprocess.run(
-            [sys.executable, "-c", script],
-            cwd=BASE_DIR,
-            env=self.env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        return json.loads(out.strip().splitlines()[-1])
+        return run_json(self.env, script)
 
 
 def run_manage(env: dict[str, str], *args: str) -> None:

@@ -7,15 +7,11 @@ list and order page with their scripts, the Django admin and the Swagger UI.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser_support import browser_type_launch_args  # noqa: F401
-from tests.realtime_support import BASE_DIR, Daphne, prepare_database, server_env
+from tests.realtime_support import Daphne, prepare_database, run_json, server_env
 
 pytestmark = pytest.mark.browser
 
@@ -41,15 +37,7 @@ print(json.dumps({"admin_session": session_key_for(admin)}))
 def debug_server(tmp_path):
     env = server_env(f"sqlite:///{tmp_path / 'csp.sqlite3'}", DEBUG="true")
     seed = prepare_database(env)
-    out = subprocess.run(
-        [sys.executable, "-c", ADMIN_SEED],
-        cwd=BASE_DIR,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    seed.update(json.loads(out.strip().splitlines()[-1]))
+    seed.update(run_json(env, ADMIN_SEED))
     server = Daphne(env)
     try:
         server.wait_ready()

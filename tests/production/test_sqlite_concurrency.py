@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import stripe
 
-from tests.realtime_support import BASE_DIR, Daphne, server_env
+from tests.realtime_support import BASE_DIR, Daphne, run_json, server_env
 
 SECRET = "whsec_sqlite_concurrency"
 WRITERS = 8
@@ -53,15 +53,7 @@ def _seed() -> None:
 
 
 def _query(env: dict, code: str) -> object:
-    out = subprocess.run(
-        [sys.executable, "-c", f"import django, json; django.setup(); {code}"],
-        cwd=BASE_DIR,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    return run_json(env, f"import django, json; django.setup(); {code}")
 
 
 @pytest.fixture(scope="module")
