@@ -196,6 +196,7 @@ class RedisServer:
             [
                 *("redis-server", "--port", str(self.port), "--bind", "127.0.0.1"),
                 *("--save", "", "--appendonly", "no", "--daemonize", "no"),
+                *("--maxclients", "10000"),
             ],
             stdout=subprocess.DEVNULL,
         )
@@ -210,9 +211,10 @@ class RedisServer:
                 time.sleep(0.02)
         client.close()
 
-    def stop(self) -> None:
+    def stop(self, *, crash: bool = False) -> None:
+        """Shut it down (`crash`: kill it, no goodbye to its clients)."""
         if self.process and self.process.poll() is None:
-            self.process.terminate()
+            self.process.kill() if crash else self.process.terminate()
             self.process.wait(timeout=10)
 
 

@@ -1,6 +1,7 @@
 import pytest
 
-from tests.faults.stack import RedisServer, SmtpStandIn, Stack, drop_database, fresh_database
+from tests.faults.stack import SmtpStandIn, Stack, drop_database, fresh_database
+from tests.realtime_support import RedisServer
 
 
 @pytest.fixture(scope="session")

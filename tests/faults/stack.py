@@ -26,6 +26,7 @@ import requests
 from tests.realtime_support import (
     BASE_DIR,
     Daphne,
+    RedisServer,
     ServerProcess,
     free_port,
     run_json,
@@ -52,35 +53,6 @@ def available() -> str | None:
     if not shutil.which("redis-server"):
         return "needs redis-server on PATH"
     return None
-
-
-# --- Redis ---------------------------------------------------------------------------------------
-
-
-class RedisServer:
-    """A redis-server of the test's own, without persistence: a restart comes back empty."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                *("redis-server", "--port", str(self.port), "--bind", "127.0.0.1"),
-                *("--save", "", "--appendonly", "no", "--maxclients", "10000"),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for_port(self.port)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()  # as a crash: no goodbye to the clients
-            self.process.wait()
-        self.process = None
 
 
 # --- SMTP ----------------------------------------------------------------------------------------

@@ -107,7 +107,7 @@ def test_redis_down_then_back_empty_costs_no_request_and_no_write(stack):
     loop = asyncio.new_event_loop()
     socket_task = loop.create_task(live_socket())
     loop.run_until_complete(asyncio.sleep(1.0))
-    stack.redis.stop()
+    stack.redis.stop(crash=True)
     down_at = time.monotonic()
     loop.run_until_complete(asyncio.sleep(4.0))
     back_at = time.monotonic()
