@@ -8,7 +8,7 @@ from django import forms
 from django.http import QueryDict
 
 from ops.services import BULK_FIELDS
-from production.lifecycle import OrderState, Priority, ProductionStatus
+from production.lifecycle import Priority, ProductionStatus, operator_targets
 
 # Query parameters that make up a list view (everything else — paging — is per page).
 FILTER_PARAMS = ("status", "productionStatus", "priority", "createdFrom", "createdTo", "q", "sort")
@@ -32,8 +32,7 @@ BULK_CHOICES: list[tuple[str, list[tuple[str, str]]]] = [
         "Order state",
         [
             (f"status:{state.value}", state.label)
-            for state in OrderState
-            if state not in (OrderState.DRAFT, OrderState.SUBMITTED)
+            for state in operator_targets()  # the rulebook's; each order is checked on its own
         ],
     ),
     (
@@ -86,6 +85,7 @@ class OrderActionForm(forms.Form):
     action = forms.ChoiceField(choices=[(a, a) for a in ACTIONS])
     value = forms.CharField(required=False, max_length=40)
     body = forms.CharField(required=False, max_length=2000, strip=True)
+    confirmed = forms.BooleanField(required=False)  # a move that cannot be undone was confirmed
 
     def clean(self) -> dict:
         data = super().clean()

@@ -32,13 +32,17 @@ from production.access import is_operator
 from production.exceptions import OrderError
 from production.filters import OrderFilter, order_by_sort
 from production.lifecycle import (
-    PRODUCTION_STEPS,
+    RULES,
+    STEP_LABELS,
+    Actor,
     EventSource,
+    OrderFacts,
     OrderState,
     Priority,
     ProductionStatus,
-    allowed_targets,
     eta_days,
+    move_to,
+    next_step,
 )
 from production.models import ProductionOrder
 from production.sorting import SORTS
@@ -307,36 +311,42 @@ class OrderDetailView(OperatorRequiredMixin, View):
         order = get_ops_order(order_id=order_id)
         if order is None:
             raise Http404("No such order")
-        targets = allowed_targets(OrderState(order.status), source=EventSource.OPERATOR)
-        held = order.priority == Priority.HOLD
-        next_step = None
-        if order.status == OrderState.IN_PRODUCTION:
-            position = PRODUCTION_STEPS.index(order.production_status)
-            if position + 1 < len(PRODUCTION_STEPS):
-                next_step = PRODUCTION_STEPS[position + 1]
+        facts = OrderFacts.of(order)
+        moves = [
+            {
+                "value": move.to.value,
+                "label": move.label,
+                "refusal": move.guard(facts) if move.guard else None,
+                "final": move.final,
+            }
+            for move in RULES[facts.status]
+            if Actor.OPERATOR in move.actors
+        ]
+        # The way forward is the prominent button; canceling stays secondary.
+        forward = next((m for m in moves if m["value"] != OrderState.CANCELED), None)
+        step = next_step(facts)
         return render(
             request,
             "ops/order_detail.html",
             {
                 "order": order,
-                "transitions": [
-                    {
-                        "value": t.value,
-                        "label": OrderState(t).label,
-                        "blocked": held and t == OrderState.IN_PRODUCTION,
-                    }
-                    for t in targets
-                ],
-                "next_step": next_step,
+                "transitions": moves,
+                "forward": forward,
+                "next_step": step,
+                "next_step_label": STEP_LABELS.get(step, ""),
                 "priorities": Priority.choices,
-                "held": held,
+                "held": order.priority == Priority.HOLD,
             },
         )
 
 
 class OrderActionView(OperatorRequiredMixin, View):
     def post(self, request: HttpRequest, order_id: UUID) -> HttpResponse:
-        order = ProductionOrder.objects.filter(pk=order_id).only("id", "reference").first()
+        order = (
+            ProductionOrder.objects.filter(pk=order_id)
+            .only("id", "reference", "status", "production_status", "priority")
+            .first()
+        )
         if order is None:
             raise Http404("No such order")
         back = reverse("ops:order-detail", args=[order.pk])
@@ -357,10 +367,22 @@ class OrderActionView(OperatorRequiredMixin, View):
                 messages.success(request, "Message posted to the customer's timeline.")
             else:
                 attribute, choices = BULK_FIELDS[action]
+                move = move_to(order.status, value) if action == "status" else None
+                if move is not None and move.final and not form.cleaned_data["confirmed"]:
+                    # Cannot be undone: ask first (a page, so it works without JavaScript).
+                    context = {
+                        "order": order,
+                        "move": move,
+                        "needs_reason": bool(
+                            move.needs_reason and move.needs_reason(OrderFacts.of(order))
+                        ),
+                    }
+                    return render(request, "ops/confirm_action.html", context)
                 services.update_order(
                     order=order.pk,
                     actor=request.user,
                     source=EventSource.OPERATOR,
+                    note=body if action == "status" else "",
                     **{attribute: choices(value)},
                 )
                 messages.success(request, f"{order.reference}: {choices(value).label}.")

@@ -13,12 +13,13 @@ from django.urls import path
 from production import notifications, services
 from production.exceptions import OrderError
 from production.lifecycle import (
+    STEP_LABELS,
+    Actor,
     EventSource,
-    OrderState,
+    OrderFacts,
     Priority,
-    ProductionStatus,
-    allowed_targets,
-    production_step_error,
+    moves_for,
+    next_step,
 )
 from production.models import (
     FulfillmentEvent,
@@ -107,14 +108,12 @@ class OrderChangeForm(forms.Form):
     def __init__(self, *args: object, order: ProductionOrder, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         blank = [("", "— no change —")]
-        states = allowed_targets(OrderState(order.status), source=EventSource.ADMIN)
-        self.fields["move_to"].choices = blank + [(s.value, s.label) for s in states]
-        steps = [
-            s
-            for s in ProductionStatus
-            if production_step_error(order.status, order.production_status, s) is None
-        ]
-        self.fields["set_production_status"].choices = blank + [(s.value, s.label) for s in steps]
+        facts = OrderFacts.of(order)
+        moves = moves_for(facts, actor=Actor.OPERATOR)
+        self.fields["move_to"].choices = blank + [(m.to.value, m.label) for m in moves]
+        step = next_step(facts)
+        steps = [(step.value, STEP_LABELS[step])] if step else []
+        self.fields["set_production_status"].choices = blank + steps
         self.fields["set_priority"].choices = blank + [
             (p.value, p.label) for p in Priority if p != order.priority
         ]

@@ -1,8 +1,14 @@
-"""The order state machine: which moves are legal, and what each state means on the shop floor.
+"""The order state machine and the shop's rulebook: which moves are legal, who may make them,
+what must hold first, and what each state means on the shop floor.
 
-Decided in DESIGN.md (the spec leaves it open). Only `production.services` applies these rules.
+Decided in DESIGN.md (the spec leaves it open); docs/decisions.md has it as a table. Only
+`production.services` applies these rules; every surface builds its choices from them.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from django.db import models
@@ -61,13 +67,134 @@ PRODUCTION_STATUSES: list[str] = ProductionStatus.values
 PRIORITIES: list[str] = Priority.values
 PRIORITY_LABELS: list[str] = [str(label) for label in Priority.labels]
 
-ALLOWED: dict[OrderState, frozenset[OrderState]] = {
-    OrderState.DRAFT: frozenset({OrderState.SUBMITTED, OrderState.CANCELED}),
-    OrderState.SUBMITTED: frozenset({OrderState.APPROVED, OrderState.CANCELED}),
-    OrderState.APPROVED: frozenset({OrderState.IN_PRODUCTION, OrderState.CANCELED}),
-    OrderState.IN_PRODUCTION: frozenset({OrderState.FULFILLED, OrderState.CANCELED}),
-    OrderState.FULFILLED: frozenset(),
-    OrderState.CANCELED: frozenset(),
+# --- the rulebook ---------------------------------------------------------------------------------
+#
+# Every move an order can make — a change of state, or a production step — with who may make it,
+# what must hold first, and the line the customer reads on the timeline. The services apply it;
+# every surface (API, ops pages, bulk, admin, webhook, seed data, live pages) asks it for the
+# choices it offers and shows its refusals, which are written for people.
+
+
+class Actor(models.TextChoices):
+    """Who asks for a move: a role, as the rulebook sees it."""
+
+    CUSTOMER = "customer", "The customer"
+    OPERATOR = "operator", "An operator"
+    STRIPE = "stripe", "Stripe"
+    SYSTEM = "system", "The system"
+
+
+def actor_of(source: str) -> Actor:
+    """The rulebook's actor for an event source: support staff in the admin act as operators."""
+    return Actor(actor_role(source))
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    """What the rules look at: an order's state, production step and priority."""
+
+    status: OrderState
+    production_status: ProductionStatus
+    priority: Priority
+
+    @classmethod
+    def of(cls, order: object) -> OrderFacts:
+        return cls(
+            OrderState(order.status),
+            ProductionStatus(order.production_status),
+            Priority(order.priority),
+        )
+
+
+Guard = Callable[[OrderFacts], "str | None"]
+
+
+def _not_on_hold(facts: OrderFacts) -> str | None:
+    if facts.priority == Priority.HOLD:
+        return "Release the hold first: the order is on hold."
+    return None
+
+
+def _ready(facts: OrderFacts) -> str | None:
+    if facts.production_status != ProductionStatus.READY:
+        step = PRODUCTION_STEPS[PRODUCTION_STEPS.index(facts.production_status) + 1]
+        return f"{STEP_TODO[step]} first: the order is at {facts.production_status}."
+    return None
+
+
+@dataclass(frozen=True)
+class Move:
+    """One change of state an order may make."""
+
+    to: OrderState
+    actors: frozenset[Actor]
+    label: str  # what the operator's button says
+    message: str  # what the customer reads on the timeline
+    guard: Guard | None = None
+    final: bool = False  # cannot be undone: surfaces ask for confirmation
+    needs_reason: Callable[[OrderFacts], bool] | None = None  # a note explaining it is required
+
+
+def _after_production_started(facts: OrderFacts) -> bool:
+    return facts.status == OrderState.IN_PRODUCTION
+
+
+_CANCEL = "Order canceled"
+RULES: dict[OrderState, tuple[Move, ...]] = {
+    OrderState.DRAFT: (
+        Move(
+            OrderState.SUBMITTED,
+            frozenset({Actor.STRIPE}),
+            "Payment confirmed",
+            "Payment confirmed, order queued",
+        ),
+        Move(
+            OrderState.CANCELED,
+            frozenset({Actor.STRIPE, Actor.SYSTEM, Actor.OPERATOR}),
+            "Cancel order",
+            _CANCEL,
+            final=True,
+        ),
+    ),
+    OrderState.SUBMITTED: (
+        Move(
+            OrderState.APPROVED,
+            frozenset({Actor.OPERATOR}),
+            "Approve artwork",
+            "Order approved for production",
+        ),
+        Move(OrderState.CANCELED, frozenset({Actor.OPERATOR}), "Cancel order", _CANCEL, final=True),
+    ),
+    OrderState.APPROVED: (
+        Move(
+            OrderState.IN_PRODUCTION,
+            frozenset({Actor.OPERATOR}),
+            "Start production",
+            "Production started",
+            guard=_not_on_hold,
+        ),
+        Move(OrderState.CANCELED, frozenset({Actor.OPERATOR}), "Cancel order", _CANCEL, final=True),
+    ),
+    OrderState.IN_PRODUCTION: (
+        Move(
+            OrderState.FULFILLED,
+            frozenset({Actor.OPERATOR}),
+            "Mark fulfilled",
+            "Order fulfilled and ready to ship",
+            guard=_ready,
+            final=True,
+        ),
+        Move(
+            OrderState.CANCELED,
+            frozenset({Actor.OPERATOR}),
+            "Cancel order",
+            _CANCEL,
+            final=True,
+            needs_reason=_after_production_started,
+        ),
+    ),
+    OrderState.FULFILLED: (),
+    OrderState.CANCELED: (),
 }
 
 # Entering a state sets the production status. Canceled keeps whatever stage the order reached.
@@ -79,26 +206,21 @@ STATUS_MAP: dict[OrderState, ProductionStatus] = {
     OrderState.FULFILLED: ProductionStatus.READY,
 }
 
-# The customer-facing line written to the timeline for each move (the spec's getStatusMessage).
-STATE_MESSAGES: dict[OrderState, str] = {
-    OrderState.SUBMITTED: "Payment confirmed, order queued",
-    OrderState.APPROVED: "Order approved for production",
-    OrderState.IN_PRODUCTION: "Production started",
-    OrderState.FULFILLED: "Order fulfilled and ready to ship",
-    OrderState.CANCELED: "Order canceled",
-}
-
-# Only a payment confirmation may submit a draft: never a PATCH, the dashboard or the admin.
-PAYMENT_ONLY: frozenset[tuple[OrderState, OrderState]] = frozenset(
-    {(OrderState.DRAFT, OrderState.SUBMITTED)}
-)
-
-# Stages an operator advances through while the order is in production (forward only).
+# Stages an operator advances through while the order is in production, one at a time.
 PRODUCTION_STEPS: tuple[ProductionStatus, ...] = (
     ProductionStatus.PRINTING,
     ProductionStatus.FINISHING,
     ProductionStatus.READY,
 )
+# What finishing the stage before each step means, in the words of a refusal and a button.
+STEP_TODO: dict[ProductionStatus, str] = {
+    ProductionStatus.FINISHING: "Finish printing",
+    ProductionStatus.READY: "Mark it Ready",
+}
+STEP_LABELS: dict[ProductionStatus, str] = {
+    ProductionStatus.FINISHING: "Printing done → Finishing",
+    ProductionStatus.READY: "Finishing done → Ready",
+}
 
 # The five stages the customer sees on the progress bar, in order.
 STAGES: tuple[ProductionStatus, ...] = tuple(ProductionStatus)
@@ -109,33 +231,131 @@ FINAL_STATES: frozenset[OrderState] = frozenset({OrderState.FULFILLED, OrderStat
 LEAD_DAYS: dict[Priority, int] = {Priority.RUSH: 3, Priority.STANDARD: 7, Priority.HOLD: 7}
 
 
-def transition_error(current: OrderState, to: OrderState, *, source: EventSource) -> str | None:
-    """Why `current → to` is refused for `source`, or None when the move is legal."""
-    current, to = OrderState(current), OrderState(to)
-    if to not in ALLOWED[current]:
-        return f"{current} → {to} is not allowed"
-    if (current, to) in PAYMENT_ONLY and source != EventSource.STRIPE:
-        return f"{current} → {to} happens only when payment is confirmed"
-    return None
+def move_to(current: OrderState, to: OrderState) -> Move | None:
+    """The rule for `current → to`, if there is one."""
+    return next((move for move in RULES[OrderState(current)] if move.to == to), None)
 
 
-def allowed_targets(current: OrderState, *, source: EventSource) -> list[OrderState]:
-    """The states an actor from `source` may move an order in `current` to, in flow order."""
-    return [s for s in OrderState if transition_error(current, s, source=source) is None]
-
-
-def production_step_error(
-    state: OrderState, current: ProductionStatus, to: ProductionStatus
+def move_refusal(
+    facts: OrderFacts, to: OrderState, *, actor: Actor, reason: str = ""
 ) -> str | None:
-    """Why the production status cannot move from `current` to `to`, or None when it can."""
-    state, current, to = OrderState(state), ProductionStatus(current), ProductionStatus(to)
-    if state != OrderState.IN_PRODUCTION:
-        return f"production status changes only while in_production (order is {state})"
-    if to not in PRODUCTION_STEPS:
-        return f"{to} is not a production step (use {', '.join(PRODUCTION_STEPS)})"
-    if PRODUCTION_STEPS.index(to) <= PRODUCTION_STEPS.index(current):
-        return f"{current} → {to} is not allowed (production status only advances)"
+    """Why `actor` may not move an order with these facts to `to` now, in words for a person;
+    None when the move is allowed. `reason` is the note given with the move."""
+    to = OrderState(to)
+    move = move_to(facts.status, to)
+    if move is None:
+        return _unreachable(facts, to)
+    if actor not in move.actors:
+        if to == OrderState.SUBMITTED:
+            return "Only a confirmed payment submits an order."
+        return f"{actor.label} cannot do this: {move.label.lower()} is for {_who(move)}."
+    if move.guard is not None and (refused := move.guard(facts)):
+        return refused
+    if move.needs_reason is not None and move.needs_reason(facts) and not reason.strip():
+        return (
+            f"Say why: a reason is needed to cancel an order that is {facts.status.label.lower()}."
+        )
     return None
+
+
+def _unreachable(facts: OrderFacts, to: OrderState) -> str:
+    if facts.status in FINAL_STATES:
+        return f"The order is {facts.status.label.lower()}: it cannot change any more."
+    # The way there, one rule at a time: name the first step still to take.
+    path = path_between(facts.status, to)
+    if path and path[0] == OrderState.SUBMITTED:
+        return "The order is not paid yet: payment comes first."
+    if path:
+        first = move_to(facts.status, path[0])
+        return f"{first.label} first: the order is {facts.status.label}."
+    return f"The order is {facts.status.label}: it cannot go back to {to.label}."
+
+
+def path_between(start: OrderState, goal: OrderState) -> list[OrderState]:
+    """The states an order passes through from `start` to `goal` (ending with `goal`) along the
+    rules, fewest moves first; [] when there is no way."""
+    seen, frontier = {start}, [[start]]
+    while frontier:
+        route = frontier.pop(0)
+        for move in RULES[route[-1]]:
+            if move.to == goal:
+                return [*route[1:], goal]
+            if move.to not in seen:
+                seen.add(move.to)
+                frontier.append([*route, move.to])
+    return []
+
+
+def _who(move: Move) -> str:
+    names = [actor.label[0].lower() + actor.label[1:] for actor in Actor if actor in move.actors]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def moves_for(facts: OrderFacts, *, actor: Actor) -> list[Move]:
+    """The state moves `actor` may make now (a reason, where one is needed, is asked for)."""
+    return [
+        move
+        for move in RULES[facts.status]
+        if actor in move.actors and (move.guard is None or move.guard(facts) is None)
+    ]
+
+
+def step_refusal(facts: OrderFacts, to: ProductionStatus, *, actor: Actor) -> str | None:
+    """Why `actor` may not move the production status to `to` now, in words for a person."""
+    to = ProductionStatus(to)
+    if actor != Actor.OPERATOR:
+        return f"{actor.label} cannot change the production status: operators do."
+    if facts.status != OrderState.IN_PRODUCTION:
+        return f"Start production first: the order is {facts.status.label}."
+    if to not in PRODUCTION_STEPS or PRODUCTION_STEPS.index(to) <= PRODUCTION_STEPS.index(
+        facts.production_status
+    ):
+        return f"The order is already at {facts.production_status}: production only moves on."
+    following = next_step(facts)
+    if to != following:
+        return f"{STEP_TODO[following]} first: the order is at {facts.production_status}."
+    return None
+
+
+def next_step(facts: OrderFacts) -> ProductionStatus | None:
+    """The production step an operator takes next, if the order is in production and not Ready."""
+    if facts.status != OrderState.IN_PRODUCTION or facts.production_status not in PRODUCTION_STEPS:
+        return None
+    position = PRODUCTION_STEPS.index(facts.production_status)
+    return PRODUCTION_STEPS[position + 1] if position + 1 < len(PRODUCTION_STEPS) else None
+
+
+def walk_from_payment(
+    state: OrderState, step: ProductionStatus | None = None, priority: Priority = Priority.STANDARD
+) -> list[dict[str, OrderState | ProductionStatus]]:
+    """The operator's changes that take a just-paid order to `state` (and, in production, to
+    `step`) the way the rules lead: each move, and each production step a move waits for, as
+    keywords of `services.update_order` (demo data and test factories walk orders with it)."""
+    facts = OrderFacts(OrderState.SUBMITTED, ProductionStatus.QUEUED, Priority(priority))
+    changes: list[dict[str, OrderState | ProductionStatus]] = []
+    for target in path_between(facts.status, OrderState(state)):
+        while move_refusal(facts, target, actor=Actor.OPERATOR, reason="demo") and (
+            following := next_step(facts)
+        ):
+            changes.append({"production_status": following})
+            facts = replace(facts, production_status=following)
+        changes.append({"status": target})
+        facts = replace(facts, status=target, production_status=STATUS_MAP[target])
+    while step not in (None, facts.production_status) and (following := next_step(facts)):
+        changes.append({"production_status": following})
+        facts = replace(facts, production_status=following)
+    return changes
+
+
+def operator_targets() -> list[OrderState]:
+    """Every state an operator may ever move an order to (bulk changes offer these)."""
+    return [
+        state
+        for state in OrderState
+        if any(
+            Actor.OPERATOR in m.actors for moves in RULES.values() for m in moves if m.to == state
+        )
+    ]
 
 
 def due_date_for(*, submitted_on: date, priority: Priority) -> date:

@@ -30,16 +30,18 @@ from production.exceptions import (
     PaymentMismatch,
 )
 from production.lifecycle import (
-    STATE_MESSAGES,
     STATUS_MAP,
     EventSource,
+    OrderFacts,
     OrderState,
     Priority,
     ProductionStatus,
+    actor_of,
     actor_role,
     due_date_for,
-    production_step_error,
-    transition_error,
+    move_refusal,
+    move_to,
+    step_refusal,
 )
 from production.models import (
     FulfillmentEvent,
@@ -268,10 +270,15 @@ def update_order(
         changes: list[_Change] = []
         if priority is not None and priority != locked.priority:
             changes.append(_change_priority(locked, Priority(priority)))
+        # A production step comes before the state when the order is already in production (take
+        # it to Ready and fulfil it in one request); otherwise after (start it and move on).
+        step_first = locked.status == OrderState.IN_PRODUCTION
+        if step_first and production_status not in (None, locked.production_status):
+            changes.append(_change_production_status(locked, production_status, source=source))
         if status is not None and status != locked.status:
-            changes.append(_change_state(locked, OrderState(status), source=source))
-        if production_status is not None and production_status != locked.production_status:
-            changes.append(_change_production_status(locked, ProductionStatus(production_status)))
+            changes.append(_change_state(locked, OrderState(status), source=source, reason=note))
+        if not step_first and production_status not in (None, locked.production_status):
+            changes.append(_change_production_status(locked, production_status, source=source))
         if not changes:
             if note:
                 OrderNote.objects.create(order=locked, author=actor, body=note)
@@ -292,7 +299,7 @@ def transition_order(
     source: EventSource,
     note: str = "",
 ) -> ProductionOrder:
-    """Move an order to another state (see `lifecycle.ALLOWED`)."""
+    """Move an order to another state (see `lifecycle.RULES`)."""
     return update_order(order=order, actor=actor, source=source, status=to, note=note)
 
 
@@ -462,13 +469,13 @@ def _clean_note(text: str | None) -> str:
     return text
 
 
-def _change_state(order: ProductionOrder, to: OrderState, *, source: EventSource) -> _Change:
+def _change_state(
+    order: ProductionOrder, to: OrderState, *, source: EventSource, reason: str = ""
+) -> _Change:
     current = OrderState(order.status)
-    reason = transition_error(current, to, source=source)
-    if reason is None and to == OrderState.IN_PRODUCTION and order.priority == Priority.HOLD:
-        reason = "order is on hold: release the hold before production starts"
-    if reason:
-        raise IllegalTransition(f"{order.reference}: {reason}", field="status")
+    refused = move_refusal(OrderFacts.of(order), to, actor=actor_of(source), reason=reason)
+    if refused:
+        raise IllegalTransition(f"{order.reference}: {refused}", field="status")
     order.status = to
     if to in STATUS_MAP:
         order.production_status = STATUS_MAP[to]
@@ -483,15 +490,18 @@ def _change_state(order: ProductionOrder, to: OrderState, *, source: EventSource
         before=current,
         after=to,
         status="Canceled" if to == OrderState.CANCELED else order.production_status,
-        message=STATE_MESSAGES[to],
+        message=move_to(current, to).message,
     )
 
 
-def _change_production_status(order: ProductionOrder, to: ProductionStatus) -> _Change:
+def _change_production_status(
+    order: ProductionOrder, to: ProductionStatus, *, source: EventSource
+) -> _Change:
     current = ProductionStatus(order.production_status)
-    reason = production_step_error(OrderState(order.status), current, to)
-    if reason:
-        raise IllegalTransition(f"{order.reference}: {reason}", field="productionStatus")
+    to = ProductionStatus(to)
+    refused = step_refusal(OrderFacts.of(order), to, actor=actor_of(source))
+    if refused:
+        raise IllegalTransition(f"{order.reference}: {refused}", field="productionStatus")
     order.production_status = to
     return _Change(
         kind=FulfillmentEvent.Kind.PRODUCTION_STATUS,

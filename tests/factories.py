@@ -8,7 +8,13 @@ from rest_framework.authtoken.models import Token
 
 from production import services
 from production.access import operators_group
-from production.lifecycle import EventSource, OrderState, Priority
+from production.lifecycle import (
+    EventSource,
+    OrderState,
+    Priority,
+    ProductionStatus,
+    walk_from_payment,
+)
 from production.models import Garment, ProductionOrder
 from production.pricing import SizeQuantity
 
@@ -61,9 +67,11 @@ def make_order(
     sizes: list[tuple[str, int]] | None = None,
     priority: Priority = Priority.STANDARD,
     state: OrderState = OrderState.DRAFT,
+    step: ProductionStatus | None = None,
     operator: object | None = None,
 ) -> ProductionOrder:
-    """An order walked to `state` through the services, as production would."""
+    """An order walked to `state` (and, in production, to production `step`) through the
+    services, as production would."""
     owner = owner or UserFactory()
     garment = garment or GarmentFactory()
     order = services.create_draft_order(
@@ -81,8 +89,7 @@ def make_order(
     services.submit_paid_order(
         order=order, amount_total=order.total_amount, currency=order.currency
     )
-    path = [OrderState.APPROVED, OrderState.IN_PRODUCTION, OrderState.FULFILLED]
     actor = operator or operator_user()
-    for step in path[: path.index(state) + 1] if state in path else []:
-        services.transition_order(order=order, to=step, actor=actor, source=EventSource.OPERATOR)
+    for change in walk_from_payment(state, step):
+        services.update_order(order=order, actor=actor, source=EventSource.OPERATOR, **change)
     return ProductionOrder.objects.get(pk=order.pk)

@@ -54,8 +54,8 @@ def test_mixed_legal_and_illegal_moves_report_each_order(ops_client, garment, op
     assert "Updated 2 orders: order state → Approved." in html
     assert f"1 order already had that value: {already.reference}" in html
     assert "Skipped 2 orders:" in html
-    assert f"{fulfilled.reference}: fulfilled → approved is not allowed" in html
-    assert f"{draft.reference}: draft → approved is not allowed" in html
+    assert f"{fulfilled.reference}: The order is fulfilled: it cannot change any more." in html
+    assert f"{draft.reference}: The order is not paid yet: payment comes first." in html
 
 
 def test_reloading_the_result_does_not_apply_it_again(ops_client, garment):
@@ -83,10 +83,7 @@ def test_priority_and_production_status_in_bulk(ops_client, garment, operator):
     )
     messages = shown_messages(response)
     assert messages[0] == "Updated 1 order: production status → Finishing."
-    assert messages[2] == (
-        f"{queued.reference}: production status changes only while in_production "
-        "(order is approved)"
-    )
+    assert messages[2] == f"{queued.reference}: Start production first: the order is Approved."
     assert ProductionOrder.objects.get(pk=printing.pk).production_status == "Finishing"
     ops_client.get(response["Location"])  # the result is shown once
 
@@ -108,7 +105,7 @@ def test_held_orders_are_skipped_when_production_starts(ops_client, garment, ope
     )
     assert shown_messages(response) == [
         "Skipped 1 order:",
-        f"{held.reference}: order is on hold: release the hold before production starts",
+        f"{held.reference}: Release the hold first: the order is on hold.",
     ]
 
 

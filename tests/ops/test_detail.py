@@ -68,10 +68,10 @@ def test_the_detail_page_runs_a_fixed_number_of_queries(ops_client, garment, ope
 @pytest.mark.parametrize(
     ("state", "priority", "expected"),
     [
-        (OrderState.DRAFT, Priority.STANDARD, ["Canceled"]),
-        (OrderState.SUBMITTED, Priority.STANDARD, ["Approved", "Canceled"]),
-        (OrderState.APPROVED, Priority.STANDARD, ["In production", "Canceled"]),
-        (OrderState.IN_PRODUCTION, Priority.RUSH, ["Fulfilled", "Canceled"]),
+        (OrderState.DRAFT, Priority.STANDARD, ["Cancel order"]),
+        (OrderState.SUBMITTED, Priority.STANDARD, ["Approve artwork", "Cancel order"]),
+        (OrderState.APPROVED, Priority.STANDARD, ["Start production", "Cancel order"]),
+        (OrderState.IN_PRODUCTION, Priority.RUSH, ["Mark fulfilled", "Cancel order"]),
         (OrderState.FULFILLED, Priority.STANDARD, []),
         (OrderState.CANCELED, Priority.STANDARD, []),
     ],
@@ -86,12 +86,12 @@ def test_a_held_order_cannot_start_production(ops_client, garment, operator):
         garment=garment, state=OrderState.APPROVED, priority=Priority.HOLD, operator=operator
     )
     transitions = ops_client.get(f"/ops/orders/{order.id}/").context["transitions"]
-    assert [(t["label"], t["blocked"]) for t in transitions] == [
-        ("In production", True),
-        ("Canceled", False),
+    assert [(t["label"], t["refusal"]) for t in transitions] == [
+        ("Start production", "Release the hold first: the order is on hold."),
+        ("Cancel order", None),
     ]
     assert act(ops_client, order, action="status", value="in_production") == [
-        f"{order.reference}: order is on hold: release the hold before production starts"
+        f"{order.reference}: Release the hold first: the order is on hold."
     ]
     assert act(ops_client, order, action="priority", value="standard") == [
         f"{order.reference}: Standard."
@@ -112,7 +112,7 @@ def test_production_status_advances_one_step_at_a_time(ops_client, garment, oper
     act(ops_client, order, action="productionStatus", value="Ready")
     assert ops_client.get(f"/ops/orders/{order.id}/").context["next_step"] is None
     assert act(ops_client, order, action="productionStatus", value="Printing") == [
-        f"{order.reference}: Ready → Printing is not allowed (production status only advances)"
+        f"{order.reference}: The order is already at Ready: production only moves on."
     ]
     events = FulfillmentEvent.objects.filter(order=order, kind="production_status")
     assert [e.status for e in events] == ["Finishing", "Ready"]
@@ -122,7 +122,7 @@ def test_an_illegal_move_changes_nothing(ops_client, garment, operator):
     order = make_order(garment=garment, state=OrderState.FULFILLED, operator=operator)
     before = FulfillmentEvent.objects.filter(order=order).count()
     assert act(ops_client, order, action="status", value="approved") == [
-        f"{order.reference}: fulfilled → approved is not allowed"
+        f"{order.reference}: The order is fulfilled: it cannot change any more."
     ]
     assert FulfillmentEvent.objects.filter(order=order).count() == before
 
@@ -177,3 +177,46 @@ def test_an_unknown_order_is_404(ops_client):
     missing = "00000000-0000-0000-0000-000000000000"
     assert ops_client.get(f"/ops/orders/{missing}/").status_code == 404
     assert ops_client.post(f"/ops/orders/{missing}/actions", {"action": "note"}).status_code == 404
+
+
+def test_moves_that_cannot_be_undone_ask_first(ops_client, garment, operator):
+    order = make_order(
+        garment=garment, state=OrderState.IN_PRODUCTION, step="Ready", operator=operator
+    )
+    url = f"/ops/orders/{order.id}/actions"
+    asked = ops_client.post(url, {"action": "status", "value": "fulfilled"})
+    assert asked.status_code == 200
+    assert "This cannot be undone" in asked.content.decode()
+    assert ProductionOrder.objects.get(pk=order.pk).status == OrderState.IN_PRODUCTION
+
+    ops_client.post(url, {"action": "status", "value": "fulfilled", "confirmed": "1"})
+    assert ProductionOrder.objects.get(pk=order.pk).status == OrderState.FULFILLED
+
+
+def test_canceling_an_order_in_production_needs_a_reason(ops_client, garment, operator):
+    order = make_order(garment=garment, state=OrderState.IN_PRODUCTION, operator=operator)
+    url = f"/ops/orders/{order.id}/actions"
+    asked = ops_client.post(url, {"action": "status", "value": "canceled"}).content.decode()
+    assert "Reason (required" in asked and "required>" in asked
+
+    refused = ops_client.post(
+        url, {"action": "status", "value": "canceled", "confirmed": "1"}, follow=True
+    )
+    assert "Say why: a reason is needed" in refused.content.decode()
+    assert ProductionOrder.objects.get(pk=order.pk).status == OrderState.IN_PRODUCTION
+
+    ops_client.post(
+        url, {"action": "status", "value": "canceled", "confirmed": "1", "body": "Misprint"}
+    )
+    canceled = ProductionOrder.objects.get(pk=order.pk)
+    assert canceled.status == OrderState.CANCELED
+    assert canceled.events.last().message == "Misprint"
+
+
+def test_the_way_forward_is_the_prominent_button(ops_client, garment, operator):
+    order = make_order(garment=garment, state=OrderState.APPROVED, operator=operator)
+    page = ops_client.get(f"/ops/orders/{order.id}/")
+    assert page.context["forward"]["label"] == "Start production"
+    html = page.content.decode()
+    assert 'class="secondary danger">Cancel order…' in html
+    assert ">Start production</button>" in html

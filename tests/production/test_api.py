@@ -363,7 +363,9 @@ class TestUpdate:
         assert response.status_code == 400
         assert response.json() == {
             "error": "Invalid request",
-            "details": {"status": [f"{order.reference}: fulfilled → approved is not allowed"]},
+            "details": {
+                "status": [f"{order.reference}: The order is fulfilled: it cannot change any more."]
+            },
         }
         order.refresh_from_db()
         assert order.status == "fulfilled" and order.events.count() == events

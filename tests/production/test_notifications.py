@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from production import notifications, services
-from production.lifecycle import EventSource, OrderState
+from production.lifecycle import EventSource, OrderState, ProductionStatus
 from production.models import OutgoingEmail, ProductionOrder
 from tests.factories import make_order
 from tests.task_queue import silent_smtp_server, time_passes, waiting_tasks
@@ -47,6 +47,15 @@ class DroppingBackend(LocmemBackend):
         raise TimeoutError("timed out waiting for the end-of-data reply")
 
 
+def ready_to_ship(customer, operator):
+    return make_order(
+        owner=customer,
+        state=OrderState.IN_PRODUCTION,
+        step=ProductionStatus.READY,
+        operator=operator,
+    )
+
+
 def fulfil(order, operator):
     return services.transition_order(
         order=order, to=OrderState.FULFILLED, actor=operator, source=EventSource.OPERATOR
@@ -56,7 +65,7 @@ def fulfil(order, operator):
 def test_fulfilling_an_order_queues_the_mail_and_the_worker_sends_it(
     customer, operator, mailoutbox, task_worker
 ):
-    order = make_order(owner=customer, state=OrderState.IN_PRODUCTION, operator=operator)
+    order = ready_to_ship(customer, operator)
     fulfil(order, operator)
     assert mailoutbox == []  # the change itself never talks to the mail server
     [email] = OutgoingEmail.objects.filter(order=order)
@@ -109,7 +118,7 @@ def test_a_fulfil_answers_at_once_while_the_mail_server_hangs(
 ):
     """The request only records and queues; the worker meets the hanging server, gives up after
     EMAIL_TIMEOUT and retries later, when the server is back, once."""
-    order = make_order(owner=customer, state=OrderState.IN_PRODUCTION, operator=operator)
+    order = ready_to_ship(customer, operator)
     with silent_smtp_server() as port:
         settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
         settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 1
@@ -146,7 +155,7 @@ class TestOutbox:
     def test_a_rolled_back_change_leaves_no_mail_and_no_task(
         self, customer, operator, mailoutbox, monkeypatch, task_worker
     ):
-        order = make_order(owner=customer, state=OrderState.IN_PRODUCTION, operator=operator)
+        order = ready_to_ship(customer, operator)
         record = notifications.order_fulfilled
 
         def record_then_fail(**kwargs):
@@ -167,7 +176,7 @@ class TestOutbox:
     @pytest.mark.django_db(transaction=True)
     def test_a_change_that_fails_to_commit_queues_nothing(self, customer, operator, monkeypatch):
         """The same, with a real transaction (no test transaction around it)."""
-        order = make_order(owner=customer, state=OrderState.IN_PRODUCTION, operator=operator)
+        order = ready_to_ship(customer, operator)
         record = notifications.order_fulfilled
 
         def record_then_fail(**kwargs):
@@ -221,7 +230,7 @@ class TestOutbox:
         """An outage costs the worker one failed connection, not one per queued mail."""
         settings.EMAIL_BACKEND = f"{BACKENDS}.RefusingBackend"
         for _ in range(3):
-            fulfil(make_order(owner=customer, state=OrderState.IN_PRODUCTION), operator)
+            fulfil(ready_to_ship(customer, operator), operator)
         assert task_worker() == ["failed", "postponed", "postponed"]
         assert sorted(OutgoingEmail.objects.values_list("attempts", flat=True)) == [0, 0, 1]
         assert notifications.enqueue_due() == (0, 2)  # their tasks wait: the sweep adds none
@@ -238,7 +247,7 @@ class TestOutbox:
         self, customer, operator, settings, mailoutbox, task_worker
     ):
         settings.EMAIL_BACKEND = f"{BACKENDS}.RejectingBackend"
-        fulfil(make_order(owner=customer, state=OrderState.IN_PRODUCTION), operator)
+        fulfil(ready_to_ship(customer, operator), operator)
         assert task_worker() == ["failed"]
         email = OutgoingEmail.objects.get()
         assert email.handed_over_at is None and "SMTPDataError" in email.last_error
@@ -248,7 +257,7 @@ class TestOutbox:
         assert len(mailoutbox) == 1
 
     def test_two_tasks_for_one_mail_send_it_once(self, customer, operator, mailoutbox, task_worker):
-        fulfil(make_order(owner=customer, state=OrderState.IN_PRODUCTION), operator)
+        fulfil(ready_to_ship(customer, operator), operator)
         email = OutgoingEmail.objects.get()
         notifications.deliver_email.enqueue(email.pk)  # e.g. the sweep raced the first task
         assert sorted(task_worker()) == ["sent", "skipped"]
@@ -258,7 +267,7 @@ class TestOutbox:
         self, customer, operator, settings, mailoutbox, task_worker
     ):
         settings.EMAIL_BACKEND = f"{BACKENDS}.DroppingBackend"
-        fulfil(make_order(owner=customer, state=OrderState.IN_PRODUCTION), operator)
+        fulfil(ready_to_ship(customer, operator), operator)
         assert task_worker() == ["in doubt"]
         email = OutgoingEmail.objects.get()
         assert email.handed_over_at is not None and "TimeoutError" in email.last_error
@@ -281,7 +290,7 @@ class TestOutbox:
     def test_a_worker_killed_while_connecting_lets_the_sweep_queue_the_mail_again(
         self, customer, operator, mailoutbox, task_worker
     ):
-        fulfil(make_order(owner=customer, state=OrderState.IN_PRODUCTION), operator)
+        fulfil(ready_to_ship(customer, operator), operator)
         email = OutgoingEmail.objects.get()
         # What a worker killed after its claim, before the hand-over, leaves: the mail claimed,
         # its task RUNNING for ever.
@@ -308,7 +317,7 @@ class TestOutbox:
         self, customer, operator, settings, mailoutbox, task_worker, monkeypatch
     ):
         """A worker that connected for longer than its claim finds the mail re-claimed."""
-        fulfil(make_order(owner=customer, state=OrderState.IN_PRODUCTION), operator)
+        fulfil(ready_to_ship(customer, operator), operator)
         email = OutgoingEmail.objects.get()
         open_connection = LocmemBackend.open
 
@@ -324,7 +333,7 @@ class TestOutbox:
     def test_support_sees_the_mails_and_their_delivery_in_the_admin(
         self, customer, operator, admin_client, task_worker
     ):
-        order = make_order(owner=customer, state=OrderState.IN_PRODUCTION, operator=operator)
+        order = ready_to_ship(customer, operator)
         fulfil(order, operator)
         page = admin_client.get("/admin/production/outgoingemail/").content.decode()
         assert order.reference in page and customer.email in page and "queued" in page
@@ -336,7 +345,7 @@ class TestOutbox:
         self, customer, operator, admin_client, settings, task_worker
     ):
         settings.EMAIL_BACKEND = f"{BACKENDS}.RefusingBackend"
-        fulfil(make_order(owner=customer, state=OrderState.IN_PRODUCTION), operator)
+        fulfil(ready_to_ship(customer, operator), operator)
         task_worker()
         email = OutgoingEmail.objects.get()
         response = admin_client.post(

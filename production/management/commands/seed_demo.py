@@ -8,7 +8,13 @@ from django.core.management.base import BaseCommand
 
 from production import services
 from production.access import operators_group
-from production.lifecycle import EventSource, OrderState, Priority, ProductionStatus
+from production.lifecycle import (
+    EventSource,
+    OrderState,
+    Priority,
+    ProductionStatus,
+    walk_from_payment,
+)
 from production.models import Garment, ProductionOrder
 from production.pricing import SizeQuantity
 
@@ -70,7 +76,6 @@ SAMPLES = [
     (OrderState.FULFILLED, Priority.STANDARD, [("S", 1), ("M", 1)]),
     (OrderState.CANCELED, Priority.STANDARD, [("L", 2)]),
 ]
-PATH = [OrderState.APPROVED, OrderState.IN_PRODUCTION, OrderState.FULFILLED]
 
 
 class Command(BaseCommand):
@@ -155,14 +160,9 @@ class Command(BaseCommand):
                 priority=Priority.HOLD,
                 note="Waiting for artwork approval",
             )
-        for step in PATH[: PATH.index(state) + 1] if state in PATH else []:
-            services.transition_order(
-                order=order, to=step, actor=operator, source=EventSource.OPERATOR
+        # In production, the demo order is half done: printed, now finishing.
+        step = ProductionStatus.FINISHING if state == OrderState.IN_PRODUCTION else None
+        for change in walk_from_payment(state, step, priority=priority):
+            services.update_order(
+                order=order, actor=operator, source=EventSource.OPERATOR, **change
             )
-            if step == OrderState.IN_PRODUCTION and state == OrderState.IN_PRODUCTION:
-                services.update_order(
-                    order=order,
-                    actor=operator,
-                    source=EventSource.OPERATOR,
-                    production_status=ProductionStatus.FINISHING,
-                )
