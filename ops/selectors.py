@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from django.conf import settings
-from django.db.models import Prefetch, QuerySet
+from django.db.models import IntegerField, Prefetch, QuerySet, Subquery
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
@@ -66,17 +66,23 @@ class StateCounts:
 
 
 def status_counts(queryset: QuerySet[ProductionOrder], *, cap: int) -> StateCounts:
-    """How many of `queryset`'s orders are in each state, each count stopping at cap + 1 rows.
+    """How many of `queryset`'s orders are in each state, in one statement.
 
-    A page view therefore never counts a shop's whole history: each state reads at most one
-    bounded index range (`SELECT COUNT(*) FROM (... LIMIT cap + 1)`), however many orders there
-    are. One small query per state: SQLite allows no LIMIT inside a UNION.
+    Each state's count stops at cap + 1 rows, so a page view never counts a shop's whole history:
+    at most one bounded index range per state is read, however many orders there are.
     """
-    unordered = queryset.order_by()
-    return StateCounts(
-        {state: unordered.filter(status=state)[: cap + 1].count() for state in OrderState.values},
-        cap,
-    )
+    counts = {
+        state: Subquery(
+            queryset.filter(status=state).order_by().values("pk")[: cap + 1],
+            template="(SELECT COUNT(*) FROM (%(subquery)s) AS capped)",
+            output_field=IntegerField(),
+        )
+        for state in OrderState.values
+    }
+    # Six uncorrelated subqueries, each run once; any one row carries them (none: no orders).
+    rows = ProductionOrder.objects.order_by().annotate(**counts).values(*counts)[:1]
+    row = next(iter(rows), {})
+    return StateCounts({state: row.get(state) or 0 for state in OrderState.values}, cap)
 
 
 def get_ops_order(*, order_id: UUID | str) -> ProductionOrder | None:
