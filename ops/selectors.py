@@ -211,21 +211,20 @@ def order_list_page(params: QueryDict, *, page_size: int = PAGE_SIZE) -> OrderLi
     orders = order_by_sort(matching.filter(status__in=selected) if selected else matching, sort_key)
     page = paginate(orders, sort_key=sort_key, params=params, size=page_size, total=total)
 
-    others = filters.copy()
-    others.pop("status", None)
-    tabs = [{"label": "All", "value": "", "count": counts.label(), "url": list_url(others)}]
-    for state in OrderState:
-        others.setlist("status", [state.value])
+    tabs, others = [], filters.copy()
+    others.pop("status", None)  # each tab's state goes last in its URL
+    for value, label in [("", "All"), *OrderState.choices]:
+        states = [value] if value else []
+        others.setlist("status", states)
         tabs.append(
             {
-                "label": state.label,
-                "value": state.value,
-                "count": counts.label([state.value]),
+                "label": label,
+                "value": value,
+                "count": counts.label(states),
                 "url": list_url(others),
+                "active": selected == states,
             }
         )
-    for tab in tabs:
-        tab["active"] = selected == ([tab["value"]] if tab["value"] else [])
     return OrderListPage(
         filterset=filterset,
         filters=filters,
