@@ -41,11 +41,14 @@ def order_list_queryset() -> QuerySet[ProductionOrder]:
     return ProductionOrder.objects.select_related("garment", "owner").only(*LIST_FIELDS)
 
 
-def export_queryset() -> QuerySet[ProductionOrder]:
-    """Every order with what a work order sheet needs, line items included."""
-    return ProductionOrder.objects.select_related("garment", "owner").prefetch_related(
+def export_orders(params: QueryDict) -> QuerySet[ProductionOrder]:
+    """What the list's filters match, in its sort, with what a work order sheet needs."""
+    orders = ProductionOrder.objects.select_related("garment", "owner").prefetch_related(
         Prefetch("line_items", queryset=LineItem.objects.order_by("id"))
     )
+    filterset = OrderFilter(filter_params(params), queryset=orders)
+    filterset.is_valid()  # invalid values are ignored, as on the list
+    return order_by_sort(filterset.qs, filterset.sort_key)
 
 
 @dataclass(frozen=True)
