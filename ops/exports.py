@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from production.models import ProductionOrder
+from production.pricing import format_money
 
 HEADER = [
     "Reference",
@@ -43,7 +44,6 @@ def _safe(value: object) -> str:
 
 def order_row(order: ProductionOrder) -> list[str]:
     items = list(order.line_items.all())
-    name = f"{order.owner.first_name} {order.owner.last_name}".strip()
     return [
         _safe(v)
         for v in (
@@ -55,12 +55,12 @@ def order_row(order: ProductionOrder) -> list[str]:
             order.due_date.isoformat() if order.due_date else "",
             order.eta_days,
             order.owner.email,
-            name,
+            order.owner.get_full_name(),
             order.garment.name,
             "; ".join(f"{item.size} × {item.quantity}" for item in items),
             "; ".join(sorted({item.get_technique_display() for item in items})),
             order.total_quantity,
-            f"{order.total_amount / 100:.2f}",
+            format_money(order.total_amount, order.currency, plain=True),
             order.currency.upper(),
             order.design_url,
             order.notes,

@@ -5,12 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from django.core.exceptions import EmptyResultSet
-from django.db import connection
-from django.db.models import Prefetch, QuerySet
+from django.conf import settings
+from django.db.models import IntegerField, Prefetch, QuerySet, Subquery
+from django.http import QueryDict
+from django.urls import reverse
+from django.utils import timezone
 
-from production.lifecycle import OrderState
+from ops.forms import filter_params
+from ops.paging import KeysetPage, paginate
+from production.filters import OrderFilter, order_by_sort
+from production.lifecycle import OrderState, eta_days
 from production.models import FulfillmentEvent, LineItem, OrderNote, ProductionOrder
+
+PAGE_SIZE = 20
 
 # Only what a list row shows: 100k-order tables make row width matter.
 LIST_FIELDS = (
@@ -34,11 +41,14 @@ def order_list_queryset() -> QuerySet[ProductionOrder]:
     return ProductionOrder.objects.select_related("garment", "owner").only(*LIST_FIELDS)
 
 
-def export_queryset() -> QuerySet[ProductionOrder]:
-    """Every order with what a work order sheet needs, line items included."""
-    return ProductionOrder.objects.select_related("garment", "owner").prefetch_related(
+def export_orders(params: QueryDict) -> QuerySet[ProductionOrder]:
+    """What the list's filters match, in its sort, with what a work order sheet needs."""
+    orders = ProductionOrder.objects.select_related("garment", "owner").prefetch_related(
         Prefetch("line_items", queryset=LineItem.objects.order_by("id"))
     )
+    filterset = OrderFilter(filter_params(params), queryset=orders)
+    filterset.is_valid()  # invalid values are ignored, as on the list
+    return order_by_sort(filterset.qs, filterset.sort_key)
 
 
 @dataclass(frozen=True)
@@ -48,25 +58,14 @@ class StateCounts:
     counts: dict[str, int]
     cap: int
 
-    def exact(self, state: str) -> bool:
-        return self.counts[state] <= self.cap
-
-    def label(self, state: str) -> str:
-        return f"{self.cap:,}+" if not self.exact(state) else f"{self.counts[state]:,}"
-
-    def label_total(self) -> str:
-        total = self.total()
+    def label(self, states: list[str] | None = None) -> str:
+        total = self.total(states)
         return f"{total:,}" if total is not None else f"{self.cap:,}+"
 
     def total(self, states: list[str] | None = None) -> int | None:
-        """How many orders are in `states` (default: all), or None when it is over the cap."""
-        states = states or list(self.counts)
-        if not all(self.exact(state) for state in states):
-            return None
-        return sum(self.counts[state] for state in states)
-
-
-_ANY_STATE = "\x00state"
+        """How many orders are in `states` (default: all), or None when one is over the cap."""
+        counts = [self.counts[state] for state in states or self.counts]
+        return None if any(count > self.cap for count in counts) else sum(counts)
 
 
 def status_counts(queryset: QuerySet[ProductionOrder], *, cap: int) -> StateCounts:
@@ -75,25 +74,18 @@ def status_counts(queryset: QuerySet[ProductionOrder], *, cap: int) -> StateCoun
     Each state's count stops at cap + 1 rows, so a page view never counts a shop's whole history:
     at most one bounded index range per state is read, however many orders there are.
     """
-    # One state's capped count is compiled once with a stand-in value, then run for each state
-    # with its own parameter: the SQL text is the same six times (compiling is the slow part).
-    capped = queryset.filter(status=_ANY_STATE).order_by().values("pk")[: cap + 1]
-    try:
-        sql, template_params = capped.query.sql_with_params()
-    except EmptyResultSet:  # a filter that cannot match anything (e.g. no such customer)
-        return StateCounts(dict.fromkeys(OrderState.values, 0), cap)
-    if list(template_params).count(_ANY_STATE) != 1:
-        raise RuntimeError("state filter not found in the compiled count query")
-    parts: list[str] = []
-    params: list[object] = []
-    for n, state in enumerate(OrderState.values):
-        # Django compiled `sql`; every value in it is a bound parameter.
-        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS state_{n})")  # noqa: S608
-        params.extend(state if p == _ANY_STATE else p for p in template_params)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(parts), params)
-        row = cursor.fetchone()
-    return StateCounts(dict(zip(OrderState.values, row, strict=True)), cap)
+    counts = {
+        state: Subquery(
+            queryset.filter(status=state).order_by().values("pk")[: cap + 1],
+            template="(SELECT COUNT(*) FROM (%(subquery)s) AS capped)",
+            output_field=IntegerField(),
+        )
+        for state in OrderState.values
+    }
+    # Six uncorrelated subqueries, each run once; any one row carries them (none: no orders).
+    rows = ProductionOrder.objects.order_by().annotate(**counts).values(*counts)[:1]
+    row = next(iter(rows), {})
+    return StateCounts({state: row.get(state) or 0 for state in OrderState.values}, cap)
 
 
 def get_ops_order(*, order_id: UUID | str) -> ProductionOrder | None:
@@ -115,4 +107,149 @@ def get_ops_order(*, order_id: UUID | str) -> ProductionOrder | None:
         )
         .filter(pk=order_id)
         .first()
+    )
+
+
+def list_url(filters: QueryDict, **extra: str) -> str:
+    """The list with these filters (and paging parameters)."""
+    query = filters.copy()
+    for name, value in extra.items():
+        query[name] = value
+    encoded = query.urlencode()
+    return reverse("ops:order-list") + (f"?{encoded}" if encoded else "")
+
+
+def matching_orders(filters: QueryDict) -> QuerySet[ProductionOrder]:
+    """Every order the list's filters match, unordered (what "apply to all matching" changes)."""
+    unsorted = filters.copy()
+    unsorted.pop("sort", None)
+    return OrderFilter(unsorted, queryset=ProductionOrder.objects.all()).qs
+
+
+@dataclass(frozen=True)
+class Row:
+    """One list row, formatted once in Python: the template engine is the slow part of a page."""
+
+    id: str
+    reference: str
+    url: str
+    customer_name: str
+    email: str
+    garment: str
+    quantity: int
+    status: str
+    status_label: str
+    production_status: str
+    priority: str
+    created_iso: str
+    created: str
+    eta: str
+
+
+def list_rows(orders: list[ProductionOrder]) -> list[Row]:
+    detail = reverse("ops:order-detail", args=[UUID(int=0)]).replace(str(UUID(int=0)), "{}")
+    today = timezone.localdate()
+    rows = []
+    for order in orders:
+        created = timezone.localtime(order.created_at)
+        eta = eta_days(
+            status=order.status, priority=order.priority, due_date=order.due_date, today=today
+        )
+        rows.append(
+            Row(
+                id=str(order.id),
+                reference=order.reference,
+                url=detail.format(order.id),
+                customer_name=order.owner.get_full_name(),
+                email=order.owner.email,
+                garment=order.garment.name,
+                quantity=order.total_quantity,
+                status=order.status,
+                status_label=order.get_status_display(),
+                production_status=order.production_status,
+                priority=order.priority,
+                created_iso=created.isoformat(),
+                created=created.strftime("%Y-%m-%d %H:%M"),
+                eta="—" if order.is_final else f"{eta} d",
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class OrderListPage:
+    """Everything /ops/orders shows for one query string (the template's context)."""
+
+    filterset: OrderFilter  # the filter form, with the errors of values it ignored
+    filters: QueryDict  # the filter and sort parameters, without paging
+    query: str
+    sort_key: str
+    selected_states: list[str]
+    tabs: list[dict]
+    page: KeysetPage
+    rows: list[Row]
+    links: dict[str, str | None]
+    total: int | None  # None: over the count cap
+    total_label: str
+    can_apply_to_all: bool
+    bulk_limit: int
+    export_url: str
+
+
+def order_list_page(params: QueryDict, *, page_size: int = PAGE_SIZE) -> OrderListPage:
+    """One page of the ops list for the query string `params`, in a fixed number of queries.
+
+    One FilterSet: its state filter is taken out, so the rest of the filters (a search looks its
+    customers up once) give the tab counts — each tab says what clicking it would show — and,
+    narrowed to the selected states, the rows; the total is the sum of those states' counts.
+    """
+    filters = filter_params(params)
+    filterset = OrderFilter(filters, queryset=order_list_queryset())
+    filterset.is_valid()  # invalid values are ignored by the filters and shown on the form
+    selected = filterset.form.cleaned_data.pop("status", None) or []
+    matching = filterset.filter_queryset(filterset.queryset)
+    counts = status_counts(matching, cap=settings.OPS_COUNT_CAP)
+    total = counts.total(selected)
+    sort_key = filterset.sort_key
+    orders = order_by_sort(matching.filter(status__in=selected) if selected else matching, sort_key)
+    page = paginate(orders, sort_key=sort_key, params=params, size=page_size, total=total)
+
+    tabs, others = [], filters.copy()
+    others.pop("status", None)  # each tab's state goes last in its URL
+    for value, label in [("", "All"), *OrderState.choices]:
+        states = [value] if value else []
+        others.setlist("status", states)
+        tabs.append(
+            {
+                "label": label,
+                "value": value,
+                "count": counts.label(states),
+                "url": list_url(others),
+                "active": selected == states,
+            }
+        )
+    return OrderListPage(
+        filterset=filterset,
+        filters=filters,
+        query=filters.urlencode(),
+        sort_key=sort_key,
+        selected_states=selected,
+        tabs=tabs,
+        page=page,
+        rows=list_rows(page.rows),
+        links={
+            "first": list_url(filters) if page.has_previous else None,
+            "previous": list_url(filters, before=page.first_cursor, page=str(page.number - 1))
+            if page.has_previous and page.first_cursor
+            else None,
+            "next": list_url(filters, after=page.last_cursor, page=str(page.number + 1))
+            if page.has_next
+            else None,
+            "last": list_url(filters, last="1") if page.has_next else None,
+        },
+        total=total,
+        total_label=counts.label(selected),
+        can_apply_to_all=total is not None and 0 < total <= settings.OPS_BULK_LIMIT,
+        bulk_limit=settings.OPS_BULK_LIMIT,
+        export_url=reverse("ops:order-export") + (f"?{filters.urlencode()}" if filters else ""),
     )

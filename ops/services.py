@@ -36,28 +36,29 @@ def bulk_update_orders(
     """Set one field on many orders, one service call (one transaction) per order.
 
     Legal changes apply; refused ones are listed with the service's reason and the rest carry on.
-    Orders that already have the value are left alone (no event is written for them).
+    Orders that already have the value are left alone (no event is written for them). The orders,
+    with the customer and garment a fulfilment mail names, are read once for all of them.
     """
     attribute, choices = BULK_FIELDS[field_name]
     target = choices(value)
     result = BulkResult()
-    current = (
-        ProductionOrder.objects.filter(pk__in=list(order_ids))
+    orders = (
+        ProductionOrder.objects.select_related("owner", "garment")
+        .filter(pk__in=list(order_ids))
         .order_by("reference")
-        .values_list("pk", "reference", attribute)
     )
-    for pk, reference, before in current:
-        if before == target:
-            result.unchanged.append(reference)
+    for order in orders:
+        if getattr(order, attribute) == target:
+            result.unchanged.append(order.reference)
             continue
         try:
             services.update_order(
-                order=pk, actor=actor, source=EventSource.OPERATOR, **{attribute: target}
+                order=order, actor=actor, source=EventSource.OPERATOR, **{attribute: target}
             )
         except ProductionOrder.DoesNotExist:
             continue  # deleted meanwhile: nothing to do
         except OrderError as error:
             result.skipped.append(error.message)
         else:
-            result.changed.append(reference)
+            result.changed.append(order.reference)
     return result

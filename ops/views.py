@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from uuid import UUID
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import UserPassesTestMixin
-from django.db.models import QuerySet
 from django.http import (
     Http404,
     HttpRequest,
@@ -19,18 +17,22 @@ from django.http import (
 )
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views import View
+from django.views.generic import TemplateView
 
 from ops import exports
 from ops.forms import BULK_CHOICES, BulkUpdateForm, OrderActionForm, filter_params
-from ops.paging import paginate
-from ops.selectors import export_queryset, get_ops_order, order_list_queryset, status_counts
+from ops.selectors import (
+    export_orders,
+    get_ops_order,
+    list_url,
+    matching_orders,
+    order_list_page,
+)
 from ops.services import BULK_FIELDS, BulkResult, bulk_update_orders
 from production import services
 from production.access import is_operator
 from production.exceptions import OrderError
-from production.filters import OrderFilter, order_by_sort
 from production.lifecycle import (
     RULES,
     STEP_LABELS,
@@ -40,14 +42,12 @@ from production.lifecycle import (
     OrderState,
     Priority,
     ProductionStatus,
-    eta_days,
     move_to,
     next_step,
 )
 from production.models import ProductionOrder
 from production.sorting import SORTS
 
-PAGE_SIZE = 20
 MAX_LISTED_FAILURES = 50
 
 
@@ -58,168 +58,22 @@ class OperatorRequiredMixin(UserPassesTestMixin):
         return is_operator(self.request.user)
 
 
-def list_url(filters: QueryDict, **extra: str) -> str:
-    query = filters.copy()
-    for name, value in extra.items():
-        query[name] = value
-    encoded = query.urlencode()
-    return reverse("ops:order-list") + (f"?{encoded}" if encoded else "")
+class OrderListView(OperatorRequiredMixin, TemplateView):
+    template_name = "ops/order_list.html"
+    extra_context = {
+        "sorts": [(key, sort.label) for key, sort in SORTS.items()],
+        "bulk_choices": BULK_CHOICES,
+        "production_statuses": ProductionStatus.choices,
+        "priorities": Priority.choices,
+        "labels": {  # for static/js/ops.js, which relabels rows pushed over the socket
+            "status": dict(OrderState.choices),
+            "priority": {str(label): str(label) for label in Priority.labels},
+        },
+    }
 
-
-def bulk_limit() -> int:
-    return settings.OPS_BULK_LIMIT
-
-
-def count_cap() -> int:
-    return settings.OPS_COUNT_CAP
-
-
-def matching_orders(
-    filters: QueryDict, *, queryset: QuerySet[ProductionOrder] | None = None
-) -> QuerySet[ProductionOrder]:
-    """Every order the list's filters match, unordered (for counting and "all matching")."""
-    unsorted = filters.copy()
-    unsorted.pop("sort", None)
-    if queryset is None:
-        queryset = ProductionOrder.objects.all()
-    return OrderFilter(unsorted, queryset=queryset).qs
-
-
-class OrderListView(OperatorRequiredMixin, View):
-    def get(self, request: HttpRequest) -> HttpResponse:
-        filters = filter_params(request.GET)
-        filterset = OrderFilter(filters)
-        filterset.is_valid()  # invalid values are ignored by the filters and shown on the form
-        sort_key = filterset.sort_key
-        selected = filterset.form.cleaned_data.get("status") or []
-
-        # Everything but the state filter, built once (a search looks its customers up once):
-        # the tab counts come from it (each tab says what clicking it would show), the rows from
-        # it narrowed to the selected states, and the total is the sum of their counts.
-        other_filters = filters.copy()
-        other_filters.pop("status", None)
-        matching = matching_orders(other_filters, queryset=order_list_queryset())
-        counts = status_counts(matching, cap=count_cap())
-        orders = matching.filter(status__in=selected) if selected else matching
-        orders = order_by_sort(orders, sort_key)
-        total = counts.total(selected)
-        page = paginate(orders, sort_key=sort_key, params=request.GET, size=PAGE_SIZE, total=total)
-
-        tabs = [
-            {
-                "label": "All",
-                "value": "",
-                "count": counts.label_total(),
-                "url": list_url(other_filters),
-                "active": not selected,
-            }
-        ]
-        for state in OrderState:
-            only = other_filters.copy()
-            only.setlist("status", [state.value])
-            tabs.append(
-                {
-                    "label": state.label,
-                    "value": state.value,
-                    "count": counts.label(state.value),
-                    "url": list_url(only),
-                    "active": selected == [state.value],
-                }
-            )
-        links = {
-            "first": list_url(filters) if page.has_previous else None,
-            "previous": list_url(filters, before=page.first_cursor, page=str(page.number - 1))
-            if page.has_previous and page.first_cursor
-            else None,
-            "next": list_url(filters, after=page.last_cursor, page=str(page.number + 1))
-            if page.has_next
-            else None,
-            "last": list_url(filters, last="1") if page.has_next else None,
-        }
-        return render(
-            request,
-            "ops/order_list.html",
-            {
-                "filterset": filterset,
-                "filters": filters,
-                "query": filters.urlencode(),
-                "page": page,
-                "orders": page.rows,
-                "rows": list_rows(page.rows),
-                "total": total,
-                "total_label": f"{total:,}" if total is not None else f"{count_cap():,}+",
-                "can_apply_to_all": total is not None and 0 < total <= bulk_limit(),
-                "selected_states": selected,
-                "tabs": tabs,
-                "links": links,
-                "export_url": reverse("ops:order-export")
-                + (f"?{filters.urlencode()}" if filters else ""),
-                "sorts": [(key, sort.label) for key, sort in SORTS.items()],
-                "sort_key": sort_key,
-                "bulk_choices": BULK_CHOICES,
-                "bulk_limit": bulk_limit(),
-                "states": OrderState.choices,
-                "production_statuses": ProductionStatus.choices,
-                "priorities": Priority.choices,
-                "labels": {
-                    "status": dict(OrderState.choices),
-                    "priority": {str(label): str(label) for label in Priority.labels},
-                },
-            },
-        )
-
-
-@dataclass(frozen=True)
-class Row:
-    """One list row, formatted once in Python: the template engine is the slow part of a page."""
-
-    id: str
-    reference: str
-    url: str
-    customer_name: str
-    email: str
-    garment: str
-    quantity: int
-    status: str
-    status_label: str
-    production_status: str
-    priority: str
-    created_iso: str
-    created: str
-    eta: str
-
-
-def list_rows(orders: list[ProductionOrder]) -> list[Row]:
-    detail = reverse("ops:order-detail", args=[_PLACEHOLDER]).replace(str(_PLACEHOLDER), "{}")
-    today = timezone.localdate()
-    rows = []
-    for order in orders:
-        created = timezone.localtime(order.created_at)
-        eta = eta_days(
-            status=order.status, priority=order.priority, due_date=order.due_date, today=today
-        )
-        rows.append(
-            Row(
-                id=str(order.id),
-                reference=order.reference,
-                url=detail.format(order.id),
-                customer_name=f"{order.owner.first_name} {order.owner.last_name}".strip(),
-                email=order.owner.email,
-                garment=order.garment.name,
-                quantity=order.total_quantity,
-                status=order.status,
-                status_label=order.get_status_display(),
-                production_status=order.production_status,
-                priority=order.priority,
-                created_iso=created.isoformat(),
-                created=created.strftime("%Y-%m-%d %H:%M"),
-                eta="—" if order.is_final else f"{eta} d",
-            )
-        )
-    return rows
-
-
-_PLACEHOLDER = UUID(int=0)
+    def get_context_data(self, **kwargs: object) -> dict:
+        listing = order_list_page(self.request.GET)
+        return super().get_context_data(**kwargs, **vars(listing))
 
 
 class BulkUpdateView(OperatorRequiredMixin, View):
@@ -238,12 +92,13 @@ class BulkUpdateView(OperatorRequiredMixin, View):
         else:
             matching = matching_orders(filters)
             # Counting stops just past the limit: an over-broad filter is refused cheaply.
-            count = matching.order_by()[: bulk_limit() + 1].count()
-            if count > bulk_limit():
+            limit = settings.OPS_BULK_LIMIT
+            count = matching.order_by()[: limit + 1].count()
+            if count > limit:
                 messages.error(
                     request,
-                    f"More than {bulk_limit():,} orders match: bulk changes are limited to "
-                    f"{bulk_limit():,} at a time. Narrow the filter first.",
+                    f"More than {limit:,} orders match: bulk changes are limited to "
+                    f"{limit:,} at a time. Narrow the filter first.",
                 )
                 return redirect(list_url(filters))
             if not data.get("confirmed") or data.get("expected") != count:
@@ -395,12 +250,8 @@ class OrderExportView(OperatorRequiredMixin, View):
     """The filtered list as CSV, streamed so a shop's whole history never sits in memory."""
 
     def get(self, request: HttpRequest) -> StreamingHttpResponse:
-        filters = filter_params(request.GET)
-        filterset = OrderFilter(filters, queryset=export_queryset())
-        filterset.is_valid()
-        orders = order_by_sort(filterset.qs, filterset.sort_key)
         response = StreamingHttpResponse(
-            exports.csv_lines(orders), content_type="text/csv; charset=utf-8"
+            exports.csv_lines(export_orders(request.GET)), content_type="text/csv; charset=utf-8"
         )
         response["Content-Disposition"] = 'attachment; filename="orders.csv"'
         return response

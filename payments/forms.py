@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 
 from production.lifecycle import LEAD_DAYS, Priority
 from production.models import Garment
-from production.pricing import RUSH_SURCHARGE_PERCENT, SizeQuantity
+from production.pricing import RUSH_SURCHARGE_PERCENT, SizeQuantity, format_money
 
 MAX_QUANTITY = 10000  # per size, as the API allows
 
@@ -35,14 +35,12 @@ def size_field_name(size: str) -> str:
 
 class GarmentChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, garment: Garment) -> str:
-        from payments.templatetags.money import money
-
         extras = ", ".join(
-            f"{size} +{money(amount, garment.currency)}"
+            f"{size} +{format_money(amount, garment.currency)}"
             for size, amount in garment.size_upcharges.items()
             if amount
         )
-        label = f"{garment.name} — {money(garment.base_price, garment.currency)} each"
+        label = f"{garment.name} — {format_money(garment.base_price, garment.currency)} each"
         label += f" · sizes {' '.join(garment.sizes)}"
         return f"{label} ({extras})" if extras else label
 

@@ -1,7 +1,8 @@
-"""Server-side prices: the client never sends an amount (docs/decisions.md, "Pricing")."""
+"""Server-side prices, and how money is shown (docs/decisions.md, "Pricing", "Ops dashboard")."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from production.lifecycle import Priority
 from production.models import Garment
@@ -51,3 +52,25 @@ def quote_order(*, garment: Garment, sizes: Sequence[SizeQuantity], priority: st
         total=subtotal + rush,
         currency=garment.currency,
     )
+
+
+# How many digits Stripe's minor unit has (https://docs.stripe.com/currencies): amounts here are
+# stored as Stripe counts them. ISK, HUF and TWD stay two-decimal in Stripe's API (an amount of
+# 100 is 1 króna), whatever ISO 4217 says, so they are not listed.
+ZERO_DECIMAL = frozenset("bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split())  # noqa: SIM905
+THREE_DECIMAL = frozenset({"bhd", "jod", "kwd", "omr", "tnd"})
+
+
+def format_money(amount: int | None, currency: str, *, plain: bool = False) -> str:
+    """Minor units as people read them: 1800 USD → "18.00 USD", 1800 JPY → "1,800 JPY",
+    1800 KWD → "1.800 KWD". `plain`: the bare number, no grouping ("18.00", "1800"), which a
+    spreadsheet reads as a number (the CSV export). Every page, mail and export formats money here.
+    """
+    if amount is None:
+        return ""
+    code = currency.lower()
+    digits = 0 if code in ZERO_DECIMAL else 3 if code in THREE_DECIMAL else 2
+    value = Decimal(amount).scaleb(-digits)  # exact: no float rounding on large amounts
+    if plain:
+        return f"{value:.{digits}f}"
+    return f"{value:,.{digits}f} {code.upper()}"

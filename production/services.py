@@ -261,12 +261,17 @@ def update_order(
     Priority is applied first (releasing a hold and starting production is one request), then the
     state, then the production status. Each real change writes one event; `note` becomes the message
     of the main one. A note with no change is kept as an internal operator note. Asking for the
-    value an order already has is a no-op, so retries are safe.
+    value an order already has is a no-op, so retries are safe. The customer and garment of a
+    passed order, when already loaded, are not read again (bulk changes read them for all at once).
     """
     order_id = order.pk if isinstance(order, ProductionOrder) else order
     note = _clean_note(note)
     with transaction.atomic(durable=True):
         locked = _lock(order_id)
+        if isinstance(order, ProductionOrder):
+            for relation in ("owner", "garment"):  # no service ever changes them
+                if (field := ProductionOrder._meta.get_field(relation)).is_cached(order):
+                    field.set_cached_value(locked, field.get_cached_value(order))
         changes: list[_Change] = []
         if priority is not None and priority != locked.priority:
             changes.append(_change_priority(locked, Priority(priority)))

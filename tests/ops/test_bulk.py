@@ -1,7 +1,9 @@
 import pytest
 from django.contrib.messages import get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from production.lifecycle import OrderState, Priority
+from production.lifecycle import OrderState, Priority, ProductionStatus
 from production.models import FulfillmentEvent, ProductionOrder
 from tests.factories import make_order
 
@@ -201,3 +203,39 @@ def test_unknown_ids_are_ignored(ops_client, garment):
         },
     )
     assert shown_messages(response) == ["Updated 1 order: order state → Approved."]
+
+
+def _bulk_queries(client, change: str, orders) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        client.post(
+            "/ops/orders/bulk",
+            {"change": change, "scope": "selected", "ids": [o.id for o in orders]},
+        )
+    assert {state_of(o) for o in orders} == {change.removeprefix("status:")}
+    return len(queries)
+
+
+@pytest.mark.django_db(transaction=True)  # each order's commit runs its broadcast, as deployed
+@pytest.mark.parametrize(
+    ("change", "state", "per_order"),
+    [
+        # BEGIN, lock, UPDATE, event, COMMIT; then the live-page broadcast reads the order (3).
+        ("status:approved", OrderState.SUBMITTED, 8),
+        # ... and the customer's mail and its task (the customer and garment are read once).
+        ("status:fulfilled", OrderState.IN_PRODUCTION, 10),
+    ],
+)
+def test_a_bulk_change_costs_a_fixed_number_of_queries_per_order(
+    ops_client, garment, operator, change, state, per_order
+):
+    def orders(n: int) -> list:
+        step = ProductionStatus.READY if state == OrderState.IN_PRODUCTION else None
+        return [
+            make_order(garment=garment, state=state, step=step, operator=operator) for _ in range(n)
+        ]
+
+    few, many = (
+        _bulk_queries(ops_client, change, orders(2)),
+        _bulk_queries(ops_client, change, orders(7)),
+    )
+    assert (many - few) / 5 == per_order

@@ -1,0 +1,64 @@
+"""Money reads the same on every page, mail and export, in every currency Stripe counts."""
+
+import csv
+import io
+
+import pytest
+from django.test import Client
+
+from production.lifecycle import OrderState
+from production.pricing import format_money
+from tests.factories import GarmentFactory, make_order
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "shown", "plain"),
+    [
+        (1800, "usd", "18.00 USD", "18.00"),
+        (123456789, "eur", "1,234,567.89 EUR", "1234567.89"),
+        (5, "EUR", "0.05 EUR", "0.05"),
+        # Zero-decimal (Stripe): the amount is whole yen / won.
+        (1800, "jpy", "1,800 JPY", "1800"),
+        (1500000, "krw", "1,500,000 KRW", "1500000"),
+        # Three-decimal (Stripe): 1 dinar is 1,000 fils.
+        (18250, "kwd", "18.250 KWD", "18.250"),
+        (1800, "bhd", "1.800 BHD", "1.800"),
+        # ISK is two-decimal in Stripe's API (100 is 1 króna) though ISO gives it no decimals.
+        (50000, "isk", "500.00 ISK", "500.00"),
+        (0, "usd", "0.00 USD", "0.00"),
+    ],
+)
+def test_amounts_in_minor_units_read_as_people_write_them(amount, currency, shown, plain):
+    assert format_money(amount, currency) == shown
+    assert format_money(amount, currency, plain=True) == plain
+
+
+def test_no_amount_shows_nothing():
+    assert format_money(None, "usd") == ""
+
+
+@pytest.fixture
+def yen_order(db, customer, operator):
+    tee = GarmentFactory(name="Yen Tee", currency="jpy", base_price=1800, size_upcharges={})
+    return make_order(owner=customer, garment=tee, sizes=[("M", 1)], state=OrderState.SUBMITTED)
+
+
+def test_a_yen_order_shows_whole_yen_on_every_page(yen_order, customer, operator):
+    shopper, ops = Client(), Client()
+    shopper.force_login(customer)
+    ops.force_login(operator)
+    pages = {
+        "customer list": shopper.get("/orders/"),
+        "customer order": shopper.get(f"/orders/{yen_order.id}/"),
+        "ops order": ops.get(f"/ops/orders/{yen_order.id}/"),
+        "home": shopper.get("/"),
+        "order form": shopper.get("/orders/new/"),
+    }
+    for name, response in pages.items():
+        html = response.content.decode()
+        assert "1,800 JPY" in html, name
+        assert "18.00 JPY" not in html, name
+
+    exported = b"".join(ops.get("/ops/orders/export.csv").streaming_content).decode()
+    [row] = csv.DictReader(io.StringIO(exported))
+    assert (row["Total"], row["Currency"]) == ("1800", "JPY")
