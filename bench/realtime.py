@@ -3,14 +3,14 @@
     REDIS_URL=redis://127.0.0.1:6379/4 flock /tmp/printshop-heavy.lock \
         .venv/bin/python bench/realtime.py
 
-Starts five daphne processes on 127.0.0.1 sharing Redis (a throwaway key prefix) and a throwaway
+Starts seven daphne processes on 127.0.0.1 sharing Redis (a throwaway key prefix) and a throwaway
 SQLite file. On channels_redis's `RedisChannelLayer` (the production settings): A takes the
 PATCHes, B holds our sockets (ws/orders/<id>/, fanned out in-process by production/fanout.py), C
 serves a minimal stock Channels consumer (bench/minimal_asgi.py) as the baseline, one channel per
-socket. On its `RedisPubSubChannelLayer` (bench/pubsub_settings.py): A' takes PATCHes, D serves
-plain stock consumers (group_add per socket) — one forwarding our finished frames on
-ws/orders/<id>/, the same without Channels' per-message database hop, and the same minimal
-consumer as C (each in a group of its own). Prints p50/p95 and the ratios. Bounded:
+socket. On its `RedisPubSubChannelLayer` (bench/pubsub_settings.py): A' takes PATCHes, D1–D3
+serve plain stock consumers (group_add per socket), 1,000 sockets each: one forwarding our
+finished frames on ws/orders/<id>/, the same without Channels' per-message database hop, and the
+same minimal consumer as C (each in a group of its own). Prints p50/p95 and the ratios. Bounded:
 fixed rounds, every wait has a timeout, the servers are stopped on exit. Goals (issue 4): latency
 p95 < 50 ms; fan-out to 1,000 sockets p95 ≤ 150 ms.
 """
@@ -159,7 +159,7 @@ async def pubsub_channels(prefix: str) -> int:
 
 
 async def main_async(args, servers, seed, env, prefix) -> None:
-    api, ours, minimal, pubsub_api, pubsub_stock = servers
+    api, ours, minimal, pubsub_api, pubsub_stock, pubsub_direct, pubsub_minimal = servers
     layer, group, message, payload = await asyncio.to_thread(
         layer_and_messages, env, seed["order_id"]
     )
@@ -176,13 +176,13 @@ async def main_async(args, servers, seed, env, prefix) -> None:
         f"ws://127.0.0.1:{pubsub_stock.port}{order_path}", pubsub_stock.url, args.sockets, None
     )
     direct_sockets = await open_sockets(
-        f"ws://127.0.0.1:{pubsub_stock.port}/ws/orders-direct/{seed['order_id']}/",
-        pubsub_stock.url,
+        f"ws://127.0.0.1:{pubsub_direct.port}/ws/orders-direct/{seed['order_id']}/",
+        pubsub_direct.url,
         args.sockets,
         None,
     )
     pubsub_minimal_sockets = await open_sockets(
-        f"ws://127.0.0.1:{pubsub_stock.port}/ws/minimal/", pubsub_stock.url, args.sockets, None
+        f"ws://127.0.0.1:{pubsub_minimal.port}/ws/minimal/", pubsub_minimal.url, args.sockets, None
     )
     # This client holds 5,000 sockets; its own cyclic GC then pauses ~100 ms every few rounds,
     # which measured the client, not the servers. Everything set up so far is frozen out of it.
@@ -280,7 +280,9 @@ def main() -> None:
             Daphne(env),
             Daphne(env, app="bench.minimal_asgi:application"),
             Daphne(pubsub_env),
-            Daphne(pubsub_env, app="bench.minimal_asgi:application"),
+            # One process per measured set, as B and C: a process's heap (its garbage collector's
+            # work) grows with the sockets it holds.
+            *(Daphne(pubsub_env, app="bench.minimal_asgi:application") for _ in range(3)),
         ]
         try:
             for server in servers:
