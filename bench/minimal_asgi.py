@@ -4,10 +4,11 @@ Stock consumers (default dispatch, no auth, no DB), one channel per socket in th
 
 * `ws/minimal/`: `AsyncJsonWebsocketConsumer`, the message's payload JSON-encoded per socket.
 * `ws/orders/<id>/`: `AsyncWebsocketConsumer` in the order's group, forwarding the finished frame
-  our broadcasts carry (`text`): ours, production/consumers.py, without its `dispatch` (which
-  skips Channels' per-message database hop) and without its access checks.
+  our broadcasts carry (`text`): the plain stock consumer our own would be without a fan-out hub.
+* `ws/orders-direct/<id>/`: the same without Channels' per-message database hop (`dispatch`
+  calls the handler directly), as production/consumers.py does.
 
-Which channel layer they run on is the settings' (`bench/core_settings.py` for the core one).
+Which channel layer they run on is the settings' (`bench/pubsub_settings.py` for the pub/sub one).
 """
 
 import os
@@ -17,6 +18,7 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_asgi_app = get_asgi_application()
 
+from channels.consumer import get_handler_name  # noqa: E402
 from channels.generic.websocket import (  # noqa: E402
     AsyncJsonWebsocketConsumer,
     AsyncWebsocketConsumer,
@@ -35,8 +37,10 @@ class MinimalConsumer(AsyncJsonWebsocketConsumer):
 
 
 class OrderFrameConsumer(AsyncWebsocketConsumer):
+    group_prefix = "order"
+
     async def connect(self) -> None:
-        group = f"order.{self.scope['url_route']['kwargs']['order_id']}"
+        group = f"{self.group_prefix}.{self.scope['url_route']['kwargs']['order_id']}"
         await self.channel_layer.group_add(group, self.channel_name)
         self.groups.append(group)  # left by the base class on disconnect
         await self.accept()
@@ -48,6 +52,13 @@ class OrderFrameConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=event["text"])
 
 
+class DirectOrderFrameConsumer(OrderFrameConsumer):
+    group_prefix = "direct"  # a group of its own, so each round reaches only the measured sockets
+
+    async def dispatch(self, message: dict) -> None:
+        await getattr(self, get_handler_name(message))(message)
+
+
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
@@ -55,6 +66,7 @@ application = ProtocolTypeRouter(
             [
                 path("ws/minimal/", MinimalConsumer.as_asgi()),
                 path("ws/orders/<str:order_id>/", OrderFrameConsumer.as_asgi()),
+                path("ws/orders-direct/<str:order_id>/", DirectOrderFrameConsumer.as_asgi()),
             ]
         ),
     }

@@ -3,19 +3,16 @@
     REDIS_URL=redis://127.0.0.1:6379/4 flock /tmp/printshop-heavy.lock \
         .venv/bin/python bench/realtime.py
 
-Starts four daphne processes on 127.0.0.1 sharing Redis (throwaway key prefixes) and a throwaway
-SQLite file. With the production settings (channels_redis's `RedisPubSubChannelLayer`, see
-production/channel_layer.py): A takes the PATCHes, B holds our sockets (ws/orders/<id>/), D serves
-the plain stock consumer forwarding the same frames (bench/minimal_asgi.py, default dispatch),
-under a prefix of its own so that B's rounds do not make D work. C serves the minimal stock
-consumer on the core `RedisChannelLayer` (bench/core_settings.py): the baseline, one Redis
-message per socket. Prints p50/p95 and the ratios. Bounded: fixed rounds, every wait has a
-timeout, the servers are stopped on exit. Goals (issue 4): latency p95 < 50 ms; fan-out to 1,000
-sockets p95 ≤ 150 ms.
-
-The side-by-side that chose the pub/sub layer over the hand-written fan-out (production/fanout.py
-on the core layer) is this file as of the commit "bench/realtime.py: each pub/sub set of sockets
-in a process of its own" (git log -- bench/realtime.py); its figures are in docs/decisions.md.
+Starts seven daphne processes on 127.0.0.1 sharing Redis (a throwaway key prefix) and a throwaway
+SQLite file. On channels_redis's `RedisChannelLayer` (the production settings): A takes the
+PATCHes, B holds our sockets (ws/orders/<id>/, fanned out in-process by production/fanout.py), C
+serves a minimal stock Channels consumer (bench/minimal_asgi.py) as the baseline, one channel per
+socket. On its `RedisPubSubChannelLayer` (bench/pubsub_settings.py): A' takes PATCHes, D1–D3
+serve plain stock consumers (group_add per socket), 1,000 sockets each: one forwarding our
+finished frames on ws/orders/<id>/, the same without Channels' per-message database hop, and the
+same minimal consumer as C (each in a group of its own). Prints p50/p95 and the ratios. Bounded:
+fixed rounds, every wait has a timeout, the servers are stopped on exit. Goals (issue 4): latency
+p95 < 50 ms; fan-out to 1,000 sockets p95 ≤ 150 ms.
 """
 
 from __future__ import annotations
@@ -33,7 +30,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from channels_redis.core import RedisChannelLayer
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from redis import asyncio as aioredis
 from websockets.asyncio.client import connect
@@ -162,25 +158,33 @@ async def pubsub_channels(prefix: str) -> int:
         await client.aclose()
 
 
-async def main_async(args, servers, seed, env, prefixes) -> None:
-    api, ours, core_minimal, pubsub_stock = servers
+async def main_async(args, servers, seed, env, prefix) -> None:
+    api, ours, minimal, pubsub_api, pubsub_stock, pubsub_direct, pubsub_minimal = servers
     layer, group, message, payload = await asyncio.to_thread(
         layer_and_messages, env, seed["order_id"]
     )
-    core_layer = RedisChannelLayer(hosts=[REDIS_URL], prefix=prefixes["core"])
-    stock_layer = RedisPubSubChannelLayer(hosts=[REDIS_URL], prefix=prefixes["stock"])
+    pubsub_layer = RedisPubSubChannelLayer(hosts=[{"address": REDIS_URL}], prefix=prefix)
     cookie = f"sessionid={seed['customer_session']}"
     order_path = f"/ws/orders/{seed['order_id']}/"
     our_sockets = await open_sockets(
         f"ws://127.0.0.1:{ours.port}{order_path}", ours.url, args.sockets, cookie
     )
     minimal_sockets = await open_sockets(
-        f"ws://127.0.0.1:{core_minimal.port}/ws/minimal/", core_minimal.url, args.sockets, None
+        f"ws://127.0.0.1:{minimal.port}/ws/minimal/", minimal.url, args.sockets, None
     )
-    stock_sockets = await open_sockets(
+    pubsub_sockets = await open_sockets(
         f"ws://127.0.0.1:{pubsub_stock.port}{order_path}", pubsub_stock.url, args.sockets, None
     )
-    # This client holds 3,000 sockets; its own cyclic GC then pauses ~100 ms every few rounds,
+    direct_sockets = await open_sockets(
+        f"ws://127.0.0.1:{pubsub_direct.port}/ws/orders-direct/{seed['order_id']}/",
+        pubsub_direct.url,
+        args.sockets,
+        None,
+    )
+    pubsub_minimal_sockets = await open_sockets(
+        f"ws://127.0.0.1:{pubsub_minimal.port}/ws/minimal/", pubsub_minimal.url, args.sockets, None
+    )
+    # This client holds 5,000 sockets; its own cyclic GC then pauses ~100 ms every few rounds,
     # which measured the client, not the servers. Everything set up so far is frozen out of it.
     gc.collect()
     gc.freeze()
@@ -188,16 +192,34 @@ async def main_async(args, servers, seed, env, prefixes) -> None:
     print(f"Fan-out of one group_send to {args.sockets} sockets ({len(message['text'])} B frame):")
     rounds = args.fanout_rounds
     results = {
-        "ours (pub/sub layer)": await fan_out(layer, group, message, our_sockets, rounds, "ours"),
-        "stock, pub/sub layer, frame": await fan_out(
-            stock_layer, group, message, stock_sockets, rounds, "stock pub/sub"
+        "ours (fanout.py, core layer)": await fan_out(
+            layer, group, message, our_sockets, rounds, "ours"
         ),
         "stock, core layer, JSON": await fan_out(
-            core_layer, "bench.minimal", minimal_message, minimal_sockets, rounds, "stock core"
+            layer, "bench.minimal", minimal_message, minimal_sockets, rounds, "minimal"
+        ),
+        "stock, pubsub layer, frame": await fan_out(
+            pubsub_layer, group, message, pubsub_sockets, rounds, "pubsub"
+        ),
+        "stock, pubsub, frame, no DB hop": await fan_out(
+            pubsub_layer,
+            f"direct.{seed['order_id']}",
+            message,
+            direct_sockets,
+            rounds,
+            "pubsub no hop",
+        ),
+        "stock, pubsub layer, JSON": await fan_out(
+            pubsub_layer,
+            "bench.minimal",
+            minimal_message,
+            pubsub_minimal_sockets,
+            rounds,
+            "pubsub minimal",
         ),
     }
     for label, values in results.items():
-        print(f"  {label:28}", summary(values))
+        print(f"  {label:31}", summary(values))
     for label, values in FIRST.items():
         print(f"  first socket served ({label}): p50 {pct(values, 0.5):.1f} ms")
     p95 = {label: pct(values, 0.95) for label, values in results.items()}
@@ -206,25 +228,32 @@ async def main_async(args, servers, seed, env, prefixes) -> None:
         print(f"  ratio p95 ours / {label}: {ours_p95 / value:.2f}")
 
     started = time.perf_counter()
-    everything = our_sockets + minimal_sockets + stock_sockets
+    everything = (
+        our_sockets + minimal_sockets + pubsub_sockets + direct_sockets + pubsub_minimal_sockets
+    )
     await asyncio.gather(*(ws.close() for ws in everything))
     for _ in range(300):  # the servers leave the groups as they process the closes
         left = (
-            await group_size(core_layer, "bench.minimal"),
-            await pubsub_channels(prefixes["ours"]) + await pubsub_channels(prefixes["stock"]),
+            await group_size(layer, group),
+            await group_size(layer, "bench.minimal"),
+            await pubsub_channels(prefix),
         )
-        if left == (0, 0):
+        if left == (0, 0, 0):
             break
         await asyncio.sleep(0.1)
     emptied = (time.perf_counter() - started) * 1000
     print(
-        f"Closing all {len(everything)} sockets at once: the core group holds {left[0]}, "
-        f"pub/sub channels left {left[1]}, after {emptied:.0f} ms"
+        f"Closing all {len(everything)} sockets at once: core groups (ours, minimal) hold "
+        f"{left[:2]}, pub/sub channels left {left[2]}, after {emptied:.0f} ms"
     )
 
-    print("PATCH on process A → order.updated on a socket of process B (through Redis):")
-    print("  latency     ", summary(await latency(api, ours, seed, args.rounds)))
-    await stock_layer.flush()
+    print("PATCH on one process → order.updated on a socket of another (through Redis):")
+    print("  core layer, ours   ", summary(await latency(api, ours, seed, args.rounds)))
+    print(
+        "  pubsub layer, stock",
+        summary(await latency(pubsub_api, pubsub_stock, seed, args.rounds)),
+    )
+    await pubsub_layer.flush()
 
 
 def main() -> None:
@@ -236,7 +265,6 @@ def main() -> None:
     if not REDIS_URL:
         sys.exit("Set REDIS_URL (e.g. redis://127.0.0.1:6379/4): the bench measures Redis.")
     prefix = unique_prefix()
-    prefixes = {"ours": prefix, "stock": f"{prefix}s", "core": f"{prefix}c"}
     with tempfile.TemporaryDirectory() as tmp:
         env = server_env(
             f"sqlite:///{Path(tmp) / 'bench.sqlite3'}",
@@ -246,29 +274,24 @@ def main() -> None:
             WS_MAX_SOCKETS_PER_USER=str(args.sockets + 10),
         )
         seed = prepare_database(env)
-        core_env = {
-            **env,
-            "DJANGO_SETTINGS_MODULE": "bench.core_settings",
-            "CHANNELS_PREFIX": prefixes["core"],
-        }
-        minimal = "bench.minimal_asgi:application"
+        pubsub_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.pubsub_settings"}
         servers = [
             Daphne(env),
             Daphne(env),
-            Daphne(core_env, app=minimal),
-            Daphne({**env, "CHANNELS_PREFIX": prefixes["stock"]}, app=minimal),
+            Daphne(env, app="bench.minimal_asgi:application"),
+            Daphne(pubsub_env),
+            # One process per measured set, as B and C: a process's heap (its garbage collector's
+            # work) grows with the sockets it holds.
+            *(Daphne(pubsub_env, app="bench.minimal_asgi:application") for _ in range(3)),
         ]
         try:
             for server in servers:
                 server.wait_ready()
-            asyncio.run(
-                asyncio.wait_for(main_async(args, servers, seed, env, prefixes), timeout=900)
-            )
+            asyncio.run(asyncio.wait_for(main_async(args, servers, seed, env, prefix), timeout=900))
         finally:
             for server in servers:
                 server.stop()
-            for each in prefixes.values():
-                drop_redis_keys(each)
+            drop_redis_keys(prefix)
 
 
 if __name__ == "__main__":

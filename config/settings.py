@@ -127,22 +127,17 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            # channels_redis's pub/sub layer: one subscription per process and group, fanned out
-            # in the process (docs/decisions.md, "Realtime"); it tells each local socket when it
-            # loses Redis (the consumers' `channel_layer_lost` closes them with 4503).
-            "BACKEND": "production.channel_layer.PubSubChannelLayer",
+            # channels_redis, Redis pool sized for a process's sockets (docs/decisions.md).
+            "BACKEND": "production.channel_layer.PooledRedisChannelLayer",
             "CONFIG": {
                 "hosts": [
                     {
                         "address": REDIS_URL,
-                        # A Redis that vanished without closing the connection (a partition)
-                        # is found by TCP keepalive, and a connect to it gives up after 5 s.
-                        "socket_keepalive": True,
-                        "socket_connect_timeout": 5,
+                        "max_connections": env.int("CHANNELS_REDIS_POOL_SIZE", default=2000),
                     }
                 ],
                 "prefix": env.str("CHANNELS_PREFIX", default="asgi"),
-                "on_disconnect": "channel_layer.lost",
+                "capacity": 1500,
             },
         }
     }

@@ -5,6 +5,8 @@ rolled-back change is never announced, and a failed send is logged without undoi
 
 Group messages carry the finished WebSocket frame (`text`): the order is serialized and encoded once
 per change, not once per socket — with 1,000 sockets on one order that is most of the fan-out cost.
+They also name their `group`: each process receives them once and fans them out to its own sockets
+(`production.fanout`).
 Frames to an order's group: `{"type": "order.updated", "order": {...}}` (the same JSON as
 GET /api/production/<id>) and `{"type": "event.created", "event": {...}}`. To the operators' group:
 `{"type": "order.updated", "order": {...}}` without `events` (a row of GET /api/production).
@@ -23,7 +25,6 @@ from django.db import transaction
 from rest_framework.renderers import JSONRenderer
 
 from production.models import FulfillmentEvent, ProductionOrder
-from production.selectors import get_order_json
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +103,9 @@ def _announce(order_id: UUID, event_ids: list[int]) -> None:
 
 
 def _messages(order_id: UUID, event_ids: list[int]) -> list[tuple[str, dict]]:
+    # Imported here: the selectors import the serializers, which import the models.
+    from production.selectors import get_order_json
+
     # The very JSON GET /api/production/<id> serves, and the read warms its cache for the clients
     # that refetch on this message (the services replaced the cache version before this runs).
     order_json = get_order_json(order_id=order_id)
@@ -111,19 +115,19 @@ def _messages(order_id: UUID, event_ids: list[int]) -> list[tuple[str, dict]]:
     events_by_id = {str(event["id"]): event for event in order_json["events"]}
     row_json = {key: value for key, value in order_json.items() if key != "events"}
     group = order_group(order_id)
-    messages = [(group, message(ORDER_UPDATED, order=order_json))]
+    messages = [(group, message(group, ORDER_UPDATED, order=order_json))]
     messages += [
-        (group, message(EVENT_CREATED, event=events_by_id[str(pk)]))
+        (group, message(group, EVENT_CREATED, event=events_by_id[str(pk)]))
         for pk in event_ids
         if str(pk) in events_by_id
     ]
-    messages.append((OPS_GROUP, message(ORDER_UPDATED, order=row_json)))
+    messages.append((OPS_GROUP, message(OPS_GROUP, ORDER_UPDATED, order=row_json)))
     return messages
 
 
-def message(message_type: str, **payload: object) -> dict:
-    """A group message: its type (the consumers' handler) and the finished frame."""
-    return {"type": message_type, "text": frame(message_type, **payload)}
+def message(group: str, message_type: str, **payload: object) -> dict:
+    """A group message: its type, its group (for `production.fanout`) and the finished frame."""
+    return {"type": message_type, "group": group, "text": frame(message_type, **payload)}
 
 
 def _send(layer: BaseChannelLayer, messages: list[tuple[str, dict]], what: str) -> None:

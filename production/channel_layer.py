@@ -1,124 +1,59 @@
-"""The Redis channel layer: channels_redis's pub/sub layer, made to say when it lost Redis.
+"""The Redis channel layer, with a connection pool fit for thousands of sockets per process.
 
-Why pub/sub (docs/decisions.md, "Realtime"): a process subscribes once to each group its sockets
-are in and hands each message to those sockets in memory, so 1,000 sockets on one order cost one
-Redis message per process; group memberships live in the process, not in Redis, so nothing
-expires, needs renewing, or is lost when Redis restarts empty.
+Two fixes over channels_redis's own pool (docs/decisions.md, "Realtime"):
 
-Three things the library leaves undone, done here:
+* A pool that waits. redis-py's default pool allows 100 connections per event loop and the
+  next concurrent command raises "Too many connections" (`MaxConnectionsError`). One daphne
+  process runs every socket on one loop, so thousands of sockets closing at once (a deploy, a
+  network blip) issue thousands of concurrent `group_discard` calls; whatever the pool's size,
+  those beyond it failed and left dead channels in their groups. A `BlockingConnectionPool` of
+  CHANNELS_REDIS_POOL_SIZE connections (opened only when needed) queues them for a free
+  connection instead, for up to `pool_timeout` seconds (default 20).
+* No client-side read timeout. redis-py 8 reads with a 5 s socket timeout by default, the same 5 s
+  channels_redis blocks in BZPOPMIN while a process has no messages, so an idle receive loop raises
+  TimeoutError and every consumer of the process dies (channels_redis issue #422). A longer finite
+  timeout is not enough either: under a mass disconnect it races the consumers' cancellation
+  (Python 3.11's `asyncio.timeout` turns the cancel into a TimeoutError, redis-py retries the read)
+  and leaves a consumer that never exits. A stopped Redis closes its connections, which every
+  pending read sees at once; TCP keepalive finds one that vanished without closing them.
 
-* Saying that Redis was lost. channels_redis 4.3 still accepts `on_disconnect` but no longer acts
-  on it (django/channels_redis#406): its receive loop logs a traceback every second while Redis
-  is down and silently resubscribes once Redis is back. What was published in between is gone,
-  so a live page would never learn that it missed a change. Here the first failure of a process's
-  subscription puts `{"type": on_disconnect}` in every local channel (the consumers close with
-  4503; the pages reconnect and refetch) and logs one line.
-* Forgetting, while Redis is down, the channels of sockets that end: the library's UNSUBSCRIBE
-  fails, redis-py keeps the channel in its list and subscribes it again when Redis is back — one
-  dead subscription per socket per outage, for the life of the process.
-* Retrying a publish once on a connection error: a Redis restart leaves the pool's idle
-  connection closed, and redis-py notices only when a command fails on it.
+And one retry on a connection error (never on a timeout, see above): a Redis that restarted
+leaves the pool's idle connections closed, and redis-py notices only when a command fails on
+one. Without the retry every stale connection failed one command after Redis came back: a
+reconnecting socket closed again with 4503. A Redis still down fails the retry at once.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
-from channels_redis.pubsub import (
-    RedisPubSubChannelLayer,
-    RedisPubSubLoopLayer,
-    RedisSingleShardConnection,
-)
-from channels_redis.utils import _wrap_close
+from channels_redis.core import RedisChannelLayer
+from redis import asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
-
-logger = logging.getLogger(__name__)
 
 # What a channel-layer call raises when Redis is down, restarting or unreachable. The consumers
 # treat these as "the layer is gone": close the socket with 4503 and let the client reconnect.
 UNAVAILABLE: tuple[type[BaseException], ...] = (RedisError, OSError)
 
 
-class PubSubChannelLayer(RedisPubSubChannelLayer):
-    """`RedisPubSubChannelLayer` whose local channels hear `on_disconnect` when Redis is lost."""
+class PooledRedisChannelLayer(RedisChannelLayer):
+    """`RedisChannelLayer` with a waiting, socket-count-sized pool and no client read timeout."""
 
-    def _get_layer(self) -> RedisPubSubLoopLayer:
-        # As the library's, with our per-event-loop layer (one per loop, flushed when it closes).
-        loop = asyncio.get_running_loop()
-        layer = self._layers.get(loop)
-        if layer is None:
-            layer = self._layers[loop] = _LoopLayer(*self._args, **self._kwargs, channel_layer=self)
-            _wrap_close(self, loop)
-        return layer
-
-
-class _LoopLayer(RedisPubSubLoopLayer):
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        self._shards = [_Shard(shard.host, self) for shard in self._shards]
-
-    async def _subscribe_to_channel(self, channel: str) -> None:
-        try:
-            await super()._subscribe_to_channel(channel)
-        except BaseException:
-            # The library left a queue behind for a consumer that never starts.
-            self.channels.pop(channel, None)
-            raise
-
-    def connection_lost(self, error: BaseException) -> int:
-        """Hand every local channel the `on_disconnect` message; how many were told."""
-        if not self.on_disconnect:
-            return 0
-        message = self.channel_layer.serialize({"type": self.on_disconnect})
-        for queue in self.channels.values():
-            queue.put_nowait(message)
-        return len(self.channels)
-
-
-class _Shard(RedisSingleShardConnection):
-    async def publish(self, channel: str, message: bytes) -> None:
-        try:
-            await super().publish(channel, message)
-        except RedisConnectionError:
-            await super().publish(channel, message)  # stale after a restart; still down: raises
-
-    async def unsubscribe(self, channel: str) -> None:
-        try:
-            await super().unsubscribe(channel)
-        except UNAVAILABLE:
-            # Redis is down, so nothing is subscribed there now; make sure nothing is again.
-            self._subscribed_to.discard(channel)
-            if self._pubsub is not None:
-                self._pubsub.channels.pop(channel.encode(), None)
-
-    async def _do_receiving(self) -> None:
-        # The library's loop, except that losing Redis is reported, once, instead of logged with
-        # a traceback every second.
-        lost = False
-        while True:
-            try:
-                if self._pubsub and self._pubsub.subscribed:
-                    message = await self._pubsub.get_message(
-                        ignore_subscribe_messages=True, timeout=0.1
-                    )
-                    lost = False
-                    self._receive_message(message)
-                else:
-                    await asyncio.sleep(0.1)
-            except (TimeoutError, asyncio.CancelledError, GeneratorExit):
-                raise
-            except UNAVAILABLE as error:
-                if not lost:
-                    lost = True
-                    told = self.channel_layer.connection_lost(error)
-                    logger.warning(
-                        "Channel layer lost Redis (%s): %d live sockets told to reconnect",
-                        error,
-                        told,
-                    )
-                await asyncio.sleep(1)
-            except Exception:
-                logger.exception("Unexpected exception in the channel layer's receive loop")
-                await asyncio.sleep(1)
+    def create_pool(self, index: int) -> aioredis.ConnectionPool:
+        host = dict(self.hosts[index])
+        if "master_name" in host:
+            return super().create_pool(index)  # Sentinel: channels_redis's own pool
+        address = host.pop("address", None)
+        options = {
+            "max_connections": int(host.pop("max_connections", 100)),
+            "timeout": float(host.pop("pool_timeout", 20)),
+            "socket_timeout": host.pop("socket_timeout", None),
+            "socket_connect_timeout": host.pop("socket_connect_timeout", 5),
+            "socket_keepalive": host.pop("socket_keepalive", True),
+            "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+            **host,
+        }
+        if address is None:
+            return aioredis.BlockingConnectionPool(**options)
+        return aioredis.BlockingConnectionPool.from_url(address, **options)

@@ -5,15 +5,10 @@ Authorization is decided before a socket joins any group, and again whenever its
 then closed with an application code (4401 anonymous, 4403 not allowed, 4404 no such order)
 because a handshake refused outright reaches the browser as a bare 1006, with no reason to act on.
 
-Each socket joins its groups the stock way (`group_add` with its own channel): the broadcast group
-(one order, or the operators' list), its user's and its login session's. On Redis the layer is
-channels_redis's pub/sub one (`production.channel_layer`), which subscribes a process once per
-group and hands each message to the local sockets in memory.
-
 A user may hold at most WS_MAX_SOCKETS_PER_USER sockets in one process; the next is closed with
-4429 (counted per process, see docs/decisions.md). When the channel layer loses Redis, sockets
-close with 4503 and their pages reconnect with backoff and refetch: what was published meanwhile
-never arrived, so a socket must not carry on as if nothing happened.
+4429 (counted per process, see docs/decisions.md). When the channel layer fails (Redis down or
+restarted), sockets close with 4503 and their pages reconnect with backoff, joining their groups
+afresh: a socket whose memberships Redis may have lost never stays open.
 
 The database is touched only inside `database_sync_to_async`, which closes stale connections on
 its way in and out; every handler that runs per broadcast message is database-free.
@@ -21,6 +16,7 @@ its way in and out; every handler that runs per broadcast message is database-fr
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections import Counter
@@ -29,11 +25,13 @@ from uuid import UUID
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.utils.crypto import constant_time_compare
 
+from production import fanout
 from production.access import can_view_order, is_operator
 from production.broadcasts import OPS_GROUP, order_group, session_group, user_group
 from production.channel_layer import UNAVAILABLE
@@ -61,6 +59,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
+        self._fanout: list[tuple[fanout.Hub, str]] = []
         self._slot: int | None = None  # the user id this socket is counted for, while counted
         self._accepted = False
         self._closed = False
@@ -79,13 +78,19 @@ class LiveConsumer(AsyncWebsocketConsumer):
         try:
             await super().__call__(scope, receive, send)
         except UNAVAILABLE as error:
-            # The layer could not subscribe this socket's channel: Redis is down. Accept and
-            # close with 4503 so the page backs off (the base class had no `send` yet).
+            # This socket's own channel could not receive: the layer is down. So is every other
+            # socket's stream in this process: close them all, and this one (also before accept).
             _log_unavailable(error)
-            self.base_send = send
             await self.refuse(CLOSE_UNAVAILABLE)
+            for hub, _ in self._fanout:
+                await hub.fail(error)
         finally:  # however the socket ended (closed, or cancelled by the server)
             self._release_slot()
+            for hub, group in self._fanout:
+                # Redis down: a Redis that returns with its data keeps a member nobody reads for
+                # until group_expiry; its messages are dropped, nothing else.
+                with contextlib.suppress(*UNAVAILABLE):
+                    await hub.remove(group, self)
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -147,19 +152,23 @@ class LiveConsumer(AsyncWebsocketConsumer):
             del _open_sockets[user_id]
 
     async def join(self, *groups: str, user_id: int) -> None:
-        """Join the broadcast groups, and this socket's user and session groups; accept.
+        """Subscribe to broadcast groups, and to this socket's user and session groups; accept.
 
-        A logout closes exactly that session's sockets; a change to the user makes each of their
-        sockets check its access again. The base class leaves `self.groups` on disconnect, so each
-        group is listed before joining it: one that failed halfway is left too.
+        Broadcast groups go through the process's fan-out (`production.fanout`): one layer message
+        per process, forwarded to each socket. The user and session groups hold the socket's own
+        channel (the base class leaves them on disconnect): a logout closes exactly that session's
+        sockets, and a change to the user makes each of their sockets check its access again.
         """
-        groups = [*groups, user_group(user_id)]
+        for group in groups:
+            hub = await fanout.subscribe(self.channel_layer, group, self)
+            self._fanout.append((hub, group))
+        own = [user_group(user_id)]
         session_key = getattr(self.scope.get("session"), "session_key", None)
         if session_key:
-            groups.append(session_group(session_key))
-        for group in groups:
-            self.groups.append(group)
+            own.append(session_group(session_key))
+        for group in own:
             await self.channel_layer.group_add(group, self.channel_name)
+            self.groups.append(group)
         await self.accept()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -171,8 +180,17 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def event_created(self, message: dict) -> None:
         await self.send(text_data=message["text"])
 
-    async def channel_layer_lost(self, message: dict) -> None:
-        # The layer lost Redis (`production.channel_layer`): reconnect, refetch, join afresh.
+    async def websocket_disconnect(self, message: dict) -> None:
+        try:
+            await super().websocket_disconnect(message)
+        except UNAVAILABLE:
+            # Leaving the user and session groups failed because Redis is down; a Redis that
+            # comes back keeps these dead members until group_expiry, which costs only a message
+            # dropped now and then. The consumer stops as it would have.
+            raise StopConsumer from None
+
+    async def fanout_failed(self, message: dict) -> None:
+        # The process lost the channel layer (`production.fanout`): reconnect and join afresh.
         await self.close(code=CLOSE_UNAVAILABLE)
 
     async def session_ended(self, message: dict) -> None:

@@ -14,7 +14,6 @@ import uuid
 from pathlib import Path
 
 import redis
-import redis.asyncio
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
@@ -24,17 +23,17 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 APP = ["config.asgi:application"]
 
 
-def layer_settings(prefix: str, *, redis_url: str = REDIS_URL) -> dict:
+def layer_settings(prefix: str, *, redis_url: str = REDIS_URL, max_connections: int = 2000) -> dict:
     """CHANNEL_LAYERS as production builds them, under a prefix no other test uses."""
     if not redis_url:
         return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     return {
         "default": {
-            "BACKEND": "production.channel_layer.PubSubChannelLayer",
+            "BACKEND": "production.channel_layer.PooledRedisChannelLayer",
             "CONFIG": {
-                "hosts": [{"address": redis_url}],
+                "hosts": [{"address": redis_url, "max_connections": max_connections}],
                 "prefix": prefix,
-                "on_disconnect": "channel_layer.lost",
+                "capacity": 1500,
             },
         }
     }
@@ -47,6 +46,8 @@ def unique_prefix() -> str:
 def drop_redis_keys(prefix: str) -> None:
     if not REDIS_URL:
         return
+    import redis
+
     client = redis.Redis.from_url(REDIS_URL)
     try:
         keys = list(client.scan_iter(f"{prefix}*", count=1000))
@@ -54,24 +55,6 @@ def drop_redis_keys(prefix: str) -> None:
             client.delete(*keys)
     finally:
         client.close()
-
-
-def group_members(layer: object, group: str) -> int:
-    """Channels of this process in `group` (in-memory or pub/sub layer: both keep them locally)."""
-    if hasattr(layer, "_get_group_channel_name"):
-        return len(layer.groups.get(layer._get_group_channel_name(group), ()))
-    return len(layer.groups.get(group, {}))
-
-
-async def redis_subscriptions(prefix: str, *, redis_url: str = REDIS_URL) -> dict[str, int]:
-    """Subscribers in Redis of each pub/sub channel under `prefix` (groups and sockets' own)."""
-    client = redis.asyncio.Redis.from_url(redis_url)
-    try:
-        names = await client.pubsub_channels(f"{prefix}*")
-        counts = await client.pubsub_numsub(*names) if names else []
-        return {name.decode(): count for name, count in counts}
-    finally:
-        await client.aclose()
 
 
 def session_key_for(user: object) -> str:

@@ -4,6 +4,7 @@ import pytest
 from channels.layers import get_channel_layer
 
 from production import services
+from production.channel_layer import PooledRedisChannelLayer
 from production.lifecycle import EventSource, OrderState
 from production.models import ProductionOrder
 from tests.factories import make_order
@@ -50,6 +51,17 @@ def test_a_broken_channel_layer_is_logged_and_the_change_stands(
         )
     assert ProductionOrder.objects.get(pk=order.pk).status == OrderState.IN_PRODUCTION
     assert "Broadcast of order" in caplog.text and "committed" in caplog.text
+
+
+def test_redis_pool_is_sized_and_never_times_out_a_blocking_read():
+    layer = PooledRedisChannelLayer(
+        hosts=[{"address": "redis://127.0.0.1:6379/0", "max_connections": 2000}]
+    )
+    pool = layer.create_pool(0)
+    assert pool.max_connections == 2000
+    # redis-py 8's 5 s default read timeout would kill the idle 5 s BZPOPMIN receive loop.
+    assert pool.connection_kwargs["socket_timeout"] is None
+    assert pool.connection_kwargs["socket_keepalive"] is True
 
 
 def test_an_access_recheck_that_cannot_be_sent_is_logged_and_the_save_stands(

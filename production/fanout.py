@@ -1,0 +1,205 @@
+"""One channel-layer subscription per process and group; frames fan out to the local sockets.
+
+Channels' own way gives every socket its channel and puts each one in the group: a group send to
+an order with 1,000 sockets in one process becomes 1,000 channel messages, each waking one consumer
+task that pulls its copy from the receive buffer, dispatches it and sends. That per-socket overhead
+was most of the fan-out time (bench/realtime.py). Here each process joins a group once, with one
+channel of its own, and a single loop forwards each message to the process's sockets of that
+group, which only write the frame. The layer carries one message per process, whatever the socket
+count.
+
+Group messages name their group (`"group": ...`, see `production.broadcasts`): one channel
+receives for every group the process watches. A group is left when its last local socket goes, and
+the whole hub stops when it watches nothing. Memberships are renewed while watched (every 5
+minutes), as the Redis layer forgets members older than its `group_expiry`.
+
+When the layer fails (Redis stopped or restarted, possibly without its data and so without our
+memberships), the hub does not retry in place: it hands every local socket a `fanout.failed`
+message (the consumers close with 4503) and stops. Clients reconnect with their backoff and join
+a fresh hub's groups, so nobody sits on a socket that silently hears nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from channels.layers import BaseChannelLayer
+
+logger = logging.getLogger(__name__)
+
+RENEW_SECONDS = 300.0  # well within channels_redis's group_expiry (a day by default)
+FAILED = {"type": "fanout.failed"}  # what each local socket is handed when the layer fails
+
+
+class Listener(Protocol):
+    """What the hub needs of a consumer: to take a message as if its own channel received it
+    (and `FAILED` when the hub stops because the layer failed)."""
+
+    async def dispatch(self, message: dict) -> None: ...
+
+
+@dataclass(eq=False)
+class _Group:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    members: set = field(default_factory=set)
+    joined: bool = False
+    closed: bool = False
+
+
+class Hub:
+    """The fan-out of one process (one event loop) on one channel layer."""
+
+    def __init__(self, layer: BaseChannelLayer) -> None:
+        self.layer = layer
+        self.channel: str | None = None
+        self.groups: dict[str, _Group] = {}
+        self.stopped = False
+        self._tasks: list[asyncio.Task] = []
+        self._started = asyncio.Lock()
+
+    async def add(self, group: str, listener: Listener) -> bool:
+        """Deliver `group`'s messages to `listener` from now on (joined when this returns True).
+
+        False if the hub stopped meanwhile: the caller subscribes through a new one.
+        """
+        await self._start()
+        while not self.stopped:
+            state = self.groups.setdefault(group, _Group())
+            if state.joined and not state.closed and not state.lock.locked():
+                state.members.add(listener)  # the common case: no await, nothing to race
+                return True
+            async with state.lock:
+                if state.closed:  # left while we waited: retry on a fresh entry
+                    continue
+                if not state.joined:
+                    try:
+                        await self.layer.group_add(group, self.channel)
+                    except BaseException:
+                        self._forget(group, state)
+                        raise
+                    state.joined = True
+                state.members.add(listener)
+                # The layer may have failed while we joined: then this hub is done, use a new one.
+                return not self.stopped
+        return False
+
+    async def remove(self, group: str, listener: Listener) -> None:
+        """Stop delivering to `listener`; leave the group when it was the last local one."""
+        state = self.groups.get(group)
+        if state is None or listener not in state.members:
+            return
+        state.members.discard(listener)
+        if state.members:
+            return
+        async with state.lock:
+            if state.members or state.closed:
+                return
+            try:
+                await self.layer.group_discard(group, self.channel)
+            finally:
+                # Whoever waited on the lock finds the entry closed and joins afresh, after the
+                # discard: the two never race on the layer.
+                self._forget(group, state)
+
+    def _forget(self, group: str, state: _Group) -> None:
+        state.closed = True
+        if self.groups.get(group) is state:
+            del self.groups[group]
+        if not self.groups:
+            self._stop()
+
+    async def _start(self) -> None:
+        if self._tasks or self.stopped:
+            return
+        async with self._started:
+            if self._tasks or self.stopped:
+                return
+            if self.channel is None:
+                self.channel = await self.layer.new_channel()
+            self._tasks = [
+                asyncio.create_task(self._pump(), name=f"fanout {self.channel}"),
+                asyncio.create_task(self._renew(), name=f"fanout renew {self.channel}"),
+            ]
+
+    def _stop(self) -> None:
+        self.stopped = True
+        for task in self._tasks:
+            task.cancel()
+        self._tasks = []
+
+    async def fail(self, error: BaseException) -> None:
+        """The layer failed: stop, and hand every local socket `FAILED` (once, whoever calls).
+
+        Our memberships may be gone with the layer's data, so listening on would leave sockets
+        that hear nothing; they reconnect instead and join the groups of a new hub.
+        """
+        if self.stopped:
+            return
+        groups, self.groups = self.groups, {}
+        tasks, self._tasks = self._tasks, []
+        self.stopped = True
+        for task in tasks:
+            if task is not asyncio.current_task():
+                task.cancel()
+        listeners = {listener for state in groups.values() for listener in state.members}
+        logger.error(
+            "Live fan-out lost the channel layer (%s): closing %d sockets", error, len(listeners)
+        )
+        for state in groups.values():
+            state.closed = True
+        for listener in listeners:
+            try:
+                await listener.dispatch(dict(FAILED))
+            except Exception:
+                logger.exception("Live fan-out could not close one socket")
+
+    async def _pump(self) -> None:
+        while True:
+            try:
+                message = await self.layer.receive(self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                await self.fail(error)
+                return
+            state = self.groups.get(message.get("group", ""))
+            if state is None:
+                continue
+            for listener in tuple(state.members):
+                try:
+                    await listener.dispatch(message)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    logger.exception("Live fan-out could not deliver to one socket")
+
+    async def _renew(self) -> None:
+        # channels_redis drops members older than group_expiry (a day by default) from its sends:
+        # renew well before that matters. (A Redis restarted empty fails the receive: see `fail`.)
+        interval = max(1.0, min(RENEW_SECONDS, getattr(self.layer, "group_expiry", 86400) / 4))
+        while True:
+            await asyncio.sleep(interval)
+            for group, state in tuple(self.groups.items()):
+                if state.joined and not state.closed:
+                    try:
+                        await self.layer.group_add(group, self.channel)
+                    except Exception:
+                        logger.exception("Live fan-out could not renew its place in %s", group)
+
+
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
+
+
+async def subscribe(layer: BaseChannelLayer, group: str, listener: Listener) -> Hub:
+    """Deliver `group`'s messages to `listener`; returns the hub to `remove` it from later."""
+    loop = asyncio.get_running_loop()
+    while True:
+        hub = _hubs.get(loop)
+        if hub is None or hub.stopped or hub.layer is not layer:
+            hub = _hubs[loop] = Hub(layer)
+        if await hub.add(group, listener):
+            return hub
