@@ -25,6 +25,7 @@ from django.db import transaction
 from rest_framework.renderers import JSONRenderer
 
 from production.models import FulfillmentEvent, ProductionOrder
+from production.selectors import get_order_json
 
 logger = logging.getLogger(__name__)
 
@@ -103,9 +104,6 @@ def _announce(order_id: UUID, event_ids: list[int]) -> None:
 
 
 def _messages(order_id: UUID, event_ids: list[int]) -> list[tuple[str, dict]]:
-    # Imported here: the selectors import the serializers, which import the models.
-    from production.selectors import get_order_json
-
     # The very JSON GET /api/production/<id> serves, and the read warms its cache for the clients
     # that refetch on this message (the services replaced the cache version before this runs).
     order_json = get_order_json(order_id=order_id)
