@@ -5,8 +5,8 @@ rolled-back change is never announced, and a failed send is logged without undoi
 
 Group messages carry the finished WebSocket frame (`text`): the order is serialized and encoded once
 per change, not once per socket — with 1,000 sockets on one order that is most of the fan-out cost.
-They also name their `group`: each process receives them once and fans them out to its own sockets
-(`production.fanout`).
+Every group message names its `group`: each process receives it once and fans it out to its own
+sockets of that group (`production.fanout`).
 Frames to an order's group: `{"type": "order.updated", "order": {...}}` (the same JSON as
 GET /api/production/<id>) and `{"type": "event.created", "event": {...}}`. To the operators' group:
 `{"type": "order.updated", "order": {...}}` without `events` (a row of GET /api/production).
@@ -64,7 +64,8 @@ def close_session_sockets(session_key: str | None) -> None:
     if layer is None or not session_key:
         return
     try:
-        async_to_sync(layer.group_send)(session_group(session_key), {"type": SESSION_ENDED})
+        group = session_group(session_key)
+        async_to_sync(layer.group_send)(group, {"type": SESSION_ENDED, "group": group})
     except Exception:
         logger.exception("Could not close the sockets of a logged-out session")
 
@@ -80,7 +81,8 @@ def recheck_user_sockets(user_ids: Iterable[int]) -> None:
 def _send_access_changed(user_ids: list[int]) -> None:
     layer = get_channel_layer()
     if layer is not None:
-        messages = [(user_group(user_id), {"type": ACCESS_CHANGED}) for user_id in user_ids]
+        groups = [user_group(user_id) for user_id in user_ids]
+        messages = [(group, {"type": ACCESS_CHANGED, "group": group}) for group in groups]
         _send(layer, messages, "Access re-check")
 
 
