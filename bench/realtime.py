@@ -3,10 +3,14 @@
     REDIS_URL=redis://127.0.0.1:6379/4 flock /tmp/printshop-heavy.lock \
         .venv/bin/python bench/realtime.py
 
-Starts three daphne processes on 127.0.0.1 sharing Redis (a throwaway key prefix) and a throwaway
-SQLite file: A takes the PATCHes, B holds our sockets (ws/orders/<id>/, fanned out in-process by
-production/fanout.py), C serves a minimal stock Channels consumer (bench/minimal_asgi.py) as the
-baseline, one channel per socket. Prints p50/p95 and the ratio. Bounded:
+Starts seven daphne processes on 127.0.0.1 sharing Redis (a throwaway key prefix) and a throwaway
+SQLite file. On channels_redis's `RedisChannelLayer` (the production settings): A takes the
+PATCHes, B holds our sockets (ws/orders/<id>/, fanned out in-process by production/fanout.py), C
+serves a minimal stock Channels consumer (bench/minimal_asgi.py) as the baseline, one channel per
+socket. On its `RedisPubSubChannelLayer` (bench/pubsub_settings.py): A' takes PATCHes, D1–D3
+serve plain stock consumers (group_add per socket), 1,000 sockets each: one forwarding our
+finished frames on ws/orders/<id>/, the same without Channels' per-message database hop, and the
+same minimal consumer as C (each in a group of its own). Prints p50/p95 and the ratios. Bounded:
 fixed rounds, every wait has a timeout, the servers are stopped on exit. Goals (issue 4): latency
 p95 < 50 ms; fan-out to 1,000 sockets p95 ≤ 150 ms.
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import itertools
 import json
 import os
 import sys
@@ -25,6 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from channels_redis.pubsub import RedisPubSubChannelLayer
+from redis import asyncio as aioredis
 from websockets.asyncio.client import connect
 
 from tests.realtime_support import (
@@ -62,6 +69,7 @@ async def open_sockets(url: str, origin: str, count: int, cookie: str | None) ->
 
 
 FIRST: dict[str, list[float]] = {}
+PATCHES = itertools.count()
 
 
 async def until_all_receive(sockets: list, started: float, label: str) -> float:
@@ -85,8 +93,9 @@ async def latency(api: Daphne, sockets_server: Daphne, seed: dict, rounds: int) 
     async with connect(
         url, origin=origin, additional_headers={"Cookie": f"sessionid={seed['customer_session']}"}
     ) as ws:
-        for i in range(rounds):
-            priority = "rush" if i % 2 == 0 else "standard"
+        for _ in range(rounds):
+            # Alternate across calls too: a PATCH to the priority the order has changes nothing.
+            priority = "rush" if next(PATCHES) % 2 == 0 else "standard"
             started = time.perf_counter()
             patch = asyncio.create_task(
                 asyncio.to_thread(
@@ -140,54 +149,111 @@ async def group_size(layer, group: str) -> int:
     return await connection.zcard(layer._group_key(group))
 
 
-async def main_async(args, servers, seed, env) -> None:
-    api, ours, minimal = servers
+async def pubsub_channels(prefix: str) -> int:
+    """Pub/sub channels any process still subscribes under `prefix` (groups and sockets)."""
+    client = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        return len(await client.pubsub_channels(f"{prefix}*"))
+    finally:
+        await client.aclose()
+
+
+async def main_async(args, servers, seed, env, prefix) -> None:
+    api, ours, minimal, pubsub_api, pubsub_stock, pubsub_direct, pubsub_minimal = servers
     layer, group, message, payload = await asyncio.to_thread(
         layer_and_messages, env, seed["order_id"]
     )
+    pubsub_layer = RedisPubSubChannelLayer(hosts=[{"address": REDIS_URL}], prefix=prefix)
     cookie = f"sessionid={seed['customer_session']}"
+    order_path = f"/ws/orders/{seed['order_id']}/"
     our_sockets = await open_sockets(
-        f"ws://127.0.0.1:{ours.port}/ws/orders/{seed['order_id']}/", ours.url, args.sockets, cookie
+        f"ws://127.0.0.1:{ours.port}{order_path}", ours.url, args.sockets, cookie
     )
     minimal_sockets = await open_sockets(
         f"ws://127.0.0.1:{minimal.port}/ws/minimal/", minimal.url, args.sockets, None
     )
-    # This client holds 2,000 sockets; its own cyclic GC then pauses ~100 ms every few rounds,
+    pubsub_sockets = await open_sockets(
+        f"ws://127.0.0.1:{pubsub_stock.port}{order_path}", pubsub_stock.url, args.sockets, None
+    )
+    direct_sockets = await open_sockets(
+        f"ws://127.0.0.1:{pubsub_direct.port}/ws/orders-direct/{seed['order_id']}/",
+        pubsub_direct.url,
+        args.sockets,
+        None,
+    )
+    pubsub_minimal_sockets = await open_sockets(
+        f"ws://127.0.0.1:{pubsub_minimal.port}/ws/minimal/", pubsub_minimal.url, args.sockets, None
+    )
+    # This client holds 5,000 sockets; its own cyclic GC then pauses ~100 ms every few rounds,
     # which measured the client, not the servers. Everything set up so far is frozen out of it.
     gc.collect()
     gc.freeze()
+    minimal_message = {"type": "bench.message", "payload": payload}
     print(f"Fan-out of one group_send to {args.sockets} sockets ({len(message['text'])} B frame):")
-    ours_ms = await fan_out(layer, group, message, our_sockets, args.fanout_rounds, "ours")
-    minimal_ms = await fan_out(
-        layer,
-        "bench.minimal",
-        {"type": "bench.message", "payload": payload},
-        minimal_sockets,
-        args.fanout_rounds,
-        "minimal",
-    )
-    print("  ours        ", summary(ours_ms))
-    print("  minimal     ", summary(minimal_ms))
+    rounds = args.fanout_rounds
+    results = {
+        "ours (fanout.py, core layer)": await fan_out(
+            layer, group, message, our_sockets, rounds, "ours"
+        ),
+        "stock, core layer, JSON": await fan_out(
+            layer, "bench.minimal", minimal_message, minimal_sockets, rounds, "minimal"
+        ),
+        "stock, pubsub layer, frame": await fan_out(
+            pubsub_layer, group, message, pubsub_sockets, rounds, "pubsub"
+        ),
+        "stock, pubsub, frame, no DB hop": await fan_out(
+            pubsub_layer,
+            f"direct.{seed['order_id']}",
+            message,
+            direct_sockets,
+            rounds,
+            "pubsub no hop",
+        ),
+        "stock, pubsub layer, JSON": await fan_out(
+            pubsub_layer,
+            "bench.minimal",
+            minimal_message,
+            pubsub_minimal_sockets,
+            rounds,
+            "pubsub minimal",
+        ),
+    }
+    for label, values in results.items():
+        print(f"  {label:31}", summary(values))
     for label, values in FIRST.items():
         print(f"  first socket served ({label}): p50 {pct(values, 0.5):.1f} ms")
-    ratio = pct(ours_ms, 0.95) / pct(minimal_ms, 0.95)
-    print(f"  ratio p95 ours/minimal: {ratio:.2f}")
+    p95 = {label: pct(values, 0.95) for label, values in results.items()}
+    ours_p95, *_ = p95.values()
+    for label, value in list(p95.items())[1:]:
+        print(f"  ratio p95 ours / {label}: {ours_p95 / value:.2f}")
 
     started = time.perf_counter()
-    await asyncio.gather(*(ws.close() for ws in our_sockets + minimal_sockets))
+    everything = (
+        our_sockets + minimal_sockets + pubsub_sockets + direct_sockets + pubsub_minimal_sockets
+    )
+    await asyncio.gather(*(ws.close() for ws in everything))
     for _ in range(300):  # the servers leave the groups as they process the closes
-        left = await group_size(layer, group), await group_size(layer, "bench.minimal")
-        if left == (0, 0):
+        left = (
+            await group_size(layer, group),
+            await group_size(layer, "bench.minimal"),
+            await pubsub_channels(prefix),
+        )
+        if left == (0, 0, 0):
             break
         await asyncio.sleep(0.1)
     emptied = (time.perf_counter() - started) * 1000
     print(
-        f"Closing all {2 * args.sockets} sockets at once: groups (ours, minimal) hold {left} "
-        f"after {emptied:.0f} ms"
+        f"Closing all {len(everything)} sockets at once: core groups (ours, minimal) hold "
+        f"{left[:2]}, pub/sub channels left {left[2]}, after {emptied:.0f} ms"
     )
 
-    print("PATCH on process A → order.updated on a socket of process B (through Redis):")
-    print("  latency     ", summary(await latency(api, ours, seed, args.rounds)))
+    print("PATCH on one process → order.updated on a socket of another (through Redis):")
+    print("  core layer, ours   ", summary(await latency(api, ours, seed, args.rounds)))
+    print(
+        "  pubsub layer, stock",
+        summary(await latency(pubsub_api, pubsub_stock, seed, args.rounds)),
+    )
+    await pubsub_layer.flush()
 
 
 def main() -> None:
@@ -208,11 +274,20 @@ def main() -> None:
             WS_MAX_SOCKETS_PER_USER=str(args.sockets + 10),
         )
         seed = prepare_database(env)
-        servers = [Daphne(env), Daphne(env), Daphne(env, app="bench.minimal_asgi:application")]
+        pubsub_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.pubsub_settings"}
+        servers = [
+            Daphne(env),
+            Daphne(env),
+            Daphne(env, app="bench.minimal_asgi:application"),
+            Daphne(pubsub_env),
+            # One process per measured set, as B and C: a process's heap (its garbage collector's
+            # work) grows with the sockets it holds.
+            *(Daphne(pubsub_env, app="bench.minimal_asgi:application") for _ in range(3)),
+        ]
         try:
             for server in servers:
                 server.wait_ready()
-            asyncio.run(asyncio.wait_for(main_async(args, servers, seed, env), timeout=600))
+            asyncio.run(asyncio.wait_for(main_async(args, servers, seed, env, prefix), timeout=900))
         finally:
             for server in servers:
                 server.stop()

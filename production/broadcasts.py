@@ -5,8 +5,8 @@ rolled-back change is never announced, and a failed send is logged without undoi
 
 Group messages carry the finished WebSocket frame (`text`): the order is serialized and encoded once
 per change, not once per socket — with 1,000 sockets on one order that is most of the fan-out cost.
-They also name their `group`: each process receives them once and fans them out to its own sockets
-(`production.fanout`).
+Every group message names its `group`: each process receives it once and fans it out to its own
+sockets of that group (`production.fanout`).
 Frames to an order's group: `{"type": "order.updated", "order": {...}}` (the same JSON as
 GET /api/production/<id>) and `{"type": "event.created", "event": {...}}`. To the operators' group:
 `{"type": "order.updated", "order": {...}}` without `events` (a row of GET /api/production).
@@ -25,6 +25,7 @@ from django.db import transaction
 from rest_framework.renderers import JSONRenderer
 
 from production.models import FulfillmentEvent, ProductionOrder
+from production.selectors import get_order_json
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +64,8 @@ def close_session_sockets(session_key: str | None) -> None:
     if layer is None or not session_key:
         return
     try:
-        async_to_sync(layer.group_send)(session_group(session_key), {"type": SESSION_ENDED})
+        group = session_group(session_key)
+        async_to_sync(layer.group_send)(group, {"type": SESSION_ENDED, "group": group})
     except Exception:
         logger.exception("Could not close the sockets of a logged-out session")
 
@@ -79,7 +81,8 @@ def recheck_user_sockets(user_ids: Iterable[int]) -> None:
 def _send_access_changed(user_ids: list[int]) -> None:
     layer = get_channel_layer()
     if layer is not None:
-        messages = [(user_group(user_id), {"type": ACCESS_CHANGED}) for user_id in user_ids]
+        groups = [user_group(user_id) for user_id in user_ids]
+        messages = [(group, {"type": ACCESS_CHANGED, "group": group}) for group in groups]
         _send(layer, messages, "Access re-check")
 
 
@@ -103,9 +106,6 @@ def _announce(order_id: UUID, event_ids: list[int]) -> None:
 
 
 def _messages(order_id: UUID, event_ids: list[int]) -> list[tuple[str, dict]]:
-    # Imported here: the selectors import the serializers, which import the models.
-    from production.selectors import get_order_json
-
     # The very JSON GET /api/production/<id> serves, and the read warms its cache for the clients
     # that refetch on this message (the services replaced the cache version before this runs).
     order_json = get_order_json(order_id=order_id)

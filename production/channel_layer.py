@@ -4,9 +4,11 @@ Two fixes over channels_redis's own pool (docs/decisions.md, "Realtime"):
 
 * A pool that waits. redis-py's default pool allows 100 connections per event loop and the
   next concurrent command raises "Too many connections" (`MaxConnectionsError`). One daphne
-  process runs every socket on one loop, so thousands of sockets closing at once (a deploy, a
-  network blip) issue thousands of concurrent `group_discard` calls; whatever the pool's size,
-  those beyond it failed and left dead channels in their groups. A `BlockingConnectionPool` of
+  process runs every socket on one loop; when sockets had channels of their own, thousands
+  closing at once (a deploy, a network blip) issued thousands of concurrent `group_discard`
+  calls, and those beyond the pool failed and left dead channels in their groups. (Sockets now
+  listen through `production.fanout`, whose joins and leaves take turns, so bursts are rarer
+  and smaller; the pool stays as the safe default.) A `BlockingConnectionPool` of
   CHANNELS_REDIS_POOL_SIZE connections (opened only when needed) queues them for a free
   connection instead, for up to `pool_timeout` seconds (default 20).
 * No client-side read timeout. redis-py 8 reads with a 5 s socket timeout by default, the same 5 s

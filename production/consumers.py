@@ -5,6 +5,10 @@ Authorization is decided before a socket joins any group, and again whenever its
 then closed with an application code (4401 anonymous, 4403 not allowed, 4404 no such order)
 because a handshake refused outright reaches the browser as a bare 1006, with no reason to act on.
 
+Every group a socket hears (its order or the operators' list, its user's, its login session's)
+comes through the process's fan-out (`production.fanout`): one channel-layer subscription per
+process and group, so a socket has no channel of its own and costs Redis nothing to open or close.
+
 A user may hold at most WS_MAX_SOCKETS_PER_USER sockets in one process; the next is closed with
 4429 (counted per process, see docs/decisions.md). When the channel layer fails (Redis down or
 restarted), sockets close with 4503 and their pages reconnect with backoff, joining their groups
@@ -25,8 +29,8 @@ from uuid import UUID
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
-from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.utils.crypto import constant_time_compare
@@ -57,6 +61,10 @@ _unavailable_logged_at = float("-inf")
 class LiveConsumer(AsyncWebsocketConsumer):
     """A server-to-client stream of pre-encoded frames from the channel layer."""
 
+    # No channel per socket: Channels creates none when the alias names no configured layer
+    # (`get_channel_layer` gives None). The fan-out hub uses the default layer.
+    channel_layer_alias = "live-sockets-listen-through-production-fanout"
+
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self._fanout: list[tuple[fanout.Hub, str]] = []
@@ -77,17 +85,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def __call__(self, scope: dict, receive: object, send: object) -> None:
         try:
             await super().__call__(scope, receive, send)
-        except UNAVAILABLE as error:
-            # This socket's own channel could not receive: the layer is down. So is every other
-            # socket's stream in this process: close them all, and this one (also before accept).
-            _log_unavailable(error)
-            await self.refuse(CLOSE_UNAVAILABLE)
-            for hub, _ in self._fanout:
-                await hub.fail(error)
         finally:  # however the socket ended (closed, or cancelled by the server)
             self._release_slot()
             for hub, group in self._fanout:
-                # Redis down: a Redis that returns with its data keeps a member nobody reads for
+                # Redis down: a Redis that returns with its data keeps the hub's membership
                 # until group_expiry; its messages are dropped, nothing else.
                 with contextlib.suppress(*UNAVAILABLE):
                     await hub.remove(group, self)
@@ -152,23 +153,19 @@ class LiveConsumer(AsyncWebsocketConsumer):
             del _open_sockets[user_id]
 
     async def join(self, *groups: str, user_id: int) -> None:
-        """Subscribe to broadcast groups, and to this socket's user and session groups; accept.
+        """Hear the broadcast groups, this socket's user's and its session's; accept.
 
-        Broadcast groups go through the process's fan-out (`production.fanout`): one layer message
-        per process, forwarded to each socket. The user and session groups hold the socket's own
-        channel (the base class leaves them on disconnect): a logout closes exactly that session's
-        sockets, and a change to the user makes each of their sockets check its access again.
+        A logout closes exactly that session's sockets; a change to the user makes each of their
+        sockets check its access again.
         """
-        for group in groups:
-            hub = await fanout.subscribe(self.channel_layer, group, self)
-            self._fanout.append((hub, group))
-        own = [user_group(user_id)]
+        groups = (*groups, user_group(user_id))
         session_key = getattr(self.scope.get("session"), "session_key", None)
         if session_key:
-            own.append(session_group(session_key))
-        for group in own:
-            await self.channel_layer.group_add(group, self.channel_name)
-            self.groups.append(group)
+            groups += (session_group(session_key),)
+        layer = get_channel_layer()
+        for group in groups:
+            hub = await fanout.subscribe(layer, group, self)
+            self._fanout.append((hub, group))
         await self.accept()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -179,15 +176,6 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def event_created(self, message: dict) -> None:
         await self.send(text_data=message["text"])
-
-    async def websocket_disconnect(self, message: dict) -> None:
-        try:
-            await super().websocket_disconnect(message)
-        except UNAVAILABLE:
-            # Leaving the user and session groups failed because Redis is down; a Redis that
-            # comes back keeps these dead members until group_expiry, which costs only a message
-            # dropped now and then. The consumer stops as it would have.
-            raise StopConsumer from None
 
     async def fanout_failed(self, message: dict) -> None:
         # The process lost the channel layer (`production.fanout`): reconnect and join afresh.

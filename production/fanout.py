@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from dataclasses import dataclass, field
 from typing import Protocol
 
 from channels.layers import BaseChannelLayer
@@ -42,93 +41,72 @@ class Listener(Protocol):
     async def dispatch(self, message: dict) -> None: ...
 
 
-@dataclass(eq=False)
-class _Group:
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    members: set = field(default_factory=set)
-    joined: bool = False
-    closed: bool = False
-
-
 class Hub:
-    """The fan-out of one process (one event loop) on one channel layer."""
+    """The fan-out of one process (one event loop) on one channel layer.
+
+    One lock orders every change of the hub's memberships (join, leave, renew) and its start:
+    a leave can never reach the layer after a later join of the same group, and nothing joins a
+    hub that failed. Adding a socket to a group the hub already watches takes the lock only
+    briefly, without touching the layer.
+    """
 
     def __init__(self, layer: BaseChannelLayer) -> None:
         self.layer = layer
         self.channel: str | None = None
-        self.groups: dict[str, _Group] = {}
+        self.groups: dict[str, set[Listener]] = {}  # the groups joined on the layer, and who hears
         self.stopped = False
+        self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task] = []
-        self._started = asyncio.Lock()
 
     async def add(self, group: str, listener: Listener) -> bool:
         """Deliver `group`'s messages to `listener` from now on (joined when this returns True).
 
-        False if the hub stopped meanwhile: the caller subscribes through a new one.
+        False if the hub stopped (the layer failed, or it emptied): subscribe through a new one.
         """
-        await self._start()
-        while not self.stopped:
-            state = self.groups.setdefault(group, _Group())
-            if state.joined and not state.closed and not state.lock.locked():
-                state.members.add(listener)  # the common case: no await, nothing to race
-                return True
-            async with state.lock:
-                if state.closed:  # left while we waited: retry on a fresh entry
-                    continue
-                if not state.joined:
-                    try:
-                        await self.layer.group_add(group, self.channel)
-                    except BaseException:
-                        self._forget(group, state)
-                        raise
-                    state.joined = True
-                state.members.add(listener)
-                # The layer may have failed while we joined: then this hub is done, use a new one.
-                return not self.stopped
-        return False
+        async with self._lock:
+            if self.stopped:
+                return False
+            if self.channel is None:
+                self.channel = await self.layer.new_channel()
+                self._tasks = [
+                    asyncio.create_task(self._pump(), name=f"fanout {self.channel}"),
+                    asyncio.create_task(self._renew(), name=f"fanout renew {self.channel}"),
+                ]
+            members = self.groups.get(group)
+            if members is None:
+                try:
+                    await self.layer.group_add(group, self.channel)
+                except BaseException:
+                    if not self.groups:
+                        self._stop()
+                    raise
+                members = self.groups[group] = set()
+            members.add(listener)
+            # The layer may have failed while we joined: then this hub is done, use a new one.
+            return not self.stopped
 
     async def remove(self, group: str, listener: Listener) -> None:
-        """Stop delivering to `listener`; leave the group when it was the last local one."""
-        state = self.groups.get(group)
-        if state is None or listener not in state.members:
-            return
-        state.members.discard(listener)
-        if state.members:
-            return
-        async with state.lock:
-            if state.members or state.closed:
+        """Stop delivering to `listener`; leave the group when it was the last local one, and stop
+        the hub when it watches nothing."""
+        async with self._lock:
+            members = self.groups.get(group)
+            if members is None or listener not in members:
                 return
+            members.discard(listener)
+            if members:
+                return
+            del self.groups[group]
             try:
                 await self.layer.group_discard(group, self.channel)
             finally:
-                # Whoever waited on the lock finds the entry closed and joins afresh, after the
-                # discard: the two never race on the layer.
-                self._forget(group, state)
-
-    def _forget(self, group: str, state: _Group) -> None:
-        state.closed = True
-        if self.groups.get(group) is state:
-            del self.groups[group]
-        if not self.groups:
-            self._stop()
-
-    async def _start(self) -> None:
-        if self._tasks or self.stopped:
-            return
-        async with self._started:
-            if self._tasks or self.stopped:
-                return
-            if self.channel is None:
-                self.channel = await self.layer.new_channel()
-            self._tasks = [
-                asyncio.create_task(self._pump(), name=f"fanout {self.channel}"),
-                asyncio.create_task(self._renew(), name=f"fanout renew {self.channel}"),
-            ]
+                if not self.groups:
+                    self._stop()
 
     def _stop(self) -> None:
         self.stopped = True
         for task in self._tasks:
-            task.cancel()
+            if task is not asyncio.current_task():
+                task.cancel()
         self._tasks = []
 
     async def fail(self, error: BaseException) -> None:
@@ -139,18 +117,12 @@ class Hub:
         """
         if self.stopped:
             return
+        self._stop()
         groups, self.groups = self.groups, {}
-        tasks, self._tasks = self._tasks, []
-        self.stopped = True
-        for task in tasks:
-            if task is not asyncio.current_task():
-                task.cancel()
-        listeners = {listener for state in groups.values() for listener in state.members}
+        listeners = {listener for members in groups.values() for listener in members}
         logger.error(
             "Live fan-out lost the channel layer (%s): closing %d sockets", error, len(listeners)
         )
-        for state in groups.values():
-            state.closed = True
         for listener in listeners:
             try:
                 await listener.dispatch(dict(FAILED))
@@ -166,10 +138,7 @@ class Hub:
             except Exception as error:
                 await self.fail(error)
                 return
-            state = self.groups.get(message.get("group", ""))
-            if state is None:
-                continue
-            for listener in tuple(state.members):
+            for listener in tuple(self.groups.get(message.get("group", ""), ())):
                 try:
                     await listener.dispatch(message)
                 except asyncio.CancelledError:
@@ -183,8 +152,10 @@ class Hub:
         interval = max(1.0, min(RENEW_SECONDS, getattr(self.layer, "group_expiry", 86400) / 4))
         while True:
             await asyncio.sleep(interval)
-            for group, state in tuple(self.groups.items()):
-                if state.joined and not state.closed:
+            for group in tuple(self.groups):
+                async with self._lock:
+                    if group not in self.groups:  # left meanwhile: renewing would rejoin it
+                        continue
                     try:
                         await self.layer.group_add(group, self.channel)
                     except Exception:

@@ -4,6 +4,7 @@ import asyncio
 import logging
 import random
 
+import channels.layers
 import pytest
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 
@@ -67,9 +68,10 @@ async def test_other_groups_frames_do_not_reach_a_socket():
     await fanout.subscribe(layer, "order.theirs", theirs)
 
     await layer.group_send("order.theirs", message("order.theirs", "not for you"))
-    await settle(lambda: theirs.received)
-    await asyncio.sleep(0.1)
-    assert mine.received == []
+    await layer.group_send("order.mine", message("order.mine", "for you"))
+    # One loop forwards both in order: had the first reached `mine`, it would be there by now.
+    await settle(lambda: theirs.received and mine.received)
+    assert [m["text"] for m in mine.received] == ["for you"]
     await hub.remove("order.mine", mine)
     await hub.remove("order.theirs", theirs)
 
@@ -86,7 +88,7 @@ async def test_the_last_socket_leaving_leaves_the_group_and_stops_the_hub():
     await hub.remove("order.a", second)
     assert await members(layer, "order.a") == 0
     assert hub.stopped
-    await asyncio.sleep(0)
+    await asyncio.wait(tasks, timeout=5)
     assert all(task.done() for task in tasks)
 
     # A socket arriving later gets a fresh hub, and its frames.
@@ -176,7 +178,7 @@ async def test_a_failed_receive_closes_every_local_socket_and_a_new_hub_takes_ov
     assert [listener.received for listener in (on_a, on_b, also_on_a)] == [[fanout.FAILED]] * 3
     assert "lost the channel layer" in caplog.text and "closing 3 sockets" in caplog.text
     assert len(caplog.records) == 1  # one line, not one per socket
-    await asyncio.sleep(0)
+    await asyncio.wait(tasks, timeout=5)
     assert all(task.done() for task in tasks)  # its receive and renew loops are gone
     await hub.remove("order.a", on_a)  # what the closing sockets do next: nothing to leave
 
@@ -191,12 +193,18 @@ async def test_a_failed_receive_closes_every_local_socket_and_a_new_hub_takes_ov
     await new_hub.remove("order.a", reconnected)
 
 
-async def test_membership_is_renewed_before_the_layer_expires_it():
+async def test_membership_is_renewed_before_the_layer_expires_it(monkeypatch):
     layer = InMemoryChannelLayer(group_expiry=2)  # the hub renews every second
     listener = Listener()
     hub = await fanout.subscribe(layer, "order.a", listener)
-    await asyncio.sleep(3.2)  # well past the first membership's expiry (whole seconds)
+    joined_at = layer.groups["order.a"][hub.channel]
+    now = joined_at
+    # The layer's clock is the test's: the membership ages only as the test says.
+    monkeypatch.setattr(channels.layers.time, "time", lambda: now)
 
+    now = joined_at + 1.5  # the first membership still counts (2 s)...
+    await settle(lambda: layer.groups["order.a"].get(hub.channel) == now)  # ...and is renewed
+    now = joined_at + 3  # past the first membership's expiry, within the renewed one
     await layer.group_send("order.a", message("order.a", "still here"))
     await settle(lambda: listener.received)
     await hub.remove("order.a", listener)
