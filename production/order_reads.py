@@ -1,12 +1,13 @@
 """The cached order read: GET /api/production/<id> answered from the shared cache without a query.
 
-Everything the read and its invalidation must agree on lives here: the keys, the read, this
-process's copies, the API tokens' users and the invalidation the services call.
+Everything the read and its invalidation must agree on lives here. Keys in the shared cache:
+`order-json-version:<id>` (the order's version, a random token), `order-json:<id>:<version>:<date>`
+(its JSON; etaDays depends on the date, so a new day is a new key) and `api-token-user:<hash>`
+(what rebuilds an API token's user).
 
-Each order has a version (a random token, key `order-version:<id>`). A reader reads the version,
-then, on a miss, the order from the database, and stores its JSON under the version it read first
-(`order-json:<id>:<version>:<date>`: etaDays depends on the date, so a new day is a new key). A
-writer replaces the version, through `invalidate`, twice:
+A reader reads the version, then, on a miss, the order from the database, and stores its JSON
+under the version it read first. A writer (the services) replaces the version through
+`invalidate`, twice:
 
 - inside its transaction, so a read later in that transaction, or right after the commit while
   the after-commit hooks have not run yet, misses the old JSON;
@@ -71,7 +72,7 @@ class CachedOrder:
 
 
 def _version_key(order_id: UUID) -> str:
-    return f"order-version:{order_id}"
+    return f"order-json-version:{order_id}"
 
 
 def _json_key(order_id: UUID, version: str) -> str:
@@ -79,7 +80,9 @@ def _json_key(order_id: UUID, version: str) -> str:
 
 
 def _token_key(key: str) -> str:
-    return "api-token:" + hashlib.sha256(key.encode()).hexdigest()  # the token is never a key
+    # The token itself is never a key. ("api-token:" held pickled users: a rolling deploy must not
+    # hand those to this code.)
+    return "api-token-user:" + hashlib.sha256(key.encode()).hexdigest()
 
 
 # Reading an order.
