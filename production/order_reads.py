@@ -38,7 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache as once
 from functools import cached_property, partial
-from typing import Any
+from typing import TYPE_CHECKING
 from uuid import UUID, uuid4
 
 from django.contrib.auth import get_user_model
@@ -47,6 +47,9 @@ from django.db import router, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
 
 TTL = 60  # seconds: the backstop for changes made outside the services (and for token users)
 LOCAL_ENTRIES = 512  # per process; an entry (an order with 10 events) holds ~18 kB
@@ -161,7 +164,7 @@ def _new_version(order_id: UUID) -> None:
 # API tokens' users.
 
 
-def token_user(request: HttpRequest, key: str) -> Any | None:
+def token_user(request: HttpRequest, key: str) -> AbstractBaseUser | None:
     """The user of API token `key` as cached (None: unknown here, ask the database and
     `remember_token`). On a GET of one order, that order's version comes in the same round trip
     and waits on the request for `read_order`."""
@@ -179,7 +182,7 @@ def token_user(request: HttpRequest, key: str) -> Any | None:
     return User.from_db(router.db_for_read(User), _user_fields(), fields)
 
 
-def remember_token(key: str, user: Any) -> None:
+def remember_token(key: str, user: AbstractBaseUser) -> None:
     """Cache what rebuilds `user` for TTL seconds (the password hash stays in the database)."""
     cache.set(_token_key(key), tuple(getattr(user, name) for name in _user_fields()), TTL)
 
@@ -196,6 +199,7 @@ def _user_fields() -> tuple[str, ...]:
 
 
 def _order_requested(request: HttpRequest) -> UUID | None:
+    # Known by its URL name: the one read that needs the version as early as the token's user.
     match = request.resolver_match
     if request.method != "GET" or match is None or match.url_name != "api-order-detail":
         return None
