@@ -3,11 +3,13 @@
 from uuid import UUID
 
 from django.db.models import Prefetch, QuerySet
+from django.http import HttpRequest
 
-from production import order_cache
+from production import order_reads
 from production.access import is_operator
+from production.api.serializers import OrderOutput
 from production.models import FulfillmentEvent, LineItem, ProductionOrder
-from production.order_cache import CachedOrder
+from production.order_reads import CachedOrder
 
 
 def order_detail_queryset() -> QuerySet[ProductionOrder]:
@@ -22,24 +24,22 @@ def get_order_detail(*, order_id: UUID | str) -> ProductionOrder | None:
     return order_detail_queryset().filter(pk=order_id).first()
 
 
-def get_cached_order(*, order_id: UUID | str) -> CachedOrder | None:
-    """The order's owner and its API JSON, from the cache when it holds the current version.
+def get_cached_order(
+    *, order_id: UUID | str, request: HttpRequest | None = None
+) -> CachedOrder | None:
+    """The order's owner and API JSON, or None. A hit costs no query (why it is current: see
+    `production.order_reads`); pass the request to use the version its authentication read ahead.
+    The JSON is shared with other requests: read it, never mutate it."""
+    try:
+        order_id = UUID(str(order_id))
+    except ValueError:
+        return None
+    return order_reads.read_order(order_id, load=_owner_and_json, request=request)
 
-    A hit costs no query (see `production.order_cache` for why it is never stale). The JSON is
-    shared with other requests: read it, never mutate it.
-    """
-    from production.api.serializers import OrderOutput  # the serializers import this module
 
-    order_id = UUID(str(order_id))
-    version = order_cache.current_version(order_id)
-    cached = order_cache.load(order_id, version)
-    if cached is None:
-        order = get_order_detail(order_id=order_id)
-        if order is None:
-            order_cache.forget(order_id)  # probing random ids must not fill the cache
-            return None
-        cached = order_cache.store(order_id, version, order.owner_id, dict(OrderOutput(order).data))
-    return cached
+def _owner_and_json(order_id: UUID) -> tuple[int, dict] | None:
+    order = get_order_detail(order_id=order_id)
+    return None if order is None else (order.owner_id, dict(OrderOutput(order).data))
 
 
 def get_order_json(*, order_id: UUID | str) -> dict | None:

@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from production import broadcasts, notifications, order_cache
+from production import broadcasts, notifications, order_reads
 from production.exceptions import (
     IdempotencyConflict,
     IllegalTransition,
@@ -407,7 +407,7 @@ def attach_checkout_session(
         locked.stripe_checkout_session_id = session_id
         locked.checkout_url = checkout_url
         locked.save(update_fields=["stripe_checkout_session_id", "checkout_url", "updated_at"])
-        order_cache.invalidate(locked.pk)
+        order_reads.invalidate(locked.pk)
     return locked
 
 
@@ -566,7 +566,7 @@ def _save_changes(
     for change in changes:
         fields.update(_FIELDS_BY_CHANGE[change.field])
     order.save(update_fields=sorted(fields))
-    order_cache.invalidate(order.pk)
+    order_reads.invalidate(order.pk)
     events = [
         _record(
             order,

@@ -11,8 +11,8 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 from rest_framework.authtoken.models import Token
 
-from production.api.authentication import forget_tokens
 from production.broadcasts import close_session_sockets, recheck_user_sockets
+from production.order_reads import forget_tokens
 
 
 @receiver(post_delete, sender=Token)

@@ -1,9 +1,6 @@
 """The spec's production API: thin views over the selectors and services."""
 
-import contextlib
-from uuid import UUID
-
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
@@ -13,9 +10,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from production import order_cache, services
+from production import services
 from production.access import IsOperator, can_view_order
-from production.api.authentication import token_cache_key_of
 from production.api.serializers import (
     CheckoutOutput,
     CreateOrderInput,
@@ -27,9 +23,8 @@ from production.api.serializers import (
 )
 from production.filters import OrderFilter
 from production.lifecycle import EventSource
-from production.order_cache import CachedOrder
+from production.order_reads import CachedOrder
 from production.pricing import SizeQuantity
-from production.read_ahead import read_ahead
 from production.selectors import get_cached_order, get_order_json, orders_visible_to
 from production.throttles import OrderCreateThrottle
 
@@ -127,22 +122,8 @@ class OrderDetailView(APIView):
             return [IsAuthenticated(), IsOperator()]
         return [IsAuthenticated()]
 
-    def dispatch(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        if request.method != "GET":
-            return super().dispatch(request, *args, **kwargs)
-        # The token's user and the order's version, fetched from the cache in one round trip.
-        keys = [token_cache_key_of(request)]
-        with contextlib.suppress(ValueError):  # a malformed id is a 404 further on
-            keys.append(order_cache.version_key(UUID(str(kwargs["order_id"]))))
-        with read_ahead(key for key in keys if key):
-            return super().dispatch(request, *args, **kwargs)
-
     def get_order(self, order_id: str) -> CachedOrder:
-        try:
-            UUID(order_id)
-        except ValueError:
-            raise exceptions.NotFound() from None
-        found = get_cached_order(order_id=order_id)
+        found = get_cached_order(order_id=order_id, request=self.request)
         if found is None:
             raise exceptions.NotFound()
         if not can_view_order(self.request.user, found):

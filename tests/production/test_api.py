@@ -525,14 +525,6 @@ class TestTokenCache:
             assert customer_api.get(order_url(order)).status_code == 200
 
 
-def test_reading_unknown_orders_leaves_nothing_in_the_cache(customer_api):
-    from production import order_cache
-
-    missing = uuid.uuid4()
-    assert customer_api.get(f"{URL}/{missing}").status_code == 404
-    assert cache.get(order_cache.version_key(missing)) is None
-
-
 class TestEncodedBody:
     def test_the_body_is_the_json_renderers_bytes(self, customer_api, customer):
         from rest_framework.renderers import JSONRenderer
@@ -551,22 +543,3 @@ class TestEncodedBody:
         response = customer_api.get(order_url(order), HTTP_ACCEPT="application/json; indent=2")
         assert response.status_code == 200
         assert response.content.startswith(b'{\n  "order": {\n')
-
-    def test_a_change_outside_the_services_shows_within_the_ttl(
-        self, customer_api, customer, monkeypatch
-    ):
-        from production import order_cache
-        from production.models import Garment
-
-        order = make_order(owner=customer)
-        before = customer_api.get(order_url(order)).json()["order"]["garment"]["name"]
-        Garment.objects.filter(pk=order.garment_id).update(name="Renamed in bulk")
-        version = cache.get(order_cache.version_key(order.pk))
-        cache.delete(order_cache._payload_key(order.pk, version))  # the shared copy expired
-
-        # This process's copy lives as long as the shared one would have: no longer.
-        assert customer_api.get(order_url(order)).json()["order"]["garment"]["name"] == before
-        later = order_cache._now() + order_cache.TTL + 1
-        monkeypatch.setattr(order_cache, "_now", lambda: later)
-        after = customer_api.get(order_url(order)).json()["order"]["garment"]["name"]
-        assert after == "Renamed in bulk"

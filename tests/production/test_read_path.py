@@ -1,12 +1,20 @@
-"""The hot read path of GET /api/production/<id>: what it asks of the shared cache, and how."""
+"""The cached read of GET /api/production/<id> (production/order_reads.py): what it asks of the
+shared cache and the database, and that no change made through the services is served stale."""
 
 import threading
+import time
+import uuid
 
 import pytest
 from django.core.cache import cache
+from django.db import connection, connections, transaction
+from django.test import RequestFactory
 from django_redis.cache import RedisCache
 
-from production import order_cache, read_ahead
+from production import order_reads, services
+from production.lifecycle import EventSource, OrderState
+from production.models import Garment
+from production.selectors import get_order_json
 from tests.factories import make_order
 
 pytestmark = pytest.mark.django_db
@@ -17,35 +25,44 @@ def order_url(order) -> str:
 
 
 class CacheCalls:
-    """Counts the shared-cache reads the code under test makes."""
+    """Records the calls the code under test makes on the shared cache's public API."""
+
+    NAMES = ("get", "get_many", "set", "add", "delete", "delete_many")
 
     def __init__(self, monkeypatch) -> None:
-        self.calls: list[str] = []
+        self.calls: list[tuple[str, object]] = []
         self.depth = 0
-        for name in ("get", "get_many"):
+        for name in self.NAMES:
             original = getattr(cache, name)
 
-            def counted(*args, _name=name, _original=original, **kwargs):
+            def counted(key, *args, _name=name, _original=original, **kwargs):
                 if not self.depth:  # the local-memory cache's get_many calls its get
-                    self.calls.append(_name)
+                    self.calls.append((_name, key))
                 self.depth += 1
                 try:
-                    return _original(*args, **kwargs)
+                    return _original(key, *args, **kwargs)
                 finally:
                     self.depth -= 1
 
             monkeypatch.setattr(cache, name, counted)
 
+    @property
+    def names(self) -> list[str]:
+        return [name for name, _ in self.calls]
 
-def test_a_warm_read_asks_the_cache_once(customer_api, customer, monkeypatch):
+
+def test_a_warm_read_asks_the_cache_once_and_the_database_never(
+    customer_api, customer, monkeypatch, django_assert_num_queries
+):
     order = make_order(owner=customer)
     first = customer_api.get(order_url(order))
     calls = CacheCalls(monkeypatch)
 
-    again = customer_api.get(order_url(order))
+    with django_assert_num_queries(0):
+        again = customer_api.get(order_url(order))
 
     # The token's user and the order's version in one MGET; the JSON is this process's copy.
-    assert calls.calls == ["get_many"]
+    assert calls.names == ["get_many"]
     assert again.content == first.content
 
 
@@ -54,28 +71,132 @@ def test_a_read_right_after_a_change_sees_the_change(customer_api, operator_api,
     customer_api.get(order_url(order))
     patched = operator_api.patch(order_url(order), {"status": "approved"}, format="json")
     assert patched.status_code == 200
+    assert patched.json()["order"]["orderStatus"] == "approved"
     assert customer_api.get(order_url(order)).json()["order"]["orderStatus"] == "approved"
 
 
-def test_a_value_read_ahead_is_handed_out_once():
-    cache.set("k", "before")
-    with read_ahead.read_ahead(["k", "absent"]):
-        cache.set("k", "after")  # e.g. the request's own write
-        assert read_ahead.cache_get("k") == "before"  # as read at the start of the request
-        assert read_ahead.cache_get("k") == "after"  # later reads go to the cache
-        assert read_ahead.cache_get("absent") is None
-    assert read_ahead.cache_get("k") == "after"
+def test_a_session_read_is_cached_too(client, customer, monkeypatch, django_assert_num_queries):
+    order = make_order(owner=customer)
+    client.force_login(customer)
+    first = client.get(order_url(order))
+    calls = CacheCalls(monkeypatch)
+    again = client.get(order_url(order))
+    # The session, then the order's version; the JSON is this process's copy.
+    assert calls.names == ["get", "get"]
+    assert again.content == first.content
 
 
-def test_the_read_ahead_is_private_to_its_thread():
-    cache.set("k", "shared")
-    seen: list[object] = []
-    with read_ahead.read_ahead(["k"]):
-        cache.set("k", "changed")
-        thread = threading.Thread(target=lambda: seen.append(read_ahead.cache_get("k")))
-        thread.start()
-        thread.join()
-    assert seen == ["changed"]
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs two connections at once")
+@pytest.mark.django_db(transaction=True)
+def test_a_read_racing_the_commit_is_not_served_after_it(customer, monkeypatch):
+    """Another request reads between the writer's invalidation and its commit: it sees the new
+    version but the old row, and stores the old JSON under that version."""
+    order = make_order(owner=customer, state=OrderState.SUBMITTED)
+    assert get_order_json(order_id=order.pk)["orderStatus"] == "submitted"
+    seen_by_the_racing_read: list[str] = []
+    invalidate = order_reads.invalidate
+
+    def invalidate_then_read_on_another_connection(order_id: uuid.UUID) -> None:
+        invalidate(order_id)
+
+        def read() -> None:
+            try:
+                seen_by_the_racing_read.append(get_order_json(order_id=order_id)["orderStatus"])
+            finally:
+                connections.close_all()
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        reader.join(timeout=30)
+
+    monkeypatch.setattr(order_reads, "invalidate", invalidate_then_read_on_another_connection)
+    services.transition_order(
+        order=order.pk, to=OrderState.APPROVED, actor=None, source=EventSource.OPERATOR
+    )
+
+    assert seen_by_the_racing_read == ["submitted"]  # the race happened
+    assert get_order_json(order_id=order.pk)["orderStatus"] == "approved"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_read_between_the_commit_and_its_hooks_sees_the_change(customer, monkeypatch):
+    """Other requests may read as soon as the row is committed, before the writer's after-commit
+    hooks have run."""
+    order = make_order(owner=customer, state=OrderState.SUBMITTED)
+    assert get_order_json(order_id=order.pk)["orderStatus"] == "submitted"
+    seen_right_after_the_commit: list[str] = []
+    invalidate = order_reads.invalidate
+
+    def read_on_commit_then_invalidate(order_id: uuid.UUID) -> None:
+        # Registered first, so it runs first after the commit.
+        transaction.on_commit(
+            lambda: seen_right_after_the_commit.append(
+                get_order_json(order_id=order_id)["orderStatus"]
+            )
+        )
+        invalidate(order_id)
+
+    monkeypatch.setattr(order_reads, "invalidate", read_on_commit_then_invalidate)
+    services.transition_order(
+        order=order.pk, to=OrderState.APPROVED, actor=None, source=EventSource.OPERATOR
+    )
+    assert seen_right_after_the_commit == ["approved"]
+
+
+def test_this_process_keeps_a_bounded_number_of_orders(monkeypatch, customer, customer_api):
+    monkeypatch.setattr(order_reads, "LOCAL_ENTRIES", 3)
+    orders = [make_order(owner=customer) for _ in range(5)]
+    for order in orders:
+        customer_api.get(order_url(order))
+    calls = CacheCalls(monkeypatch)
+
+    customer_api.get(order_url(orders[-1]))
+    assert calls.names == ["get_many"]  # still this process's copy
+    customer_api.get(order_url(orders[0]))
+    assert calls.names == ["get_many", "get_many", "get"]  # dropped here: the shared copy
+
+
+def test_a_change_outside_the_services_shows_within_the_ttl(monkeypatch, customer, customer_api):
+    monkeypatch.setattr(order_reads, "TTL", 1)
+    order = make_order(owner=customer)
+
+    def garment_name() -> str:
+        return customer_api.get(order_url(order)).json()["order"]["garment"]["name"]
+
+    before = garment_name()
+    Garment.objects.filter(pk=order.garment_id).update(name="Renamed in bulk")
+    assert garment_name() == before  # cached: neither this process's copy nor Redis's expired
+    time.sleep(1.1)
+    assert garment_name() == "Renamed in bulk"
+
+
+def test_reading_unknown_orders_leaves_nothing_in_the_cache(customer_api, monkeypatch):
+    assert customer_api.get("/api/production").status_code == 200  # the token's user is cached
+    calls = CacheCalls(monkeypatch)
+    for _ in range(3):
+        assert customer_api.get(f"/api/production/{uuid.uuid4()}").status_code == 404
+    written = {key for name, key in calls.calls if name in ("set", "add")}
+    deleted = {key for name, key in calls.calls if name == "delete"}
+    assert len(written) == 3  # each probe's version...
+    assert written <= deleted  # ...is taken back
+
+
+def test_a_cached_token_user_is_the_user_without_the_password(customer_api, customer):
+    order = make_order(owner=customer)
+    customer_api.get(order_url(order))
+    customer.first_name = "Ada"
+    customer.save()  # forgets the cached user
+    customer_api.get(order_url(order))  # caches it again
+
+    user = order_reads.token_user(RequestFactory().get("/"), customer.auth_token.key)
+
+    assert (user.pk, user.email, user.first_name, user.is_active) == (
+        customer.pk,
+        customer.email,
+        "Ada",
+        True,
+    )
+    assert user.get_deferred_fields() == {"password"}  # the hash never enters Redis
 
 
 def test_cache_objects_of_every_thread_share_one_connection_pool():
@@ -104,13 +225,3 @@ def test_a_client_may_negotiate_but_only_for_json(customer_api, customer):
         assert response.status_code == 200, accept
         assert response["Content-Type"] == "application/json"
     assert customer_api.get(order_url(order), HTTP_ACCEPT="text/html").status_code == 406
-
-
-def test_this_process_keeps_a_bounded_number_of_orders(monkeypatch, customer):
-    monkeypatch.setattr(order_cache, "LOCAL_ENTRIES", 3)
-    from production.selectors import get_cached_order
-
-    orders = [make_order(owner=customer) for _ in range(5)]
-    for order in orders:
-        get_cached_order(order_id=order.pk)
-    assert len(order_cache._local) == 3
