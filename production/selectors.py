@@ -6,7 +6,7 @@ from django.db.models import Prefetch, QuerySet
 
 from production import order_cache
 from production.access import is_operator
-from production.models import FulfillmentEvent, LineItem, ProductionOrder
+from production.models import ArtworkProof, FulfillmentEvent, LineItem, ProductionOrder
 from production.order_cache import CachedOrder
 
 
@@ -15,6 +15,7 @@ def order_detail_queryset() -> QuerySet[ProductionOrder]:
     return ProductionOrder.objects.select_related("garment").prefetch_related(
         Prefetch("line_items", queryset=LineItem.objects.order_by("id")),
         Prefetch("events", queryset=FulfillmentEvent.objects.order_by("occurred_at", "id")),
+        Prefetch("proofs", queryset=ArtworkProof.objects.order_by("revision")),
     )
 
 
