@@ -327,6 +327,8 @@ SPECTACULAR_SETTINGS = {
         "ProductionStatusEnum": "production.lifecycle.PRODUCTION_STATUSES",
         "PriorityEnum": "production.lifecycle.PRIORITIES",
         "PriorityLabelEnum": "production.lifecycle.PRIORITY_LABELS",
+        "ProofStateEnum": "production.models.PROOF_STATES",
+        "ProofViaEnum": "production.models.PROOF_VIAS",
     },
 }
 

@@ -273,6 +273,11 @@ class ArtworkProof(models.Model):
         return f"Proof {self.revision} of {self.order_id}"
 
 
+# A proof's choice sets as the API spells them (named once in the OpenAPI schema).
+PROOF_STATES: list[str] = ArtworkProof.State.values
+PROOF_VIAS: list[str] = ArtworkProof.Via.values
+
+
 class OrderNote(models.Model):
     """An operator's internal note. Never shown to the customer."""
 

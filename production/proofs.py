@@ -20,6 +20,7 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest
+from django.template.defaultfilters import filesizeformat
 from django.views.decorators.http import require_GET
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -49,7 +50,7 @@ class CheckedProof:
 
 
 def limit_text() -> str:
-    return f"{settings.PROOF_MAX_BYTES / (1024 * 1024):g} MB"
+    return filesizeformat(settings.PROOF_MAX_BYTES)
 
 
 def upload_too_large(request: HttpRequest) -> bool:
