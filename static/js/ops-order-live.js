@@ -11,6 +11,10 @@
 
   var pending = null;
   var retry = 1000;
+  // Once the operator submits a form, the page is about to be replaced by the answer: a refresh
+  // now would only race it (and take the flash message meant for the next page).
+  var leaving = false;
+  document.addEventListener("submit", function () { leaving = true; });
 
   function busy(part) {
     if (part.contains(document.activeElement) && document.activeElement !== document.body) {
@@ -37,7 +41,7 @@
   }
 
   function refresh() {
-    if (pending) return;
+    if (pending || leaving) return;
     pending = fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
       .then(function (response) {
         if (!response.ok) throw new Error("HTTP " + response.status);
