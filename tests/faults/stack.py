@@ -254,8 +254,7 @@ def _seed(counts: dict[str, int]) -> None:
     from django.contrib.auth import get_user_model
 
     from payments.services import start_checkout
-    from production import services
-    from production.lifecycle import EventSource, OrderState, ProductionStatus
+    from production.lifecycle import OrderState, ProductionStatus
     from production.models import ProductionOrder
     from tests.factories import GarmentFactory, make_order, operator_user, token_for
     from tests.realtime_support import session_key_for
@@ -293,14 +292,11 @@ def _seed(counts: dict[str, int]) -> None:
     def at(state: OrderState, n: int, ready: bool = False) -> list[str]:
         ids = []
         for _ in range(n):
-            order = make_order(owner=customer, garment=garment, state=state, operator=operator)
-            if ready:
-                services.update_order(
-                    order=order.pk,
-                    actor=operator,
-                    source=EventSource.OPERATOR,
-                    production_status=ProductionStatus.READY,
-                )
+            # The rulebook takes production one step at a time: the factory walks it to Ready.
+            step = ProductionStatus.READY if ready else None
+            order = make_order(
+                owner=customer, garment=garment, state=state, step=step, operator=operator
+            )
             ids.append(str(order.pk))
         return ids
 

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 
 from production import services
-from production.lifecycle import EventSource, OrderState, Priority
+from production.lifecycle import EventSource, OrderState, Priority, ProductionStatus
 from production.models import FulfillmentEvent, ProductionOrder
 from production.pricing import SizeQuantity
 from tests.concurrency import run_at_once
@@ -59,11 +59,12 @@ def test_concurrent_moves_leave_one_consistent_history():
 
 
 def test_concurrent_fulfil_and_cancel_cannot_both_win():
-    order = make_order(state=OrderState.IN_PRODUCTION)
+    # At Ready, where both are allowed (canceling in production needs a reason).
+    order = make_order(state=OrderState.IN_PRODUCTION, step=ProductionStatus.READY)
 
     def move(to: OrderState) -> Callable[[], object]:
         return lambda: services.transition_order(
-            order=order.pk, to=to, actor=None, source=EventSource.OPERATOR
+            order=order.pk, to=to, actor=None, source=EventSource.OPERATOR, note="Misprint"
         )
 
     results, errors = run_at_once([move(OrderState.FULFILLED), move(OrderState.CANCELED)] * 4)
