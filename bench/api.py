@@ -1,5 +1,8 @@
 """GET /api/production/<id> against a bare Django JSON view, under daphne and under gunicorn.
 
+The order has 5 line items, 10 events and 2 artwork proof revisions; its queries per request are
+also checked for an order with 1 and one with 10 proof revisions (they must be the same).
+
 Usage (PostgreSQL, as production runs):  .venv/bin/python bench/api.py [--seconds 5]
 Needs `wrk` (Debian: apt-get install wrk). Creates and reuses the database printshop_bench_api.
 Prints req/s and p99 for both endpoints on each server, their ratio, queries per request, and the
@@ -32,6 +35,7 @@ ENV = {
     "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"),
     "CACHE_PREFIX": "bench-api",
     "LOG_LEVEL": "WARNING",
+    "MEDIA_ROOT": os.environ.get("BENCH_MEDIA_ROOT", "/tmp/printshop-bench-media"),
 }
 
 
@@ -81,16 +85,17 @@ def prepare() -> tuple[str, str, list[int]]:
     from production.lifecycle import EventSource, OrderState
     from production.models import Garment, ProductionOrder
     from production.pricing import SizeQuantity
-    from tests.factories import UserFactory, token_for
+    from tests.factories import UserFactory, make_proof, operator_user, token_for
 
     call_command("migrate", verbosity=0)
     garment, _ = Garment.objects.get_or_create(
         shopify_gid="gid://shopify/Product/bench",
         defaults={"name": "Bench Tee", "sizes": ["XS", "S", "M", "L", "XL"], "base_price": 1800},
     )
-    user = UserFactory(email="bench@example.com")
-    order = ProductionOrder.objects.filter(owner=user).first()
-    if order is None:
+    user = UserFactory(email="bench-proofs@example.com")
+    operator = operator_user(email="bench-operator@example.com")
+
+    def paid_order() -> ProductionOrder:
         order = services.create_draft_order(
             owner=user,
             garment_gid=garment.shopify_gid,
@@ -100,14 +105,31 @@ def prepare() -> tuple[str, str, list[int]]:
         services.submit_paid_order(
             order=order, amount_total=order.total_amount, currency=order.currency
         )
-        services.transition_order(
-            order=order, to=OrderState.APPROVED, actor=None, source=EventSource.OPERATOR
+        return order
+
+    orders = list(ProductionOrder.objects.filter(owner=user).order_by("created_at"))
+    if len(orders) != 3:
+        # The benchmarked order: proof 1, changes requested, proof 2 approved by the customer.
+        order = paid_order()
+        make_proof(order, operator=operator)
+        services.decide_proof(
+            order=order.pk, revision=1, decision="request_changes", comment="Up", actor=user
         )
-        for i in range(7):
+        make_proof(order, operator=operator)
+        services.decide_proof(order=order.pk, revision=2, decision="approve", actor=user)
+        for i in range(4):
             services.add_customer_message(
                 order=order, author=None, body=f"Update {i}", source=EventSource.SYSTEM
             )
-    assert (order.line_items.count(), order.events.count()) == (5, 10)
+        orders = [order]
+        for revisions in (1, 10):  # for the query count only
+            extra = paid_order()
+            for _ in range(revisions):
+                make_proof(extra, operator=operator)
+            orders.append(extra)
+    order = ProductionOrder.objects.get(pk=orders[0].pk)
+    assert order.status == OrderState.APPROVED
+    assert (order.line_items.count(), order.events.count(), order.proofs.count()) == (5, 10, 2)
     token = token_for(user)
     client = Client(HTTP_AUTHORIZATION=f"Token {token}")
     cache.clear()
@@ -116,6 +138,17 @@ def prepare() -> tuple[str, str, list[int]]:
         with CaptureQueriesContext(connection) as ctx:
             assert client.get(f"/api/production/{order.pk}").status_code == 200
         counts.append(len(ctx.captured_queries))
+    by_revisions = []
+    for extra in orders[1:]:
+        cache.clear()
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(f"/api/production/{extra.pk}").status_code == 200
+        by_revisions.append(len(ctx.captured_queries))
+    print(
+        f"queries per cold request: {by_revisions[0]} with 1 proof revision, {by_revisions[1]} "
+        "with 10 (goal: the same)"
+    )
+    assert by_revisions[0] == by_revisions[1], by_revisions
     return str(order.pk), token, counts
 
 
@@ -169,7 +202,7 @@ def main() -> None:
     ensure_database()
     order_id, token, queries = prepare()
     print(
-        f"order with 5 line items and 10 events; queries per request: {queries[0]} cold, "
+        f"order with 5 line items, 10 events, 2 proofs; queries per request: {queries[0]} cold, "
         f"{queries[1]} warm (Redis cache)"
     )
     print(f"{'server':<22}{'endpoint':<26}{'req/s':>10}{'p99 ms':>10}")

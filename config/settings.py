@@ -210,6 +210,12 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded files (artwork proofs) go through Django's default storage: this directory for `make
+# run`, any storage backend in production (STORAGES["default"]). Proofs are never served from
+# MEDIA_URL: a view checks who asks and sets a safe Content-Type (production/proofs.py).
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+MEDIA_URL = "media/"
+PROOF_MAX_BYTES = env.int("PROOF_MAX_BYTES", default=10 * 1024 * 1024)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -321,6 +327,8 @@ SPECTACULAR_SETTINGS = {
         "ProductionStatusEnum": "production.lifecycle.PRODUCTION_STATUSES",
         "PriorityEnum": "production.lifecycle.PRIORITIES",
         "PriorityLabelEnum": "production.lifecycle.PRIORITY_LABELS",
+        "ProofStateEnum": "production.models.PROOF_STATES",
+        "ProofViaEnum": "production.models.PROOF_VIAS",
     },
 }
 

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from ops import views
+from ops import proof_views, views
 
 app_name = "ops"
 
@@ -11,4 +11,10 @@ urlpatterns = [
     re_path(r"^orders/export\.csv$", views.OrderExportView.as_view(), name="order-export"),
     path("orders/<uuid:order_id>/", views.OrderDetailView.as_view(), name="order-detail"),
     path("orders/<uuid:order_id>/actions", views.OrderActionView.as_view(), name="order-action"),
+    path("orders/<uuid:order_id>/proofs", proof_views.ProofSendView.as_view(), name="proof-send"),
+    path(
+        "orders/<uuid:order_id>/proofs/<int:revision>/phone-decision",
+        proof_views.ProofPhoneDecisionView.as_view(),
+        name="proof-phone-decision",
+    ),
 ]

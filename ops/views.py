@@ -44,8 +44,10 @@ from production.lifecycle import (
     ProductionStatus,
     move_to,
     next_step,
+    proof_refusal,
 )
 from production.models import ProductionOrder
+from production.proofs import proof_history
 from production.sorting import SORTS
 
 MAX_LISTED_FAILURES = 50
@@ -180,6 +182,7 @@ class OrderDetailView(OperatorRequiredMixin, View):
         # The way forward is the prominent button; canceling stays secondary.
         forward = next((m for m in moves if m["value"] != OrderState.CANCELED), None)
         step = next_step(facts)
+        proofs = list(proof_history(order_id=order.pk))
         return render(
             request,
             "ops/order_detail.html",
@@ -191,6 +194,12 @@ class OrderDetailView(OperatorRequiredMixin, View):
                 "next_step_label": STEP_LABELS.get(step, ""),
                 "priorities": Priority.choices,
                 "held": order.priority == Priority.HOLD,
+                "proofs": proofs,
+                "proof_refusal": proof_refusal(facts, actor=Actor.OPERATOR),
+                "waiting_proof": next(
+                    (p for p in proofs if p.revision == facts.proof_waiting), None
+                ),
+                "proof_max_bytes": settings.PROOF_MAX_BYTES,
             },
         )
 
@@ -199,7 +208,14 @@ class OrderActionView(OperatorRequiredMixin, View):
     def post(self, request: HttpRequest, order_id: UUID) -> HttpResponse:
         order = (
             ProductionOrder.objects.filter(pk=order_id)
-            .only("id", "reference", "status", "production_status", "priority")
+            .only(
+                "id",
+                "reference",
+                "status",
+                "production_status",
+                "priority",
+                "waiting_proof_revision",
+            )
             .first()
         )
         if order is None:

@@ -8,7 +8,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
+from django.utils.html import format_html
 
 from production import notifications, services
 from production.exceptions import OrderError
@@ -22,6 +23,7 @@ from production.lifecycle import (
     next_step,
 )
 from production.models import (
+    ArtworkProof,
     FulfillmentEvent,
     Garment,
     LineItem,
@@ -67,6 +69,39 @@ class EventInline(admin.TabularInline):
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+class ProofInline(admin.TabularInline):
+    """Every revision of the artwork proof with its decision (written by the services only)."""
+
+    model = ArtworkProof
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = (
+        "revision",
+        "proof_file",
+        "kind",
+        "state",
+        "notes",
+        "sent_by",
+        "sent_at",
+        "decided_by",
+        "decided_at",
+        "decided_via",
+        "comment",
+    )
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.display(description="File")
+    def proof_file(self, proof: ArtworkProof) -> str:
+        # Through the checked view, never the storage's own URL.
+        url = reverse("order-proof-file", args=[proof.order_id, proof.revision])
+        return format_html('<a href="{}" target="_blank" rel="noopener">open</a>', url)
 
 
 class NoteInline(admin.StackedInline):
@@ -224,7 +259,7 @@ class ProductionOrderAdmin(admin.ModelAdmin):
     list_select_related = ("owner", "garment")
     date_hierarchy = "created_at"
     show_full_result_count = False
-    inlines = [LineItemInline, EventInline, NoteInline, EmailInline]
+    inlines = [LineItemInline, EventInline, ProofInline, NoteInline, EmailInline]
     readonly_fields = (
         "reference",
         "owner",

@@ -35,6 +35,10 @@ class IdempotencyConflict(OrderError):
     """An Idempotency-Key reused for a different request."""
 
 
+class ProofConflict(OrderError):
+    """A decision on a proof revision that is no longer (or never was) the one waiting."""
+
+
 class PaymentMismatch(OrderError):
     """A payment whose amount or currency is not what the order costs."""
 

@@ -91,18 +91,22 @@ def actor_of(source: str) -> Actor:
 
 @dataclass(frozen=True)
 class OrderFacts:
-    """What the rules look at: an order's state, production step and priority."""
+    """What the rules look at: an order's state, production step and priority, and which artwork
+    proof (its revision number) waits for the customer's answer, if one does."""
 
     status: OrderState
     production_status: ProductionStatus
     priority: Priority
+    proof_waiting: int | None = None
 
     @classmethod
     def of(cls, order: object) -> OrderFacts:
+        # A column of the order row (kept by the services), so the rules cost no extra query.
         return cls(
             OrderState(order.status),
             ProductionStatus(order.production_status),
             Priority(order.priority),
+            order.waiting_proof_revision,
         )
 
 
@@ -119,6 +123,18 @@ def _ready(facts: OrderFacts) -> str | None:
     if facts.production_status != ProductionStatus.READY:
         step = PRODUCTION_STEPS[PRODUCTION_STEPS.index(facts.production_status) + 1]
         return f"{STEP_TODO[step]} first: the order is at {facts.production_status}."
+    return None
+
+
+def _no_proof_waiting(facts: OrderFacts) -> str | None:
+    if facts.proof_waiting:
+        return f"The customer has not answered proof {facts.proof_waiting} yet."
+    return None
+
+
+def _proof_waiting(facts: OrderFacts) -> str | None:
+    if not facts.proof_waiting:
+        return "No proof is waiting for the customer's answer."
     return None
 
 
@@ -157,11 +173,22 @@ RULES: dict[OrderState, tuple[Move, ...]] = {
         ),
     ),
     OrderState.SUBMITTED: (
+        # An operator approves the artwork as sent, unless a proof waits for the customer; then
+        # the customer's answer approves it (`services.decide_proof`, also when an operator
+        # records an answer given by phone). Two moves to one state: each actor has its own.
         Move(
             OrderState.APPROVED,
             frozenset({Actor.OPERATOR}),
             "Approve artwork",
             "Order approved for production",
+            guard=_no_proof_waiting,
+        ),
+        Move(
+            OrderState.APPROVED,
+            frozenset({Actor.CUSTOMER}),
+            "Approve proof",
+            "Proof approved",
+            guard=_proof_waiting,
         ),
         Move(OrderState.CANCELED, frozenset({Actor.OPERATOR}), "Cancel order", _CANCEL, final=True),
     ),
@@ -231,9 +258,12 @@ FINAL_STATES: frozenset[OrderState] = frozenset({OrderState.FULFILLED, OrderStat
 LEAD_DAYS: dict[Priority, int] = {Priority.RUSH: 3, Priority.STANDARD: 7, Priority.HOLD: 7}
 
 
-def move_to(current: OrderState, to: OrderState) -> Move | None:
-    """The rule for `current → to`, if there is one."""
-    return next((move for move in RULES[OrderState(current)] if move.to == to), None)
+def move_to(current: OrderState, to: OrderState, actor: Actor | None = None) -> Move | None:
+    """The rule for `current → to` (the one for `actor`, where actors have their own), if any."""
+    moves = [move for move in RULES[OrderState(current)] if move.to == to]
+    if actor is not None:
+        return next((m for m in moves if actor in m.actors), moves[0] if moves else None)
+    return moves[0] if moves else None
 
 
 def move_refusal(
@@ -242,9 +272,9 @@ def move_refusal(
     """Why `actor` may not move an order with these facts to `to` now, in words for a person;
     None when the move is allowed. `reason` is the note given with the move."""
     to = OrderState(to)
-    move = move_to(facts.status, to)
+    move = move_to(facts.status, to, actor)
     if move is None:
-        return _unreachable(facts, to)
+        return _unreachable(facts, to, actor)
     if actor not in move.actors:
         if to == OrderState.SUBMITTED:
             return "Only a confirmed payment submits an order."
@@ -258,7 +288,7 @@ def move_refusal(
     return None
 
 
-def _unreachable(facts: OrderFacts, to: OrderState) -> str:
+def _unreachable(facts: OrderFacts, to: OrderState, actor: Actor) -> str:
     if facts.status in FINAL_STATES:
         return f"The order is {facts.status.label.lower()}: it cannot change any more."
     # The way there, one rule at a time: name the first step still to take.
@@ -266,7 +296,9 @@ def _unreachable(facts: OrderFacts, to: OrderState) -> str:
     if path and path[0] == OrderState.SUBMITTED:
         return "The order is not paid yet: payment comes first."
     if path:
-        first = move_to(facts.status, path[0])
+        first = move_to(facts.status, path[0], actor)
+        if actor in first.actors and first.guard is not None and (refused := first.guard(facts)):
+            return refused  # e.g. no production while the customer has a proof to answer
         return f"{first.label} first: the order is {facts.status.label}."
     return f"The order is {facts.status.label}: it cannot go back to {to.label}."
 
@@ -345,6 +377,17 @@ def walk_from_payment(
         changes.append({"production_status": following})
         facts = replace(facts, production_status=following)
     return changes
+
+
+def proof_refusal(facts: OrderFacts, *, actor: Actor) -> str | None:
+    """Why `actor` may not send an artwork proof for an order with these facts now."""
+    if actor != Actor.OPERATOR:
+        return f"{actor.label} cannot send a proof: operators do."
+    if facts.status != OrderState.SUBMITTED:
+        if facts.status == OrderState.DRAFT:
+            return "The order is not paid yet: payment comes first."
+        return f"Proofs come before the artwork is approved: the order is {facts.status.label}."
+    return None
 
 
 def operator_targets() -> list[OrderState]:

@@ -101,6 +101,9 @@ class ProductionOrder(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)  # indexed by order_created_seek
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    # The revision of the artwork proof waiting for the customer's answer (NULL: none). Kept by the
+    # services with the proofs, so the rulebook and lists ("awaiting customer") read one column.
+    waiting_proof_revision = models.PositiveIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -125,6 +128,12 @@ class ProductionOrder(models.Model):
             models.Index(fields=["priority", "created_at", "id"], name="order_priority_seek"),
             models.Index(PRIORITY_RANK, "created_at", "id", name="order_priority_rank_seek"),
             models.Index(ETA_KEY, "created_at", "id", name="order_eta_seek"),
+            # Orders awaiting the customer's answer to a proof, newest first: a small partial index.
+            models.Index(
+                fields=["created_at", "id"],
+                condition=models.Q(waiting_proof_revision__isnull=False),
+                name="order_proof_waiting_seek",
+            ),
             # Reference prefix search (LIKE 'ORD-0001%') whatever the database collation.
             models.Index(
                 fields=["reference"],
@@ -139,6 +148,10 @@ class ProductionOrder(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_STATES
+
+    @property
+    def proof_waiting(self) -> bool:
+        return self.waiting_proof_revision is not None
 
     @property
     def eta_days(self) -> int:
@@ -178,6 +191,7 @@ class FulfillmentEvent(models.Model):
         PRODUCTION_STATUS = "production_status", "Production status"
         PRIORITY = "priority", "Priority"
         MESSAGE = "message", "Message to customer"
+        PROOF = "proof", "Artwork proof"
 
     order = models.ForeignKey(ProductionOrder, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind)
@@ -201,6 +215,67 @@ class FulfillmentEvent(models.Model):
         if not self._state.adding:
             raise ValueError("Fulfillment events are append-only and cannot be edited.")
         super().save(*args, **kwargs)
+
+
+def proof_upload_path(proof: "ArtworkProof", filename: str) -> str:
+    # Unguessable, and never derived from the uploaded name (which the customer may see).
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"proofs/{proof.order_id}/{uuid.uuid4().hex}.{extension}"
+
+
+class ArtworkProof(models.Model):
+    """One revision of the artwork proof an operator sent for the customer's approval.
+
+    Written only by `services.send_proof` / `services.decide_proof`. At most one revision of an
+    order waits at a time (its number is the order's `waiting_proof_revision`)."""
+
+    class State(models.TextChoices):
+        WAITING = "waiting", "Waiting for the customer"
+        APPROVED = "approved", "Approved"
+        CHANGES_REQUESTED = "changes_requested", "Changes requested"
+        SUPERSEDED = "superseded", "Superseded by a newer revision"
+        WITHDRAWN = "withdrawn", "Withdrawn (order canceled)"
+
+    class Via(models.TextChoices):
+        CUSTOMER = "customer", "The customer, on the site"
+        PHONE = "phone", "By phone, recorded by an operator"
+
+    class Kind(models.TextChoices):
+        IMAGE = "image", "Image"
+        PDF = "pdf", "PDF"
+
+    order = models.ForeignKey(ProductionOrder, on_delete=models.CASCADE, related_name="proofs")
+    revision = models.PositiveIntegerField()
+    file = models.FileField(upload_to=proof_upload_path, max_length=255)
+    kind = models.CharField(max_length=10, choices=Kind)
+    content_type = models.CharField(max_length=50)
+    size = models.PositiveIntegerField(help_text="Bytes stored.")
+    notes = models.TextField(blank=True, max_length=2000)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sent_at = models.DateTimeField(default=timezone.now)
+    state = models.CharField(max_length=20, choices=State, default=State.WAITING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_via = models.CharField(max_length=10, choices=Via, blank=True)
+    comment = models.TextField(blank=True, max_length=2000)
+
+    class Meta:
+        ordering = ["order", "revision"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "revision"], name="proof_revision_per_order")
+        ]
+
+    def __str__(self) -> str:
+        return f"Proof {self.revision} of {self.order_id}"
+
+
+# A proof's choice sets as the API spells them (named once in the OpenAPI schema).
+PROOF_STATES: list[str] = ArtworkProof.State.values
+PROOF_VIAS: list[str] = ArtworkProof.Via.values
 
 
 class OrderNote(models.Model):
@@ -229,6 +304,7 @@ class OutgoingEmail(models.Model):
     class Kind(models.TextChoices):
         ORDER_FULFILLED = "order_fulfilled", "Order fulfilled"
         CUSTOMER_MESSAGE = "customer_message", "Message to customer"
+        PROOF_SENT = "proof_sent", "Artwork proof sent"
 
     order = models.ForeignKey(ProductionOrder, on_delete=models.CASCADE, related_name="emails")
     kind = models.CharField(max_length=20, choices=Kind)

@@ -1,4 +1,5 @@
-"""E-mail to customers: their order is fulfilled, or an operator wrote to them.
+"""E-mail to customers: their order is fulfilled, a proof waits for their answer, or an operator
+wrote to them.
 
 A transactional outbox delivered by the task queue. Services call `order_fulfilled` /
 `customer_message` inside their transaction; that writes the finished mail as an `OutgoingEmail`
@@ -42,7 +43,7 @@ from django.utils import timezone
 from django_tasks import TaskResultStatus, task
 from django_tasks_db.models import DBTaskResult
 
-from production.models import FulfillmentEvent, OutgoingEmail, ProductionOrder
+from production.models import ArtworkProof, FulfillmentEvent, OutgoingEmail, ProductionOrder
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +75,16 @@ def customer_message(*, event: FulfillmentEvent) -> None:
         OutgoingEmail.Kind.CUSTOMER_MESSAGE,
         subject=f"A message about your order {event.order.reference}",
         event=event,
+    )
+
+
+def proof_sent(*, order: ProductionOrder, proof: ArtworkProof) -> None:
+    """Mail the owner a link to the proof waiting for their answer, queued with the change."""
+    _record(
+        order,
+        OutgoingEmail.Kind.PROOF_SENT,
+        subject=f"Proof {proof.revision} of your order {order.reference}: please review",
+        proof=proof,
     )
 
 

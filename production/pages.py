@@ -2,18 +2,33 @@
 
 from uuid import UUID
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
+from production import services
 from production.access import can_view_order
-from production.lifecycle import STAGES, OrderState
-from production.models import ProductionOrder
+from production.exceptions import OrderError, ProofConflict
+from production.lifecycle import STAGES, EventSource, OrderState
+from production.models import ArtworkProof, ProductionOrder
+from production.request_limits import wants_json
 from production.selectors import get_order_detail, orders_owned_by
 
 ORDERS_PER_PAGE = 20
+
+# A proof's state, as its customer reads it.
+PROOF_STATE_LABELS: dict[str, str] = {
+    ArtworkProof.State.WAITING: "Waiting for your answer",
+    ArtworkProof.State.APPROVED: "Approved",
+    ArtworkProof.State.CHANGES_REQUESTED: "Changes requested",
+    ArtworkProof.State.SUPERSEDED: "Replaced by a newer revision",
+    ArtworkProof.State.WITHDRAWN: "Withdrawn",
+}
 
 
 @login_required
@@ -31,6 +46,10 @@ def order_detail(request: HttpRequest, order_id: UUID) -> HttpResponse:
         raise Http404("No such order")
     if not can_view_order(request.user, order):
         raise PermissionDenied
+    proofs = list(order.proofs.all())
+    for proof in proofs:
+        proof.state_label = PROOF_STATE_LABELS[proof.state]
+    waiting = order.waiting_proof_revision
     return render(
         request,
         "production/order_detail.html",
@@ -39,8 +58,12 @@ def order_detail(request: HttpRequest, order_id: UUID) -> HttpResponse:
             "stages": progress(order),
             "canceled": order.status == OrderState.CANCELED,
             "checkout": request.GET.get("checkout", ""),
+            "proofs": proofs,
+            "waiting_proof": next((p for p in proofs if p.revision == waiting), None),
+            "earlier_proofs": [p for p in proofs if p.revision != waiting],
             # Labels for the page's script, so live updates read like the server-rendered page.
             "state_labels": {str(value): str(label) for value, label in OrderState.choices},
+            "proof_state_labels": {str(k): v for k, v in PROOF_STATE_LABELS.items()},
         },
     )
 
@@ -52,3 +75,42 @@ def progress(order: ProductionOrder) -> list[dict[str, object]]:
         {"name": stage, "done": i < reached, "current": i == reached}
         for i, stage in enumerate(STAGES)
     ]
+
+
+@login_required
+@require_POST
+def decide_proof(request: HttpRequest, order_id: UUID, revision: int) -> HttpResponse:
+    """The owner's Approve / Request changes buttons (plain forms; the live page's script posts
+    them in the background and gets JSON). Operators record phone decisions on the ops page."""
+    order = ProductionOrder.objects.only("id", "owner_id").filter(pk=order_id).first()
+    if order is None:
+        raise Http404("No such order")
+    if order.owner_id != request.user.pk:
+        raise PermissionDenied
+    back = reverse("order-detail", args=[order.pk])
+    decision = request.POST.get("decision", "")
+    try:
+        services.decide_proof(
+            order=order.pk,
+            revision=revision,
+            decision=decision,
+            comment=request.POST.get("comment", ""),
+            actor=request.user,
+            source=EventSource.CUSTOMER,
+            via=ArtworkProof.Via.CUSTOMER,
+        )
+    except OrderError as error:
+        if wants_json(request):
+            code = 409 if isinstance(error, ProofConflict) else 400
+            return JsonResponse({"error": error.message}, status=code)
+        messages.error(request, error.message)
+        return HttpResponseRedirect(back)
+    done = (
+        f"Thank you: proof {revision} approved, production can start."
+        if decision == "approve"
+        else f"Thank you: your changes to proof {revision} were sent to the print shop."
+    )
+    if wants_json(request):
+        return JsonResponse({"message": done})
+    messages.success(request, done)
+    return HttpResponseRedirect(back)

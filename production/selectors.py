@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from production import order_reads
 from production.access import is_operator
 from production.api.serializers import OrderOutput
-from production.models import FulfillmentEvent, LineItem, ProductionOrder
+from production.models import ArtworkProof, FulfillmentEvent, LineItem, ProductionOrder
 from production.order_reads import CachedOrder
 
 
@@ -17,6 +17,7 @@ def order_detail_queryset() -> QuerySet[ProductionOrder]:
     return ProductionOrder.objects.select_related("garment").prefetch_related(
         Prefetch("line_items", queryset=LineItem.objects.order_by("id")),
         Prefetch("events", queryset=FulfillmentEvent.objects.order_by("occurred_at", "id")),
+        Prefetch("proofs", queryset=ArtworkProof.objects.order_by("revision")),
     )
 
 

@@ -14,9 +14,10 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -28,9 +29,11 @@ from production.exceptions import (
     InvalidOrder,
     OrderError,
     PaymentMismatch,
+    ProofConflict,
 )
 from production.lifecycle import (
     STATUS_MAP,
+    Actor,
     EventSource,
     OrderFacts,
     OrderState,
@@ -41,9 +44,11 @@ from production.lifecycle import (
     due_date_for,
     move_refusal,
     move_to,
+    proof_refusal,
     step_refusal,
 )
 from production.models import (
+    ArtworkProof,
     FulfillmentEvent,
     Garment,
     LineItem,
@@ -55,6 +60,7 @@ from production.pricing import SizeQuantity, quote_order
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
+    from django.core.files.uploadedfile import UploadedFile
     from django.http import HttpRequest
 
     User = AbstractBaseUser
@@ -281,7 +287,9 @@ def update_order(
         if step_first and production_status not in (None, locked.production_status):
             changes.append(_change_production_status(locked, production_status, source=source))
         if status is not None and status != locked.status:
-            changes.append(_change_state(locked, OrderState(status), source=source, reason=note))
+            changes.append(
+                _change_state(locked, OrderState(status), source=source, reason=note, actor=actor)
+            )
         if not step_first and production_status not in (None, locked.production_status):
             changes.append(_change_production_status(locked, production_status, source=source))
         if not changes:
@@ -443,6 +451,155 @@ def add_order_note(*, order: ProductionOrder | UUID, author: User | None, body: 
     return OrderNote.objects.create(order_id=order_id, author=author, body=body)
 
 
+# --- artwork proofs ------------------------------------------------------------------------------
+
+
+class ProofDecision:
+    APPROVE = "approve"
+    REQUEST_CHANGES = "request_changes"
+    CHOICES = (APPROVE, REQUEST_CHANGES)
+
+
+def send_proof(
+    *, order: ProductionOrder | UUID, file: UploadedFile | None, notes: str, actor: User | None
+) -> ArtworkProof:
+    """An operator sends the next revision of the artwork proof for the customer's approval.
+
+    The file is checked and re-encoded (`production.proofs`) and stored before the transaction (a
+    storage backend may be a network away); a revision still waiting is superseded by this one.
+    One event ("Proof N sent for your approval") and one e-mail to the customer.
+    """
+    from production import proofs  # Pillow and the storage only where proofs are handled
+
+    order_id = order.pk if isinstance(order, ProductionOrder) else order
+    notes = _clean_note(notes)
+    facts_now = ProductionOrder.objects.only(
+        "status", "production_status", "priority", "waiting_proof_revision"
+    ).get(pk=order_id)
+    _refuse_proof(facts_now)  # before the file work; checked again under the lock
+    checked = proofs.check_proof_file(file)
+    stored_name = default_storage.save(
+        f"proofs/{order_id}/{uuid4().hex}.{checked.extension}", checked.content
+    )
+    try:
+        with transaction.atomic(durable=True):
+            locked = _lock(order_id)
+            _refuse_proof(locked)
+            superseded = locked.waiting_proof_revision
+            if superseded is not None:
+                ArtworkProof.objects.filter(order=locked, revision=superseded).update(
+                    state=ArtworkProof.State.SUPERSEDED
+                )
+            last = locked.proofs.order_by("-revision").values_list("revision", flat=True).first()
+            proof = ArtworkProof.objects.create(
+                order=locked,
+                revision=(last or 0) + 1,
+                file=stored_name,
+                kind=checked.kind,
+                content_type=checked.content_type,
+                size=checked.content.size,
+                notes=notes,
+                sent_by=actor,
+            )
+            locked.waiting_proof_revision = proof.revision
+            change = _Change(
+                kind=FulfillmentEvent.Kind.PROOF,
+                field="proof",
+                before=superseded and str(superseded),
+                after=str(proof.revision),
+                status=locked.production_status,
+                message=f"Proof {proof.revision} sent for your approval",
+                metadata={"revision": proof.revision, "proof": ArtworkProof.State.WAITING},
+            )
+            _save_changes(locked, [change], actor=actor, source=EventSource.OPERATOR)
+            notifications.proof_sent(order=locked, proof=proof)  # with the change, once
+    except BaseException:
+        default_storage.delete(stored_name)  # nothing refers to it
+        raise
+    return proof
+
+
+def _refuse_proof(order: ProductionOrder) -> None:
+    refused = proof_refusal(OrderFacts.of(order), actor=Actor.OPERATOR)
+    if refused:
+        raise IllegalTransition(f"{order.reference}: {refused}", field="proof")
+
+
+def decide_proof(
+    *,
+    order: ProductionOrder | UUID,
+    revision: int,
+    decision: str,
+    comment: str = "",
+    actor: User | None,
+    source: EventSource = EventSource.CUSTOMER,
+    via: str = ArtworkProof.Via.CUSTOMER,
+) -> ArtworkProof:
+    """The customer's answer to proof `revision`: approve it (the order moves to approved) or
+    request changes with a comment (the order stays submitted; the operator sends a new revision).
+
+    `source` is who recorded it: the customer on the site, or an operator (`via` phone) taking
+    the customer's answer by phone; the rulebook checks it as the customer's decision. A revision
+    that is not the one waiting (superseded, already answered, unknown) raises ProofConflict:
+    of two answers sent at once, the row lock lets the first win and the second gets that.
+    """
+    if decision not in ProofDecision.CHOICES:
+        raise OrderError("Decide with approve or request_changes.", field="decision")
+    comment = _clean_note(comment)
+    if decision == ProofDecision.REQUEST_CHANGES and not comment:
+        raise OrderError("Say what should change: a comment is needed.", field="comment")
+    via = ArtworkProof.Via(via)
+    if (via == ArtworkProof.Via.PHONE) != (source != EventSource.CUSTOMER):
+        raise OrderError("Only an operator records a decision given by phone.", field="via")
+    order_id = order.pk if isinstance(order, ProductionOrder) else order
+    with transaction.atomic(durable=True):
+        locked = _lock(order_id)
+        if locked.waiting_proof_revision != revision:
+            waiting = locked.waiting_proof_revision
+            raise ProofConflict(
+                f"Proof {revision} is not waiting for an answer"
+                + (f": proof {waiting} is." if waiting else ".")
+                + " Reload the order to see its latest proof.",
+                field="revision",
+            )
+        proof = locked.proofs.get(revision=revision)
+        proof.decided_by = actor
+        proof.decided_at = timezone.now()
+        proof.decided_via = via
+        proof.comment = comment
+        extra = {"revision": revision, "via": str(via), "decision": decision}
+        if decision == ProofDecision.APPROVE:
+            change = _change_state(
+                locked,
+                OrderState.APPROVED,
+                source=source,
+                actor=actor,
+                decider=Actor.CUSTOMER,
+                proof=proof,
+            )
+        else:
+            proof.state = ArtworkProof.State.CHANGES_REQUESTED
+            proof.save(
+                update_fields=["state", "decided_by", "decided_at", "decided_via", "comment"]
+            )
+            locked.waiting_proof_revision = None
+            change = _Change(
+                kind=FulfillmentEvent.Kind.PROOF,
+                field="proof",
+                before=str(revision),
+                after=None,
+                status=locked.production_status,
+                message=f"Changes requested to proof {revision}: {comment}",
+            )
+        if comment and decision == ProofDecision.APPROVE:
+            change.message = f"{change.message}: {comment}"
+        if via == ArtworkProof.Via.PHONE:
+            change.message = f"{change.message} (by phone)"
+        change.metadata = {**(change.metadata or {}), **extra, "proof": proof.state}
+        _save_changes(locked, [change], actor=actor, source=source)
+    return proof
+
+
 # --- internals -----------------------------------------------------------------------------------
 
 
@@ -475,12 +632,38 @@ def _clean_note(text: str | None) -> str:
 
 
 def _change_state(
-    order: ProductionOrder, to: OrderState, *, source: EventSource, reason: str = ""
+    order: ProductionOrder,
+    to: OrderState,
+    *,
+    source: EventSource,
+    reason: str = "",
+    actor: User | None = None,
+    decider: Actor | None = None,
+    proof: ArtworkProof | None = None,
 ) -> _Change:
+    """`decider`: whose decision the rulebook checks when it is not the recorder's own (an
+    operator recording the customer's answer to a proof)."""
     current = OrderState(order.status)
-    refused = move_refusal(OrderFacts.of(order), to, actor=actor_of(source), reason=reason)
+    facts = OrderFacts.of(order)
+    decider = decider or actor_of(source)
+    refused = move_refusal(facts, to, actor=decider, reason=reason)
     if refused:
         raise IllegalTransition(f"{order.reference}: {refused}", field="status")
+    message = move_to(current, to, decider).message
+    if facts.proof_waiting is not None:
+        # Leaving `submitted` settles the proof that waits: approved by the customer's move,
+        # withdrawn when the order is canceled.
+        proof = proof or order.proofs.get(revision=facts.proof_waiting)
+        if to == OrderState.APPROVED:
+            proof.state = ArtworkProof.State.APPROVED
+            message = f"Proof {proof.revision} approved"
+            if proof.decided_at is None:
+                proof.decided_by, proof.decided_at = actor, timezone.now()
+                proof.decided_via = ArtworkProof.Via.CUSTOMER
+        else:
+            proof.state = ArtworkProof.State.WITHDRAWN
+        proof.save(update_fields=["state", "decided_by", "decided_at", "decided_via", "comment"])
+        order.waiting_proof_revision = None
     order.status = to
     if to in STATUS_MAP:
         order.production_status = STATUS_MAP[to]
@@ -495,7 +678,7 @@ def _change_state(
         before=current,
         after=to,
         status="Canceled" if to == OrderState.CANCELED else order.production_status,
-        message=move_to(current, to).message,
+        message=message,
     )
 
 
@@ -547,7 +730,8 @@ def _change_priority(order: ProductionOrder, to: Priority) -> _Change:
 
 
 _FIELDS_BY_CHANGE = {
-    "status": ["status", "production_status"],
+    "status": ["status", "production_status", "waiting_proof_revision"],
+    "proof": ["waiting_proof_revision"],
     "production_status": ["production_status"],
     "priority": ["priority", "due_date"],
     "message": [],

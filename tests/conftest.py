@@ -27,6 +27,12 @@ def _plain_static_files(settings):
 
 
 @pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    # Uploaded proofs go to a per-test directory, never the project's media/.
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     # Throttle counters live in the cache (Redis in CI): each test starts from zero. This
     # process's order copies need no clearing: they hang on versions the cache no longer has.

@@ -93,3 +93,31 @@ def make_order(
     for change in walk_from_payment(state, step):
         services.update_order(order=order, actor=actor, source=EventSource.OPERATOR, **change)
     return ProductionOrder.objects.get(pk=order.pk)
+
+
+def png_bytes(size: tuple[int, int] = (40, 30), color: str = "navy") -> bytes:
+    """A small, real PNG (a proof mockup as far as the shop can tell)."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    out = BytesIO()
+    Image.new("RGB", size, color).save(out, format="PNG")
+    return out.getvalue()
+
+
+def proof_upload(
+    content: bytes | None = None, name: str = "mockup.png", content_type: str = "image/png"
+) -> object:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, png_bytes() if content is None else content, content_type)
+
+
+def make_proof(
+    order: ProductionOrder, *, notes: str = "Chest, 25 cm wide", operator: object | None = None
+) -> object:
+    """The next proof revision of a submitted order, sent through the service."""
+    return services.send_proof(
+        order=order.pk, file=proof_upload(), notes=notes, actor=operator or operator_user()
+    )

@@ -11,7 +11,12 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from production.db_retry import connection_lost
-from production.exceptions import CheckoutUnavailable, IdempotencyConflict, OrderError
+from production.exceptions import (
+    CheckoutUnavailable,
+    IdempotencyConflict,
+    OrderError,
+    ProofConflict,
+)
 from production.request_limits import too_large
 
 logger = logging.getLogger("production.api")
@@ -28,7 +33,7 @@ def _details(detail: object) -> dict:
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
-    if isinstance(exc, IdempotencyConflict):
+    if isinstance(exc, IdempotencyConflict | ProofConflict):
         return Response({"error": "Conflict", "details": exc.details}, status=409)
     if isinstance(exc, OrderError):
         return Response({"error": INVALID, "details": exc.details}, status=400)

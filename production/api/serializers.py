@@ -1,11 +1,12 @@
 """Input serializers validate and never save; output serializers shape the spec's camelCase JSON."""
 
 from django.core.validators import URLValidator
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from production.lifecycle import OrderState, Priority, ProductionStatus, actor_role
-from production.models import FulfillmentEvent, Garment, LineItem, ProductionOrder
+from production.models import ArtworkProof, FulfillmentEvent, Garment, LineItem, ProductionOrder
 
 MAX_SIZES = 20
 
@@ -98,6 +99,47 @@ class EventOutput(serializers.Serializer):
         return {**event.metadata, "actor": actor_role(event.source)}
 
 
+class ProofOutput(serializers.Serializer):
+    """One revision of the artwork proof. `url` serves the file to the owner and operators (the
+    site's session; images inline, PDFs as a download)."""
+
+    revision = serializers.IntegerField()
+    url = serializers.SerializerMethodField()
+    kind = serializers.ChoiceField(choices=ArtworkProof.Kind.values)
+    notes = serializers.CharField()
+    state = serializers.ChoiceField(choices=ArtworkProof.State.values)
+    sentAt = serializers.DateTimeField(source="sent_at")
+    decidedAt = serializers.DateTimeField(source="decided_at", allow_null=True)
+    decidedVia = serializers.SerializerMethodField()
+    comment = serializers.CharField()
+
+    class Meta:
+        model = ArtworkProof
+
+    def get_url(self, proof: ArtworkProof) -> str:
+        return reverse("order-proof-file", args=[proof.order_id, proof.revision])
+
+    @extend_schema_field(serializers.ChoiceField(choices=ArtworkProof.Via.values, allow_null=True))
+    def get_decidedVia(self, proof: ArtworkProof) -> str | None:
+        return proof.decided_via or None
+
+
+class ProofDecisionInput(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["approve", "request_changes"])
+    comment = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
+    via = serializers.ChoiceField(
+        choices=ArtworkProof.Via.values,
+        required=False,
+        default=ArtworkProof.Via.CUSTOMER,
+        help_text="Operators recording a decision the customer gave by phone send `phone`.",
+    )
+
+
+class ProofUploadInput(serializers.Serializer):
+    file = serializers.FileField(help_text="PNG, JPEG or WebP image, or PDF; see PROOF_MAX_BYTES.")
+    notes = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
+
+
 class OrderSummaryOutput(serializers.Serializer):
     id = serializers.UUIDField()
     reference = serializers.CharField()
@@ -120,6 +162,10 @@ class OrderSummaryOutput(serializers.Serializer):
     currency = serializers.CharField()
     submittedAt = serializers.DateTimeField(source="submitted_at", allow_null=True)
     checkoutUrl = serializers.SerializerMethodField()
+    proofWaiting = serializers.BooleanField(
+        source="proof_waiting",
+        help_text="A proof waits for the customer's answer (orderStatus stays submitted).",
+    )
 
     class Meta:
         model = ProductionOrder
@@ -132,6 +178,7 @@ class OrderSummaryOutput(serializers.Serializer):
 
 class OrderOutput(OrderSummaryOutput):
     events = EventOutput(source="events.all", many=True)
+    proofs = ProofOutput(source="proofs.all", many=True)
 
 
 class OrderEnvelope(serializers.Serializer):

@@ -94,6 +94,105 @@
     timeline.appendChild(eventItem(event));
   }
 
+  // --- artwork proofs: the section is rendered from order.proofs / order.proofWaiting ---------
+  var proofSection = document.getElementById("proof-section");
+  var proofLabels = JSON.parse(document.getElementById("proof-state-labels").textContent);
+
+  function proofUrl(template, revision) {
+    return template.replace("/proofs/0/", "/proofs/" + encodeURIComponent(revision) + "/");
+  }
+
+  function proofItem(proof) {
+    var li = document.createElement("li");
+    li.dataset.revision = proof.revision;
+    var link = document.createElement("a");
+    link.href = proof.url;
+    link.target = "_blank";
+    link.rel = "noopener";
+    link.textContent = "Proof " + proof.revision;
+    var badge = document.createElement("span");
+    badge.className = "badge proof-" + proof.state;
+    badge.textContent = proofLabels[proof.state] || proof.state;
+    li.append(link, " ", badge);
+    if (proof.decidedVia === "phone") {
+      var phone = document.createElement("span");
+      phone.className = "muted";
+      phone.textContent = "(by phone)";
+      li.append(" ", phone);
+    }
+    if (proof.comment) {
+      var quote = document.createElement("q");
+      quote.textContent = proof.comment;
+      li.append(" ", quote);
+    }
+    return li;
+  }
+
+  function renderProofs(order) {
+    if (!proofSection || !order.proofs) return;
+    var proofs = order.proofs;
+    proofSection.hidden = proofs.length === 0;
+    document.getElementById("proof-history").replaceChildren.apply(
+      document.getElementById("proof-history"), proofs.map(proofItem));
+    var waiting = null;
+    proofs.forEach(function (proof) { if (proof.state === "waiting") waiting = proof; });
+    var box = document.getElementById("proof-waiting");
+    box.hidden = !(order.proofWaiting && waiting);
+    if (box.hidden) return;
+    var fileUrl = proofUrl(proofSection.dataset.fileUrl, waiting.revision);
+    box.querySelector('[data-proof="revision"]').textContent = waiting.revision;
+    box.querySelector('[data-proof="link"]').href = fileUrl;
+    var image = box.querySelector('[data-proof="image"]');
+    image.hidden = waiting.kind !== "image";
+    if (waiting.kind === "image" && image.getAttribute("src") !== fileUrl) image.src = fileUrl;
+    image.alt = "Proof " + waiting.revision;
+    box.querySelector('[data-proof="pdf"]').hidden = waiting.kind !== "pdf";
+    box.querySelector('[data-proof="notes"]').textContent = waiting.notes || "";
+    box.querySelectorAll("form[data-proof-form]").forEach(function (form) {
+      var action = proofUrl(proofSection.dataset.decisionUrl, waiting.revision);
+      if (form.getAttribute("action") !== action) {
+        form.setAttribute("action", action);
+        form.reset();
+      }
+    });
+  }
+
+  // The decision forms post in the background: the socket's push then shows the outcome, so the
+  // page (and anything typed elsewhere on it) stays. Without JavaScript they post as usual.
+  if (proofSection) {
+    proofSection.addEventListener("submit", function (event) {
+      var form = event.target;
+      if (!form.matches("form[data-proof-form]") || !window.fetch) return;
+      event.preventDefault();
+      var error = document.getElementById("proof-error");
+      var buttons = proofSection.querySelectorAll("form[data-proof-form] button");
+      buttons.forEach(function (button) { button.disabled = true; });
+      fetch(form.action, {
+        method: "POST",
+        body: new FormData(form),
+        credentials: "same-origin",
+        headers: { "X-Requested-With": "XMLHttpRequest", Accept: "application/json" }
+      })
+        .then(function (response) {
+          return response.json().then(function (body) { return { ok: response.ok, body: body }; });
+        })
+        .then(function (result) {
+          if (error) {
+            error.hidden = result.ok;
+            error.textContent = result.ok ? "" : result.body.error || "That did not work.";
+          }
+          if (result.ok) {
+            showStatus(result.body.message, "live");
+            return refetch();  // the push follows too; this covers a socket that is down
+          }
+        })
+        .catch(function () {
+          if (error) { error.hidden = false; error.textContent = "Could not send your answer: try again."; }
+        })
+        .then(function () { buttons.forEach(function (button) { button.disabled = false; }); });
+    });
+  }
+
   function applyOrder(order) {
     // A refetch may answer after a newer push: never go back in time.
     var updatedAt = Date.parse(order.updatedAt) || 0;
@@ -112,6 +211,7 @@
     document.getElementById("canceled-banner").hidden = order.orderStatus !== "canceled";
     document.getElementById("draft-banner").hidden = order.orderStatus !== "draft";
     (order.events || []).forEach(addEvent);
+    renderProofs(order);
   }
 
   function refetch() {

@@ -292,6 +292,7 @@ def _seed(counts: dict[str, int]) -> None:
     def at(state: OrderState, n: int, ready: bool = False) -> list[str]:
         ids = []
         for _ in range(n):
+            # The rulebook takes production one step at a time: the factory walks it to Ready.
             step = ProductionStatus.READY if ready else None
             order = make_order(
                 owner=customer, garment=garment, state=state, step=step, operator=operator

@@ -120,3 +120,19 @@ def test_events_are_read_only_in_admin(staff_client):
     page = staff_client.get(change_url(order)).content.decode()
     assert "Order created, awaiting payment" in page
     assert 'name="events-0-message"' not in page
+
+
+def test_proof_revisions_and_decisions_are_listed_read_only(staff_client):
+    from production import services
+    from tests.factories import make_proof
+
+    order = make_order(state=OrderState.SUBMITTED)
+    make_proof(order, notes="Sleeve print")
+    services.decide_proof(
+        order=order.pk, revision=1, decision="request_changes", comment="Too small", actor=None
+    )
+    html = staff_client.get(change_url(order)).content.decode()
+    assert "Artwork proofs" in html
+    assert "Sleeve print" in html and "Too small" in html and "Changes requested" in html
+    assert f'href="/orders/{order.pk}/proofs/1/file"' in html
+    assert 'name="proofs-0-notes"' not in html  # read-only

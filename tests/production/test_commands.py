@@ -23,6 +23,9 @@ def test_seed_demo_loads_every_state_once(django_user_model):
     assert is_operator(users["operator@example.com"])
     assert not is_operator(users["customer@example.com"])
     assert users["customer@example.com"].check_password("demo")
+    # One of the customer's paid orders waits for their answer to a proof.
+    [waiting] = ProductionOrder.objects.filter(waiting_proof_revision=1)
+    assert waiting.owner == users["customer@example.com"]
 
 
 def test_demo_designs_are_served_by_the_site_itself(settings):

@@ -59,11 +59,12 @@ def test_concurrent_moves_leave_one_consistent_history():
 
 
 def test_concurrent_fulfil_and_cancel_cannot_both_win():
+    # At Ready, where both are allowed (canceling in production needs a reason).
     order = make_order(state=OrderState.IN_PRODUCTION, step=ProductionStatus.READY)
 
     def move(to: OrderState) -> Callable[[], object]:
         return lambda: services.transition_order(
-            order=order.pk, to=to, actor=None, source=EventSource.OPERATOR, note="Race"
+            order=order.pk, to=to, actor=None, source=EventSource.OPERATOR, note="Misprint"
         )
 
     results, errors = run_at_once([move(OrderState.FULFILLED), move(OrderState.CANCELED)] * 4)

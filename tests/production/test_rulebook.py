@@ -20,7 +20,7 @@ from production.lifecycle import (
     step_refusal,
 )
 from production.models import ProductionOrder
-from tests.factories import make_order
+from tests.factories import make_order, make_proof
 
 pytestmark = pytest.mark.django_db
 
@@ -31,11 +31,13 @@ SOURCE = {
     Actor.SYSTEM: EventSource.SYSTEM,
 }
 
-# Every place an order can be: its state, its production step, on hold or not.
+PROOF = "proof waiting"
+# Every place an order can be: its state, its production step, on hold or not, a proof waiting.
 POSITIONS = [
     (OrderState.DRAFT, None, Priority.STANDARD),
     (OrderState.SUBMITTED, None, Priority.STANDARD),
     (OrderState.SUBMITTED, None, Priority.HOLD),
+    (OrderState.SUBMITTED, PROOF, Priority.STANDARD),
     (OrderState.APPROVED, None, Priority.STANDARD),
     (OrderState.APPROVED, None, Priority.HOLD),
     (OrderState.IN_PRODUCTION, ProductionStatus.PRINTING, Priority.STANDARD),
@@ -47,7 +49,10 @@ POSITIONS = [
 
 
 def order_at(state, step, priority) -> ProductionOrder:
-    order = make_order(state=state, step=step)
+    """An order at a position; `step` PROOF: submitted, with proof 1 waiting for the customer."""
+    order = make_order(state=state, step=None if step == PROOF else step)
+    if step == PROOF:
+        make_proof(order)
     if priority != order.priority:
         services.update_order(
             order=order, actor=None, source=EventSource.OPERATOR, priority=priority
@@ -125,7 +130,16 @@ SHOP_RULES = [
     (OrderState.DRAFT, None, "standard", Actor.OPERATOR, "approved", "",
      "The order is not paid yet: payment comes first."),
     (OrderState.SUBMITTED, None, "standard", Actor.CUSTOMER, "approved", "",
-     "The customer cannot do this: approve artwork is for an operator."),
+     "No proof is waiting for the customer's answer."),
+    (OrderState.SUBMITTED, None, "standard", Actor.STRIPE, "approved", "",
+     "Stripe cannot do this: approve artwork is for an operator."),
+    # A proof waits: only the customer's answer approves it, and nothing starts production.
+    (OrderState.SUBMITTED, 2, "standard", Actor.OPERATOR, "approved", "",
+     "The customer has not answered proof 2 yet."),
+    (OrderState.SUBMITTED, 2, "standard", Actor.OPERATOR, "in_production", "",
+     "The customer has not answered proof 2 yet."),
+    (OrderState.SUBMITTED, 2, "standard", Actor.CUSTOMER, "approved", "", None),
+    (OrderState.SUBMITTED, 2, "standard", Actor.OPERATOR, "canceled", "", None),
     (OrderState.SUBMITTED, None, "standard", Actor.OPERATOR, "in_production", "",
      "Approve artwork first: the order is Submitted."),
     (OrderState.APPROVED, None, "hold", Actor.OPERATOR, "in_production", "",
@@ -150,7 +164,12 @@ SHOP_RULES = [
     ("state", "step", "priority", "actor", "target", "reason", "expected"), SHOP_RULES
 )
 def test_the_shops_rules(state, step, priority, actor, target, reason, expected):
-    facts = OrderFacts(state, ProductionStatus(step or STATUS_MAP[state]), Priority(priority))
+    # An int `step` in the submitted rows: the revision of the proof waiting.
+    proof = step if isinstance(step, int) else None
+    step = None if proof else step
+    facts = OrderFacts(
+        state, ProductionStatus(step or STATUS_MAP[state]), Priority(priority), proof
+    )
     assert move_refusal(facts, OrderState(target), actor=actor, reason=reason) == expected
 
 

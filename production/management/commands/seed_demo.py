@@ -1,10 +1,13 @@
 """Demo catalogue, users and one sample order in every state. Safe to run again."""
 
 import os
+from io import BytesIO
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
+from PIL import Image, ImageDraw
 
 from production import services
 from production.access import operators_group
@@ -108,6 +111,7 @@ class Command(BaseCommand):
             return
         for index, (state, priority, sizes) in enumerate(SAMPLES):
             self._make_order(customer, operator, index, state, priority, sizes)
+        self._send_demo_proof(customer, operator)
         self._make_order(
             users["other@example.com"],
             operator,
@@ -121,6 +125,26 @@ class Command(BaseCommand):
                 f"Demo data loaded: {ProductionOrder.objects.count()} orders. "
                 f"Log in as customer@example.com or operator@example.com (password {password!r})."
             )
+        )
+
+    def _send_demo_proof(self, customer, operator) -> None:
+        """Proof 1 on the customer's first paid order: the demo shows Approve / Request changes."""
+        order = (
+            ProductionOrder.objects.filter(owner=customer, status=OrderState.SUBMITTED)
+            .order_by("created_at")
+            .first()
+        )
+        if order is None:
+            return
+        mockup = Image.new("RGB", (480, 560), "#e5e7eb")  # the garment
+        ImageDraw.Draw(mockup).rectangle((150, 160, 330, 340), fill="#1d4ed8")  # the print
+        out = BytesIO()
+        mockup.save(out, format="PNG")
+        services.send_proof(
+            order=order.pk,
+            file=SimpleUploadedFile("mockup.png", out.getvalue(), "image/png"),
+            notes="Centred on the chest, 18 cm wide, 9 cm below the collar.",
+            actor=operator,
         )
 
     def _make_order(

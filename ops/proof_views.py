@@ -1,0 +1,74 @@
+"""Artwork proofs on the ops order page: send a proof, record a decision given by phone."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.views import View
+
+from ops.views import OperatorRequiredMixin
+from production import services
+from production.exceptions import OrderError
+from production.lifecycle import EventSource
+from production.models import ArtworkProof, ProductionOrder
+from production.proofs import limit_text, upload_too_large
+
+
+class ProofSendView(OperatorRequiredMixin, View):
+    """Upload the next revision of the proof (file + notes)."""
+
+    def post(self, request: HttpRequest, order_id: UUID) -> HttpResponse:
+        back = reverse("ops:order-detail", args=[order_id])
+        # The declared length first: a file far over the limit is refused, never processed.
+        if upload_too_large(request):
+            messages.error(request, f"The proof is too large: at most {limit_text()}.")
+            return HttpResponseRedirect(back)
+        order = ProductionOrder.objects.only("id", "reference").filter(pk=order_id).first()
+        if order is None:
+            raise Http404("No such order")
+        try:
+            proof = services.send_proof(
+                order=order.pk,
+                file=request.FILES.get("file"),
+                notes=request.POST.get("notes", ""),
+                actor=request.user,
+            )
+        except OrderError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request, f"{order.reference}: proof {proof.revision} sent to the customer."
+            )
+        return HttpResponseRedirect(back)
+
+
+class ProofPhoneDecisionView(OperatorRequiredMixin, View):
+    """Record the customer's answer to the waiting proof, given by phone."""
+
+    def post(self, request: HttpRequest, order_id: UUID, revision: int) -> HttpResponse:
+        back = reverse("ops:order-detail", args=[order_id])
+        order = ProductionOrder.objects.only("id", "reference").filter(pk=order_id).first()
+        if order is None:
+            raise Http404("No such order")
+        decision = request.POST.get("decision", "")
+        try:
+            services.decide_proof(
+                order=order.pk,
+                revision=revision,
+                decision=decision,
+                comment=request.POST.get("comment", ""),
+                actor=request.user,
+                source=EventSource.OPERATOR,
+                via=ArtworkProof.Via.PHONE,
+            )
+        except OrderError as error:
+            messages.error(request, error.message)
+        else:
+            what = "approved" if decision == "approve" else "changes requested"
+            messages.success(
+                request, f"{order.reference}: proof {revision} {what} (by phone, recorded)."
+            )
+        return HttpResponseRedirect(back)

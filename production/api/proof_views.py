@@ -1,0 +1,134 @@
+"""The API's artwork proof endpoints: operators send a proof, the owner answers it."""
+
+from uuid import UUID
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from production import services
+from production.access import IsOperator, can_view_order, is_operator
+from production.api.serializers import (
+    ErrorOutput,
+    OrderEnvelope,
+    ProofDecisionInput,
+    ProofUploadInput,
+)
+from production.lifecycle import EventSource
+from production.models import ArtworkProof, ProductionOrder
+from production.proofs import upload_too_large
+from production.request_limits import TOO_LARGE
+from production.selectors import get_order_json
+
+ERRORS = {
+    400: OpenApiResponse(ErrorOutput, description="Invalid request"),
+    401: OpenApiResponse(ErrorOutput, description="Unauthorized"),
+    403: OpenApiResponse(ErrorOutput, description="Forbidden"),
+    404: OpenApiResponse(ErrorOutput, description="Order not found"),
+}
+CONFLICT = OpenApiResponse(
+    ErrorOutput, description="Conflict: that revision is not the proof waiting for an answer"
+)
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = TOO_LARGE
+
+
+def _order_for(request: Request, order_id: str) -> ProductionOrder:
+    try:
+        UUID(order_id)
+    except ValueError:
+        raise exceptions.NotFound() from None
+    order = ProductionOrder.objects.only("id", "owner_id").filter(pk=order_id).first()
+    if order is None:
+        raise exceptions.NotFound()
+    if not can_view_order(request.user, order):
+        raise exceptions.PermissionDenied("Not your order.")
+    return order
+
+
+class ProofUploadView(APIView):
+    permission_classes = [IsAuthenticated, IsOperator]
+    parser_classes = [MultiPartParser]
+
+    def initial(self, request: Request, *args: object, **kwargs: object) -> None:
+        # Before authentication: the session's CSRF check would read (and spool) the body.
+        if upload_too_large(request):
+            raise PayloadTooLarge()
+        super().initial(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="sendProof",
+        request={"multipart/form-data": ProofUploadInput},
+        responses={
+            201: OrderEnvelope,
+            409: CONFLICT,
+            413: OpenApiResponse(ErrorOutput, description="Request body too large"),
+            **ERRORS,
+        },
+    )
+    def post(self, request: Request, order_id: str) -> Response:
+        """Operators: send the next revision of the artwork proof (multipart: `file`, `notes`).
+
+        A PNG, JPEG or WebP image (re-encoded) or a PDF, at most PROOF_MAX_BYTES. A revision
+        still waiting is superseded. The customer is e-mailed a link to their order page."""
+        order = _order_for(request, order_id)
+        data = ProofUploadInput(data=request.data)
+        if not data.is_valid():
+            # A missing or empty file is the service's message; other fields are the serializer's.
+            errors = {k: v for k, v in data.errors.items() if k != "file"}
+            if errors:
+                raise exceptions.ValidationError(errors)
+        services.send_proof(
+            order=order.pk,
+            file=request.FILES.get("file"),
+            notes=request.data.get("notes", ""),
+            actor=request.user,
+        )
+        return Response(
+            {"order": get_order_json(order_id=order.pk)}, status=status.HTTP_201_CREATED
+        )
+
+
+class ProofDecisionView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="decideProof",
+        request=ProofDecisionInput,
+        responses={200: OrderEnvelope, 409: CONFLICT, **ERRORS},
+    )
+    def post(self, request: Request, order_id: str, revision: int) -> Response:
+        """The owner approves the waiting proof or requests changes (`comment` required).
+
+        Approval moves the order to `approved`. Operators may record a decision the customer gave
+        by phone with `"via": "phone"` (shown as such on the timeline). A revision that is not the
+        one waiting answers 409."""
+        order = _order_for(request, order_id)
+        data = ProofDecisionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        by_phone = fields["via"] == ArtworkProof.Via.PHONE
+        if by_phone and not is_operator(request.user):
+            raise exceptions.PermissionDenied("Only operators record a decision given by phone.")
+        if not by_phone and order.owner_id != request.user.pk:
+            raise exceptions.PermissionDenied(
+                "Only the customer decides on a proof; operators record a phone decision "
+                'with "via": "phone".'
+            )
+        services.decide_proof(
+            order=order.pk,
+            revision=revision,
+            decision=fields["decision"],
+            comment=fields["comment"],
+            actor=request.user,
+            source=EventSource.OPERATOR if by_phone else EventSource.CUSTOMER,
+            via=fields["via"],
+        )
+        return Response({"order": get_order_json(order_id=order.pk)})
