@@ -11,7 +11,16 @@ from ops.services import BULK_FIELDS
 from production.lifecycle import Priority, ProductionStatus, operator_targets
 
 # Query parameters that make up a list view (everything else — paging — is per page).
-FILTER_PARAMS = ("status", "productionStatus", "priority", "createdFrom", "createdTo", "q", "sort")
+FILTER_PARAMS = (
+    "status",
+    "productionStatus",
+    "priority",
+    "proofWaiting",
+    "createdFrom",
+    "createdTo",
+    "q",
+    "sort",
+)
 MAX_SELECTED = 200
 
 

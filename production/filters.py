@@ -103,6 +103,12 @@ class OrderFilter(django_filters.FilterSet):
         field_name="production_status", choices=ProductionStatus.choices, distinct=False
     )
     priority = django_filters.MultipleChoiceFilter(choices=Priority.choices, distinct=False)
+    proofWaiting = django_filters.BooleanFilter(
+        field_name="waiting_proof_revision",
+        lookup_expr="isnull",
+        exclude=True,
+        label="Awaiting the customer's answer to a proof",
+    )
     createdFrom = django_filters.DateFilter(method="created_from", label="Created from")
     createdTo = django_filters.DateFilter(method="created_to", label="Created to (inclusive)")
     q = django_filters.CharFilter(method="search", label="Search", max_length=200)

@@ -61,6 +61,9 @@ class OrderCollectionView(APIView):
             OpenApiParameter("status", str, many=True),
             OpenApiParameter("productionStatus", str, many=True),
             OpenApiParameter("priority", str, many=True),
+            OpenApiParameter(
+                "proofWaiting", bool, description="true: a proof awaits the customer's answer"
+            ),
             OpenApiParameter("createdFrom", str, description="YYYY-MM-DD"),
             OpenApiParameter("createdTo", str, description="YYYY-MM-DD, inclusive"),
             OpenApiParameter("page", int),

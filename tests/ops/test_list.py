@@ -323,3 +323,33 @@ def test_the_list_runs_as_many_queries_for_500_orders_as_for_5(ops_client, garme
             )
     many = _page_queries(ops_client)
     assert many == few
+
+
+def test_awaiting_customer_filter_lists_orders_with_a_proof_waiting(
+    ops_client, operator, garment, operator_api
+):
+    from tests.factories import make_proof
+
+    waiting = make_order(garment=garment, state=OrderState.SUBMITTED)
+    make_proof(waiting, operator=operator)
+    answered = make_order(garment=garment, state=OrderState.SUBMITTED)
+    make_proof(answered, operator=operator)
+    services.decide_proof(
+        order=answered.pk,
+        revision=1,
+        decision="approve",
+        comment="",
+        actor=answered.owner,
+        source=EventSource.CUSTOMER,
+    )
+    plain = make_order(garment=garment, state=OrderState.SUBMITTED)
+
+    page = ops_client.get("/ops/orders", {"proofWaiting": "true"})
+    assert references(page) == [waiting.reference]
+    assert 'value="true" selected' in page.content.decode()
+    assert set(references(ops_client.get("/ops/orders", {"proofWaiting": "false"}))) == {
+        answered.reference,
+        plain.reference,
+    }
+    listed = operator_api.get("/api/production", {"proofWaiting": "true"}).json()["orders"]
+    assert [order["reference"] for order in listed] == [waiting.reference]
