@@ -40,20 +40,27 @@ class GarmentAdmin(admin.ModelAdmin):
     search_fields = ("name", "shopify_gid")
 
 
-class LineItemInline(admin.TabularInline):
-    model = LineItem
+class ReadOnlyInline(admin.TabularInline):
+    """An order's rows as the services wrote them: shown, never added, changed or deleted here
+    (new notes and changes go through the "Change through the service" page)."""
+
     extra = 0
     can_delete = False
-    fields = readonly_fields = ("size", "quantity", "technique", "unit_amount", "metadata")
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
-class EventInline(admin.TabularInline):
+
+class LineItemInline(ReadOnlyInline):
+    model = LineItem
+    fields = readonly_fields = ("size", "quantity", "technique", "unit_amount", "metadata")
+
+
+class EventInline(ReadOnlyInline):
     model = FulfillmentEvent
-    extra = 0
-    can_delete = False
     fields = readonly_fields = (
         "occurred_at",
         "kind",
@@ -64,19 +71,11 @@ class EventInline(admin.TabularInline):
         "metadata",
     )
 
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
-class ProofInline(admin.TabularInline):
+class ProofInline(ReadOnlyInline):
     """Every revision of the artwork proof with its decision (written by the services only)."""
 
     model = ArtworkProof
-    extra = 0
-    can_delete = False
     fields = readonly_fields = (
         "revision",
         "proof_file",
@@ -91,12 +90,6 @@ class ProofInline(admin.TabularInline):
         "comment",
     )
 
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
     @admin.display(description="File")
     def proof_file(self, proof: ArtworkProof) -> str:
         # Through the checked view, never the storage's own URL.
@@ -104,17 +97,10 @@ class ProofInline(admin.TabularInline):
         return format_html('<a href="{}" target="_blank" rel="noopener">open</a>', url)
 
 
-class NoteInline(admin.StackedInline):
+class NoteInline(ReadOnlyInline):
+    template = "admin/edit_inline/stacked.html"
     model = OrderNote
-    extra = 0
-    can_delete = False
     fields = readonly_fields = ("body", "author", "created_at")
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False  # notes are added on the "Change through the service" page
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 class OrderChangeForm(forms.Form):
@@ -160,10 +146,8 @@ class OrderChangeForm(forms.Form):
         return data
 
 
-class EmailInline(admin.TabularInline):
+class EmailInline(ReadOnlyInline):
     model = OutgoingEmail
-    extra = 0
-    can_delete = False
     fields = readonly_fields = (
         "created_at",
         "kind",
@@ -173,12 +157,6 @@ class EmailInline(admin.TabularInline):
         "attempts",
         "last_error",
     )
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
     @admin.display(description="Delivery")
     def delivery(self, email: OutgoingEmail) -> str:
