@@ -66,13 +66,9 @@ def asgi_server(tmp_path):
     `(server, seed)`; `seed` has order_id, reference, customer_session, operator_session and
     operator_token.
     """
-    from tests.realtime_support import Daphne, prepare_database, server_env
+    from tests.realtime_support import prepare_database, server_env, serving
 
     env = server_env(f"sqlite:///{tmp_path / 'browser.sqlite3'}")
     seed = prepare_database(env, static=True)
-    server = Daphne(env)
-    try:
-        server.wait_ready()
+    with serving(env) as server:
         yield server, seed
-    finally:
-        server.stop()

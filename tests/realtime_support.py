@@ -11,6 +11,8 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import redis
@@ -264,6 +266,17 @@ class Daphne(ServerProcess):
             except OSError:
                 time.sleep(0.1)
         raise RuntimeError("daphne did not start in time")
+
+
+@contextmanager
+def serving(env: dict[str, str]) -> Iterator[Daphne]:
+    """A daphne process on `env`, ready for requests while the block runs, stopped after it."""
+    server = Daphne(env)
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
 
 
 def api_patch(base_url: str, order_id: str, token: str, body: dict) -> dict:

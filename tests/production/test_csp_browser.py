@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser_support import browser_type_launch_args  # noqa: F401
-from tests.realtime_support import Daphne, prepare_database, run_json, server_env
+from tests.realtime_support import prepare_database, run_json, server_env, serving
 
 pytestmark = pytest.mark.browser
 
@@ -38,12 +38,8 @@ def debug_server(tmp_path):
     env = server_env(f"sqlite:///{tmp_path / 'csp.sqlite3'}", DEBUG="true")
     seed = prepare_database(env)
     seed.update(run_json(env, ADMIN_SEED))
-    server = Daphne(env)
-    try:
-        server.wait_ready()
+    with serving(env) as server:
         yield server, seed
-    finally:
-        server.stop()
 
 
 def test_every_page_works_under_the_content_security_policy(browser, debug_server):

@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 
 from tests.browser_support import browser_type_launch_args  # noqa: F401
 from tests.factories import png_bytes
-from tests.realtime_support import Daphne, prepare_database, run_json, server_env
+from tests.realtime_support import prepare_database, run_json, server_env, serving
 
 pytestmark = pytest.mark.browser
 
@@ -31,12 +31,8 @@ def proof_server(tmp_path):
     )
     seed = prepare_database(env, static=True)
     seed |= run_json(env, SEED_SUBMITTED)
-    server = Daphne(env)
-    try:
-        server.wait_ready()
+    with serving(env) as server:
         yield server, seed
-    finally:
-        server.stop()
 
 
 def send_proof(ops, revision: int, notes: str) -> None:
