@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from production import services
+from production import broadcasts, services
 from production.exceptions import OrderError
 from production.lifecycle import EventSource, OrderState, Priority, ProductionStatus
 from production.models import ProductionOrder
@@ -47,18 +47,30 @@ def bulk_update_orders(
         .filter(pk__in=list(order_ids))
         .order_by("reference")
     )
-    for order in orders:
-        if getattr(order, attribute) == target:
-            result.unchanged.append(order.reference)
-            continue
-        try:
-            services.update_order(
-                order=order, actor=actor, source=EventSource.OPERATOR, **{attribute: target}
-            )
-        except ProductionOrder.DoesNotExist:
-            continue  # deleted meanwhile: nothing to do
-        except OrderError as error:
-            result.skipped.append(error.message)
-        else:
-            result.changed.append(order.reference)
+    with broadcasts.held_until_done():  # the live pages hear of all of them in one send
+        for order in orders:
+            _apply(order, attribute, target, actor, result)
     return result
+
+
+def _apply(
+    order: ProductionOrder,
+    attribute: str,
+    target: object,
+    actor: AbstractBaseUser,
+    result: BulkResult,
+) -> None:
+    """One order's change, in its own transaction, reported in `result`."""
+    if getattr(order, attribute) == target:
+        result.unchanged.append(order.reference)
+        return
+    try:
+        services.update_order(
+            order=order, actor=actor, source=EventSource.OPERATOR, **{attribute: target}
+        )
+    except ProductionOrder.DoesNotExist:
+        return  # deleted meanwhile: nothing to do
+    except OrderError as error:
+        result.skipped.append(error.message)
+    else:
+        result.changed.append(order.reference)

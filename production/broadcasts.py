@@ -15,7 +15,9 @@ GET /api/production/<id>) and `{"type": "event.created", "event": {...}}`. To th
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import partial
 from uuid import UUID
 
@@ -91,6 +93,26 @@ def frame(message_type: str, **payload: object) -> str:
     return JSONRenderer().render({"type": message_type, **payload}).decode()
 
 
+_held: ContextVar[list[tuple[str, dict]] | None] = ContextVar("held_broadcasts", default=None)
+
+
+@contextmanager
+def held_until_done() -> Iterator[None]:
+    """Announce the changes committed inside the block together, when it ends: one event-loop
+    hop (under WSGI each `async_to_sync` is a new loop and a new Redis connection) instead of one
+    per change. For bulk changes, whose orders each commit on their own; every order's messages
+    are built at its commit, and keep their order."""
+    held: list[tuple[str, dict]] = []
+    token = _held.set(held)
+    try:
+        yield
+    finally:
+        _held.reset(token)
+        layer = get_channel_layer()
+        if held and layer is not None:
+            _send(layer, held, "Broadcast of a bulk change")
+
+
 def _announce(order_id: UUID, event_ids: list[int]) -> None:
     layer = get_channel_layer()
     if layer is None:
@@ -101,7 +123,10 @@ def _announce(order_id: UUID, event_ids: list[int]) -> None:
         # Runs after commit: the change stands whatever happens here.
         logger.exception("Broadcast of order %s failed; the change itself is committed", order_id)
         return
-    if messages:
+    held = _held.get()
+    if held is not None:
+        held.extend(messages)
+    elif messages:
         _send(layer, messages, f"Broadcast of order {order_id}")
 
 

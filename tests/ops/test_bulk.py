@@ -240,3 +240,44 @@ def test_a_bulk_change_costs_a_fixed_number_of_queries_per_order(
         _bulk_queries(ops_client, change, orders(7)),
     )
     assert (many - few) / 5 == per_order
+
+
+@pytest.mark.django_db(transaction=True)  # each order commits and is announced, as deployed
+@pytest.mark.usefixtures("channel_layers")
+def test_a_bulk_change_is_announced_in_one_send_with_every_order_in_order(
+    ops_client, garment, operator, monkeypatch
+):
+    from channels.layers import get_channel_layer
+
+    from production import broadcasts
+
+    orders = [make_order(garment=garment, state=OrderState.SUBMITTED) for _ in range(3)]
+    sent: list[tuple[str, str]] = []
+    hops: list[object] = []
+
+    async def record(group, message):
+        sent.append((group, message["type"]))
+
+    real_async_to_sync = broadcasts.async_to_sync
+
+    def counting(function):
+        hops.append(function)
+        return real_async_to_sync(function)
+
+    monkeypatch.setattr(get_channel_layer(), "group_send", record)
+    monkeypatch.setattr(broadcasts, "async_to_sync", counting)
+    ops_client.post(
+        "/ops/orders/bulk",
+        {"change": "status:approved", "scope": "selected", "ids": [str(o.pk) for o in orders]},
+    )
+
+    assert len(hops) == 1
+    by_reference = sorted(orders, key=lambda o: o.reference)
+    expected = []
+    for order in by_reference:
+        expected += [
+            (f"order.{order.pk}", "order.updated"),
+            (f"order.{order.pk}", "event.created"),
+            ("ops.orders", "order.updated"),
+        ]
+    assert sent == expected
