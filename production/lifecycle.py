@@ -417,3 +417,66 @@ def eta_days(*, status: OrderState, priority: Priority, due_date: date | None, t
     if due_date is None:
         return LEAD_DAYS[Priority(priority)]
     return max(0, (due_date - today).days)
+
+
+# --- what the customer reads ----------------------------------------------------------------------
+#
+# One status line per order in plain words, instead of the order state and the production status
+# side by side (a draft is at "Spec Review" only as far as the shop floor is concerned). The live
+# page's script picks from these same words (served via json_script), so an update reads like the
+# server-rendered page.
+
+CUSTOMER_WORDS: dict[str, str] = {
+    OrderState.DRAFT: "Waiting for payment",
+    OrderState.SUBMITTED: "Paid — queued for production",
+    OrderState.APPROVED: "Approved — queued for production",
+    OrderState.FULFILLED: "Fulfilled — ready to ship",
+    OrderState.CANCELED: "Canceled",
+    ProductionStatus.PRINTING: "Printing",
+    ProductionStatus.FINISHING: "Finishing",
+    ProductionStatus.READY: "Ready to ship",
+    "proof_waiting": "Your proof is ready to approve",
+    "hold": "On hold: the shop paused this order and will be in touch.",
+    # "Ready in", with {days} filled in.
+    "eta_draft": "{days} days after payment",
+    "eta_hold": "A new date once the shop resumes the order",
+    "eta_one": "{days} day",
+    "eta_many": "{days} days",
+    "eta_fulfilled": "Ready to ship",
+    "eta_canceled": "—",
+}
+
+
+def customer_stage_text(order: object) -> str:
+    """The order's one status line, as its customer reads it."""
+    facts = OrderFacts.of(order)
+    if facts.status in (OrderState.DRAFT, *FINAL_STATES):
+        return CUSTOMER_WORDS[facts.status]
+    if facts.proof_waiting:
+        return CUSTOMER_WORDS["proof_waiting"]
+    if facts.status == OrderState.IN_PRODUCTION:
+        return CUSTOMER_WORDS[facts.production_status]
+    return CUSTOMER_WORDS[facts.status]
+
+
+def customer_hold_text(order: object) -> str:
+    """Why a held order is not moving, or "" when it is not on hold (or is over)."""
+    facts = OrderFacts.of(order)
+    if facts.priority == Priority.HOLD and facts.status not in FINAL_STATES:
+        return CUSTOMER_WORDS["hold"]
+    return ""
+
+
+def customer_eta_text(order: object) -> str:
+    """ "Ready in", as the customer reads it: no countdown for what has not started or is paused."""
+    facts = OrderFacts.of(order)
+    if facts.status == OrderState.FULFILLED:
+        return CUSTOMER_WORDS["eta_fulfilled"]
+    if facts.status == OrderState.CANCELED:
+        return CUSTOMER_WORDS["eta_canceled"]
+    if facts.priority == Priority.HOLD:
+        return CUSTOMER_WORDS["eta_hold"]
+    if facts.status == OrderState.DRAFT:
+        return CUSTOMER_WORDS["eta_draft"].format(days=LEAD_DAYS[facts.priority])
+    days = order.eta_days  # type: ignore[attr-defined]
+    return CUSTOMER_WORDS["eta_one" if days == 1 else "eta_many"].format(days=days)

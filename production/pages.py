@@ -14,12 +14,31 @@ from django.views.decorators.http import require_POST
 from production import services
 from production.access import can_view_order
 from production.exceptions import OrderError, ProofConflict
-from production.lifecycle import STAGES, EventSource, OrderState
+from production.lifecycle import (
+    CUSTOMER_WORDS,
+    STAGES,
+    EventSource,
+    OrderState,
+    ProductionStatus,
+    customer_eta_text,
+    customer_hold_text,
+    customer_stage_text,
+)
 from production.models import ArtworkProof, ProductionOrder
 from production.request_limits import wants_json
 from production.selectors import get_order_detail, orders_owned_by
 
 ORDERS_PER_PAGE = 20
+
+# The progress bar's stages as a customer names them: an unpaid draft is at "Payment", not at
+# the shop floor's "Spec Review".
+STAGE_LABELS: dict[str, str] = {
+    ProductionStatus.SPEC_REVIEW: "Payment",
+    ProductionStatus.QUEUED: "Queued",
+    ProductionStatus.PRINTING: "Printing",
+    ProductionStatus.FINISHING: "Finishing",
+    ProductionStatus.READY: "Ready to ship",
+}
 
 # A proof's state, as its customer reads it.
 PROOF_STATE_LABELS: dict[str, str] = {
@@ -36,7 +55,18 @@ def my_orders(request: HttpRequest) -> HttpResponse:
     page = Paginator(orders_owned_by(request.user), ORDERS_PER_PAGE).get_page(
         request.GET.get("page")
     )
-    return render(request, "production/order_list.html", {"page": page, "orders": page})
+    orders = list(page.object_list)
+    for order in orders:
+        describe(order)
+    return render(request, "production/order_list.html", {"page": page, "orders": orders})
+
+
+def describe(order: ProductionOrder) -> ProductionOrder:
+    """The customer's words for the order: one status line, the hold, and "Ready in"."""
+    order.stage_text = customer_stage_text(order)
+    order.hold_text = customer_hold_text(order)
+    order.eta_text = customer_eta_text(order)
+    return order
 
 
 @login_required
@@ -50,6 +80,8 @@ def order_detail(request: HttpRequest, order_id: UUID) -> HttpResponse:
     for proof in proofs:
         proof.state_label = PROOF_STATE_LABELS[proof.state]
     waiting = order.waiting_proof_revision
+    describe(order)
+    checkout = request.GET.get("checkout", "")
     return render(
         request,
         "production/order_detail.html",
@@ -57,13 +89,15 @@ def order_detail(request: HttpRequest, order_id: UUID) -> HttpResponse:
             "order": order,
             "stages": progress(order),
             "canceled": order.status == OrderState.CANCELED,
-            "checkout": request.GET.get("checkout", ""),
+            # The thank-you belongs to the return from checkout, and only until the payment is
+            # confirmed: a bookmarked ?checkout=success link must not thank again later.
+            "checkout": checkout if order.status == OrderState.DRAFT else "",
             "proofs": proofs,
             "waiting_proof": next((p for p in proofs if p.revision == waiting), None),
             "earlier_proofs": [p for p in proofs if p.revision != waiting],
             # Labels for the page's script, so live updates read like the server-rendered page.
-            "state_labels": {str(value): str(label) for value, label in OrderState.choices},
             "proof_state_labels": {str(k): v for k, v in PROOF_STATE_LABELS.items()},
+            "customer_words": {str(k): v for k, v in CUSTOMER_WORDS.items()},
         },
     )
 
@@ -72,7 +106,7 @@ def progress(order: ProductionOrder) -> list[dict[str, object]]:
     """The five stages of the progress bar, each done, current or still to come."""
     reached = STAGES.index(order.production_status)
     return [
-        {"name": stage, "done": i < reached, "current": i == reached}
+        {"name": stage, "label": STAGE_LABELS[stage], "done": i < reached, "current": i == reached}
         for i, stage in enumerate(STAGES)
     ]
 

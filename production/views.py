@@ -14,7 +14,7 @@ from production.models import Garment
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    garments = Garment.objects.filter(is_active=True)
+    garments = Garment.objects.filter(is_active=True).order_by("name")
     return render(request, "home.html", {"garments": garments})
 
 

@@ -20,7 +20,9 @@
   // then closes at once (4503 while its Redis is down) must not be retried every second.
   var STABLE_MS = 10000;
 
-  var stateLabels = JSON.parse(document.getElementById("order-state-labels").textContent);
+  // The customer's words, from the server (production/lifecycle.py CUSTOMER_WORDS): this script
+  // only picks which one applies, the way lifecycle.customer_stage_text does.
+  var words = JSON.parse(document.getElementById("customer-words").textContent);
   var statusLine = document.getElementById("live-status");
   var progress = document.getElementById("progress");
   var timeline = document.getElementById("timeline");
@@ -52,10 +54,29 @@
     });
   }
 
+  function isFinal(order) {
+    return order.orderStatus === "fulfilled" || order.orderStatus === "canceled";
+  }
+
+  function onHold(order) {
+    return String(order.priority).toLowerCase() === "hold" && !isFinal(order);
+  }
+
+  function stageText(order) {
+    if (order.orderStatus === "draft" || isFinal(order)) return words[order.orderStatus];
+    if (order.proofWaiting) return words.proof_waiting;
+    if (order.orderStatus === "in_production") return words[order.status] || order.status;
+    return words[order.orderStatus] || order.orderStatus;
+  }
+
   function etaText(order) {
-    if (order.orderStatus === "fulfilled") return "Ready to ship";
-    if (order.orderStatus === "canceled") return "—";
-    return order.etaDays + " day" + (order.etaDays === 1 ? "" : "s");
+    if (order.orderStatus === "fulfilled") return words.eta_fulfilled;
+    if (order.orderStatus === "canceled") return words.eta_canceled;
+    if (onHold(order)) return words.eta_hold;
+    // A draft's etaDays is its full lead time (lifecycle.eta_days), counted from payment.
+    var template = order.orderStatus === "draft" ? words.eta_draft
+      : order.etaDays === 1 ? words.eta_one : words.eta_many;
+    return template.replace("{days}", order.etaDays);
   }
 
   function renderProgress(order) {
@@ -201,8 +222,12 @@
     root.dataset.orderStatus = order.orderStatus;
     root.dataset.productionStatus = order.status;
     renderProgress(order);
-    field("orderStatus").textContent = stateLabels[order.orderStatus] || order.orderStatus;
-    field("status").textContent = order.status;
+    field("stage").textContent = stageText(order);
+    document.getElementById("hold-banner").hidden = !onHold(order);
+    var thanks = document.getElementById("checkout-thanks");
+    if (thanks && order.orderStatus !== "draft") thanks.hidden = true;
+    var canceledCheckout = document.getElementById("checkout-canceled");
+    if (canceledCheckout && order.orderStatus !== "draft") canceledCheckout.hidden = true;
     var badge = document.createElement("span");
     badge.className = "badge " + String(order.priority).toLowerCase();
     badge.textContent = order.priority;

@@ -42,6 +42,5 @@ def test_customer_orders_pays_on_the_simulator_and_sees_the_order_queued(
     page.get_by_role("button", name="Pay 112.50 USD").click()
 
     expect(page).to_have_url(re.compile(r"/orders/[0-9a-f-]{36}/\?checkout=success$"))
-    expect(page.locator("#order-state")).to_have_text("Submitted")
-    expect(page.locator("#production-status")).to_have_text("Queued")
+    expect(page.locator("#order-stage")).to_have_text("Paid — queued for production")
     expect(page.locator("#timeline")).to_contain_text("Payment confirmed, order queued")

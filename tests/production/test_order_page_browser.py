@@ -24,6 +24,6 @@ def test_progress_and_timeline_follow_an_operator_without_a_reload(page, asgi_se
 
     expect(page.locator("#progress li.current")).to_have_text("Printing")
     expect(page.locator("#progress li.done")).to_have_count(2)
-    expect(page.locator("#order-state")).to_have_text("In production")
+    expect(page.locator("#order-stage")).to_have_text("Printing")
     expect(page.locator("#timeline li").last).to_contain_text("Production started")
     assert page.evaluate("window.__sameDocument") is True

@@ -4,8 +4,9 @@ import re
 
 import pytest
 
-from production.lifecycle import OrderState, Priority
-from tests.factories import GarmentFactory, make_order
+from production import services
+from production.lifecycle import EventSource, OrderState, Priority, ProductionStatus
+from tests.factories import GarmentFactory, make_order, make_proof
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +35,7 @@ class TestMyOrders:
         assert page.index(second.reference) < page.index(first.reference)
         assert theirs.reference not in page
         assert "Hoodie" in page and "Classic Tee" in page
-        assert "Submitted · Queued" in page
+        assert "Paid — queued for production" in page
         assert "Rush" in page
         assert "4 days" in page or "3 days" in page  # rush: three days from payment
         assert "90.00 USD" in page  # 2 × 18.00 + 3 × 18.00
@@ -59,9 +60,26 @@ class TestMyOrders:
         response = client.get("/orders/")
         assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
-    def test_no_orders_says_so(self, client, customer):
+    def test_no_orders_says_so_and_offers_a_way_to_start_one(self, client, customer):
         client.force_login(customer)
-        assert "You have no orders yet" in text(client.get("/orders/"))
+        page = text(client.get("/orders/"))
+        assert "You have no orders yet" in page
+        assert 'href="/orders/new/">Start an order</a>' in page
+        assert 'href="/#garments"' in page
+        assert "Pick a garment" not in page
+
+    def test_held_and_unpaid_orders_promise_no_countdown(self, client, customer):
+        make_order(owner=customer)
+        held = make_order(owner=customer, state=OrderState.APPROVED)
+        services.update_order(
+            order=held, actor=None, source=EventSource.SYSTEM, priority=Priority.HOLD
+        )
+        client.force_login(customer)
+        page = visible(client.get("/orders/"))
+        assert "Waiting for payment" in page and "7 days after payment" in page
+        assert "On hold: the shop paused this order" in page
+        assert "A new date once the shop resumes the order" in page
+        assert "Ready in 7 days" not in page and "Spec Review" not in page
 
 
 class TestOrderPage:
@@ -79,13 +97,15 @@ class TestOrderPage:
         ]
         assert [css.strip() for _, css in stages] == ["done", "done", "current", "", ""]
         assert 'aria-current="step">Printing' in page
-        assert "In production" in page
+        assert re.search(r'id="order-stage"[^>]*>Printing<', page)
         assert "Standard" in page
         assert '<img src="https://cdn.example.com/design.png"' in page
         assert order.garment.name in page
-        assert "<td>M</td><td>Direct to garment</td>" in page
-        assert "<td>L</td><td>Direct to garment</td>" in page
+        assert '<td data-label="Size">M</td><td data-label="Technique">Direct to garment' in page
+        assert '<td data-label="Size">L</td><td data-label="Technique">Direct to garment' in page
         assert 'Total</th><td class="num">90.00 USD' in page
+        # One status line for the customer, not the order state beside the production status.
+        assert "Order state" not in page and "Production status" not in page
         for message in ("Order created", "Payment confirmed", "approved", "Production started"):
             assert message in page
         assert "js/order-live" in page
@@ -118,3 +138,89 @@ class TestOrderPage:
     def test_unknown_order_is_404(self, client, customer):
         client.force_login(customer)
         assert client.get("/orders/00000000-0000-4000-8000-000000000000/").status_code == 404
+
+
+class TestCustomerWords:
+    """One status line per order, in the customer's words, for every stage."""
+
+    @pytest.mark.parametrize(
+        ("state", "step", "words"),
+        [
+            (OrderState.DRAFT, None, "Waiting for payment"),
+            (OrderState.SUBMITTED, None, "Paid — queued for production"),
+            (OrderState.APPROVED, None, "Approved — queued for production"),
+            (OrderState.IN_PRODUCTION, ProductionStatus.PRINTING, "Printing"),
+            (OrderState.IN_PRODUCTION, ProductionStatus.FINISHING, "Finishing"),
+            (OrderState.IN_PRODUCTION, ProductionStatus.READY, "Ready to ship"),
+            (OrderState.FULFILLED, None, "Fulfilled — ready to ship"),
+            (OrderState.CANCELED, None, "Canceled"),
+        ],
+    )
+    def test_each_stage_has_one_plain_status_line(self, client, customer, state, step, words):
+        order = make_order(owner=customer, state=state, step=step)
+        client.force_login(customer)
+        page = text(client.get(f"/orders/{order.pk}/"))
+        assert re.findall(r'id="order-stage"[^>]*>([^<]*)<', page) == [words]
+        assert "Spec Review</li>" not in page
+
+    def test_unpaid_order_is_at_payment_not_spec_review(self, client, customer):
+        order = make_order(owner=customer)
+        client.force_login(customer)
+        page = text(client.get(f"/orders/{order.pk}/"))
+        assert 'aria-current="step">Payment</li>' in page
+        assert "7 days after payment" in page
+
+    def test_a_waiting_proof_asks_for_approval(self, client, customer):
+        order = make_order(owner=customer, state=OrderState.SUBMITTED)
+        make_proof(order)
+        client.force_login(customer)
+        page = text(client.get(f"/orders/{order.pk}/"))
+        assert re.search(r'id="order-stage"[^>]*>Your proof is ready to approve<', page)
+
+    def test_a_held_order_explains_the_hold_and_gives_no_date(self, client, customer):
+        order = make_order(owner=customer, state=OrderState.APPROVED)
+        services.update_order(
+            order=order, actor=None, source=EventSource.SYSTEM, priority=Priority.HOLD
+        )
+        client.force_login(customer)
+        page = text(client.get(f"/orders/{order.pk}/"))
+        assert '<p class="banner hold" id="hold-banner">On hold: the shop paused this order' in page
+        assert re.search(r'id="order-eta"[^>]*>A new date once the shop resumes the order<', page)
+
+    def test_hold_banner_is_hidden_but_served_for_live_updates(self, client, customer):
+        order = make_order(owner=customer, state=OrderState.SUBMITTED)
+        client.force_login(customer)
+        page = text(client.get(f"/orders/{order.pk}/"))
+        assert '<p class="banner hold" id="hold-banner" hidden>' in page
+        assert '"proof_waiting": "Your proof is ready to approve"' in page  # json_script words
+
+    def test_payment_thank_you_only_while_the_payment_is_confirmed(self, client, customer):
+        draft = make_order(owner=customer)
+        done = make_order(owner=customer, state=OrderState.FULFILLED)
+        client.force_login(customer)
+        thanks = "your payment is being confirmed"
+        assert thanks in text(client.get(f"/orders/{draft.pk}/?checkout=success"))
+        assert thanks not in text(client.get(f"/orders/{done.pk}/?checkout=success"))
+
+    def test_flash_messages_are_styled_and_dismissible(self, client, customer):
+        order = make_order(owner=customer, state=OrderState.SUBMITTED)
+        make_proof(order)
+        client.force_login(customer)
+        url = f"/orders/{order.pk}/proofs/{order.waiting_proof_revision or 1}/decision"
+        response = client.post(url, {"decision": "approve"}, follow=True)
+        page = text(response)
+        assert re.search(
+            r'<li class="success" role="status"><span class="message-text">Thank you', page
+        )
+        assert 'class="message-dismiss"' in page and "css/customer.css" in page
+        # Shown once: the next page does not repeat it.
+        assert "Thank you: proof" not in text(client.get(f"/orders/{order.pk}/"))
+
+
+class TestHome:
+    def test_garment_cards_show_prices_and_start_an_order(self, client, garment):
+        page = text(client.get("/"))
+        assert "from 18.00 USD" in page and "minor units" not in page
+        assert 'href="/orders/new/?garment=gid%3A%2F%2Fshopify%2FProduct%2F123456"' in page
+        assert 'class="button" href="/orders/new/">Start an order</a>' in page
+        assert 'id="garments"' in page

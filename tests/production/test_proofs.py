@@ -231,7 +231,7 @@ class TestDecisions:
     def test_the_decision_form_on_the_order_page(self, client, customer, paid):
         make_proof(paid)
         client.force_login(customer)
-        assert "Proof to approve" in client.get("/orders/").content.decode()
+        assert "Your proof is ready to approve" in client.get("/orders/").content.decode()
         page = client.get(f"/orders/{paid.pk}/").content.decode()
         assert "Your approval is needed." in page
         assert f'action="/orders/{paid.pk}/proofs/1/decision"' in page
