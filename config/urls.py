@@ -3,7 +3,7 @@ from django.contrib.auth.views import PasswordResetView
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from payments.pages import new_order
+from payments.pages import new_order, order_price
 from production import views as production_views
 from production.password_reset import QueuedPasswordResetForm
 
@@ -38,5 +38,6 @@ urlpatterns = [
     path("payments/", include("payments.urls")),
     path("ops/", include("ops.urls")),
     path("orders/new/", new_order, name="order-new"),  # the payments app's order form
+    path("orders/new/price", order_price, name="order-price"),  # its live price (JSON)
     path("", include("production.urls")),
 ]

@@ -1,4 +1,10 @@
-"""The customer order form: parses and validates input; the order itself is made by the services."""
+"""The customer order form: parses and validates input; the order itself is made by the services.
+
+The size fields are the chosen garment's only (a tee has no "One Size", a tote no XS). Without
+JavaScript the page is rendered for one garment; `sizes_for` says which, so a garment switched on
+that page asks for its own sizes again instead of dropping what was typed. With JavaScript
+(static/js/order-form.js) the fields are swapped in place and `sizes_for` follows.
+"""
 
 from __future__ import annotations
 
@@ -13,24 +19,55 @@ from django.db.models import QuerySet
 
 from production.lifecycle import LEAD_DAYS, Priority
 from production.models import Garment
-from production.pricing import RUSH_SURCHARGE_PERCENT, SizeQuantity, format_money
+from production.pricing import (
+    RUSH_SURCHARGE_PERCENT,
+    Quote,
+    SizeQuantity,
+    format_money,
+    quote_order,
+)
 
 MAX_QUANTITY = 10000  # per size, as the API allows
 
 # What the services call a field (InvalidOrder details) -> the form field that shows the error.
-SERVICE_FIELDS = {"garmentId": "garment", "designUrl": "design_url", "notes": "notes"}
+SERVICE_FIELDS = {
+    "garmentId": "garment",
+    "designUrl": "design_url",
+    "notes": "notes",
+    "sizes": "sizes_for",
+}
 
 
-def offered_sizes(garments: QuerySet[Garment]) -> list[str]:
-    """Every size any active garment offers, in the order the catalogue lists them."""
-    sizes: list[str] = []
-    for garment in garments:
-        sizes.extend(size for size in garment.sizes if size not in sizes)
-    return sizes
+def active_garments() -> QuerySet[Garment]:
+    return Garment.objects.filter(is_active=True).order_by("name")
 
 
 def size_field_name(size: str) -> str:
     return "qty_" + re.sub(r"[^a-z0-9]+", "_", size.lower()).strip("_")
+
+
+def size_choices(garments: QuerySet[Garment]) -> dict[str, dict[str, Any]]:
+    """Each garment's sizes with their field names and prices, for the page's script
+    (json_script): switching the garment swaps the size fields without a reload."""
+    return {
+        garment.shopify_gid: {
+            "name": garment.name,
+            "sizes": [
+                {
+                    "size": size,
+                    "field": size_field_name(size),
+                    "unitPrice": format_money(garment.unit_price(size), garment.currency),
+                }
+                for size in garment.sizes
+            ],
+        }
+        for garment in garments
+    }
+
+
+class HttpUrlField(forms.URLField):
+    # One validator, not URLField's own plus a second one: a bad link gets one error, not two.
+    default_validators = [URLValidator(schemes=["http", "https"])]
 
 
 class GarmentChoiceField(forms.ModelChoiceField):
@@ -45,19 +82,16 @@ class GarmentChoiceField(forms.ModelChoiceField):
         return f"{label} ({extras})" if extras else label
 
 
-class OrderForm(forms.Form):
+class QuoteForm(forms.Form):
+    """What prices an order: garment, sizes and priority. Serves the live price (a GET with these
+    fields as the query) and is the first half of the order form, so the price shown before
+    checkout is computed by the same `quote_order` that prices the order."""
+
     garment = GarmentChoiceField(
         queryset=Garment.objects.none(),
         to_field_name="shopify_gid",
         empty_label=None,
         widget=forms.RadioSelect,
-    )
-    design_url = forms.URLField(
-        label="Design URL",
-        max_length=2048,
-        assume_scheme="https",
-        validators=[URLValidator(schemes=["http", "https"])],
-        help_text="A link to your print-ready artwork (PNG or SVG).",
     )
     priority = forms.ChoiceField(
         choices=[
@@ -74,33 +108,57 @@ class OrderForm(forms.Form):
         initial=Priority.STANDARD,
         widget=forms.RadioSelect,
     )
-    notes = forms.CharField(
-        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
-    )
-    # Makes a double-submitted form (or a retry after a payment-provider error) one order.
-    form_token = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    # The garment whose size fields the page showed (see the module docstring).
+    sizes_for = forms.CharField(widget=forms.HiddenInput, required=False, max_length=255)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        garments = Garment.objects.filter(is_active=True).order_by("name")
-        self.fields["garment"].queryset = garments
+        self.garments = active_garments()
+        self.fields["garment"].queryset = self.garments
+        self.chosen = self._chosen_garment()
         self.size_fields: list[tuple[str, str]] = []
-        for size in offered_sizes(garments):
+        for size in self.chosen.sizes if self.chosen else []:
             name = size_field_name(size)
             self.fields[name] = forms.IntegerField(
-                label=size, min_value=0, max_value=MAX_QUANTITY, required=False
+                label=size,
+                min_value=0,
+                max_value=MAX_QUANTITY,
+                required=False,
+                widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
             )
             self.size_fields.append((size, name))
+        if not self.is_bound and self.chosen:
+            self.initial.setdefault("garment", self.chosen.shopify_gid)
+            self.initial["sizes_for"] = self.chosen.shopify_gid
+
+    def _chosen_garment(self) -> Garment | None:
+        """The garment whose sizes the page shows: the posted one, else the preselected one
+        (?garment=<gid>), else the first on offer."""
+        wanted = self.data.get("garment") if self.is_bound else self.initial.get("garment")
+        garments = list(self.garments)
+        chosen = next((g for g in garments if g.shopify_gid == wanted), None)
+        if chosen is None and not self.is_bound:
+            chosen = garments[0] if garments else None
+        return chosen
 
     def size_inputs(self) -> list[forms.BoundField]:
         return [self[name] for _, name in self.size_fields]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        if not any(data.get(name) for _, name in self.size_fields) and not any(
-            name in self.errors for _, name in self.size_fields
-        ):
-            raise forms.ValidationError("Enter a quantity for at least one size.")
+        garment = data.get("garment")
+        if garment is None or any(name in self.errors for _, name in self.size_fields):
+            return data
+        if data.get("sizes_for") and data["sizes_for"] != garment.shopify_gid:
+            # The garment changed on a page without JavaScript: the quantities typed were for
+            # another garment's sizes, so ask again rather than guess.
+            self.add_error(
+                "sizes_for",
+                f"{garment.name} comes in {', '.join(garment.sizes)}: "
+                "enter your quantities for these sizes.",
+            )
+        elif not any(data.get(name) for _, name in self.size_fields):
+            self.add_error("sizes_for", "Enter a quantity for at least one size.")
         return data
 
     def sizes(self) -> list[SizeQuantity]:
@@ -109,6 +167,32 @@ class OrderForm(forms.Form):
             for size, name in self.size_fields
             if self.cleaned_data.get(name)
         ]
+
+    def quote(self) -> Quote | None:
+        """The price of what was entered so far, or None while garment, sizes or priority are
+        missing or invalid. Call after `is_valid()`."""
+        priced = ("garment", "priority", "sizes_for", *(name for _, name in self.size_fields))
+        if any(name in self.errors for name in priced) or not self.sizes():
+            return None
+        return quote_order(
+            garment=self.cleaned_data["garment"],
+            sizes=self.sizes(),
+            priority=self.cleaned_data["priority"],
+        )
+
+
+class OrderForm(QuoteForm):
+    design_url = HttpUrlField(
+        label="Design URL",
+        max_length=2048,
+        assume_scheme="https",
+        help_text="A link to your print-ready artwork (PNG or SVG).",
+    )
+    notes = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    # Makes a double-submitted form (or a retry after a payment-provider error) one order.
+    form_token = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
     def idempotency_key(self) -> str:
         """Same form, same content: same draft. Changed content after an error: a new draft."""

@@ -1,21 +1,23 @@
-"""Customer pages of the payments app: the order form, and paying a draft again."""
+"""Customer pages of the payments app: the order form, its live price, and paying a draft again."""
 
 import logging
+from typing import Any
 from uuid import UUID, uuid4
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from payments.forms import OrderForm
+from payments.forms import OrderForm, QuoteForm, size_choices
 from payments.gateway import GatewayError
 from payments.services import start_checkout
 from production.exceptions import CheckoutUnavailable, OrderError
 from production.lifecycle import OrderState
 from production.models import ProductionOrder
+from production.pricing import Quote, format_money
 from production.services import place_order
 from production.throttles import order_creation_wait
 
@@ -34,19 +36,34 @@ def too_many_orders(wait: int) -> str:
     )
 
 
+def render_form(request: HttpRequest, form: OrderForm, status: int = 200) -> HttpResponse:
+    quote = form.quote() if form.is_bound else None
+    context = {
+        "form": form,
+        "quote": quote,
+        "garment_sizes": size_choices(form.garments),
+    }
+    return render(request, "payments/order_form.html", context, status=status)
+
+
 @login_required
 def new_order(request: HttpRequest) -> HttpResponse:
-    """The order form: a priced draft through the same service as the API, then checkout."""
+    """The order form: a priced draft through the same service as the API, then checkout.
+    `?garment=<gid>` preselects a garment (the home page's cards link here)."""
     if request.method != "POST":
-        form = OrderForm(initial={"form_token": uuid4().hex})
-        return render(request, "payments/order_form.html", {"form": form})
+        initial = {"form_token": uuid4().hex, "garment": request.GET.get("garment", "")}
+        return render_form(request, OrderForm(initial=initial))
     form = OrderForm(request.POST)
+    if "update_price" in request.POST:
+        # The "Update price" button of a page without JavaScript: show the price, make nothing.
+        form.is_valid()
+        return render_form(request, form)
     # The API's creation rate, on the same per-user counter: checked before anything is made.
     wait = order_creation_wait(request)
     if wait is not None:
         form.is_valid()  # keep what was typed on the page, with its own errors
         form.add_error(None, too_many_orders(wait))
-        response = render(request, "payments/order_form.html", {"form": form}, status=429)
+        response = render_form(request, form, status=429)
         response["Retry-After"] = str(wait)
         return response
     if form.is_valid():
@@ -67,7 +84,21 @@ def new_order(request: HttpRequest) -> HttpResponse:
         except CheckoutUnavailable:
             logger.exception("Checkout could not be started from the order form")
             form.add_error(None, GATEWAY_DOWN)
-    return render(request, "payments/order_form.html", {"form": form})
+    return render_form(request, form)
+
+
+@login_required
+@require_GET
+def order_price(request: HttpRequest) -> JsonResponse:
+    """The live price of the order form (GET, the form's fields as the query): the same
+    `quote_order` that prices the order at checkout, so the two cannot disagree."""
+    form = QuoteForm(request.GET)
+    form.is_valid()
+    quote = form.quote()
+    body = quote_json(quote)
+    if quote is None:
+        body["errors"] = {name: [str(e) for e in errors] for name, errors in form.errors.items()}
+    return JsonResponse(body, status=200 if quote else 400)
 
 
 @login_required
@@ -85,3 +116,29 @@ def pay_order(request: HttpRequest, order_id: UUID) -> HttpResponse:
         logger.exception("Checkout could not be started for %s", order.reference)
         messages.error(request, GATEWAY_DOWN)
         return redirect("order-detail", order_id=order.pk)
+
+
+def quote_json(quote: Quote | None) -> dict[str, Any]:
+    """The live price as the order form's script shows it: formatted by the server."""
+    if quote is None:
+        return {"ok": False, "message": "Enter a quantity to see the price."}
+    return {
+        "ok": True,
+        "total": format_money(quote.total, quote.currency),
+        "totalAmount": quote.total,
+        "currency": quote.currency,
+        "subtotal": format_money(quote.subtotal, quote.currency),
+        "rushSurcharge": format_money(quote.rush_surcharge, quote.currency)
+        if quote.rush_surcharge
+        else "",
+        "quantity": quote.total_quantity,
+        "lines": [
+            {
+                "size": line.size,
+                "quantity": line.quantity,
+                "unitPrice": format_money(line.unit_amount, quote.currency),
+                "amount": format_money(line.unit_amount * line.quantity, quote.currency),
+            }
+            for line in quote.lines
+        ],
+    }

@@ -436,6 +436,7 @@ CUSTOMER_WORDS: dict[str, str] = {
     ProductionStatus.FINISHING: "Finishing",
     ProductionStatus.READY: "Ready to ship",
     "proof_waiting": "Your proof is ready to approve",
+    "paid_thanks": "Thank you — your payment is confirmed.",
     "hold": "On hold: the shop paused this order and will be in touch.",
     # "Ready in", with {days} filled in.
     "eta_draft": "{days} days after payment",

@@ -30,6 +30,8 @@ from production.selectors import get_order_detail, orders_owned_by
 
 ORDERS_PER_PAGE = 20
 
+CHECKOUT_NOTE_STATES = frozenset({OrderState.DRAFT, OrderState.SUBMITTED})
+
 # The progress bar's stages as a customer names them: an unpaid draft is at "Payment", not at
 # the shop floor's "Spec Review".
 STAGE_LABELS: dict[str, str] = {
@@ -89,9 +91,10 @@ def order_detail(request: HttpRequest, order_id: UUID) -> HttpResponse:
             "order": order,
             "stages": progress(order),
             "canceled": order.status == OrderState.CANCELED,
-            # The thank-you belongs to the return from checkout, and only until the payment is
-            # confirmed: a bookmarked ?checkout=success link must not thank again later.
-            "checkout": checkout if order.status == OrderState.DRAFT else "",
+            # The thank-you belongs to the return from checkout while the payment is being
+            # confirmed (or was just confirmed): a bookmarked ?checkout=success link must not
+            # thank again once the order has moved on.
+            "checkout": checkout if order.status in CHECKOUT_NOTE_STATES else "",
             "proofs": proofs,
             "waiting_proof": next((p for p in proofs if p.revision == waiting), None),
             "earlier_proofs": [p for p in proofs if p.revision != waiting],

@@ -225,7 +225,12 @@
     field("stage").textContent = stageText(order);
     document.getElementById("hold-banner").hidden = !onHold(order);
     var thanks = document.getElementById("checkout-thanks");
-    if (thanks && order.orderStatus !== "draft") thanks.hidden = true;
+    // The thank-you stays for the payment just confirmed, and goes once the order moves on.
+    if (thanks && order.orderStatus === "submitted" && !thanks.dataset.confirmed) {
+      thanks.dataset.confirmed = "1";
+      thanks.textContent = words.paid_thanks;
+    }
+    if (thanks && order.orderStatus !== "draft" && order.orderStatus !== "submitted") thanks.hidden = true;
     var canceledCheckout = document.getElementById("checkout-canceled");
     if (canceledCheckout && order.orderStatus !== "draft") canceledCheckout.hidden = true;
     var badge = document.createElement("span");

@@ -1,5 +1,7 @@
 """The customer order form at /orders/new/: the API's service underneath, then checkout."""
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -7,11 +9,13 @@ from payments import services as payment_services
 from payments.gateway import GatewayError
 from production.lifecycle import OrderState, Priority
 from production.models import FulfillmentEvent, LineItem, ProductionOrder
+from production.pricing import format_money
 from tests.factories import GarmentFactory, make_order
 
 pytestmark = pytest.mark.django_db
 
 URL = "/orders/new/"
+PRICE_URL = "/orders/new/price"
 
 
 @pytest.fixture
@@ -61,16 +65,30 @@ def test_anonymous_visitors_are_sent_to_log_in(garment):
     assert response["Location"].startswith("/accounts/login/")
 
 
-def test_shows_garments_with_prices_and_a_size_grid(shopper, garment, tote):
+def test_shows_garments_with_prices_and_the_chosen_garments_sizes(shopper, garment, tote):
     page = shopper.get(URL).content.decode()
 
     assert "Classic Tee — 18.00 USD each" in page
     assert "XXL +2.00 USD" in page
     assert "Tote Bag — 12.00 USD each" in page
-    for size in ("S", "M", "L", "XL", "XXL", "One Size"):
+    # The first garment is chosen: its sizes only, not every size of the catalogue.
+    for size in ("S", "M", "L", "XL", "XXL"):
         assert f">{size}</label>" in page
-    assert 'name="qty_one_size"' in page
+    assert 'name="qty_one_size"' not in page
     assert "Rush" in page and 'name="design_url"' in page and 'name="notes"' in page
+
+
+def test_a_preselected_garment_shows_its_own_sizes(shopper, garment, tote):
+    page = shopper.get(URL, {"garment": tote.shopify_gid}).content.decode()
+
+    [chosen] = re.findall(r'<input type="radio" name="garment"[^>]*checked>', page)
+    assert f'value="{tote.shopify_gid}"' in chosen, chosen
+    assert 'name="qty_one_size"' in page
+    assert 'name="qty_m"' not in page and ">XS</label>" not in page
+    # Every garment's sizes, for the script that swaps them without a reload.
+    assert '"One Size"' in page and '"qty_xxl"' in page
+    assert 'id="garment-sizes" type="application/json"' in page
+    assert "js/order-form.js" in page
 
 
 def test_valid_order_becomes_a_priced_draft_and_goes_to_checkout(shopper, customer, garment):
@@ -96,7 +114,7 @@ def test_valid_order_becomes_a_priced_draft_and_goes_to_checkout(shopper, custom
 @pytest.mark.parametrize(
     ("overrides", "field", "message"),
     [
-        ({"qty_m": "", "qty_l": "0"}, None, "Enter a quantity for at least one size."),
+        ({"qty_m": "", "qty_l": "0"}, "sizes_for", "Enter a quantity for at least one size."),
         ({"qty_m": "-1"}, "qty_m", "greater than or equal to 0"),
         ({"qty_m": "10001"}, "qty_m", "less than or equal to 10000"),
         ({"design_url": "not a url"}, "design_url", "Enter a valid URL."),
@@ -117,13 +135,79 @@ def test_bad_input_shows_the_error_and_writes_nothing(shopper, garment, override
     assert not ProductionOrder.objects.exists()
 
 
-def test_size_the_garment_does_not_offer_is_refused_by_the_service(shopper, garment, tote):
-    response = shopper.post(URL, form_data(tote, qty_m="", qty_l="", qty_xl="2"))
+def test_switching_garment_without_javascript_asks_for_its_sizes(shopper, garment, tote):
+    # The page showed the tee's sizes; the tote was chosen before submitting.
+    data = form_data(tote, sizes_for=garment.shopify_gid, qty_m="", qty_l="", qty_xl="2")
+    response = shopper.post(URL, data)
 
     assert response.status_code == 200
-    [error] = response.context["form"].non_field_errors()
-    assert error == "Size 'XL' is not offered for Tote Bag (offered: One Size)."
+    form = response.context["form"]
+    assert form.errors["sizes_for"] == [
+        "Tote Bag comes in One Size: enter your quantities for these sizes."
+    ]
+    assert not form.non_field_errors()
+    page = response.content.decode()
+    # Next to the size fields, which are now the tote's.
+    assert re.search(r'id="size-errors">\s*<ul class="errorlist"[^>]*><li>Tote Bag comes in', page)
+    assert 'name="qty_one_size"' in page and 'name="qty_xl"' not in page
     assert not ProductionOrder.objects.exists()
+
+
+def test_a_size_the_garment_does_not_offer_is_never_ordered(shopper, garment, tote):
+    shopper.post(URL, form_data(tote, qty_m="", qty_l="", qty_one_size="1", qty_xl="2"))
+
+    assert [(i.size, i.quantity) for i in LineItem.objects.all()] == [("One Size", 1)]
+
+
+def test_a_bad_design_url_is_said_once_next_to_its_field_and_outlined(shopper, garment):
+    response = shopper.post(URL, form_data(garment, design_url="not a url", qty_m="-1"))
+
+    page = response.content.decode()
+    assert page.count("Enter a valid URL.") == 1
+    assert re.search(r'<input type="url" name="design_url"[^>]*aria-invalid="true"', page)
+    assert re.search(r'<input type="number" name="qty_m"[^>]*aria-invalid="true"', page)
+    assert not re.search(r'name="qty_l"[^>]*aria-invalid', page)
+    assert page.index('name="design_url"') < page.index("Enter a valid URL.")
+    assert 'id="form-errors"' not in page
+
+
+def test_the_submit_button_says_it_is_starting_checkout(shopper, garment):
+    page = shopper.get(URL).content.decode()
+
+    assert 'id="submit-order" data-busy-text="Starting checkout…">Continue to payment' in page
+
+
+class TestPrice:
+    def test_live_price_is_the_checkout_total(self, shopper, garment):
+        query = {"garment": garment.shopify_gid, "priority": "rush", "qty_m": "2", "qty_xxl": "3"}
+        price = shopper.get(PRICE_URL, query).json()
+
+        shopper.post(URL, form_data(garment, priority="rush", qty_l="", qty_xxl="3"))
+
+        order = ProductionOrder.objects.get()
+        assert price["totalAmount"] == order.total_amount
+        # (2 × 18.00 + 3 × 20.00) × 1.25
+        assert price["total"] == "120.00 USD" == format_money(order.total_amount, "USD")
+        assert price["rushSurcharge"] == "24.00 USD"
+
+    def test_no_quantity_yet_has_no_price(self, shopper, garment):
+        response = shopper.get(PRICE_URL, {"garment": garment.shopify_gid, "priority": "standard"})
+
+        assert response.status_code == 400
+        assert response.json()["ok"] is False
+        assert response.json()["message"] == "Enter a quantity to see the price."
+
+    def test_update_price_without_javascript_shows_the_price_and_makes_nothing(
+        self, shopper, garment
+    ):
+        response = shopper.post(URL, form_data(garment, update_price="1"))
+
+        assert response.status_code == 200
+        assert re.search(r'id="price-total"[^>]*>90.00 USD<', response.content.decode())
+        assert not ProductionOrder.objects.exists()
+
+    def test_anonymous_visitors_get_no_price(self, garment):
+        assert Client().get(PRICE_URL, {"garment": garment.shopify_gid}).status_code == 302
 
 
 def test_inactive_garment_cannot_be_chosen(shopper, garment):

@@ -201,6 +201,9 @@ class TestCustomerWords:
         thanks = "your payment is being confirmed"
         assert thanks in text(client.get(f"/orders/{draft.pk}/?checkout=success"))
         assert thanks not in text(client.get(f"/orders/{done.pk}/?checkout=success"))
+        assert 'id="checkout-thanks"' not in text(
+            client.get(f"/orders/{done.pk}/?checkout=success")
+        )
 
     def test_flash_messages_are_styled_and_dismissible(self, client, customer):
         order = make_order(owner=customer, state=OrderState.SUBMITTED)
