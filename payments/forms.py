@@ -128,7 +128,7 @@ class QuoteForm(forms.Form):
             )
             self.size_fields.append((size, name))
         if not self.is_bound and self.chosen:
-            self.initial.setdefault("garment", self.chosen.shopify_gid)
+            self.initial["garment"] = self.chosen.shopify_gid
             self.initial["sizes_for"] = self.chosen.shopify_gid
 
     def _chosen_garment(self) -> Garment | None:

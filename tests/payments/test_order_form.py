@@ -75,6 +75,8 @@ def test_shows_garments_with_prices_and_the_chosen_garments_sizes(shopper, garme
     for size in ("S", "M", "L", "XL", "XXL"):
         assert f">{size}</label>" in page
     assert 'name="qty_one_size"' not in page
+    [chosen] = re.findall(r'<input type="radio" name="garment"[^>]*checked>', page)
+    assert f'value="{garment.shopify_gid}"' in chosen
     assert "Rush" in page and 'name="design_url"' in page and 'name="notes"' in page
 
 
