@@ -83,12 +83,16 @@ def order_detail(request: HttpRequest, order_id: UUID) -> HttpResponse:
         proof.state_label = PROOF_STATE_LABELS[proof.state]
     waiting = order.waiting_proof_revision
     describe(order)
+    events = list(order.events.all())
+    for event in events:
+        event.stage_label = STAGE_LABELS.get(event.status, event.status)
     checkout = request.GET.get("checkout", "")
     return render(
         request,
         "production/order_detail.html",
         {
             "order": order,
+            "events": events,
             "stages": progress(order),
             "canceled": order.status == OrderState.CANCELED,
             # The thank-you belongs to the return from checkout while the payment is being
@@ -101,6 +105,7 @@ def order_detail(request: HttpRequest, order_id: UUID) -> HttpResponse:
             # Labels for the page's script, so live updates read like the server-rendered page.
             "proof_state_labels": {str(k): v for k, v in PROOF_STATE_LABELS.items()},
             "customer_words": {str(k): v for k, v in CUSTOMER_WORDS.items()},
+            "stage_labels": {str(k): v for k, v in STAGE_LABELS.items()},
         },
     )
 

@@ -23,6 +23,7 @@
   // The customer's words, from the server (production/lifecycle.py CUSTOMER_WORDS): this script
   // only picks which one applies, the way lifecycle.customer_stage_text does.
   var words = JSON.parse(document.getElementById("customer-words").textContent);
+  var stageLabels = JSON.parse(document.getElementById("stage-labels").textContent);
   var statusLine = document.getElementById("live-status");
   var progress = document.getElementById("progress");
   var timeline = document.getElementById("timeline");
@@ -103,7 +104,7 @@
     time.setAttribute("datetime", event.occurredAt);
     time.textContent = formatTime(event.occurredAt);
     var status = document.createElement("strong");
-    status.textContent = isMessage ? "Message from the print shop" : event.status;
+    status.textContent = isMessage ? "Message from the print shop" : stageLabels[event.status] || event.status;
     var message = document.createElement("span");
     message.textContent = event.message || "";
     li.append(time, " ", status, " ", message);

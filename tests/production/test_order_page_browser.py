@@ -27,3 +27,13 @@ def test_progress_and_timeline_follow_an_operator_without_a_reload(page, asgi_se
     expect(page.locator("#order-stage")).to_have_text("Printing")
     expect(page.locator("#timeline li").last).to_contain_text("Production started")
     assert page.evaluate("window.__sameDocument") is True
+
+    # A hold, pushed: explained in the server's words, and no countdown.
+    expect(page.locator("#hold-banner")).to_be_hidden()
+    api_patch(server.url, seed["order_id"], seed["operator_token"], {"priority": "hold"})
+    expect(page.locator("#hold-banner")).to_have_text(
+        "On hold: the shop paused this order and will be in touch."
+    )
+    expect(page.locator("#order-eta")).to_have_text("A new date once the shop resumes the order")
+    expect(page.locator("#timeline li").first.locator("strong")).to_have_text("Payment")
+    assert page.evaluate("window.__sameDocument") is True

@@ -168,6 +168,8 @@ class TestCustomerWords:
         client.force_login(customer)
         page = text(client.get(f"/orders/{order.pk}/"))
         assert 'aria-current="step">Payment</li>' in page
+        assert "<strong>Payment</strong> <span>Order created" in page  # timeline, same words
+        assert "Spec Review<" not in page
         assert "7 days after payment" in page
 
     def test_a_waiting_proof_asks_for_approval(self, client, customer):
