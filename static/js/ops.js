@@ -106,7 +106,7 @@
         var badge = document.createElement("span");
         var rush = order.priority === "Rush";
         badge.className = "badge " + (rush ? "rush" : "hold");
-        badge.textContent = rush ? "Rush" : "\u23F8 On hold";
+        badge.textContent = rush ? "Rush" : "On hold";
         priority.appendChild(badge);
         row.classList.add(rush ? "rush" : "held");
       } else {

@@ -146,6 +146,16 @@ def test_search_by_reference_or_its_prefix(ops_client, shop):
     assert order.reference in expected
 
 
+def test_search_by_a_reference_without_its_zero_padding(ops_client, shop):
+    order = shop["held_approved"]
+    number = int(order.reference.removeprefix("ORD-"))
+    for typed in (f"ORD-{number}", f"ord-{number:04d}", f"{number:06d}", str(number)):
+        found = references(ops_client.get("/ops/orders", {"q": typed}))
+        assert order.reference in found, typed
+        digits = typed.upper().removeprefix("ORD-")
+        assert all(ref == order.reference or ref.startswith(f"ORD-{digits}") for ref in found)
+
+
 def test_search_combines_with_filters(ops_client, shop):
     response = ops_client.get("/ops/orders", {"q": "ada", "priority": "rush"})
     assert references(response) == refs(shop, "rush_printing")
