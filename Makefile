@@ -58,10 +58,15 @@ check-deploy: $(STAMP)
 	$(DEPLOY_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING
 
 # Debian's chromium drives the browser tests; installed when missing and we may (root + apt).
+# axe-core (accessibility checks of every page) comes from npm into .cache/npm (gitignored).
 browser:
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) ; } || \
 	  echo "chromium not available: browser tests will be skipped"
+	@test -f .cache/npm/node_modules/axe-core/axe.min.js || \
+	  { command -v npm >/dev/null && npm install --no-save --no-audit --no-fund --silent \
+	    --prefix .cache/npm axe-core@4 ; } || \
+	  echo "npm not available: the page-layout browser tests will be skipped"
 
 test-unit: $(STAMP)
 	$(TEST_ENV) $(BIN)/pytest -m "not browser" $(ARGS)

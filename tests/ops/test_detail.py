@@ -38,7 +38,10 @@ def test_the_page_shows_the_whole_order(ops_client, customer, garment, operator)
     assert 'src="https://cdn.example.com/design.png"' in html
     assert "Classic Tee" in html and garment.shopify_gid in html
     assert "customer@example.com" in html
-    assert '<td>XXL</td><td class="num">1</td><td>Direct to garment</td>' in html
+    assert (
+        '<td data-label="Size">XXL</td><td class="num" data-label="Quantity">1</td>'
+        '<td data-label="Technique">Direct to garment</td>'
+    ) in html
     assert "56.00 USD" in html  # 2 × 18.00 + 1 × 20.00
     assert "cs_test_123" in html
     assert "Order created, awaiting payment" in html
