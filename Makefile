@@ -29,11 +29,17 @@ install: $(STAMP)
 .env:
 	printf 'DEBUG=true\nSECRET_KEY=%s\n' "$$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')" > $@
 
+# The demo writes customer e-mails to files instead of printing each one in the terminal among
+# daphne's log (the seed data alone sends a few): .cache/mail/, one file per mail. Set EMAIL_URL
+# (e.g. `make run EMAIL_URL=consolemail://`) to choose otherwise; manage.py's default stays the
+# console backend.
+run: export EMAIL_URL ?= filemail:///$(CURDIR)/.cache/mail
 run: $(STAMP) .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} $(BIN)/python manage.py seed_demo
-	@echo "Serving on http://$(HOST):$(PORT)/ (customer@example.com / operator@example.com, password demo)"
+	@echo "Serving on http://$(HOST):$(PORT)/ as customer@example.com, operator@example.com (/ops/orders)"
+	@echo "or support@example.com (/admin/), password demo. Customer e-mails: $$EMAIL_URL"
 	@# The task worker (customer e-mail, password resets) runs beside daphne. Ctrl-C reaches both
 	@# (one process group) and the worker finishes its task; the trap gives it a second, then
 	@# stops it (also when daphne exits on its own).
@@ -52,15 +58,20 @@ check-deploy: $(STAMP)
 	$(DEPLOY_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING
 
 # Debian's chromium drives the browser tests; installed when missing and we may (root + apt).
+# axe-core (accessibility checks of every page) comes from npm into .cache/npm (gitignored).
 browser:
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) ; } || \
 	  echo "chromium not available: browser tests will be skipped"
+	@test -f .cache/npm/node_modules/axe-core/axe.min.js || \
+	  { command -v npm >/dev/null && npm install --no-save --no-audit --no-fund --silent \
+	    --prefix .cache/npm axe-core@4 ; } || \
+	  echo "npm not available: the page-layout browser tests will be skipped"
 
 test-unit: $(STAMP)
 	$(TEST_ENV) $(BIN)/pytest -m "not browser" $(ARGS)
 
-# Playwright's sync loop must not share a process with the asyncio tests (TOOLCHAIN.md).
+# Playwright's sync loop must not share a process with the asyncio tests (-p no:asyncio).
 test-browser: $(STAMP) browser
 	$(TEST_ENV) DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest -m browser -p no:asyncio $(ARGS); \
 	  status=$$?; [ $$status -eq 5 ] && exit 0 || exit $$status

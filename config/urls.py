@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.contrib.auth.views import PasswordResetView
+from django.contrib.auth.views import LoginView, PasswordResetView
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -13,6 +13,7 @@ handler500 = "production.api.errors.server_error"
 
 urlpatterns = [
     path("", production_views.home, name="home"),
+    path("favicon.ico", production_views.favicon),
     path("healthz", production_views.healthz, name="healthz"),
     path("readyz", production_views.readyz, name="readyz"),
     path("accounts/signup/", production_views.SignUpView.as_view(), name="signup"),
@@ -21,6 +22,11 @@ urlpatterns = [
         "accounts/password_reset/",
         PasswordResetView.as_view(form_class=QueuedPasswordResetForm),
         name="password_reset",
+    ),
+    path(
+        "accounts/login/",
+        LoginView.as_view(form_class=production_views.EmailAuthenticationForm),
+        name="login",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),

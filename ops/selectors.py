@@ -196,6 +196,22 @@ class OrderListPage:
     export_url: str
 
 
+def order_list_counts(params: QueryDict) -> dict[str, object]:
+    """The tab counts and the "N matching" of /ops/orders for the query string `params`, as
+    the page would show them now (static/js/ops.js refreshes them when orders change)."""
+    filterset = OrderFilter(filter_params(params), queryset=order_list_queryset())
+    filterset.is_valid()
+    selected = filterset.form.cleaned_data.pop("status", None) or []
+    counts = status_counts(
+        filterset.filter_queryset(filterset.queryset), cap=settings.OPS_COUNT_CAP
+    )
+    tabs = ["", *OrderState.values]  # "": the All tab
+    return {
+        "tabs": {value: counts.label([value] if value else []) for value in tabs},
+        "matching": counts.label(selected),
+    }
+
+
 def order_list_page(params: QueryDict, *, page_size: int = PAGE_SIZE) -> OrderListPage:
     """One page of the ops list for the query string `params`, in a fixed number of queries.
 

@@ -7,6 +7,7 @@ app_name = "ops"
 # The spec's /ops/orders has no trailing slash; one is accepted too.
 urlpatterns = [
     re_path(r"^orders/?$", views.OrderListView.as_view(), name="order-list"),
+    re_path(r"^orders/counts$", views.OrderCountsView.as_view(), name="order-counts"),
     re_path(r"^orders/bulk/?$", views.BulkUpdateView.as_view(), name="order-bulk"),
     re_path(r"^orders/export\.csv$", views.OrderExportView.as_view(), name="order-export"),
     path("orders/<uuid:order_id>/", views.OrderDetailView.as_view(), name="order-detail"),

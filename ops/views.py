@@ -12,6 +12,7 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseRedirect,
+    JsonResponse,
     QueryDict,
     StreamingHttpResponse,
 )
@@ -27,6 +28,7 @@ from ops.selectors import (
     get_ops_order,
     list_url,
     matching_orders,
+    order_list_counts,
     order_list_page,
 )
 from ops.services import BULK_FIELDS, BulkResult, bulk_update_orders
@@ -76,6 +78,13 @@ class OrderListView(OperatorRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs: object) -> dict:
         listing = order_list_page(self.request.GET)
         return super().get_context_data(**kwargs, **vars(listing))
+
+
+class OrderCountsView(OperatorRequiredMixin, View):
+    """The list's tab counts and "N matching" for its query string, as JSON (live refresh)."""
+
+    def get(self, request: HttpRequest) -> JsonResponse:
+        return JsonResponse(order_list_counts(request.GET))
 
 
 class BulkUpdateView(OperatorRequiredMixin, View):

@@ -12,7 +12,7 @@ from production.lifecycle import OrderState, Priority, ProductionStatus
 from production.models import Garment, ProductionOrder
 from production.sorting import DEFAULT_SORT, SORTS
 
-# "ORD-000123", "ord-0001", "ORD", "000123" or "123": a reference (or the start of one).
+# "ORD-000123", "ord-0001", "ORD-5", "ORD", "000123" or "123": a reference (or the start of one).
 _REFERENCE = re.compile(
     r"^(?:(?P<prefix>ORD-?)(?P<prefixed>\d{0,12})|(?P<bare>\d{1,12}))$", re.IGNORECASE
 )
@@ -82,13 +82,12 @@ def _customer_condition(customers: QuerySet) -> Q:
 def _term_condition(term: str) -> Q:
     reference = _REFERENCE.match(term)
     if reference:
-        if reference["prefix"]:
-            return Q(reference__startswith=f"ORD-{reference['prefixed']}")
-        digits = reference["bare"]
+        digits = reference["prefixed"] if reference["prefix"] else reference["bare"]
         by_prefix = Q(reference__startswith=f"ORD-{digits}")
-        if len(digits) >= 6:
+        if not digits or len(digits) >= 6:
             return by_prefix
-        # A bare short number is most likely the order's number without its zero padding.
+        # A short number ("5", "ORD-5", "ORD-0005") is most likely the order's number without
+        # its full zero padding: also the one exact reference (an index lookup, like the prefix).
         return by_prefix | Q(reference=f"ORD-{int(digits):06d}")
     by_customer = _customer_condition(_customers([term]))
     garment_ids = list(Garment.objects.filter(name__icontains=term).values_list("pk", flat=True))

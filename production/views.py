@@ -1,10 +1,11 @@
-"""Site pages of the production app: home, health check and sign-up."""
+"""Site pages of the production app: home, health check, sign-up and log-in."""
 
 from django import forms
 from django.contrib.auth import get_user_model, login
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_GET
 from django.views.generic import CreateView
@@ -16,6 +17,12 @@ from production.models import Garment
 def home(request: HttpRequest) -> HttpResponse:
     garments = Garment.objects.filter(is_active=True).order_by("name")
     return render(request, "home.html", {"garments": garments})
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico on pages that name no icon (the admin's, the API docs')."""
+    return redirect(static("favicon.svg"))  # temporary: the hashed name changes per deploy
 
 
 @require_GET
@@ -41,8 +48,28 @@ def readyz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(body, status=503 if required_down else 200)
 
 
+class EmailAuthenticationForm(AuthenticationForm):
+    """Django's log-in form, worded for the email address the accounts are known by.
+
+    The stock error names the user model's "username" field, which the page labels Email.
+    """
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": (
+            "Please enter a correct email and password. The password is case-sensitive."
+        ),
+    }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = "Email"
+
+
 class SignUpForm(UserCreationForm):
-    email = forms.EmailField(required=True)
+    email = forms.EmailField(
+        required=True, widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True})
+    )
 
     class Meta:
         model = get_user_model()

@@ -2,8 +2,9 @@
 // message refreshes the matching row's state, production status and priority. A row that no
 // longer matches the page's filters is marked, not removed (the operator may be about to click
 // it); an order that changed to match them but is not on the page is counted in a notice with a
-// reload link. Without a socket (not deployed, refused, dropped) the page simply stays as the
-// server rendered it.
+// reload link. The tab counts and "N matching" are fetched again (ops/orders/counts, same query
+// string) shortly after orders change, once per burst. Without a socket (not deployed, refused,
+// dropped) the page simply stays as the server rendered it.
 (function () {
   "use strict";
 
@@ -106,7 +107,7 @@
         var badge = document.createElement("span");
         var rush = order.priority === "Rush";
         badge.className = "badge " + (rush ? "rush" : "hold");
-        badge.textContent = rush ? "Rush" : "\u23F8 On hold";
+        badge.textContent = rush ? "Rush" : "On hold";
         priority.appendChild(badge);
         row.classList.add(rush ? "rush" : "held");
       } else {
@@ -117,6 +118,36 @@
     row.classList.remove("updated");
     void row.offsetWidth; // restart the highlight animation
     row.classList.add("updated");
+  }
+
+  // Counts: a push says what one order is now, not what it was, so the list's counts cannot be
+  // adjusted here (search and dates filter too); the server counts them again. One request per
+  // burst of pushes (a bulk change sends many), after a short random wait so that every open
+  // list does not ask in the same instant.
+  var countsUrl = document.getElementById("ops-orders").getAttribute("data-counts-url");
+  var countsTimer = null;
+  function refreshCounts() {
+    if (!countsUrl || !window.fetch || countsTimer) return;
+    countsTimer = setTimeout(function () {
+      countsTimer = null;
+      fetch(countsUrl + window.location.search, {
+        credentials: "same-origin",
+        headers: { Accept: "application/json" }
+      })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (counts) {
+          if (!counts) return;
+          document.querySelectorAll(".tabs .tab[data-state]").forEach(function (tab) {
+            var count = tab.querySelector(".count");
+            var value = counts.tabs[tab.getAttribute("data-state")];
+            if (count && value != null) count.textContent = value;
+          });
+          document.querySelectorAll('[data-count="matching"]').forEach(function (el) {
+            el.textContent = counts.matching;
+          });
+        })
+        .catch(function () { /* counts stay as they were; the next change tries again */ });
+    }, 500 + Math.random() * 1000);
   }
 
   var statusLine = document.getElementById("live-status");
@@ -144,11 +175,15 @@
       stableTimer = setTimeout(function () { attempts = 0; }, STABLE_MS);
       // Pushes missed while the socket was down are not replayed: say so rather than look current.
       showStatus(dropped ? "Live (reload for changes made while it was down)" : "Live", "live");
+      if (dropped) refreshCounts();
     };
     socket.onmessage = function (message) {
       try {
         var data = JSON.parse(message.data);
-        if (data.type === "order.updated") update(data.order);
+        if (data.type === "order.updated") {
+          update(data.order);
+          refreshCounts();
+        }
       } catch (e) { /* ignore what we do not understand */ }
     };
     socket.onerror = function () { /* onclose follows; nothing to tell the operator */ };

@@ -38,7 +38,10 @@ def test_the_page_shows_the_whole_order(ops_client, customer, garment, operator)
     assert 'src="https://cdn.example.com/design.png"' in html
     assert "Classic Tee" in html and garment.shopify_gid in html
     assert "customer@example.com" in html
-    assert '<td>XXL</td><td class="num">1</td><td>Direct to garment</td>' in html
+    assert (
+        '<td data-label="Size">XXL</td><td class="num" data-label="Quantity">1</td>'
+        '<td data-label="Technique">Direct to garment</td>'
+    ) in html
     assert "56.00 USD" in html  # 2 × 18.00 + 1 × 20.00
     assert "cs_test_123" in html
     assert "Order created, awaiting payment" in html
@@ -155,6 +158,29 @@ def test_a_customer_message_reaches_the_customers_timeline(
     )
     client.force_login(customer)
     assert "Your proof is ready" in client.get(f"/orders/{order.id}/").content.decode()
+
+
+def test_the_ops_timeline_labels_a_message_as_one_not_as_a_status(ops_client, garment, operator):
+    order = make_order(garment=garment, state=OrderState.SUBMITTED)
+    services.add_customer_message(
+        order=order, author=operator, body="Your hoodies look great", source=EventSource.OPERATOR
+    )
+    html = ops_client.get(f"/ops/orders/{order.id}/").content.decode()
+    timeline = html[html.index('id="timeline"') :]
+    entry = timeline[: timeline.index("Your hoodies look great")].rsplit("<li>", 1)[1]
+    assert "Message to customer" in entry and operator.email in entry
+    assert order.get_status_display() not in entry and "<strong>submitted" not in entry.lower()
+
+
+def test_the_hold_marker_is_a_text_badge(ops_client, garment):
+    order = make_order(garment=garment, state=OrderState.APPROVED)
+    services.update_order(
+        order=order, actor=None, source=EventSource.OPERATOR, priority=Priority.HOLD
+    )
+    for url in (f"/ops/orders/{order.id}/", "/ops/orders"):
+        html = ops_client.get(url).content.decode()
+        assert '<span class="badge hold">On hold</span>' in html
+        assert "\u23f8" not in html
 
 
 @pytest.mark.parametrize(

@@ -69,14 +69,14 @@ def test_rows_show_every_column_newest_first(ops_client, shop):
         "rush",
     )
     assert row.eta == "3 d"
-    assert "5 matching" in html
+    assert '<span data-count="matching">5</span> matching' in html
 
 
 def test_rush_rows_stand_out_and_held_rows_look_paused(ops_client, shop):
     html = ops_client.get("/ops/orders").content.decode()
     assert f'data-order-id="{shop["rush_submitted"].id}" class="rush"' in html
     assert f'data-order-id="{shop["held_approved"].id}" class="held"' in html
-    assert "⏸ On hold" in html
+    assert '<span class="badge hold">On hold</span>' in html
 
 
 @pytest.mark.parametrize(
@@ -146,6 +146,16 @@ def test_search_by_reference_or_its_prefix(ops_client, shop):
     assert order.reference in expected
 
 
+def test_search_by_a_reference_without_its_zero_padding(ops_client, shop):
+    order = shop["held_approved"]
+    number = int(order.reference.removeprefix("ORD-"))
+    for typed in (f"ORD-{number}", f"ord-{number:04d}", f"{number:06d}", str(number)):
+        found = references(ops_client.get("/ops/orders", {"q": typed}))
+        assert order.reference in found, typed
+        digits = typed.upper().removeprefix("ORD-")
+        assert all(ref == order.reference or ref.startswith(f"ORD-{digits}") for ref in found)
+
+
 def test_search_combines_with_filters(ops_client, shop):
     response = ops_client.get("/ops/orders", {"q": "ada", "priority": "rush"})
     assert references(response) == refs(shop, "rush_printing")
@@ -192,7 +202,7 @@ def test_counts_stop_at_the_cap(ops_client, shop, garment, settings):
     tabs = {tab["label"]: tab["count"] for tab in response.context["tabs"]}
     assert (tabs["All"], tabs["Draft"], tabs["Submitted"]) == ("2+", "2+", "1")
     html = response.content.decode()
-    assert "2+ matching" in html
+    assert '<span data-count="matching">2+</span> matching' in html
     assert "Page 1<" in html  # no "of N": the total is not known
     assert references(ops_client.get("/ops/orders?status=submitted")) == refs(
         shop, "rush_submitted"
@@ -353,3 +363,30 @@ def test_awaiting_customer_filter_lists_orders_with_a_proof_waiting(
     }
     listed = operator_api.get("/api/production", {"proofWaiting": "true"}).json()["orders"]
     assert [order["reference"] for order in listed] == [waiting.reference]
+
+
+def test_the_counts_endpoint_gives_what_the_page_would_show_now(ops_client, shop, operator):
+    query = {"q": "ada", "status": "approved"}
+    counts = ops_client.get("/ops/orders/counts", query).json()
+    page = ops_client.get("/ops/orders", query).context
+    assert counts == {
+        "tabs": {tab["value"]: tab["count"] for tab in page["tabs"]},
+        "matching": page["total_label"],
+    }
+    assert counts["matching"] == "1" and counts["tabs"][""] == "3"
+    # The held order is released and started: it leaves the Approved tab for In production.
+    services.update_order(
+        order=shop["held_approved"],
+        actor=operator,
+        source=EventSource.OPERATOR,
+        priority=Priority.STANDARD,
+        status=OrderState.IN_PRODUCTION,
+    )
+    after = ops_client.get("/ops/orders/counts", query).json()
+    assert after["matching"] == "0"
+    assert after["tabs"]["approved"] == "0" and after["tabs"]["in_production"] == "2"
+
+
+def test_the_counts_are_for_operators_only(customer_client, client):
+    assert customer_client.get("/ops/orders/counts").status_code == 403
+    assert client.get("/ops/orders/counts").status_code == 302

@@ -30,6 +30,13 @@ def test_rows_that_stop_matching_are_marked_and_new_matches_are_announced(
         expect(tab.locator("#live-status")).to_have_text("Live")
         tab.evaluate("window.__sameDocument = true")  # a reload would drop this marker
 
+    def count(tab, state: str):
+        return tab.locator(f'.tabs .tab[data-state="{state}"] .count')
+
+    expect(count(approved_tab, "approved")).to_have_text("1")
+    expect(count(approved_tab, "in_production")).to_have_text("0")
+    expect(approved_tab.locator("#match-count")).to_have_text("1 matching")
+
     api_patch(server.url, seed["order_id"], seed["operator_token"], {"status": "in_production"})
 
     expect(row.locator('[data-field="status"]')).to_have_text("In production")
@@ -38,6 +45,12 @@ def test_rows_that_stop_matching_are_marked_and_new_matches_are_announced(
     notice = started_tab.locator("#ops-elsewhere")
     expect(notice).to_contain_text("1 order not on this page changed")
     expect(notice.get_by_role("link", name="Reload the list")).to_be_visible()
+    # The counts follow on both pages, without a reload.
+    for tab in (approved_tab, started_tab):
+        expect(count(tab, "approved")).to_have_text("0")
+        expect(count(tab, "in_production")).to_have_text("1")
+    expect(approved_tab.locator("#match-count")).to_have_text("0 matching")
+    expect(started_tab.locator("#match-count")).to_have_text("1 matching")
 
     started_tab.get_by_role("link", name="Reload the list").click()
     expect(started_tab.locator(f'tr[data-order-id="{seed["order_id"]}"]')).to_be_visible()

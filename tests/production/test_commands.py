@@ -28,6 +28,26 @@ def test_seed_demo_loads_every_state_once(django_user_model):
     assert waiting.owner == users["customer@example.com"]
 
 
+def test_demo_support_staff_use_the_admin_but_not_the_ops_dashboard(client, django_user_model):
+    call_command("seed_demo")
+    call_command("seed_demo")  # idempotent: the group keeps exactly its permissions
+    support = django_user_model.objects.get(email="support@example.com")
+    assert support.is_staff and not support.is_superuser
+    assert [g.name for g in support.groups.all()] == ["Support"]
+    assert support.check_password("demo")
+    assert not is_operator(support)
+    order = ProductionOrder.objects.filter(owner__email="customer@example.com").first()
+    client.force_login(support)
+    assert client.get("/admin/").status_code == 200
+    page = client.get(f"/admin/production/productionorder/{order.pk}/change/")
+    assert page.status_code == 200 and order.reference in page.content.decode()
+    assert client.get("/admin/production/outgoingemail/").status_code == 200
+    service = f"/admin/production/productionorder/{order.pk}/change-through-service/"
+    assert client.get(service).status_code == 200
+    assert client.get("/admin/auth/user/").status_code == 403
+    assert client.get("/ops/orders").status_code == 403
+
+
 def test_demo_designs_are_served_by_the_site_itself(settings):
     settings.SITE_URL = "http://127.0.0.1:8123"
     call_command("seed_demo")

@@ -5,6 +5,7 @@ from io import BytesIO
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from PIL import Image, ImageDraw
@@ -48,11 +49,38 @@ GARMENTS = [
     },
 ]
 
+# (email, first name, role): customers, an operator (/ops/) and support staff (/admin/).
 USERS = [
-    ("customer@example.com", "Casey", False),
-    ("other@example.com", "Olive", False),
-    ("operator@example.com", "Oscar", True),
+    ("customer@example.com", "Casey", "customer"),
+    ("other@example.com", "Olive", "customer"),
+    ("operator@example.com", "Oscar", "operator"),
+    ("support@example.com", "Sam", "support"),
 ]
+
+SUPPORT_GROUP = "Support"
+# Support staff read orders and their e-mails in the admin and change an order through the
+# admin's "change through the service" page; they are not operators (no /ops/ dashboard).
+SUPPORT_PERMISSIONS = [
+    "view_productionorder",
+    "change_productionorder",
+    "view_lineitem",
+    "view_fulfillmentevent",
+    "view_artworkproof",
+    "view_ordernote",
+    "view_outgoingemail",
+    "view_garment",
+]
+
+
+def support_group() -> Group:
+    group, _ = Group.objects.get_or_create(name=SUPPORT_GROUP)
+    group.permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="production", codename__in=SUPPORT_PERMISSIONS
+        )
+    )
+    return group
+
 
 # Demo designs ship with the app (static/demo/), so the demo looks right offline too. Order design
 # URLs are absolute, as customers give them: the site's own address, SITE_URL (`make run` sets it).
@@ -92,17 +120,20 @@ class Command(BaseCommand):
                 defaults={**spec, "currency": "usd", "image_url": "", "is_active": True},
             )
         User = get_user_model()
-        operators = operators_group()
+        groups = {"operator": operators_group(), "support": support_group()}
         users = {}
-        for email, first_name, operator in USERS:
+        for email, first_name, role in USERS:
             user, created = User.objects.get_or_create(
                 username=email, defaults={"email": email, "first_name": first_name}
             )
             if created:
                 user.set_password(password)
                 user.save(update_fields=["password"])
-            if operator:
-                user.groups.add(operators)
+            if role == "support" and not user.is_staff:
+                user.is_staff = True  # may log in to /admin/; the group says what they see there
+                user.save(update_fields=["is_staff"])
+            if role in groups:
+                user.groups.add(groups[role])
             users[email] = user
 
         customer, operator = users["customer@example.com"], users["operator@example.com"]
@@ -123,7 +154,8 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data loaded: {ProductionOrder.objects.count()} orders. "
-                f"Log in as customer@example.com or operator@example.com (password {password!r})."
+                "Log in as customer@example.com, operator@example.com (/ops/orders) or "
+                f"support@example.com (/admin/), password {password!r}."
             )
         )
 
