@@ -91,14 +91,16 @@ def new_order(request: HttpRequest) -> HttpResponse:
 @require_GET
 def order_price(request: HttpRequest) -> JsonResponse:
     """The live price of the order form (GET, the form's fields as the query): the same
-    `quote_order` that prices the order at checkout, so the two cannot disagree."""
+    `quote_order` that prices the order at checkout, so the two cannot disagree. A form not
+    complete enough to price (no quantity yet) is an ordinary answer, `"ok": false` with what is
+    missing, not an error: the page asks while the customer is still typing."""
     form = QuoteForm(request.GET)
     form.is_valid()
     quote = form.quote()
     body = quote_json(quote)
     if quote is None:
         body["errors"] = {name: [str(e) for e in errors] for name, errors in form.errors.items()}
-    return JsonResponse(body, status=200 if quote else 400)
+    return JsonResponse(body)
 
 
 @login_required

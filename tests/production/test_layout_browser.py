@@ -47,18 +47,6 @@ print(json.dumps({
 """
 
 # The customer half of the site belongs to another change in flight; the lead removes these marks.
-CUSTOMER_PAGES_PENDING = {
-    ("/orders/new/", "phone"): "order form: the size fieldset is 685 px wide on a 360 px phone",
-    ("/orders/{proof_order}/", "phone"): (
-        "customer order page: its items table scrolls in .table-wrap, which is not focusable"
-        " (axe scrollable-region-focusable)"
-    ),
-    ("/orders/{draft_order}/", "phone"): (
-        "customer order page (draft): its items table scrolls in .table-wrap, which is not"
-        " focusable (axe scrollable-region-focusable)"
-    ),
-}
-
 # (role, path template): every page a role reaches from the navigation, plus the order pages.
 PAGES = [
     ("anonymous", "/"),
@@ -124,11 +112,7 @@ def demo_server(tmp_path_factory):
 def _cases():
     for role, path in PAGES:
         for viewport in VIEWPORTS:
-            marks = []
-            pending = CUSTOMER_PAGES_PENDING.get((path, viewport))
-            if role == "customer" and pending:
-                marks.append(pytest.mark.xfail(reason=pending, strict=False))
-            yield pytest.param(role, path, viewport, id=f"{role}-{viewport}-{path}", marks=marks)
+            yield pytest.param(role, path, viewport, id=f"{role}-{viewport}-{path}")
 
 
 @pytest.mark.parametrize(("role", "path", "viewport"), list(_cases()))
