@@ -1,7 +1,7 @@
 """The order state machine and the shop's rulebook: which moves are legal, who may make them,
 what must hold first, and what each state means on the shop floor.
 
-Decided in DESIGN.md (the spec leaves it open); docs/decisions.md has it as a table. Only
+The spec leaves it open; docs/decisions.md has it as a table. Only
 `production.services` applies these rules; every surface builds its choices from them.
 """
 
