@@ -67,7 +67,7 @@ class ProofPhoneDecisionView(OperatorRequiredMixin, View):
         except OrderError as error:
             messages.error(request, error.message)
         else:
-            what = "approved" if decision == "approve" else "changes requested"
+            what = "approved" if decision == services.ProofDecision.APPROVE else "changes requested"
             messages.success(
                 request, f"{order.reference}: proof {revision} {what} (by phone, recorded)."
             )

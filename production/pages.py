@@ -149,7 +149,7 @@ def decide_proof(request: HttpRequest, order_id: UUID, revision: int) -> HttpRes
         return HttpResponseRedirect(back)
     done = (
         f"Thank you: proof {revision} approved, production can start."
-        if decision == "approve"
+        if decision == services.ProofDecision.APPROVE
         else f"Thank you: your changes to proof {revision} were sent to the print shop."
     )
     if wants_json(request):
