@@ -34,6 +34,8 @@ install: $(STAMP)
 # (e.g. `make run EMAIL_URL=consolemail://`) to choose otherwise; manage.py's default stays the
 # console backend.
 run: export EMAIL_URL ?= filemail:///$(CURDIR)/.cache/mail
+run: export PICKUP_ADDRESS ?= Print Shop, 12 Demo Street, Springfield
+run: export PICKUP_HOURS ?= Mon-Fri 9:00-17:00
 run: $(STAMP) .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0

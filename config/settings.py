@@ -292,6 +292,11 @@ SITE_URL = env.str("SITE_URL", default="")  # absolute base for Stripe's redirec
 
 ORDER_CREATE_RATE = env.str("ORDER_CREATE_RATE", default="30/min")
 
+# Local pickup: where and when customers collect their orders, as the "ready for pickup" e-mail and
+# their order page say it. No address: the shop offers no pickup (the ops page says why).
+PICKUP_ADDRESS = env.str("PICKUP_ADDRESS", default="")
+PICKUP_HOURS = env.str("PICKUP_HOURS", default="")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an anonymous API call then gets 401 with a WWW-Authenticate header.

@@ -224,6 +224,7 @@ class OrderActionView(OperatorRequiredMixin, View):
                 "production_status",
                 "priority",
                 "waiting_proof_revision",
+                "shipped_quantity",
             )
             .first()
         )

@@ -91,22 +91,25 @@ def actor_of(source: str) -> Actor:
 
 @dataclass(frozen=True)
 class OrderFacts:
-    """What the rules look at: an order's state, production step and priority, and which artwork
-    proof (its revision number) waits for the customer's answer, if one does."""
+    """What the rules look at: an order's state, production step and priority, which artwork
+    proof (its revision number) waits for the customer's answer, if one does, and how many of its
+    items have shipped or been picked up."""
 
     status: OrderState
     production_status: ProductionStatus
     priority: Priority
     proof_waiting: int | None = None
+    shipped_quantity: int = 0
 
     @classmethod
     def of(cls, order: object) -> OrderFacts:
-        # A column of the order row (kept by the services), so the rules cost no extra query.
+        # Columns of the order row (kept by the services), so the rules cost no extra query.
         return cls(
             OrderState(order.status),
             ProductionStatus(order.production_status),
             Priority(order.priority),
             order.waiting_proof_revision,
+            order.shipped_quantity,
         )
 
 
@@ -153,6 +156,15 @@ class Move:
 
 def _after_production_started(facts: OrderFacts) -> bool:
     return facts.status == OrderState.IN_PRODUCTION
+
+
+def _nothing_shipped(facts: OrderFacts) -> str | None:
+    if facts.shipped_quantity:
+        return (
+            "Part of the order has already left the shop: ship or hand over the rest, "
+            "it can no longer be canceled."
+        )
+    return None
 
 
 _CANCEL = "Order canceled"
@@ -216,6 +228,7 @@ RULES: dict[OrderState, tuple[Move, ...]] = {
             frozenset({Actor.OPERATOR}),
             "Cancel order",
             _CANCEL,
+            guard=_nothing_shipped,
             final=True,
             needs_reason=_after_production_started,
         ),
@@ -379,6 +392,27 @@ def walk_from_payment(
     return changes
 
 
+def ship_refusal(facts: OrderFacts, *, actor: Actor) -> str | None:
+    """Why `actor` may not record a shipment, a pickup or "ready for pickup" now.
+
+    Items leave the shop on the way to `fulfilled`, so the fulfil move's rule decides (production
+    status Ready, nothing final), in its own words: "Mark it Ready first: the order is at
+    Finishing." The last item to leave fulfils the order through that same move."""
+    if actor != Actor.OPERATOR:
+        return f"{actor.label} cannot record a shipment: operators do."
+    return move_refusal(facts, OrderState.FULFILLED, actor=actor)
+
+
+def correction_refusal(facts: OrderFacts, *, actor: Actor) -> str | None:
+    """Why `actor` may not correct a recorded shipment's carrier or tracking number now. A wrong
+    number is often noticed after the last parcel left, so a fulfilled order may be corrected."""
+    if actor != Actor.OPERATOR:
+        return f"{actor.label} cannot correct a shipment: operators do."
+    if facts.status == OrderState.CANCELED:
+        return "The order is canceled: it cannot change any more."
+    return None
+
+
 def proof_refusal(facts: OrderFacts, *, actor: Actor) -> str | None:
     """Why `actor` may not send an artwork proof for an order with these facts now."""
     if actor != Actor.OPERATOR:
@@ -445,14 +479,26 @@ CUSTOMER_WORDS: dict[str, str] = {
     "eta_many": "{days} days",
     "eta_fulfilled": "Ready to ship",
     "eta_canceled": "—",
+    "shipped_progress": "{shipped} of {total} items shipped",
+    "fulfilled_shipped": "Fulfilled — every item has left the shop",
+    "pickup_ready": "Ready for pickup at the shop",
 }
 
 
 def customer_stage_text(order: object) -> str:
     """The order's one status line, as its customer reads it."""
     facts = OrderFacts.of(order)
+    if facts.status == OrderState.FULFILLED and facts.shipped_quantity:
+        return CUSTOMER_WORDS["fulfilled_shipped"]
     if facts.status in (OrderState.DRAFT, *FINAL_STATES):
         return CUSTOMER_WORDS[facts.status]
+    if facts.status == OrderState.IN_PRODUCTION and facts.shipped_quantity:
+        return CUSTOMER_WORDS["shipped_progress"].format(
+            shipped=facts.shipped_quantity,
+            total=order.total_quantity,  # type: ignore[attr-defined]
+        )
+    if facts.status == OrderState.IN_PRODUCTION and order.pickup_ready_at:  # type: ignore[attr-defined]
+        return CUSTOMER_WORDS["pickup_ready"]
     if facts.proof_waiting:
         return CUSTOMER_WORDS["proof_waiting"]
     if facts.status == OrderState.IN_PRODUCTION:

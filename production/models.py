@@ -13,6 +13,7 @@ from production.lifecycle import (
     eta_days,
 )
 from production.sorting import ETA_KEY, PRIORITY_RANK
+from production.tracking import Carrier
 
 
 class Technique(models.TextChoices):
@@ -104,6 +105,11 @@ class ProductionOrder(models.Model):
     # The revision of the artwork proof waiting for the customer's answer (NULL: none). Kept by the
     # services with the proofs, so the rulebook and lists ("awaiting customer") read one column.
     waiting_proof_revision = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    # Items shipped or picked up so far, kept by the services with the shipments, so the rulebook,
+    # lists and exports read a column ("2 of 3 items shipped") instead of summing shipments.
+    shipped_quantity = models.PositiveIntegerField(default=0, editable=False)
+    # When the customer was told the order waits for them at the shop (NULL: not told).
+    pickup_ready_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -192,6 +198,8 @@ class FulfillmentEvent(models.Model):
         PRIORITY = "priority", "Priority"
         MESSAGE = "message", "Message to customer"
         PROOF = "proof", "Artwork proof"
+        SHIPMENT = "shipment", "Shipment"
+        PICKUP = "pickup", "Local pickup"
 
     order = models.ForeignKey(ProductionOrder, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind)
@@ -278,6 +286,74 @@ PROOF_STATES: list[str] = ArtworkProof.State.values
 PROOF_VIAS: list[str] = ArtworkProof.Via.values
 
 
+class Shipment(models.Model):
+    """Items of an order that left the shop: a parcel handed to a carrier, or the customer's
+    collection at the counter (kind `pickup`, no carrier). Written only by the services
+    (`record_shipment`, `record_pickup`, `correct_shipment`); a correction changes the carrier and
+    number here and keeps the old ones on the order's timeline."""
+
+    class Kind(models.TextChoices):
+        SHIPMENT = "shipment", "Shipment"
+        PICKUP = "pickup", "Local pickup"
+
+    order = models.ForeignKey(ProductionOrder, on_delete=models.CASCADE, related_name="shipments")
+    kind = models.CharField(max_length=10, choices=Kind, default=Kind.SHIPMENT)
+    carrier = models.CharField(max_length=10, choices=Carrier, blank=True)
+    tracking_number = models.CharField(max_length=100, blank=True)
+    tracking_url = models.URLField(max_length=2048, blank=True)
+    shipped_on = models.DateField(help_text="The day it left the shop (or was collected).")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            # A double-submitted form cannot record one parcel twice.
+            models.UniqueConstraint(
+                fields=["order", "carrier", "tracking_number"],
+                condition=models.Q(kind="shipment"),
+                name="shipment_tracking_per_order",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind="pickup", carrier="", tracking_number="")
+                | (
+                    models.Q(kind="shipment")
+                    & ~models.Q(carrier="")
+                    & ~models.Q(tracking_number="")
+                ),
+                name="shipment_has_tracking",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.kind == self.Kind.PICKUP:
+            return f"Picked up {self.shipped_on}"
+        return f"{self.get_carrier_display()} {self.tracking_number}"
+
+
+class ShipmentItem(models.Model):
+    """How many of one line item a shipment holds."""
+
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="items")
+    line_item = models.ForeignKey(LineItem, on_delete=models.PROTECT, related_name="shipment_items")
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["line_item_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["shipment", "line_item"], name="shipment_item_once"),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gte=1), name="shipment_item_quantity_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × line {self.line_item_id}"
+
+
 class OrderNote(models.Model):
     """An operator's internal note. Never shown to the customer."""
 
@@ -305,6 +381,10 @@ class OutgoingEmail(models.Model):
         ORDER_FULFILLED = "order_fulfilled", "Order fulfilled"
         CUSTOMER_MESSAGE = "customer_message", "Message to customer"
         PROOF_SENT = "proof_sent", "Artwork proof sent"
+        SHIPMENT_SENT = "shipment_sent", "Shipment sent"
+        SHIPMENT_CORRECTED = "shipment_corrected", "Shipment tracking corrected"
+        PICKUP_READY = "pickup_ready", "Ready for pickup"
+        PICKED_UP = "picked_up", "Picked up"
 
     order = models.ForeignKey(ProductionOrder, on_delete=models.CASCADE, related_name="emails")
     kind = models.CharField(max_length=20, choices=Kind)

@@ -43,7 +43,13 @@ from django.utils import timezone
 from django_tasks import TaskResultStatus, task
 from django_tasks_db.models import DBTaskResult
 
-from production.models import ArtworkProof, FulfillmentEvent, OutgoingEmail, ProductionOrder
+from production.models import (
+    ArtworkProof,
+    FulfillmentEvent,
+    OutgoingEmail,
+    ProductionOrder,
+    Shipment,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +91,58 @@ def proof_sent(*, order: ProductionOrder, proof: ArtworkProof) -> None:
         OutgoingEmail.Kind.PROOF_SENT,
         subject=f"Proof {proof.revision} of your order {order.reference}: please review",
         proof=proof,
+    )
+
+
+def shipment_sent(
+    *, order: ProductionOrder, shipment: Shipment, items: list[dict], complete: bool
+) -> None:
+    """Mail the owner a shipment with its tracking link, queued with the change. The shipment
+    that completes the order says so: it is the order's only fulfilment mail."""
+    subject = (
+        f"Your order {order.reference} has shipped"
+        if complete
+        else f"Part of your order {order.reference} has shipped"
+    )
+    _record(
+        order,
+        OutgoingEmail.Kind.SHIPMENT_SENT,
+        subject=subject,
+        shipment=shipment,
+        items=items,
+        complete=complete,
+    )
+
+
+def shipment_corrected(*, order: ProductionOrder, shipment: Shipment) -> None:
+    """Mail the owner the corrected tracking of a shipment, queued with the correction."""
+    _record(
+        order,
+        OutgoingEmail.Kind.SHIPMENT_CORRECTED,
+        subject=f"Corrected tracking for your order {order.reference}",
+        shipment=shipment,
+    )
+
+
+def pickup_ready(*, order: ProductionOrder, address: str, hours: str) -> None:
+    """Mail the owner that the order waits at the shop, with its address and hours."""
+    _record(
+        order,
+        OutgoingEmail.Kind.PICKUP_READY,
+        subject=f"Your order {order.reference} is ready for pickup",
+        address=address,
+        hours=hours,
+    )
+
+
+def picked_up(*, order: ProductionOrder, shipment: Shipment, items: list[dict]) -> None:
+    """Mail the owner a receipt for the order they collected (its only fulfilment mail)."""
+    _record(
+        order,
+        OutgoingEmail.Kind.PICKED_UP,
+        subject=f"Your order {order.reference} was picked up",
+        shipment=shipment,
+        items=items,
     )
 
 

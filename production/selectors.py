@@ -8,7 +8,14 @@ from django.http import HttpRequest
 from production import order_reads
 from production.access import is_operator
 from production.api.serializers import OrderOutput
-from production.models import ArtworkProof, FulfillmentEvent, LineItem, ProductionOrder
+from production.models import (
+    ArtworkProof,
+    FulfillmentEvent,
+    LineItem,
+    ProductionOrder,
+    Shipment,
+    ShipmentItem,
+)
 from production.order_reads import CachedOrder
 
 
@@ -18,6 +25,17 @@ def order_detail_queryset() -> QuerySet[ProductionOrder]:
         Prefetch("line_items", queryset=LineItem.objects.order_by("id")),
         Prefetch("events", queryset=FulfillmentEvent.objects.order_by("occurred_at", "id")),
         Prefetch("proofs", queryset=ArtworkProof.objects.order_by("revision")),
+        shipments_prefetch(),
+    )
+
+
+def shipments_prefetch() -> Prefetch:
+    """An order's shipments with their items and the items' line (size), in two queries."""
+    return Prefetch(
+        "shipments",
+        queryset=Shipment.objects.order_by("created_at", "id").prefetch_related(
+            Prefetch("items", queryset=ShipmentItem.objects.select_related("line_item"))
+        ),
     )
 
 

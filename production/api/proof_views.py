@@ -40,7 +40,7 @@ class PayloadTooLarge(exceptions.APIException):
     default_detail = TOO_LARGE
 
 
-def _order_for(request: Request, order_id: str) -> ProductionOrder:
+def order_for_request(request: Request, order_id: str) -> ProductionOrder:
     try:
         UUID(order_id)
     except ValueError:
@@ -78,7 +78,7 @@ class ProofUploadView(APIView):
 
         A PNG, JPEG or WebP image (re-encoded) or a PDF, at most PROOF_MAX_BYTES. A revision
         still waiting is superseded. The customer is e-mailed a link to their order page."""
-        order = _order_for(request, order_id)
+        order = order_for_request(request, order_id)
         data = ProofUploadInput(data=request.data)
         if not data.is_valid():
             # A missing or empty file is the service's message; other fields are the serializer's.
@@ -110,7 +110,7 @@ class ProofDecisionView(APIView):
         Approval moves the order to `approved`. Operators may record a decision the customer gave
         by phone with `"via": "phone"` (shown as such on the timeline). A revision that is not the
         one waiting answers 409."""
-        order = _order_for(request, order_id)
+        order = order_for_request(request, order_id)
         data = ProofDecisionInput(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data

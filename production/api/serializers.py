@@ -6,7 +6,16 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from production.lifecycle import OrderState, Priority, ProductionStatus, actor_role
-from production.models import ArtworkProof, FulfillmentEvent, Garment, LineItem, ProductionOrder
+from production.models import (
+    ArtworkProof,
+    FulfillmentEvent,
+    Garment,
+    LineItem,
+    ProductionOrder,
+    Shipment,
+    ShipmentItem,
+)
+from production.tracking import CARRIERS, MAX_TRACKING_LENGTH, Carrier
 
 MAX_SIZES = 20
 
@@ -140,6 +149,75 @@ class ProofUploadInput(serializers.Serializer):
     notes = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
 
 
+class ShipmentItemOutput(serializers.Serializer):
+    lineItemId = serializers.CharField(source="line_item_id")
+    size = serializers.CharField(source="line_item.size")
+    quantity = serializers.IntegerField()
+
+    class Meta:
+        model = ShipmentItem
+
+
+class ShipmentOutput(serializers.Serializer):
+    """A parcel handed to a carrier, or the customer's pickup at the shop (`kind`: pickup, with
+    no carrier or tracking). `trackingUrl` is the carrier's tracking page (null when unknown)."""
+
+    id = serializers.CharField()
+    kind = serializers.ChoiceField(choices=Shipment.Kind.values)
+    carrier = serializers.SerializerMethodField()
+    carrierName = serializers.SerializerMethodField()
+    trackingNumber = serializers.SerializerMethodField()
+    trackingUrl = serializers.SerializerMethodField()
+    shippedOn = serializers.DateField(source="shipped_on")
+    items = ShipmentItemOutput(source="items.all", many=True)
+
+    class Meta:
+        model = Shipment
+
+    @extend_schema_field(serializers.ChoiceField(choices=CARRIERS, allow_null=True))
+    def get_carrier(self, shipment: Shipment) -> str | None:
+        return shipment.carrier or None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_carrierName(self, shipment: Shipment) -> str | None:
+        return Carrier(shipment.carrier).label if shipment.carrier else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_trackingNumber(self, shipment: Shipment) -> str | None:
+        return shipment.tracking_number or None
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_trackingUrl(self, shipment: Shipment) -> str | None:
+        return shipment.tracking_url or None
+
+
+class ShipLineInput(serializers.Serializer):
+    lineItemId = serializers.IntegerField(min_value=1)
+    quantity = StrictIntegerField(min_value=0, max_value=10000)
+
+
+class ShipmentInput(serializers.Serializer):
+    carrier = serializers.ChoiceField(choices=CARRIERS)
+    trackingNumber = serializers.CharField(max_length=MAX_TRACKING_LENGTH)
+    trackingUrl = serializers.CharField(
+        max_length=2048,
+        allow_blank=True,
+        required=False,
+        default="",
+        help_text='Only for carrier "other": its tracking page (http or https), if it has one.',
+    )
+    items = ShipLineInput(
+        many=True,
+        required=False,
+        allow_empty=False,
+        max_length=MAX_SIZES,
+        help_text="What the parcel holds; omitted: every item not shipped yet.",
+    )
+    shippedOn = serializers.DateField(
+        required=False, help_text="YYYY-MM-DD; default today (the shop's time zone)."
+    )
+
+
 class OrderSummaryOutput(serializers.Serializer):
     id = serializers.UUIDField()
     reference = serializers.CharField()
@@ -166,6 +244,15 @@ class OrderSummaryOutput(serializers.Serializer):
         source="proof_waiting",
         help_text="A proof waits for the customer's answer (orderStatus stays submitted).",
     )
+    shippedQuantity = serializers.IntegerField(
+        source="shipped_quantity",
+        help_text="Items shipped or picked up so far, out of totalQuantity.",
+    )
+    pickupReadyAt = serializers.DateTimeField(
+        source="pickup_ready_at",
+        allow_null=True,
+        help_text="When the customer was told the order waits at the shop for pickup.",
+    )
 
     class Meta:
         model = ProductionOrder
@@ -179,6 +266,7 @@ class OrderSummaryOutput(serializers.Serializer):
 class OrderOutput(OrderSummaryOutput):
     events = EventOutput(source="events.all", many=True)
     proofs = ProofOutput(source="proofs.all", many=True)
+    shipments = ShipmentOutput(source="shipments.all", many=True)
 
 
 class OrderEnvelope(serializers.Serializer):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from production.api import proof_views, views
+from production.api import proof_views, shipment_views, views
 
 # The spec's paths, without a trailing slash.
 urlpatterns = [
@@ -10,6 +10,11 @@ urlpatterns = [
         "production/<str:order_id>/proofs",
         proof_views.ProofUploadView.as_view(),
         name="api-order-proofs",
+    ),
+    path(
+        "production/<str:order_id>/shipments",
+        shipment_views.ShipmentCreateView.as_view(),
+        name="api-order-shipments",
     ),
     path(
         "production/<str:order_id>/proofs/<int:revision>/decision",
