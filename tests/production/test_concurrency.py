@@ -115,3 +115,45 @@ def test_concurrent_retries_with_one_idempotency_key_make_one_order():
     assert errors == []
     assert len({order.pk for order in results}) == 1
     assert ProductionOrder.objects.count() == 1
+
+
+def test_two_operators_recording_the_last_shipment_leave_one_fulfilment():
+    from production.exceptions import OrderError
+    from production.models import OutgoingEmail, Shipment
+    from production.services import ShipLine
+
+    order = make_order(
+        sizes=[("M", 2), ("L", 1)], state=OrderState.IN_PRODUCTION, step=ProductionStatus.READY
+    )
+    m, l_line = order.line_items.order_by("id")
+    services.record_shipment(
+        order=order.pk,
+        carrier="ups",
+        tracking_number="1Z999AA10123456784",
+        items=[ShipLine(m.pk, 2)],
+        actor=None,
+    )
+
+    def ship_last(number: str) -> Callable[[], object]:
+        return lambda: services.record_shipment(
+            order=order.pk,
+            carrier="fedex",
+            tracking_number=number,
+            items=[ShipLine(l_line.pk, 1)],
+            actor=None,
+        )
+
+    results, errors = run_at_once([ship_last(f"12345678901{i}") for i in range(4)])
+
+    assert len(results) == 1
+    assert len(errors) == 3 and all(isinstance(e, OrderError) for e in errors)
+    order.refresh_from_db()
+    assert order.status == OrderState.FULFILLED
+    assert order.shipped_quantity == 3
+    assert Shipment.objects.filter(order=order).count() == 2
+    fulfilled = FulfillmentEvent.objects.filter(order=order, kind="state", metadata__to="fulfilled")
+    assert fulfilled.count() == 1
+    complete = OutgoingEmail.objects.filter(
+        order=order, kind="shipment_sent", subject__startswith="Your order"
+    )
+    assert complete.count() == 1

@@ -1,0 +1,145 @@
+"""The order JSON shows shipments; operators' scripts record them with POST .../shipments."""
+
+import pytest
+
+from production import services
+from production.lifecycle import EventSource, OrderState, ProductionStatus
+from production.models import Shipment
+from production.services import ShipLine
+from tests.factories import make_order
+
+pytestmark = pytest.mark.django_db
+
+UPS = "1Z999AA10123456784"
+
+
+@pytest.fixture
+def ready(garment, customer):
+    return make_order(
+        owner=customer,
+        garment=garment,
+        sizes=[("M", 2), ("L", 1)],
+        state=OrderState.IN_PRODUCTION,
+        step=ProductionStatus.READY,
+    )
+
+
+def url(order) -> str:
+    return f"/api/production/{order.pk}/shipments"
+
+
+def test_the_customer_sees_shipments_and_progress(customer_api, ready, operator):
+    m = ready.line_items.get(size="M")
+    services.record_shipment(
+        order=ready.pk,
+        carrier="ups",
+        tracking_number=UPS,
+        items=[ShipLine(m.pk, 2)],
+        actor=operator,
+        source=EventSource.OPERATOR,
+    )
+    order = customer_api.get(f"/api/production/{ready.pk}").json()["order"]
+    assert (order["shippedQuantity"], order["totalQuantity"]) == (2, 3)
+    assert order["orderStatus"] == "in_production"
+    [shipment] = order["shipments"]
+    assert shipment == {
+        "id": str(Shipment.objects.get().pk),
+        "kind": "shipment",
+        "carrier": "ups",
+        "carrierName": "UPS",
+        "trackingNumber": UPS,
+        "trackingUrl": f"https://www.ups.com/track?tracknum={UPS}",
+        "shippedOn": shipment["shippedOn"],
+        "items": [{"lineItemId": str(m.pk), "size": "M", "quantity": 2}],
+    }
+    assert order["events"][-1]["status"] == "Shipped"
+
+
+def test_an_order_with_no_shipment_shows_an_empty_list(customer_api, ready):
+    order = customer_api.get(f"/api/production/{ready.pk}").json()["order"]
+    assert order["shipments"] == [] and order["shippedQuantity"] == 0
+    assert order["pickupReadyAt"] is None
+
+
+def test_an_operator_records_a_shipment(operator_api, ready):
+    m = ready.line_items.get(size="M")
+    response = operator_api.post(
+        url(ready),
+        {"carrier": "ups", "trackingNumber": UPS, "items": [{"lineItemId": m.pk, "quantity": 1}]},
+        format="json",
+    )
+    assert response.status_code == 201
+    order = response.json()["order"]
+    assert order["shippedQuantity"] == 1
+    assert order["shipments"][0]["trackingNumber"] == UPS
+
+
+def test_without_items_everything_left_ships_and_the_order_is_fulfilled(operator_api, ready):
+    response = operator_api.post(
+        url(ready), {"carrier": "usps", "trackingNumber": "EA123456785US"}, format="json"
+    )
+    assert response.status_code == 201
+    order = response.json()["order"]
+    assert order["orderStatus"] == "fulfilled"
+    assert order["shippedQuantity"] == order["totalQuantity"] == 3
+
+
+def test_over_shipping_is_a_400_with_details(operator_api, ready):
+    m = ready.line_items.get(size="M")
+    response = operator_api.post(
+        url(ready),
+        {"carrier": "ups", "trackingNumber": UPS, "items": [{"lineItemId": m.pk, "quantity": 3}]},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "Invalid request",
+        "details": {"items": ["Size M: 3 asked, but only 2 of 2 left to ship."]},
+    }
+    assert not Shipment.objects.exists()
+
+
+def test_a_bad_tracking_number_is_a_400_naming_the_field(operator_api, ready):
+    response = operator_api.post(
+        url(ready), {"carrier": "fedex", "trackingNumber": "123"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "is not a FedEx tracking number" in response.json()["details"]["trackingNumber"][0]
+
+
+def test_shipping_before_ready_answers_the_rulebooks_reason(operator_api, garment):
+    order = make_order(garment=garment, state=OrderState.APPROVED)
+    response = operator_api.post(
+        url(order), {"carrier": "ups", "trackingNumber": UPS}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["details"]["shipment"] == [
+        f"{order.reference}: Start production first: the order is Approved."
+    ]
+
+
+def test_customers_cannot_record_shipments(customer_api, ready):
+    response = customer_api.post(
+        url(ready), {"carrier": "ups", "trackingNumber": UPS}, format="json"
+    )
+    assert response.status_code == 403
+    assert not Shipment.objects.exists()
+
+
+def test_anonymous_is_401_and_unknown_order_404(anon_api, operator_api):
+    assert anon_api.post("/api/production/x/shipments", {}, format="json").status_code == 401
+    missing = "/api/production/00000000-0000-0000-0000-000000000000/shipments"
+    response = operator_api.post(missing, {"carrier": "ups", "trackingNumber": UPS}, format="json")
+    assert response.status_code == 404
+
+
+def test_openapi_documents_shipments(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    post = schema["paths"]["/api/production/{order_id}/shipments"]["post"]
+    assert {"201", "400", "401", "403", "404"} <= set(post["responses"])
+    order = schema["components"]["schemas"]["OrderOutput"]["properties"]
+    assert {"shipments", "shippedQuantity", "pickupReadyAt"} <= set(order)
+    shipment = schema["components"]["schemas"]["ShipmentOutput"]["properties"]
+    assert {"carrier", "trackingNumber", "trackingUrl", "items", "shippedOn", "kind"} <= set(
+        shipment
+    )
