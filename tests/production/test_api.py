@@ -307,12 +307,12 @@ class TestRetrieve:
         assert (small.line_items.count(), small.events.count()) == (1, 1)
 
         def queries(order) -> int:
-            cache.clear()  # cold: token, order, line items, events
+            cache.clear()  # cold: token, order, line items, events, proofs, shipments
             with CaptureQueriesContext(connection) as ctx:
                 assert customer_api.get(order_url(order)).status_code == 200
             return len(ctx.captured_queries)
 
-        assert queries(small) == queries(big) <= 5
+        assert queries(small) == queries(big) <= 6
 
     def test_a_repeated_read_is_served_from_the_cache_until_the_order_changes(
         self, customer_api, customer, operator

@@ -143,3 +143,40 @@ def test_openapi_documents_shipments(client):
     assert {"carrier", "trackingNumber", "trackingUrl", "items", "shippedOn", "kind"} <= set(
         shipment
     )
+
+
+def test_the_cold_read_costs_the_same_with_one_or_many_shipments(customer_api, garment, customer):
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def shipped(parcels: int):
+        order = make_order(
+            owner=customer,
+            garment=garment,
+            sizes=[(size, 1) for size in ("S", "M", "L")],
+            state=OrderState.IN_PRODUCTION,
+            step=ProductionStatus.READY,
+        )
+        for line, number in zip(
+            order.line_items.all()[:parcels],
+            ("123456789012", "123456789013", "123456789014"),
+            strict=False,
+        ):
+            services.record_shipment(
+                order=order.pk,
+                carrier="fedex",
+                tracking_number=number,
+                items=[ShipLine(line.pk, 1)],
+                actor=None,
+            )
+        return order
+
+    def queries(order) -> int:
+        cache.clear()
+        with CaptureQueriesContext(connection) as ctx:
+            assert customer_api.get(f"/api/production/{order.pk}").status_code == 200
+        return len(ctx.captured_queries)
+
+    # token, order, line items, events, proofs, shipments, their items (with their lines)
+    assert queries(shipped(1)) == queries(shipped(3)) == 7
