@@ -6,9 +6,12 @@ import uuid
 
 from django import forms
 from django.http import QueryDict
+from django.utils import timezone
 
 from ops.services import BULK_FIELDS
+from production.exceptions import OrderError
 from production.lifecycle import Priority, ProductionStatus, operator_targets
+from production.tracking import MAX_TRACKING_LENGTH, Carrier
 
 # Query parameters that make up a list view (everything else — paging — is per page).
 FILTER_PARAMS = (
@@ -108,3 +111,70 @@ class OrderActionForm(forms.Form):
                 "Write the note first." if action == "note" else "Write the message first."
             )
         return data
+
+
+SERVICE_FIELDS = {  # the services' error fields → this form's fields (others: the whole form)
+    "carrier": "carrier",
+    "trackingNumber": "tracking_number",
+    "trackingUrl": "tracking_url",
+    "shippedOn": "shipped_on",
+    "note": "note",
+    "notes": "note",
+}
+
+
+def add_service_error(form: forms.Form, error: OrderError) -> None:
+    """Show a service's refusal on the form, next to the field it names."""
+    for field, messages in error.details.items():
+        name = SERVICE_FIELDS.get(field)
+        for message in messages:
+            form.add_error(name if name in form.fields else None, message)
+
+
+class ShipmentForm(forms.Form):
+    """A parcel handed to a carrier: carrier, tracking, shipped date and one quantity per line
+    item (named `qty-<line id>`, defaulting to what is left to ship). The service checks it all
+    again under the order's lock; this only parses."""
+
+    carrier = forms.ChoiceField(choices=[("", "Choose…"), *Carrier.choices])
+    tracking_number = forms.CharField(max_length=MAX_TRACKING_LENGTH, label="Tracking number")
+    tracking_url = forms.CharField(
+        max_length=2048,
+        required=False,
+        label="Tracking link (other carriers only)",
+        help_text="UPS, USPS, FedEx and DHL links are built from the number.",
+    )
+    shipped_on = forms.DateField(label="Shipped on", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: object, remaining: list[tuple[object, int]], **kwargs: object):
+        super().__init__(*args, **kwargs)
+        self.fields["shipped_on"].initial = timezone.localdate()
+        self.line_fields = []
+        for item, left in remaining:
+            name = f"qty-{item.pk}"
+            self.fields[name] = forms.IntegerField(
+                min_value=0,
+                max_value=10000,
+                initial=left,
+                required=False,
+                label=f"Size {item.size}",
+                widget=forms.NumberInput(attrs={"max": left, "min": 0}),
+            )
+            self.line_fields.append((self[name], item, left))
+
+    def ship_lines(self) -> list[tuple[int, int]]:
+        """(line item id, quantity) for every line (empty counts as 0)."""
+        return [
+            (item.pk, self.cleaned_data.get(field.name) or 0) for field, item, _ in self.line_fields
+        ]
+
+
+class CorrectionForm(forms.Form):
+    """A wrong carrier or tracking number on a recorded shipment."""
+
+    carrier = forms.ChoiceField(choices=Carrier.choices)
+    tracking_number = forms.CharField(max_length=MAX_TRACKING_LENGTH, label="Tracking number")
+    tracking_url = forms.CharField(max_length=2048, required=False, label="Tracking link")
+    note = forms.CharField(
+        max_length=2000, required=False, label="Why (shown to the customer)", strip=True
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -15,7 +16,14 @@ from ops.forms import filter_params
 from ops.paging import KeysetPage, paginate
 from production.filters import OrderFilter, order_by_sort
 from production.lifecycle import OrderState, eta_days
-from production.models import FulfillmentEvent, LineItem, OrderNote, ProductionOrder
+from production.models import (
+    FulfillmentEvent,
+    LineItem,
+    OrderNote,
+    ProductionOrder,
+    Shipment,
+    ShipmentItem,
+)
 
 PAGE_SIZE = 20
 
@@ -104,10 +112,28 @@ def get_ops_order(*, order_id: UUID | str) -> ProductionOrder | None:
                 "notes_log",
                 queryset=OrderNote.objects.select_related("author").order_by("created_at", "id"),
             ),
+            Prefetch(
+                "shipments",
+                queryset=Shipment.objects.select_related("recorded_by")
+                .order_by("created_at", "id")
+                .prefetch_related(
+                    Prefetch("items", queryset=ShipmentItem.objects.select_related("line_item"))
+                ),
+            ),
         )
         .filter(pk=order_id)
         .first()
     )
+
+
+def remaining_by_line(order: ProductionOrder) -> list[tuple[LineItem, int]]:
+    """Each line item of an order from `get_ops_order` with how many are left to ship (from the
+    prefetched shipments: no query)."""
+    shipped: Counter[int] = Counter()
+    for shipment in order.shipments.all():
+        for item in shipment.items.all():
+            shipped[item.line_item_id] += item.quantity
+    return [(item, item.quantity - shipped[item.pk]) for item in order.line_items.all()]
 
 
 def list_url(filters: QueryDict, **extra: str) -> str:

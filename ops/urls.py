@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from ops import proof_views, views
+from ops import proof_views, shipping_views, views
 
 app_name = "ops"
 
@@ -13,6 +13,17 @@ urlpatterns = [
     path("orders/<uuid:order_id>/", views.OrderDetailView.as_view(), name="order-detail"),
     path("orders/<uuid:order_id>/actions", views.OrderActionView.as_view(), name="order-action"),
     path("orders/<uuid:order_id>/proofs", proof_views.ProofSendView.as_view(), name="proof-send"),
+    path(
+        "orders/<uuid:order_id>/shipments",
+        shipping_views.ShipmentCreateView.as_view(),
+        name="shipment-create",
+    ),
+    path(
+        "orders/<uuid:order_id>/shipments/<int:shipment_id>/correction",
+        shipping_views.ShipmentCorrectView.as_view(),
+        name="shipment-correct",
+    ),
+    path("orders/<uuid:order_id>/pickup", shipping_views.PickupView.as_view(), name="pickup"),
     path(
         "orders/<uuid:order_id>/proofs/<int:revision>/phone-decision",
         proof_views.ProofPhoneDecisionView.as_view(),

@@ -22,7 +22,14 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from ops import exports
-from ops.forms import BULK_CHOICES, BulkUpdateForm, OrderActionForm, filter_params
+from ops.forms import (
+    BULK_CHOICES,
+    BulkUpdateForm,
+    CorrectionForm,
+    OrderActionForm,
+    ShipmentForm,
+    filter_params,
+)
 from ops.selectors import (
     export_orders,
     get_ops_order,
@@ -30,6 +37,7 @@ from ops.selectors import (
     matching_orders,
     order_list_counts,
     order_list_page,
+    remaining_by_line,
 )
 from ops.services import BULK_FIELDS, BulkResult, bulk_update_orders
 from production import services
@@ -47,12 +55,14 @@ from production.lifecycle import (
     move_to,
     next_step,
     proof_refusal,
+    ship_refusal,
 )
 from production.models import ProductionOrder
 from production.proofs import proof_history
 from production.sorting import SORTS
 
 MAX_LISTED_FAILURES = 50
+NO_PICKUP = "Local pickup is not set up: the shop's PICKUP_ADDRESS setting is empty."
 
 
 class OperatorRequiredMixin(UserPassesTestMixin):
@@ -177,40 +187,80 @@ class OrderDetailView(OperatorRequiredMixin, View):
         order = get_ops_order(order_id=order_id)
         if order is None:
             raise Http404("No such order")
-        facts = OrderFacts.of(order)
-        moves = [
-            {
-                "value": move.to.value,
-                "label": move.label,
-                "refusal": move.guard(facts) if move.guard else None,
-                "final": move.final,
-            }
-            for move in RULES[facts.status]
-            if Actor.OPERATOR in move.actors
-        ]
-        # The way forward is the prominent button; canceling stays secondary.
-        forward = next((m for m in moves if m["value"] != OrderState.CANCELED), None)
-        step = next_step(facts)
-        proofs = list(proof_history(order_id=order.pk))
-        return render(
-            request,
-            "ops/order_detail.html",
-            {
-                "order": order,
-                "transitions": moves,
-                "forward": forward,
-                "next_step": step,
-                "next_step_label": STEP_LABELS.get(step, ""),
-                "priorities": Priority.choices,
-                "held": order.priority == Priority.HOLD,
-                "proofs": proofs,
-                "proof_refusal": proof_refusal(facts, actor=Actor.OPERATOR),
-                "waiting_proof": next(
-                    (p for p in proofs if p.revision == facts.proof_waiting), None
-                ),
-                "proof_max_bytes": settings.PROOF_MAX_BYTES,
-            },
+        return render_order_detail(request, order)
+
+
+def render_order_detail(
+    request: HttpRequest,
+    order: ProductionOrder,
+    *,
+    shipment_form: ShipmentForm | None = None,
+    correction: tuple[int, CorrectionForm] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The ops order page; with a bound form whose errors it shows (nothing was changed)."""
+    facts = OrderFacts.of(order)
+    moves = [
+        {
+            "value": move.to.value,
+            "label": move.label,
+            "refusal": move.guard(facts) if move.guard else None,
+            "final": move.final,
+        }
+        for move in RULES[facts.status]
+        if Actor.OPERATOR in move.actors
+    ]
+    # The way forward is the prominent button; canceling stays secondary.
+    forward = next((m for m in moves if m["value"] != OrderState.CANCELED), None)
+    step = next_step(facts)
+    proofs = list(proof_history(order_id=order.pk))
+    remaining = remaining_by_line(order)
+    shipments = list(order.shipments.all())
+    for shipment in shipments:
+        bound = correction and correction[0] == shipment.pk
+        shipment.correction_form = (
+            correction[1]
+            if bound
+            else CorrectionForm(
+                initial={
+                    "carrier": shipment.carrier,
+                    "tracking_number": shipment.tracking_number,
+                    "tracking_url": shipment.tracking_url if shipment.carrier == "other" else "",
+                },
+                prefix=f"fix-{shipment.pk}",
+            )
         )
+        shipment.correction_open = bool(bound)
+    ship_refused = ship_refusal(facts, actor=Actor.OPERATOR)
+    return render(
+        request,
+        "ops/order_detail.html",
+        {
+            "order": order,
+            "transitions": moves,
+            "forward": forward,
+            "next_step": step,
+            "next_step_label": STEP_LABELS.get(step, ""),
+            "priorities": Priority.choices,
+            "held": order.priority == Priority.HOLD,
+            "proofs": proofs,
+            "proof_refusal": proof_refusal(facts, actor=Actor.OPERATOR),
+            "waiting_proof": next((p for p in proofs if p.revision == facts.proof_waiting), None),
+            "proof_max_bytes": settings.PROOF_MAX_BYTES,
+            "shipments": shipments,
+            "ship_refusal": ship_refused,
+            "shipment_form": shipment_form or ShipmentForm(remaining=remaining),
+            "pickup_refusal": ship_refused
+            or (
+                "Local pickup is not set up: set PICKUP_ADDRESS."
+                if not settings.PICKUP_ADDRESS
+                else None
+            ),
+            "pickup_address": settings.PICKUP_ADDRESS,
+            "pickup_hours": settings.PICKUP_HOURS,
+        },
+        status=status,
+    )
 
 
 class OrderActionView(OperatorRequiredMixin, View):

@@ -2,6 +2,7 @@
 
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -87,6 +88,7 @@ def order_detail(request: HttpRequest, order_id: UUID) -> HttpResponse:
     for event in events:
         event.stage_label = STAGE_LABELS.get(event.status, event.status)
     checkout = request.GET.get("checkout", "")
+    shipments = list(order.shipments.all())
     return render(
         request,
         "production/order_detail.html",
@@ -100,6 +102,12 @@ def order_detail(request: HttpRequest, order_id: UUID) -> HttpResponse:
             # thank again once the order has moved on.
             "checkout": checkout if order.status in CHECKOUT_NOTE_STATES else "",
             "proofs": proofs,
+            "shipments": shipments,
+            "shipped_text": shipped_text(order) if shipments else "",
+            "pickup_waiting": order.pickup_ready_at is not None
+            and order.status == OrderState.IN_PRODUCTION,
+            "pickup_address": settings.PICKUP_ADDRESS,
+            "pickup_hours": settings.PICKUP_HOURS,
             "waiting_proof": next((p for p in proofs if p.revision == waiting), None),
             "earlier_proofs": [p for p in proofs if p.revision != waiting],
             # Labels for the page's script, so live updates read like the server-rendered page.
@@ -107,6 +115,13 @@ def order_detail(request: HttpRequest, order_id: UUID) -> HttpResponse:
             "customer_words": {str(k): v for k, v in CUSTOMER_WORDS.items()},
             "stage_labels": {str(k): v for k, v in STAGE_LABELS.items()},
         },
+    )
+
+
+def shipped_text(order: ProductionOrder) -> str:
+    """ "2 of 3 items shipped" (static/js/order-live.js words it the same way)."""
+    return CUSTOMER_WORDS["shipped_progress"].format(
+        shipped=order.shipped_quantity, total=order.total_quantity
     )
 
 

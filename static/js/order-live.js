@@ -63,8 +63,15 @@
     return String(order.priority).toLowerCase() === "hold" && !isFinal(order);
   }
 
+  function shippedText(order) {
+    return words.shipped_progress.replace("{shipped}", order.shippedQuantity).replace("{total}", order.totalQuantity);
+  }
+
   function stageText(order) {
+    if (order.orderStatus === "fulfilled" && order.shippedQuantity) return words.fulfilled_shipped;
     if (order.orderStatus === "draft" || isFinal(order)) return words[order.orderStatus];
+    if (order.orderStatus === "in_production" && order.shippedQuantity) return shippedText(order);
+    if (order.orderStatus === "in_production" && order.pickupReadyAt) return words.pickup_ready;
     if (order.proofWaiting) return words.proof_waiting;
     if (order.orderStatus === "in_production") return words[order.status] || order.status;
     return words[order.orderStatus] || order.orderStatus;
@@ -114,6 +121,66 @@
   function addEvent(event) {
     if (timeline.querySelector('li[data-event-id="' + CSS.escape(String(event.id)) + '"]')) return;
     timeline.appendChild(eventItem(event));
+  }
+
+  // --- shipments: the section is rendered from order.shipments / order.shippedQuantity ------
+  var shipmentSection = document.getElementById("shipment-section");
+
+  function formatDate(isoDate) {
+    var parts = String(isoDate).split("-");
+    var date = new Date(Number(parts[0]), Number(parts[1]) - 1, Number(parts[2]));
+    return isNaN(date) ? isoDate : date.toLocaleDateString([], { dateStyle: "medium" });
+  }
+
+  function shipmentItem(shipment) {
+    var li = document.createElement("li");
+    li.dataset.shipmentId = shipment.id;
+    var what = document.createElement("strong");
+    if (shipment.kind === "pickup") {
+      what.textContent = "Picked up at the shop";
+      li.append(what);
+    } else {
+      what.textContent = shipment.carrierName || shipment.carrier;
+      var number;
+      if (shipment.trackingUrl) {
+        number = document.createElement("a");
+        number.className = "tracking-link";
+        number.href = shipment.trackingUrl;
+        number.target = "_blank";
+        number.rel = "noopener noreferrer";
+      } else {
+        number = document.createElement("span");
+        number.className = "tracking-number";
+      }
+      number.textContent = shipment.trackingNumber;
+      li.append(what, " ", number);
+    }
+    var when = document.createElement("span");
+    when.className = "muted";
+    var day = document.createElement("span");
+    day.className = "shipped-on";
+    day.dataset.date = shipment.shippedOn;
+    day.textContent = formatDate(shipment.shippedOn);
+    when.append("· " + (shipment.kind === "pickup" ? "" : "shipped "), day);
+    var items = document.createElement("span");
+    items.className = "shipment-items";
+    items.textContent = (shipment.items || []).map(function (item) {
+      return item.quantity + " × " + item.size;
+    }).join(", ");
+    li.append(" ", when, " · ", items);
+    return li;
+  }
+
+  function renderShipments(order) {
+    if (!shipmentSection || !order.shipments) return;
+    var shipments = order.shipments;
+    var pickupWaiting = Boolean(order.pickupReadyAt) && order.orderStatus === "in_production";
+    shipmentSection.hidden = shipments.length === 0 && !pickupWaiting;
+    document.getElementById("pickup-banner").hidden = !pickupWaiting;
+    document.getElementById("shipped-progress").hidden = shipments.length === 0;
+    field("shipped").textContent = shippedText(order);
+    var list = document.getElementById("shipment-list");
+    list.replaceChildren.apply(list, shipments.map(shipmentItem));
   }
 
   // --- artwork proofs: the section is rendered from order.proofs / order.proofWaiting ---------
@@ -243,6 +310,7 @@
     document.getElementById("draft-banner").hidden = order.orderStatus !== "draft";
     (order.events || []).forEach(addEvent);
     renderProofs(order);
+    renderShipments(order);
   }
 
   function refetch() {
@@ -328,5 +396,8 @@
   });
 
   localizeTimes(root);
+  root.querySelectorAll(".shipped-on[data-date]").forEach(function (node) {
+    node.textContent = formatDate(node.dataset.date);
+  });
   connect();
 })();

@@ -1,0 +1,109 @@
+"""Shipments and local pickup on the ops order page: record a parcel, correct its tracking, tell
+the customer it is ready for pickup, record the pickup. A refusal re-renders the page with the
+form and its errors (400); nothing was changed."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.views import View
+
+from ops.forms import CorrectionForm, ShipmentForm, add_service_error
+from ops.selectors import get_ops_order, remaining_by_line
+from ops.views import OperatorRequiredMixin, render_order_detail
+from production import services
+from production.exceptions import OrderError
+from production.lifecycle import EventSource
+from production.models import ProductionOrder
+
+
+def _order(order_id: UUID) -> ProductionOrder:
+    order = get_ops_order(order_id=order_id)
+    if order is None:
+        raise Http404("No such order")
+    return order
+
+
+class ShipmentCreateView(OperatorRequiredMixin, View):
+    def post(self, request: HttpRequest, order_id: UUID) -> HttpResponse:
+        order = _order(order_id)
+        form = ShipmentForm(request.POST, remaining=remaining_by_line(order))
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                shipment = services.record_shipment(
+                    order=order.pk,
+                    carrier=data["carrier"],
+                    tracking_number=data["tracking_number"],
+                    tracking_url=data["tracking_url"],
+                    items=[services.ShipLine(line, qty) for line, qty in form.ship_lines()],
+                    shipped_on=data["shipped_on"],
+                    actor=request.user,
+                    source=EventSource.OPERATOR,
+                )
+            except OrderError as error:
+                add_service_error(form, error)
+            else:
+                count = sum(item.quantity for item in shipment.items.all())
+                items = f"{count} item{'s' if count != 1 else ''}"
+                messages.success(
+                    request,
+                    f"{order.reference}: shipment recorded ({items}, {shipment}); "
+                    "the customer is e-mailed the tracking link.",
+                )
+                return HttpResponseRedirect(reverse("ops:order-detail", args=[order.pk]))
+        return render_order_detail(request, _order(order_id), shipment_form=form, status=400)
+
+
+class ShipmentCorrectView(OperatorRequiredMixin, View):
+    def post(self, request: HttpRequest, order_id: UUID, shipment_id: int) -> HttpResponse:
+        order = _order(order_id)
+        form = CorrectionForm(request.POST, prefix=f"fix-{shipment_id}")
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                shipment = services.correct_shipment(
+                    order=order.pk,
+                    shipment_id=shipment_id,
+                    carrier=data["carrier"],
+                    tracking_number=data["tracking_number"],
+                    tracking_url=data["tracking_url"],
+                    note=data["note"],
+                    actor=request.user,
+                    source=EventSource.OPERATOR,
+                )
+            except OrderError as error:
+                add_service_error(form, error)
+            else:
+                messages.success(request, f"{order.reference}: tracking corrected to {shipment}.")
+                return HttpResponseRedirect(reverse("ops:order-detail", args=[order.pk]))
+        return render_order_detail(
+            request, _order(order_id), correction=(shipment_id, form), status=400
+        )
+
+
+class PickupView(OperatorRequiredMixin, View):
+    """`action=ready`: tell the customer it waits at the shop; `action=picked_up`: they took it."""
+
+    def post(self, request: HttpRequest, order_id: UUID) -> HttpResponse:
+        order = ProductionOrder.objects.only("id", "reference").filter(pk=order_id).first()
+        if order is None:
+            raise Http404("No such order")
+        action = request.POST.get("action", "")
+        try:
+            if action == "ready":
+                services.announce_pickup(order=order.pk, actor=request.user)
+                messages.success(
+                    request, f"{order.reference}: the customer is told it is ready for pickup."
+                )
+            elif action == "picked_up":
+                services.record_pickup(order=order.pk, actor=request.user)
+                messages.success(request, f"{order.reference}: picked up; the order is fulfilled.")
+            else:
+                messages.error(request, "That pickup action is not available.")
+        except OrderError as error:
+            messages.error(request, error.message)
+        return HttpResponseRedirect(reverse("ops:order-detail", args=[order.pk]))
