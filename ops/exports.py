@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from production.models import ProductionOrder
+from production.models import ProductionOrder, Shipment
 from production.pricing import format_money
 
 HEADER = [
@@ -30,6 +30,9 @@ HEADER = [
     "Currency",
     "Design URL",
     "Customer notes",
+    "Shipped quantity",
+    "Carrier",
+    "Tracking",
 ]
 CHUNK = 1000
 
@@ -44,6 +47,9 @@ def _safe(value: object) -> str:
 
 def order_row(order: ProductionOrder) -> list[str]:
     items = list(order.line_items.all())
+    # One cell each for every parcel, in the order they left, matching position for position.
+    parcels = [s for s in order.shipments.all() if s.kind == Shipment.Kind.SHIPMENT]
+    picked_up = any(s.kind == Shipment.Kind.PICKUP for s in order.shipments.all())
     return [
         _safe(v)
         for v in (
@@ -64,6 +70,11 @@ def order_row(order: ProductionOrder) -> list[str]:
             order.currency.upper(),
             order.design_url,
             order.notes,
+            order.shipped_quantity,
+            "; ".join(
+                [s.get_carrier_display() for s in parcels] + (["Local pickup"] if picked_up else [])
+            ),
+            "; ".join(s.tracking_number for s in parcels),
         )
     ]
 

@@ -52,7 +52,8 @@ def order_list_queryset() -> QuerySet[ProductionOrder]:
 def export_orders(params: QueryDict) -> QuerySet[ProductionOrder]:
     """What the list's filters match, in its sort, with what a work order sheet needs."""
     orders = ProductionOrder.objects.select_related("garment", "owner").prefetch_related(
-        Prefetch("line_items", queryset=LineItem.objects.order_by("id"))
+        Prefetch("line_items", queryset=LineItem.objects.order_by("id")),
+        Prefetch("shipments", queryset=Shipment.objects.order_by("created_at", "id")),
     )
     filterset = OrderFilter(filter_params(params), queryset=orders)
     filterset.is_valid()  # invalid values are ignored, as on the list

@@ -30,6 +30,7 @@ from production.models import (
     OrderNote,
     OutgoingEmail,
     ProductionOrder,
+    Shipment,
 )
 
 
@@ -95,6 +96,45 @@ class ProofInline(ReadOnlyInline):
         # Through the checked view, never the storage's own URL.
         url = reverse("order-proof-file", args=[proof.order_id, proof.revision])
         return format_html('<a href="{}" target="_blank" rel="noopener">open</a>', url)
+
+
+class ShipmentInline(ReadOnlyInline):
+    """Parcels and pickups with their items. Corrections are on the ops order page (they go on
+    the customer's timeline, with the old number); here support sees the current values."""
+
+    model = Shipment
+    fields = readonly_fields = (
+        "shipped_on",
+        "kind",
+        "carrier",
+        "tracking",
+        "contents",
+        "recorded_by",
+        "created_at",
+        "updated_at",
+    )
+
+    def get_queryset(self, request: HttpRequest) -> object:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("recorded_by")
+            .prefetch_related("items__line_item")
+        )
+
+    @admin.display(description="Tracking")
+    def tracking(self, shipment: Shipment) -> str:
+        if not shipment.tracking_url:
+            return shipment.tracking_number or "—"
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
+            shipment.tracking_url,
+            shipment.tracking_number,
+        )
+
+    @admin.display(description="Items")
+    def contents(self, shipment: Shipment) -> str:
+        return ", ".join(f"{i.quantity} × {i.line_item.size}" for i in shipment.items.all())
 
 
 class NoteInline(ReadOnlyInline):
@@ -237,7 +277,7 @@ class ProductionOrderAdmin(admin.ModelAdmin):
     list_select_related = ("owner", "garment")
     date_hierarchy = "created_at"
     show_full_result_count = False
-    inlines = [LineItemInline, EventInline, ProofInline, NoteInline, EmailInline]
+    inlines = [LineItemInline, EventInline, ProofInline, ShipmentInline, NoteInline, EmailInline]
     readonly_fields = (
         "reference",
         "owner",
@@ -258,6 +298,8 @@ class ProductionOrderAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
         "submitted_at",
+        "shipped_quantity",
+        "pickup_ready_at",
     )
     fieldsets = (
         (None, {"fields": ("reference", "owner", "status", "production_status", "priority")}),
@@ -270,6 +312,8 @@ class ProductionOrderAdmin(admin.ModelAdmin):
                     "prompt",
                     "notes",
                     "total_quantity",
+                    "shipped_quantity",
+                    "pickup_ready_at",
                     "due_date",
                     "created_at",
                     "updated_at",

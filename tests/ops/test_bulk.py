@@ -220,10 +220,10 @@ def _bulk_queries(client, change: str, orders) -> int:
     ("change", "state", "per_order"),
     [
         # BEGIN, lock, UPDATE, event, COMMIT; then the live-page broadcast reads the order JSON
-        # (4: the order with its garment, line items, events, proofs).
-        ("status:approved", OrderState.SUBMITTED, 9),
+        # (5: the order with its garment, line items, events, proofs, shipments).
+        ("status:approved", OrderState.SUBMITTED, 10),
         # ... and the customer's mail and its task (the customer and garment are read once).
-        ("status:fulfilled", OrderState.IN_PRODUCTION, 11),
+        ("status:fulfilled", OrderState.IN_PRODUCTION, 12),
     ],
 )
 def test_a_bulk_change_costs_a_fixed_number_of_queries_per_order(

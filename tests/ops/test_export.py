@@ -67,3 +67,75 @@ def test_spreadsheet_formulas_in_customer_text_are_neutralised(ops_client, garme
     make_order(owner=sneaky, garment=garment)
     [row] = rows(ops_client.get("/ops/orders/export.csv"))
     assert row["Customer name"] == "'=HYPERLINK(1)"
+
+
+def test_the_csv_has_carrier_and_tracking_columns(ops_client, garment, operator):
+    from production import services
+    from production.lifecycle import ProductionStatus
+    from production.services import ShipLine
+
+    ready = make_order(
+        garment=garment,
+        sizes=[("M", 2), ("L", 1)],
+        state=OrderState.IN_PRODUCTION,
+        step=ProductionStatus.READY,
+    )
+    m, large = ready.line_items.order_by("id")
+    services.record_shipment(
+        order=ready.pk,
+        carrier="ups",
+        tracking_number="1Z999AA10123456784",
+        items=[ShipLine(m.pk, 2)],
+        actor=operator,
+    )
+    services.record_shipment(
+        order=ready.pk,
+        carrier="fedex",
+        tracking_number="123456789012",
+        items=[ShipLine(large.pk, 1)],
+        actor=operator,
+    )
+    make_order(garment=garment, state=OrderState.SUBMITTED)
+
+    by_reference = {r["Reference"]: r for r in rows(ops_client.get("/ops/orders/export.csv"))}
+    shipped = by_reference[ready.reference]
+    assert shipped["Shipped quantity"] == "3"
+    assert shipped["Carrier"] == "UPS; FedEx"
+    assert shipped["Tracking"] == "1Z999AA10123456784; 123456789012"
+    [unshipped] = [r for ref, r in by_reference.items() if ref != ready.reference]
+    assert (unshipped["Shipped quantity"], unshipped["Carrier"], unshipped["Tracking"]) == (
+        "0",
+        "",
+        "",
+    )
+
+
+def test_the_csv_costs_the_same_queries_however_many_orders_and_shipments(
+    ops_client, garment, operator
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from production import services
+    from production.lifecycle import ProductionStatus
+
+    def shipped_order(number: str):
+        order = make_order(
+            garment=garment, state=OrderState.IN_PRODUCTION, step=ProductionStatus.READY
+        )
+        services.record_shipment(
+            order=order.pk, carrier="fedex", tracking_number=number, actor=operator
+        )
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            response = ops_client.get("/ops/orders/export.csv")
+            b"".join(response.streaming_content)
+        return len(ctx.captured_queries)
+
+    shipped_order("123456789012")
+    one = queries()
+    for i in range(4):
+        shipped_order(f"12345678902{i}")
+    make_order(garment=garment)
+    assert queries() == one

@@ -136,3 +136,18 @@ def test_proof_revisions_and_decisions_are_listed_read_only(staff_client):
     assert "Sleeve print" in html and "Too small" in html and "Changes requested" in html
     assert f'href="/orders/{order.pk}/proofs/1/file"' in html
     assert 'name="proofs-0-notes"' not in html  # read-only
+
+
+def test_shipments_are_listed_read_only(staff_client):
+    from production import services
+    from production.lifecycle import ProductionStatus
+
+    order = make_order(state=OrderState.IN_PRODUCTION, step=ProductionStatus.READY)
+    services.record_shipment(
+        order=order.pk, carrier="ups", tracking_number="1Z999AA10123456784", actor=None
+    )
+    html = staff_client.get(change_url(order)).content.decode()
+    assert "Shipments" in html
+    assert 'href="https://www.ups.com/track?tracknum=1Z999AA10123456784"' in html
+    assert "2 × M, 3 × L" in html
+    assert 'name="shipments-0-tracking_number"' not in html  # read-only
