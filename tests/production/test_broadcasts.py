@@ -79,3 +79,35 @@ def test_an_access_recheck_that_cannot_be_sent_is_logged_and_the_save_stands(
     customer.refresh_from_db()
     assert customer.first_name == "Renamed"
     assert "Access re-check failed" in caplog.text
+
+
+def test_the_last_shipment_announces_the_order_with_its_shipment_and_two_events(
+    operator, django_capture_on_commit_callbacks, monkeypatch
+):
+    import json
+
+    from production.lifecycle import ProductionStatus
+
+    order = make_order(
+        state=OrderState.IN_PRODUCTION, step=ProductionStatus.READY, operator=operator
+    )
+    sent = []
+
+    async def record(group, message):
+        sent.append((group, json.loads(message["text"])))
+
+    monkeypatch.setattr(get_channel_layer(), "group_send", record)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.record_shipment(
+            order=order.pk, carrier="ups", tracking_number="1Z999AA10123456784", actor=operator
+        )
+    frames = [frame for group, frame in sent if group == f"order.{order.pk}"]
+    assert [frame["type"] for frame in frames] == [
+        "order.updated",
+        "event.created",
+        "event.created",
+    ]
+    updated = frames[0]["order"]
+    assert updated["orderStatus"] == "fulfilled"
+    assert updated["shipments"][0]["trackingUrl"].endswith("1Z999AA10123456784")
+    assert [frame["event"]["status"] for frame in frames[1:]] == ["Shipped", "Ready"]

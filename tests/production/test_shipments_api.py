@@ -180,3 +180,35 @@ def test_the_cold_read_costs_the_same_with_one_or_many_shipments(customer_api, g
 
     # token, order, line items, events, proofs, shipments, their items (with their lines)
     assert queries(shipped(1)) == queries(shipped(3)) == 7
+
+
+def test_a_cached_read_shows_the_shipment_at_once(customer_api, ready, operator):
+    before = customer_api.get(f"/api/production/{ready.pk}").json()["order"]  # warms the cache
+    assert before["shipments"] == []
+    services.record_shipment(order=ready.pk, carrier="ups", tracking_number=UPS, actor=operator)
+    after = customer_api.get(f"/api/production/{ready.pk}").json()["order"]
+    assert after["shipments"][0]["trackingNumber"] == UPS
+    assert after["orderStatus"] == "fulfilled"
+
+
+def test_corrections_and_pickup_notices_reach_the_cached_read(
+    customer_api, ready, operator, settings
+):
+    settings.PICKUP_ADDRESS = "12 Mill Lane"
+    m = ready.line_items.get(size="M")
+    shipment = services.record_shipment(
+        order=ready.pk, carrier="ups", tracking_number=UPS, items=[ShipLine(m.pk, 1)], actor=None
+    )
+    customer_api.get(f"/api/production/{ready.pk}")
+    services.correct_shipment(
+        order=ready.pk,
+        shipment_id=shipment.pk,
+        carrier="usps",
+        tracking_number="EA123456785US",
+        actor=operator,
+    )
+    services.announce_pickup(order=ready.pk, actor=operator)
+    order = customer_api.get(f"/api/production/{ready.pk}").json()["order"]
+    assert order["shipments"][0]["carrier"] == "usps"
+    assert order["pickupReadyAt"] is not None
+    assert [e["status"] for e in order["events"][-2:]] == ["Shipment corrected", "Ready for pickup"]
