@@ -17,7 +17,7 @@ def test_seed_demo_loads_every_state_once(django_user_model):
     assert Garment.objects.filter(shopify_gid="gid://shopify/Product/123456").exists()
     states = set(ProductionOrder.objects.values_list("status", flat=True))
     assert states == set(OrderState.values)
-    assert ProductionOrder.objects.count() == 8
+    assert ProductionOrder.objects.count() == 9
     users = {u.email: u for u in django_user_model.objects.all()}
     assert {"customer@example.com", "other@example.com", "operator@example.com"} <= set(users)
     assert is_operator(users["operator@example.com"])
@@ -77,3 +77,11 @@ def test_api_token_for_unknown_user_fails_clearly():
 
     with pytest.raises(CommandError, match="No user"):
         call_command("api_token", "nobody@example.com")
+
+
+def test_seed_demo_has_a_partly_shipped_ready_order():
+    call_command("seed_demo")
+    [shipped] = ProductionOrder.objects.filter(shipped_quantity__gt=0)
+    assert (shipped.status, shipped.production_status) == ("in_production", "Ready")
+    assert (shipped.shipped_quantity, shipped.total_quantity) == (2, 5)
+    assert shipped.shipments.get().tracking_url.endswith("1Z999AA10123456784")

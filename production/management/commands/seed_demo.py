@@ -143,6 +143,7 @@ class Command(BaseCommand):
         for index, (state, priority, sizes) in enumerate(SAMPLES):
             self._make_order(customer, operator, index, state, priority, sizes)
         self._send_demo_proof(customer, operator)
+        self._ship_demo_order(customer, operator)
         self._make_order(
             users["other@example.com"],
             operator,
@@ -176,6 +177,28 @@ class Command(BaseCommand):
             order=order.pk,
             file=SimpleUploadedFile("mockup.png", out.getvalue(), "image/png"),
             notes="Centred on the chest, 18 cm wide, 9 cm below the collar.",
+            actor=operator,
+        )
+
+    def _ship_demo_order(self, customer, operator) -> None:
+        """A Ready order with its first parcel out: the demo shows "2 of 5 items shipped", the
+        tracking link, and the ops shipment form for the rest."""
+        self._make_order(
+            customer, operator, 7, OrderState.IN_PRODUCTION, Priority.STANDARD, [("M", 2), ("L", 3)]
+        )
+        order = ProductionOrder.objects.filter(owner=customer).order_by("-created_at").first()
+        services.update_order(
+            order=order,
+            actor=operator,
+            source=EventSource.OPERATOR,
+            production_status=ProductionStatus.READY,
+        )
+        first_line = order.line_items.order_by("id").first()
+        services.record_shipment(
+            order=order.pk,
+            carrier="ups",
+            tracking_number="1Z999AA10123456784",
+            items=[services.ShipLine(first_line.pk, first_line.quantity)],
             actor=operator,
         )
 
