@@ -250,12 +250,7 @@ def render_order_detail(
             "shipments": shipments,
             "ship_refusal": ship_refused,
             "shipment_form": shipment_form or ShipmentForm(remaining=remaining),
-            "pickup_refusal": ship_refused
-            or (
-                "Local pickup is not set up: set PICKUP_ADDRESS."
-                if not settings.PICKUP_ADDRESS
-                else None
-            ),
+            "pickup_refusal": ship_refused or (None if settings.PICKUP_ADDRESS else NO_PICKUP),
             "pickup_address": settings.PICKUP_ADDRESS,
             "pickup_hours": settings.PICKUP_HOURS,
         },
