@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 from django import forms
 from django.http import QueryDict
 
 from ops.services import BULK_FIELDS
 from production.lifecycle import Priority, ProductionStatus, operator_targets
+from production.pricing import THREE_DECIMAL, ZERO_DECIMAL
 
 # Query parameters that make up a list view (everything else — paging — is per page).
 FILTER_PARAMS = (
@@ -108,3 +110,34 @@ class OrderActionForm(forms.Form):
                 "Write the note first." if action == "note" else "Write the message first."
             )
         return data
+
+
+class RefundForm(forms.Form):
+    """An operator's refund: an amount as people write it (in the payment's currency), a reason,
+    and the page's one-time token, so a double submit is one refund."""
+
+    amount = forms.DecimalField(min_value=Decimal("0"), max_digits=12, decimal_places=3)
+    note = forms.CharField(required=False, max_length=2000, strip=True)
+    token = forms.UUIDField()
+
+    def __init__(self, *args: object, currency: str, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.currency = currency.lower()
+
+    def clean_amount(self) -> int:
+        """The amount in minor units (Stripe's), refusing digits the currency does not have."""
+        amount = self.cleaned_data["amount"]
+        digits = currency_digits(self.currency)
+        minor = amount.scaleb(digits)
+        if minor != minor.to_integral_value():
+            raise forms.ValidationError(
+                f"{self.currency.upper()} has {digits} decimal place{'s' if digits != 1 else ''}."
+            )
+        if minor <= 0:
+            raise forms.ValidationError("Refund an amount above zero.")
+        return int(minor)
+
+
+def currency_digits(currency: str) -> int:
+    code = currency.lower()
+    return 0 if code in ZERO_DECIMAL else 3 if code in THREE_DECIMAL else 2

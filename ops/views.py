@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from django.conf import settings
 from django.contrib import messages
@@ -22,7 +22,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from ops import exports
-from ops.forms import BULK_CHOICES, BulkUpdateForm, OrderActionForm, filter_params
+from ops.forms import BULK_CHOICES, BulkUpdateForm, OrderActionForm, RefundForm, filter_params
 from ops.selectors import (
     export_orders,
     get_ops_order,
@@ -32,6 +32,8 @@ from ops.selectors import (
     order_list_page,
 )
 from ops.services import BULK_FIELDS, BulkResult, bulk_update_orders
+from payments.refunds import request_refund
+from payments.selectors import refund_summary
 from production import services
 from production.access import is_operator
 from production.exceptions import OrderError
@@ -49,6 +51,7 @@ from production.lifecycle import (
     proof_refusal,
 )
 from production.models import ProductionOrder
+from production.pricing import format_money
 from production.proofs import proof_history
 from production.sorting import SORTS
 
@@ -209,8 +212,44 @@ class OrderDetailView(OperatorRequiredMixin, View):
                     (p for p in proofs if p.revision == facts.proof_waiting), None
                 ),
                 "proof_max_bytes": settings.PROOF_MAX_BYTES,
+                "money": refund_summary(order=order),
+                "refund_token": uuid4(),
             },
         )
+
+
+class RefundRequestView(OperatorRequiredMixin, View):
+    """An operator refunds part (or all) of what an order's customer paid."""
+
+    def post(self, request: HttpRequest, order_id: UUID) -> HttpResponse:
+        order = ProductionOrder.objects.filter(pk=order_id).only("id", "currency").first()
+        if order is None:
+            raise Http404("No such order")
+        back = reverse("ops:order-detail", args=[order.pk])
+        summary = refund_summary(order=order)
+        form = RefundForm(request.POST, currency=summary.currency)
+        if not form.is_valid():
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(request, f"Refund not made: {error}")
+            return HttpResponseRedirect(back)
+        try:
+            refund = request_refund(
+                order=order.pk,
+                amount=form.cleaned_data["amount"],
+                actor=request.user,
+                note=form.cleaned_data["note"],
+                request_key=str(form.cleaned_data["token"]),
+            )
+        except OrderError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request,
+                f"Refund of {format_money(refund.amount, refund.currency)} requested: "
+                "Stripe's answer shows below within a minute.",
+            )
+        return HttpResponseRedirect(back)
 
 
 class OrderActionView(OperatorRequiredMixin, View):

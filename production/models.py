@@ -192,6 +192,7 @@ class FulfillmentEvent(models.Model):
         PRIORITY = "priority", "Priority"
         MESSAGE = "message", "Message to customer"
         PROOF = "proof", "Artwork proof"
+        REFUND = "refund", "Refund"
 
     order = models.ForeignKey(ProductionOrder, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind)
@@ -305,6 +306,8 @@ class OutgoingEmail(models.Model):
         ORDER_FULFILLED = "order_fulfilled", "Order fulfilled"
         CUSTOMER_MESSAGE = "customer_message", "Message to customer"
         PROOF_SENT = "proof_sent", "Artwork proof sent"
+        REFUND_SUCCEEDED = "refund_succeeded", "Refund sent (to the customer)"
+        REFUND_FAILED = "refund_failed", "Refund failed (to the shop's staff)"
 
     order = models.ForeignKey(ProductionOrder, on_delete=models.CASCADE, related_name="emails")
     kind = models.CharField(max_length=20, choices=Kind)
