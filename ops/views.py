@@ -292,6 +292,9 @@ class OrderActionView(OperatorRequiredMixin, View):
                     context = {
                         "order": order,
                         "move": move,
+                        "refund_money": refund_summary(order=order)
+                        if move.to == OrderState.CANCELED
+                        else None,
                         "needs_reason": bool(
                             move.needs_reason and move.needs_reason(OrderFacts.of(order))
                         ),

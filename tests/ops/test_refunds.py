@@ -132,7 +132,13 @@ def test_an_unpaid_order_offers_no_refund(ops_client, customer, garment):
 # --- every cancel surface refunds ----------------------------------------------------------------
 
 
-def test_canceling_on_the_ops_page_refunds_in_full(ops_client, order):
+def test_canceling_on_the_ops_page_says_the_payment_goes_back_then_refunds_it(ops_client, order):
+    confirm = ops_client.post(
+        f"/ops/orders/{order.id}/actions", {"action": "status", "value": "canceled"}
+    ).content.decode()
+    assert "90.00 USD paid goes back to the customer's card through Stripe." in confirm
+    assert Refund.objects.count() == 0
+
     ops_client.post(
         f"/ops/orders/{order.id}/actions",
         {"action": "status", "value": "canceled", "confirmed": "on"},
