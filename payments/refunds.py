@@ -27,7 +27,7 @@ from django_tasks import task
 
 from payments.gateway import GatewayError, GatewayUnavailable, get_gateway
 from payments.models import Payment, Refund
-from production import notifications
+from production import broadcasts, notifications
 from production.exceptions import OrderError
 from production.lifecycle import EventSource
 from production.models import ProductionOrder
@@ -404,6 +404,9 @@ def _announce(refund: Refund, *, source: EventSource) -> None:
         refund.failure_reason,
     )
     notifications.refund_failed(order=order, amount=money, reason=refund.failure_reason)
+    # No timeline event (the customer is not told; the staff are): the open ops page still
+    # refreshes, so the failure banner shows without a reload.
+    broadcasts.order_changed(order, [])
 
 
 def apply_refund_in_transaction(
