@@ -145,6 +145,7 @@ def verify_event(
 # Columns of ProcessedEvent: longer values are no Stripe event, and would fail the insert (a 500).
 MAX_EVENT_ID = ProcessedEvent._meta.get_field("event_id").max_length
 MAX_EVENT_TYPE = ProcessedEvent._meta.get_field("event_type").max_length
+MAX_OBJECT_ID = ProcessedEvent._meta.get_field("object_id").max_length
 MAX_SIGNATURE_HEADER = 8192  # Stripe's header holds a timestamp and a few 64-character signatures
 
 
@@ -256,9 +257,16 @@ _REFUND_FIELDS: dict[str, Any] = {
 }
 
 
+def _check_refund(refund: Mapping[str, Any]) -> None:
+    _check_types(refund, "refund", **_REFUND_FIELDS)
+    # Columns of Refund: longer values are no Stripe refund, and would fail the write (a 500).
+    if len(refund["id"]) > MAX_OBJECT_ID or len(refund.get("currency") or "") > 3:
+        raise InvalidEvent("The refund's id or currency is longer than Stripe's.")
+
+
 def _refund_of(event: Mapping[str, Any]) -> Mapping[str, Any]:
     refund = _object_of(event, "refund")
-    _check_types(refund, "refund", **_REFUND_FIELDS)
+    _check_refund(refund)
     return refund
 
 
@@ -273,7 +281,7 @@ def _charge_of(event: Mapping[str, Any]) -> Mapping[str, Any]:
         for refund in refunds["data"]:
             if not isinstance(refund, Mapping) or refund.get("object") != "refund":
                 raise InvalidEvent("The charge's refunds hold something else than refunds.")
-            _check_types(refund, "refund", **_REFUND_FIELDS)
+            _check_refund(refund)
     return charge
 
 

@@ -240,12 +240,6 @@ class ProductionOrderAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
     inlines = [LineItemInline, EventInline, ProofInline, NoteInline, EmailInline]
-
-    def get_inlines(self, request: HttpRequest, obj: object) -> list:
-        # Payments and refunds come from the payments app, named by a setting (this app does not
-        # import it).
-        return [*self.inlines, *(import_string(path) for path in settings.ORDER_ADMIN_INLINES)]
-
     readonly_fields = (
         "reference",
         "owner",
@@ -299,6 +293,11 @@ class ProductionOrderAdmin(admin.ModelAdmin):
         ),
     )
     change_form_template = "admin/production/productionorder/change_form.html"
+
+    def get_inlines(self, request: HttpRequest, obj: object) -> list:
+        # Payments and refunds come from the payments app, named by a setting (this app does not
+        # import it).
+        return [*self.inlines, *(import_string(path) for path in settings.ORDER_ADMIN_INLINES)]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # orders come from checkout

@@ -469,6 +469,8 @@ def test_a_refund_of_another_shops_payment_is_logged_and_answered_200(client, or
         refund_event("refund.updated", "evt_bad", metadata={"refundId": ["x"]}),
         refund_event("refund.updated", "evt_bad", status=7),
         refund_event("refund.updated", "evt_bad", amount=True),
+        refund_event("refund.updated", "evt_bad", id="re_" + "x" * 300),
+        refund_event("refund.updated", "evt_bad", currency="dollars"),
         stripe_event("refund.updated", {"object": "charge", "id": "ch_1"}, "evt_bad"),
         stripe_event(
             "charge.refunded", charge_object(refunds=None, amount_refunded="1"), "evt_bad"
