@@ -10,10 +10,13 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 from django.db import transaction
+from django.test import Client
+from django_tasks_db.models import DBTaskResult
 
 from payments import refunds as refund_workflows
 from payments.models import ProcessedEvent, Refund
 from payments.refunds import RefundRefused, request_refund, submit_refund
+from payments.services import start_checkout
 from production import services
 from production.lifecycle import EventSource, OrderState
 from production.models import FulfillmentEvent, OutgoingEmail
@@ -141,8 +144,6 @@ def test_operator_cancel_asks_stripe_once_for_the_full_amount_with_the_refunds_k
 def test_the_customers_order_page_shows_the_refund(order, operator, customer, task_worker):
     cancel(order, operator)
     task_worker()
-
-    from django.test import Client
 
     client = Client()
     client.force_login(customer)
@@ -497,8 +498,6 @@ def test_a_payment_landing_after_the_draft_was_canceled_is_refunded_in_full(
     client, customer, garment, fake_stripe, task_worker
 ):
     draft = make_order(owner=customer, garment=garment)
-    from payments.services import start_checkout
-
     start_checkout(order=draft)
     draft.refresh_from_db()
     expired = checkout_session(draft, status="expired", payment_status="unpaid")
@@ -604,8 +603,6 @@ def test_reconcile_leaves_recent_pending_refunds_to_their_webhook(pending_refund
 
 def test_reconcile_queues_again_a_refund_whose_task_was_lost(order, operator, task_worker):
     cancel(order, operator)
-    from django_tasks_db.models import DBTaskResult
-
     DBTaskResult.objects.all().delete()  # the queued task was lost
     Refund.objects.update(created_at=Refund.objects.get().created_at - timedelta(hours=1))
 
