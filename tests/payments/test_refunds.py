@@ -2,11 +2,13 @@
 refund's idempotency key (the stripe SDK against the fake Stripe), settled by signed refund events
 built on Stripe's own example objects, never moved backwards, never more than was paid."""
 
+import importlib
 import logging
 from datetime import timedelta
 from io import StringIO
 
 import pytest
+from django.apps import apps
 from django.core import mail
 from django.core.management import call_command
 from django.db import transaction
@@ -610,3 +612,34 @@ def test_reconcile_queues_again_a_refund_whose_task_was_lost(order, operator, ta
     task_worker()
 
     assert refunds_of(order) == [(9000, "succeeded", "order_canceled")]
+
+
+# --- the backfill of orders paid before payments were recorded ----------------------------------
+
+
+def test_the_migration_backfills_payments_from_submission_events(customer, garment):
+    backfill = importlib.import_module("payments.migrations.0002_payments_and_refunds")
+    old = make_order(owner=customer, garment=garment)
+    services.submit_paid_order(
+        order=old,
+        amount_total=old.total_amount,
+        currency=old.currency,
+        checkout_session_id="cs_before",
+        metadata={
+            "stripeEventId": "evt_old",
+            "checkoutSessionId": "cs_before",
+            "paymentIntent": "pi_before",
+        },
+    )
+    by_hand = make_order(owner=customer, garment=garment, state=OrderState.SUBMITTED)
+
+    backfill.backfill_payments(apps, None)
+
+    payment = payment_of(old)
+    assert (payment.payment_intent_id, payment.amount, payment.currency) == (
+        "pi_before",
+        9000,
+        "usd",
+    )
+    assert payment.stripe_event_id == "evt_old"
+    assert not by_hand.payments.exists()
