@@ -286,6 +286,15 @@ if not STRIPE_WEBHOOK_SECRET:
 # How the order domain starts a checkout for a new draft (production.services.place_order): the
 # payments app builds on the order domain, never the other way round.
 ORDER_CHECKOUT = "payments.services.start_checkout"
+# How the order domain asks for a refund when an operator cancels an order (whatever was paid goes
+# back), called in the cancel's transaction; the payments app asks Stripe after commit.
+ORDER_REFUND = "payments.refunds.refund_canceled_order"
+# Extra read-only inlines of the order's admin page, from apps the order domain does not import.
+ORDER_ADMIN_INLINES = ["payments.admin.PaymentInline", "payments.admin.RefundInline"]
+# The shop staff's address: failed refunds are mailed there (empty: logged at ERROR only).
+SHOP_STAFF_EMAIL = env.str("SHOP_STAFF_EMAIL", default="")
+# A refund still pending this long (no webhook came) is asked about by reconcile_payments.
+REFUND_SETTLE_AFTER_MINUTES = env.int("REFUND_SETTLE_AFTER_MINUTES", default=30)
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")  # tests point the SDK at a fake server
 STRIPE_WEBHOOK_TOLERANCE = env.int("STRIPE_WEBHOOK_TOLERANCE", default=300)
 SITE_URL = env.str("SITE_URL", default="")  # absolute base for Stripe's redirect URLs

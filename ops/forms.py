@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 from django import forms
 from django.http import QueryDict
@@ -11,6 +12,7 @@ from django.utils import timezone
 from ops.services import BULK_FIELDS
 from production.exceptions import OrderError
 from production.lifecycle import Priority, ProductionStatus, operator_targets
+from production.pricing import THREE_DECIMAL, ZERO_DECIMAL
 from production.tracking import MAX_TRACKING_LENGTH, Carrier
 
 # Query parameters that make up a list view (everything else — paging — is per page).
@@ -178,3 +180,34 @@ class CorrectionForm(forms.Form):
     note = forms.CharField(
         max_length=2000, required=False, label="Why (shown to the customer)", strip=True
     )
+
+
+class RefundForm(forms.Form):
+    """An operator's refund: an amount as people write it (in the payment's currency), a reason,
+    and the page's one-time token, so a double submit is one refund."""
+
+    amount = forms.DecimalField(min_value=Decimal("0"), max_digits=12, decimal_places=3)
+    note = forms.CharField(required=False, max_length=2000, strip=True)
+    token = forms.UUIDField()
+
+    def __init__(self, *args: object, currency: str, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.currency = currency.lower()
+
+    def clean_amount(self) -> int:
+        """The amount in minor units (Stripe's), refusing digits the currency does not have."""
+        amount = self.cleaned_data["amount"]
+        digits = currency_digits(self.currency)
+        minor = amount.scaleb(digits)
+        if minor != minor.to_integral_value():
+            raise forms.ValidationError(
+                f"{self.currency.upper()} has {digits} decimal place{'s' if digits != 1 else ''}."
+            )
+        if minor <= 0:
+            raise forms.ValidationError("Refund an amount above zero.")
+        return int(minor)
+
+
+def currency_digits(currency: str) -> int:
+    code = currency.lower()
+    return 0 if code in ZERO_DECIMAL else 3 if code in THREE_DECIMAL else 2

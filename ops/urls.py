@@ -12,6 +12,9 @@ urlpatterns = [
     re_path(r"^orders/export\.csv$", views.OrderExportView.as_view(), name="order-export"),
     path("orders/<uuid:order_id>/", views.OrderDetailView.as_view(), name="order-detail"),
     path("orders/<uuid:order_id>/actions", views.OrderActionView.as_view(), name="order-action"),
+    path(
+        "orders/<uuid:order_id>/refunds", views.RefundRequestView.as_view(), name="refund-request"
+    ),
     path("orders/<uuid:order_id>/proofs", proof_views.ProofSendView.as_view(), name="proof-send"),
     path(
         "orders/<uuid:order_id>/shipments",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from django.conf import settings
 from django.contrib import messages
@@ -27,6 +27,7 @@ from ops.forms import (
     BulkUpdateForm,
     CorrectionForm,
     OrderActionForm,
+    RefundForm,
     ShipmentForm,
     filter_params,
 )
@@ -40,6 +41,8 @@ from ops.selectors import (
     remaining_by_line,
 )
 from ops.services import BULK_FIELDS, BulkResult, bulk_update_orders
+from payments.refunds import request_refund
+from payments.selectors import refund_summary
 from production import services
 from production.access import is_operator
 from production.exceptions import OrderError
@@ -58,6 +61,7 @@ from production.lifecycle import (
     ship_refusal,
 )
 from production.models import ProductionOrder
+from production.pricing import format_money
 from production.proofs import proof_history
 from production.sorting import SORTS
 
@@ -253,9 +257,45 @@ def render_order_detail(
             "pickup_refusal": ship_refused or (None if settings.PICKUP_ADDRESS else NO_PICKUP),
             "pickup_address": settings.PICKUP_ADDRESS,
             "pickup_hours": settings.PICKUP_HOURS,
+            "money": refund_summary(order=order),
+            "refund_token": uuid4(),
         },
         status=status,
     )
+
+
+class RefundRequestView(OperatorRequiredMixin, View):
+    """An operator refunds part (or all) of what an order's customer paid."""
+
+    def post(self, request: HttpRequest, order_id: UUID) -> HttpResponse:
+        order = ProductionOrder.objects.filter(pk=order_id).only("id", "currency").first()
+        if order is None:
+            raise Http404("No such order")
+        back = reverse("ops:order-detail", args=[order.pk])
+        summary = refund_summary(order=order)
+        form = RefundForm(request.POST, currency=summary.currency)
+        if not form.is_valid():
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(request, f"Refund not made: {error}")
+            return HttpResponseRedirect(back)
+        try:
+            refund = request_refund(
+                order=order.pk,
+                amount=form.cleaned_data["amount"],
+                actor=request.user,
+                note=form.cleaned_data["note"],
+                request_key=str(form.cleaned_data["token"]),
+            )
+        except OrderError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request,
+                f"Refund of {format_money(refund.amount, refund.currency)} requested: "
+                "Stripe's answer shows below within a minute.",
+            )
+        return HttpResponseRedirect(back)
 
 
 class OrderActionView(OperatorRequiredMixin, View):
@@ -299,6 +339,9 @@ class OrderActionView(OperatorRequiredMixin, View):
                     context = {
                         "order": order,
                         "move": move,
+                        "refund_money": refund_summary(order=order)
+                        if move.to == OrderState.CANCELED
+                        else None,
                         "needs_reason": bool(
                             move.needs_reason and move.needs_reason(OrderFacts.of(order))
                         ),

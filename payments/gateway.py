@@ -1,10 +1,12 @@
-"""The payments gateway interface: a real Stripe Checkout Session, or the local simulator's.
+"""The payments gateway interface: a real Stripe Checkout Session and Refund, or the local
+simulator's.
 
 Everything here talks to the network (or pretends to): never call it inside a transaction.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -24,7 +26,21 @@ LOCAL_SESSION_PREFIX = "cs_local_"
 
 
 class GatewayError(CheckoutUnavailable):
-    """The payment provider could not create a checkout (network, auth, invalid request)."""
+    """The payment provider refused or could not do what was asked (network, auth, invalid
+    request)."""
+
+
+class GatewayUnavailable(GatewayError):
+    """A passing failure (network, rate limit, Stripe's own error, a request with the same
+    idempotency key in flight): the same request, with the same key, may be tried again later."""
+
+
+def _gateway_error(exc: stripe.StripeError) -> GatewayError:
+    transient = isinstance(exc, stripe.APIConnectionError | stripe.RateLimitError) or (
+        exc.http_status is not None and (exc.http_status >= 500 or exc.http_status == 409)
+    )
+    message = exc.user_message or str(exc) or type(exc).__name__
+    return (GatewayUnavailable if transient else GatewayError)(message)
 
 
 @dataclass(frozen=True)
@@ -35,6 +51,16 @@ class CheckoutSession:
 
 class CheckoutGateway(Protocol):
     def create_session(self, *, order: ProductionOrder, base_url: str) -> CheckoutSession: ...
+
+    def create_refund(
+        self,
+        *,
+        payment_intent: str,
+        amount: int,
+        currency: str,
+        idempotency_key: str,
+        metadata: dict[str, str],
+    ) -> dict[str, Any]: ...
 
 
 def success_url(order: ProductionOrder, base_url: str) -> str:
@@ -57,6 +83,29 @@ class LocalCheckoutGateway:
         # One session per order, like Stripe with the per-order idempotency key.
         session_id = f"{LOCAL_SESSION_PREFIX}{order.pk.hex}"
         return CheckoutSession(id=session_id, url=f"{base_url}/payments/checkout/{session_id}/")
+
+    def create_refund(
+        self,
+        *,
+        payment_intent: str,
+        amount: int,
+        currency: str,
+        idempotency_key: str,
+        metadata: dict[str, str],
+    ) -> dict[str, Any]:
+        """A simulated refund that succeeds at once (as most card refunds do at Stripe), shaped
+        like Stripe's; the same key gives the same refund id, as Stripe's idempotency does."""
+        refund_id = f"re_local_{hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]}"
+        return {
+            "id": refund_id,
+            "object": "refund",
+            "amount": amount,
+            "currency": currency,
+            "payment_intent": payment_intent,
+            "metadata": metadata,
+            "status": "succeeded",
+            "failure_reason": None,
+        }
 
 
 class StripeCheckoutGateway:
@@ -87,6 +136,35 @@ class StripeCheckoutGateway:
         except stripe.StripeError as exc:
             raise GatewayError(str(exc)) from exc
         return session.to_dict()
+
+    def create_refund(
+        self,
+        *,
+        payment_intent: str,
+        amount: int,
+        currency: str,
+        idempotency_key: str,
+        metadata: dict[str, str],
+    ) -> dict[str, Any]:
+        """A `stripe.Refund` of `amount` on the payment intent, as a plain dict. The key makes a
+        retried call (the SDK's own retries, a retried task) return the refund the first made.
+        `currency` is the payment's: Stripe refunds in it, so it is not sent."""
+        try:
+            refund = self.client.v1.refunds.create(
+                {"payment_intent": payment_intent, "amount": amount, "metadata": metadata},
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            raise _gateway_error(exc) from exc
+        return refund.to_dict()
+
+    def retrieve_refund(self, refund_id: str) -> dict[str, Any]:
+        """A Refund as a plain dict, shaped like the `data.object` of its events."""
+        try:
+            refund = self.client.v1.refunds.retrieve(refund_id)
+        except stripe.StripeError as exc:
+            raise _gateway_error(exc) from exc
+        return refund.to_dict()
 
 
 def checkout_session_params(*, order: ProductionOrder, base_url: str) -> dict:

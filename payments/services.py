@@ -1,4 +1,5 @@
-"""Payment workflows: starting a checkout, and acting on Stripe's checkout events exactly once.
+"""Payment workflows: starting a checkout, and acting on Stripe's checkout and refund events
+exactly once (refunds themselves: `payments.refunds`).
 
 Order changes go through `production.services`; this module decides which change an event asks
 for and logs the event id in the same transaction (see `ProcessedEvent`).
@@ -17,13 +18,16 @@ from uuid import UUID
 import stripe
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.http import HttpRequest
 
+from payments import refunds
 from payments.gateway import get_gateway
-from payments.models import ProcessedEvent
+from payments.models import Payment, ProcessedEvent, Refund
 from production.exceptions import OrderError, PaymentMismatch
-from production.lifecycle import OrderState
+from production.lifecycle import EventSource, OrderState
 from production.models import ProductionOrder
+from production.pricing import format_money
 from production.services import (
     attach_checkout_session,
     cancel_unpaid_order_in_transaction,
@@ -141,6 +145,7 @@ def verify_event(
 # Columns of ProcessedEvent: longer values are no Stripe event, and would fail the insert (a 500).
 MAX_EVENT_ID = ProcessedEvent._meta.get_field("event_id").max_length
 MAX_EVENT_TYPE = ProcessedEvent._meta.get_field("event_type").max_length
+MAX_OBJECT_ID = ProcessedEvent._meta.get_field("object_id").max_length
 MAX_SIGNATURE_HEADER = 8192  # Stripe's header holds a timestamp and a few 64-character signatures
 
 
@@ -160,33 +165,39 @@ def _signed_at(header: str) -> int:
 def handle_event(event: Mapping[str, Any]) -> EventResult:
     """Act on one verified event, exactly once per event id.
 
-    A duplicate (or replay) of a logged event changes nothing. The event row is inserted in the
-    transaction that changes the order; if two deliveries of one event race, the order row lock
-    makes the second see the first's change, and the unique event id rolls the second back.
-    Database errors propagate, so the webhook answers 500 and Stripe retries.
+    Each handled type names the Stripe object it carries (a checkout session, a refund, a charge):
+    the object is checked for the shape Stripe sends (InvalidEvent otherwise, a 400), its order is
+    found and locked, and the handler decides. A duplicate (or replay) of a logged event changes
+    nothing. The event row is inserted in the transaction that changes the order; if two
+    deliveries of one event race, the order row lock makes the second see the first's change, and
+    the unique event id rolls the second back. Database errors propagate, so the webhook answers
+    500 and Stripe retries.
     """
     event_id, event_type = event["id"], event["type"]
-    handler = _HANDLERS.get(event_type)
-    if handler is None:
+    entry = _HANDLERS.get(event_type)
+    if entry is None:
         logger.info("Stripe event %s of type %s ignored", event_id, event_type)
         return EventResult(event_id, event_type, IGNORED)
-    session = _session_of(event)
+    kind, handler = entry
+    obj = kind.read(event)
     # A fast path only: the unique column, not this read, is what guarantees once.
     if ProcessedEvent.objects.filter(event_id=event_id).exists():
         return EventResult(event_id, event_type, DUPLICATE)
     try:
         with transaction.atomic(durable=True):
-            order = _locked_order_for(session)
+            order = kind.locate(obj)
             if order is None:
-                outcome, detail = Outcome.UNKNOWN_ORDER, "No order matches this checkout session."
+                outcome, detail = kind.unknown
                 logger.warning("Stripe event %s: %s", event_id, detail)
             else:
-                outcome, detail = handler(order, session, event_id)
+                outcome, detail = handler(order, obj, event_id)
+            object_id = str(obj.get("id") or "")[:255]
             ProcessedEvent.objects.create(
                 event_id=event_id,
                 event_type=event_type,
                 order=order,
-                checkout_session_id=str(session.get("id") or "")[:255],
+                checkout_session_id=object_id if kind is CHECKOUT_SESSION else "",
+                object_id="" if kind is CHECKOUT_SESSION else object_id,
                 outcome=outcome,
                 detail=detail,
                 livemode=bool(event.get("livemode")),
@@ -198,22 +209,80 @@ def handle_event(event: Mapping[str, Any]) -> EventResult:
     return EventResult(event_id, event_type, outcome, order.pk if order else None, detail)
 
 
-def _session_of(event: Mapping[str, Any]) -> Mapping[str, Any]:
+@dataclass(frozen=True)
+class _ObjectKind:
+    """A Stripe object an event carries: how to check it, and how to find (and lock) its order."""
+
+    read: Callable[[Mapping[str, Any]], Mapping[str, Any]]
+    locate: Callable[[Mapping[str, Any]], ProductionOrder | None]
+    unknown: tuple[str, str]
+
+
+def _object_of(event: Mapping[str, Any], object_type: str) -> Mapping[str, Any]:
     data = event.get("data")
-    session = data.get("object") if isinstance(data, Mapping) else None
-    if not isinstance(session, Mapping) or session.get("object") != "checkout.session":
-        raise InvalidEvent(f"{event['type']} does not carry a checkout session.")
+    obj = data.get("object") if isinstance(data, Mapping) else None
+    if not isinstance(obj, Mapping) or obj.get("object") != object_type:
+        raise InvalidEvent(f"{event['type']} does not carry a {object_type}.")
+    return obj
+
+
+def _check_types(obj: Mapping[str, Any], what: str, **types: Any) -> None:
     # Only the fields read here, and only with the types Stripe sends: anything else (a nested
     # object where an id belongs, say) is refused before it reaches the database or a log line.
-    for name in _SESSION_STRINGS:
-        if not isinstance(session.get(name), str | None):
-            raise InvalidEvent(f"The checkout session's {name} is not a string.")
-    metadata = session.get("metadata")
-    if not isinstance(metadata, Mapping | None) or not isinstance(
-        (metadata or {}).get("orderId"), str | None
+    for name, allowed in types.items():
+        value = obj.get(name)
+        if not isinstance(value, allowed) or isinstance(value, bool):  # no field read is a bool
+            raise InvalidEvent(f"The {what}'s {name} is not what Stripe sends.")
+    metadata = obj.get("metadata")
+    if not isinstance(metadata, Mapping | None) or not all(
+        isinstance(v, str | None) for v in (metadata or {}).values()
     ):
-        raise InvalidEvent("The checkout session's metadata is malformed.")
+        raise InvalidEvent(f"The {what}'s metadata is malformed.")
+
+
+def _session_of(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    session = _object_of(event, "checkout.session")
+    _check_types(session, "checkout session", **dict.fromkeys(_SESSION_STRINGS, str | None))
     return session
+
+
+_REFUND_FIELDS: dict[str, Any] = {
+    "id": str,
+    "status": str | None,
+    "amount": int | None,
+    "currency": str | None,
+    "payment_intent": str | None,
+    "charge": str | None,
+    "failure_reason": str | None,
+}
+
+
+def _check_refund(refund: Mapping[str, Any]) -> None:
+    _check_types(refund, "refund", **_REFUND_FIELDS)
+    # Columns of Refund: longer values are no Stripe refund, and would fail the write (a 500).
+    if len(refund["id"]) > MAX_OBJECT_ID or len(refund.get("currency") or "") > 3:
+        raise InvalidEvent("The refund's id or currency is longer than Stripe's.")
+
+
+def _refund_of(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    refund = _object_of(event, "refund")
+    _check_refund(refund)
+    return refund
+
+
+def _charge_of(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    charge = _object_of(event, "charge")
+    _check_types(charge, "charge", id=str, payment_intent=str | None, amount_refunded=int | None)
+    refunds = charge.get("refunds")
+    # Stripe includes the list only when asked to expand it (API versions since 2022-11-15).
+    if refunds is not None:
+        if not isinstance(refunds, Mapping) or not isinstance(refunds.get("data"), list):
+            raise InvalidEvent("The charge's refunds are not a list.")
+        for refund in refunds["data"]:
+            if not isinstance(refund, Mapping) or refund.get("object") != "refund":
+                raise InvalidEvent("The charge's refunds hold something else than refunds.")
+            _check_refund(refund)
+    return charge
 
 
 _SESSION_STRINGS = (
@@ -224,6 +293,20 @@ _SESSION_STRINGS = (
     "currency",
     "status",
 )
+
+
+def _locked(order_id: UUID | None) -> ProductionOrder | None:
+    if order_id is None:
+        return None
+    return ProductionOrder.objects.select_for_update().filter(pk=order_id).first()
+
+
+def _locked_order_for_refund(refund: Mapping[str, Any]) -> ProductionOrder | None:
+    return _locked(refunds.order_for_refund(refund))
+
+
+def _locked_order_for_charge(charge: Mapping[str, Any]) -> ProductionOrder | None:
+    return _locked(refunds.order_for_payment_intent(charge.get("payment_intent")))
 
 
 def _locked_order_for(session: Mapping[str, Any]) -> ProductionOrder | None:
@@ -268,10 +351,67 @@ def _submit(order: ProductionOrder, session: Mapping[str, Any], event_id: str) -
         logger.error("Stripe event %s refused: %s", event_id, exc.message)
         return Outcome.REFUSED, exc.message
     if changed:
+        refunds.record_payment_in_transaction(order=order, session=session, event_id=event_id)
         return Outcome.SUBMITTED, ""
     if order.status == OrderState.CANCELED:
-        return Outcome.REFUND_NEEDED, f"{order.reference} was canceled before this payment."
+        # The money came in for an order that no longer exists: all of it goes back.
+        payment = refunds.record_payment_in_transaction(
+            order=order, session=session, event_id=event_id
+        )
+        if payment is None:
+            return Outcome.REFUND_NEEDED, f"{order.reference} was canceled before this payment."
+        made = refunds.refund_remaining_in_transaction(
+            order=order,
+            reason=Refund.Reason.PAID_AFTER_CANCEL,
+            actor=None,
+            source=EventSource.STRIPE,
+        )
+        refunded = format_money(sum(r.amount for r in made), payment.currency)
+        return (
+            Outcome.REFUND_REQUESTED,
+            f"{order.reference} was canceled before this payment: {refunded} refund requested.",
+        )
     return Outcome.UNCHANGED, f"{order.reference} is already {order.status}."
+
+
+def _refund_event(
+    order: ProductionOrder, refund: Mapping[str, Any], event_id: str
+) -> tuple[str, str]:
+    return refunds.apply_refund_in_transaction(
+        order=order, stripe_refund=refund, source=EventSource.STRIPE
+    )
+
+
+def _charge_refunded(
+    order: ProductionOrder, charge: Mapping[str, Any], event_id: str
+) -> tuple[str, str]:
+    """`charge.refunded`: each refund it lists (when Stripe includes them) like a refund event;
+    a total that our refunds do not explain is said in the log (the refund's own events record
+    it)."""
+    outcomes = [
+        refunds.apply_refund_in_transaction(
+            order=order, stripe_refund=refund, source=EventSource.STRIPE
+        )[0]
+        for refund in (charge.get("refunds") or {}).get("data", [])
+    ]
+    detail = ""
+    payment = Payment.objects.filter(order=order, payment_intent_id=charge.get("payment_intent"))
+    payment = payment.first()
+    reported = charge.get("amount_refunded")
+    if payment is not None and isinstance(reported, int):
+        known = (
+            payment.refunds.filter(state=Refund.State.SUCCEEDED).aggregate(t=Sum("amount"))["t"]
+            or 0
+        )
+        if reported > known:
+            detail = (
+                f"Stripe reports {format_money(reported, payment.currency)} refunded, "
+                f"{format_money(known, payment.currency)} known here as succeeded."
+            )
+    for outcome in (Outcome.REFUND_RECORDED, Outcome.REFUND_UPDATED):
+        if outcome in outcomes:
+            return outcome, detail
+    return Outcome.UNCHANGED, detail
 
 
 def _completed(
@@ -299,11 +439,35 @@ def _cancel_with(reason: str) -> Callable[..., tuple[str, str]]:
     return cancel
 
 
-_HANDLERS: dict[str, Callable[[ProductionOrder, Mapping[str, Any], str], tuple[str, str]]] = {
-    COMPLETED: _completed,
-    ASYNC_SUCCEEDED: _submit,
-    ASYNC_FAILED: _cancel_with("Payment failed, order canceled"),
-    EXPIRED: _cancel_with("Checkout expired before payment, order canceled"),
+CHECKOUT_SESSION = _ObjectKind(
+    read=_session_of,
+    locate=_locked_order_for,
+    unknown=(Outcome.UNKNOWN_ORDER, "No order matches this checkout session."),
+)
+REFUND = _ObjectKind(
+    read=_refund_of,
+    locate=_locked_order_for_refund,
+    unknown=(Outcome.UNKNOWN_PAYMENT, "No payment of this shop matches the refund."),
+)
+CHARGE = _ObjectKind(
+    read=_charge_of,
+    locate=_locked_order_for_charge,
+    unknown=(Outcome.UNKNOWN_PAYMENT, "No payment of this shop matches the charge."),
+)
+
+_Handler = Callable[[ProductionOrder, Mapping[str, Any], str], tuple[str, str]]
+_HANDLERS: dict[str, tuple[_ObjectKind, _Handler]] = {
+    COMPLETED: (CHECKOUT_SESSION, _completed),
+    ASYNC_SUCCEEDED: (CHECKOUT_SESSION, _submit),
+    ASYNC_FAILED: (CHECKOUT_SESSION, _cancel_with("Payment failed, order canceled")),
+    EXPIRED: (CHECKOUT_SESSION, _cancel_with("Checkout expired before payment, order canceled")),
+    # Refunds: their state comes from Stripe's refund events (charge.refund.updated is the older
+    # name of refund.updated, still sent to endpoints that subscribe to it).
+    "refund.created": (REFUND, _refund_event),
+    "refund.updated": (REFUND, _refund_event),
+    "refund.failed": (REFUND, _refund_event),
+    "charge.refund.updated": (REFUND, _refund_event),
+    "charge.refunded": (CHARGE, _charge_refunded),
 }
 
 

@@ -3,6 +3,7 @@
 from uuid import UUID
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -10,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.module_loading import import_string
 
 from production import notifications, services
 from production.exceptions import OrderError
@@ -335,6 +337,11 @@ class ProductionOrderAdmin(admin.ModelAdmin):
         ),
     )
     change_form_template = "admin/production/productionorder/change_form.html"
+
+    def get_inlines(self, request: HttpRequest, obj: object) -> list:
+        # Payments and refunds come from the payments app, named by a setting (this app does not
+        # import it).
+        return [*self.inlines, *(import_string(path) for path in settings.ORDER_ADMIN_INLINES)]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # orders come from checkout

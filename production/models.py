@@ -200,6 +200,7 @@ class FulfillmentEvent(models.Model):
         PROOF = "proof", "Artwork proof"
         SHIPMENT = "shipment", "Shipment"
         PICKUP = "pickup", "Local pickup"
+        REFUND = "refund", "Refund"
 
     order = models.ForeignKey(ProductionOrder, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind)
@@ -385,6 +386,8 @@ class OutgoingEmail(models.Model):
         SHIPMENT_CORRECTED = "shipment_corrected", "Shipment tracking corrected"
         PICKUP_READY = "pickup_ready", "Ready for pickup"
         PICKED_UP = "picked_up", "Picked up"
+        REFUND_SUCCEEDED = "refund_succeeded", "Refund sent (to the customer)"
+        REFUND_FAILED = "refund_failed", "Refund failed (to the shop's staff)"
 
     order = models.ForeignKey(ProductionOrder, on_delete=models.CASCADE, related_name="emails")
     kind = models.CharField(max_length=20, choices=Kind)

@@ -1,5 +1,5 @@
-"""E-mail to customers: their order is fulfilled, a proof waits for their answer, or an operator
-wrote to them.
+"""E-mail to customers: their order is fulfilled, a proof waits for their answer, an operator
+wrote to them, or a refund is on its way; and to the shop's staff when a refund failed.
 
 A transactional outbox delivered by the task queue. Services call `order_fulfilled` /
 `customer_message` inside their transaction; that writes the finished mail as an `OutgoingEmail`
@@ -146,9 +146,42 @@ def picked_up(*, order: ProductionOrder, shipment: Shipment, items: list[dict]) 
     )
 
 
+def refund_succeeded(*, order: ProductionOrder, amount: str) -> None:
+    """Mail the owner that `amount` (formatted) is on its way back to them, with the change."""
+    _record(
+        order,
+        OutgoingEmail.Kind.REFUND_SUCCEEDED,
+        subject=f"Refund of {amount} for your order {order.reference}",
+        amount=amount,
+    )
+
+
+def refund_failed(*, order: ProductionOrder, amount: str, reason: str) -> None:
+    """Mail the shop's staff (SHOP_STAFF_EMAIL) that a refund failed and needs a person."""
+    if not settings.SHOP_STAFF_EMAIL:
+        logger.warning(
+            "Refund failure of %s not mailed: SHOP_STAFF_EMAIL is not set", order.reference
+        )
+        return
+    _record(
+        order,
+        OutgoingEmail.Kind.REFUND_FAILED,
+        subject=f"Refund of {amount} for {order.reference} failed",
+        to=settings.SHOP_STAFF_EMAIL,
+        amount=amount,
+        reason=reason,
+    )
+
+
 def order_url(order: ProductionOrder) -> str:
     """The order page, absolute when SITE_URL is configured."""
     path = reverse("order-detail", kwargs={"order_id": order.pk})
+    return f"{settings.SITE_URL.rstrip('/')}{path}" if settings.SITE_URL else path
+
+
+def ops_order_url(order: ProductionOrder) -> str:
+    """The order's ops page, absolute when SITE_URL is configured (for mails to the staff)."""
+    path = reverse("ops:order-detail", kwargs={"order_id": order.pk})
     return f"{settings.SITE_URL.rstrip('/')}{path}" if settings.SITE_URL else path
 
 
@@ -233,13 +266,16 @@ def _waiting_deliveries() -> set[int]:
     return {row["args"][0] for row in rows if row["args"]}
 
 
-def _record(order: ProductionOrder, kind: str, *, subject: str, **context: object) -> None:
-    recipient = order.owner.email
+def _record(
+    order: ProductionOrder, kind: str, *, subject: str, to: str = "", **context: object
+) -> None:
+    recipient = to or order.owner.email
     if not recipient:
         logger.info("No e-mail for %s: its owner has no address", order.reference)
         return
     body = render_to_string(
-        f"production/email/{kind}.txt", {"order": order, "url": order_url(order), **context}
+        f"production/email/{kind}.txt",
+        {"order": order, "url": order_url(order), "ops_url": ops_order_url(order), **context},
     )
     email = OutgoingEmail.objects.create(
         order=order, kind=kind, to=recipient, subject=subject, body=body

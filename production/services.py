@@ -308,6 +308,10 @@ def update_order(
         _save_changes(locked, changes, actor=actor, source=source)
         if any(c.field == "status" and c.after == OrderState.FULFILLED for c in changes):
             notifications.order_fulfilled(order=locked)  # mail recorded and queued with the change
+        if any(c.field == "status" and c.after == OrderState.CANCELED for c in changes):
+            # Whatever was paid goes back: the payments app records the refund in this
+            # transaction (and asks Stripe after commit). The domain does not import it.
+            import_string(settings.ORDER_REFUND)(order=locked, actor=actor, source=source)
     return locked
 
 
@@ -365,7 +369,8 @@ def submit_paid_order_in_transaction(
     locked = _lock(order_id)
     if locked.status != OrderState.DRAFT:
         if locked.status == OrderState.CANCELED:
-            logger.error("Payment confirmed for canceled order %s: refund needed", locked.reference)
+            # The payments app refunds it (the caller decides; this domain only keeps it canceled).
+            logger.warning("Payment confirmed for canceled order %s", locked.reference)
         return locked, False
     if amount_total != locked.total_amount or currency.lower() != locked.currency.lower():
         raise PaymentMismatch(
@@ -456,6 +461,34 @@ def add_order_note(*, order: ProductionOrder | UUID, author: User | None, body: 
         raise OrderError("A note cannot be empty.", field="note")
     order_id = order.pk if isinstance(order, ProductionOrder) else order
     return OrderNote.objects.create(order_id=order_id, author=author, body=body)
+
+
+def record_refund_event_in_transaction(
+    *,
+    order: ProductionOrder | UUID,
+    status: str,
+    message: str,
+    actor: User | None,
+    source: EventSource,
+    metadata: dict | None = None,
+) -> FulfillmentEvent:
+    """A refund's step on the order's timeline (requested, sent), for the payments app, which
+    owns refunds and calls this in its own transaction. The order row is locked (the payments
+    app locks it first anyway); the order's fields do not change."""
+    _require_transaction()
+    order_id = order.pk if isinstance(order, ProductionOrder) else order
+    locked = _lock(order_id)
+    change = _Change(
+        kind=FulfillmentEvent.Kind.REFUND,
+        field="refund",
+        before=None,
+        after=None,
+        status=status,
+        message=message,
+        metadata=metadata,
+    )
+    [event] = _save_changes(locked, [change], actor=actor, source=source)
+    return event
 
 
 # --- artwork proofs ------------------------------------------------------------------------------
@@ -1123,6 +1156,7 @@ _FIELDS_BY_CHANGE = {
     "priority": ["priority", "due_date"],
     "message": [],
     "shipment": ["shipped_quantity", "pickup_ready_at"],
+    "refund": [],
 }
 
 
@@ -1170,7 +1204,7 @@ def _record(
     field, before, after = change
     # The actor as a role: this metadata is customer-visible; the person is the `actor` column.
     metadata = {"source": str(source), "actor": actor_role(source), "field": field}
-    if field != "message":
+    if field not in ("message", "refund"):
         metadata |= {"from": before and str(before), "to": after and str(after)}
     if extra:
         metadata |= extra

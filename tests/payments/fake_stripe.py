@@ -15,6 +15,10 @@ class FakeStripe:
         self.sessions: dict[str, dict[str, Any]] = {}
         self.by_key: dict[str, str] = {}
         self.fail_with: tuple[int, dict[str, Any]] | None = None
+        self.refunds: dict[str, dict[str, Any]] = {}
+        self.refunds_by_key: dict[str, str] = {}
+        # The status a new refund answers with (card refunds usually succeed at once).
+        self.refund_status = "succeeded"
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(
@@ -36,7 +40,40 @@ class FakeStripe:
         self._thread.join(timeout=5)
 
     def created_sessions(self) -> list[dict[str, Any]]:
-        return [r for r in self.requests if r["method"] == "POST"]
+        return [
+            r for r in self.requests if r["method"] == "POST" and r["path"].startswith("/v1/check")
+        ]
+
+    def refund_requests(self) -> list[dict[str, Any]]:
+        """Every POST /v1/refunds as sent: path, headers (Idempotency-Key) and form."""
+        return [r for r in self.requests if r["method"] == "POST" and r["path"] == "/v1/refunds"]
+
+    def _create_refund(self, form: dict[str, str], key: str | None) -> dict[str, Any]:
+        with self._lock:
+            if key and key in self.refunds_by_key:  # Stripe's idempotency: same key, same refund
+                return self.refunds[self.refunds_by_key[key]]
+            refund_id = f"re_fake{len(self.refunds) + 1:04d}"
+            refund = {
+                "id": refund_id,
+                "object": "refund",
+                "amount": int(form["amount"]),
+                "charge": "ch_fake0001",
+                "created": 1700000000,
+                "currency": "usd",
+                "metadata": {
+                    k[len("metadata[") : -1]: v
+                    for k, v in form.items()
+                    if k.startswith("metadata[")
+                },
+                "payment_intent": form.get("payment_intent"),
+                "reason": form.get("reason"),
+                "status": self.refund_status,
+                "failure_reason": None,
+            }
+            self.refunds[refund_id] = refund
+            if key:
+                self.refunds_by_key[key] = refund_id
+            return refund
 
     def _create_session(self, form: dict[str, str], key: str | None) -> dict[str, Any]:
         with self._lock:
@@ -102,14 +139,26 @@ class FakeStripe:
                 elif self.path == "/v1/checkout/sessions":
                     key = request["headers"].get("Idempotency-Key")
                     self._answer(200, fake._create_session(request["form"], key))
+                elif self.path == "/v1/refunds":
+                    key = request["headers"].get("Idempotency-Key")
+                    self._answer(200, fake._create_refund(request["form"], key))
                 else:
                     self._answer(404, {"error": {"type": "invalid_request_error"}})
 
             def do_GET(self) -> None:
                 self._record("")
                 session_id = self.path.removeprefix("/v1/checkout/sessions/")
+                refund_id = self.path.removeprefix("/v1/refunds/")
                 if fake.fail_with:
                     self._answer(*fake.fail_with)
+                elif self.path.startswith("/v1/refunds/"):
+                    if refund_id in fake.refunds:
+                        self._answer(200, fake.refunds[refund_id])
+                    else:
+                        message = f"No such refund: '{refund_id}'"
+                        self._answer(
+                            404, {"error": {"type": "invalid_request_error", "message": message}}
+                        )
                 elif session_id in fake.sessions:
                     self._answer(200, fake.sessions[session_id])
                 else:

@@ -32,14 +32,39 @@ def checkout_session(order: Any | None = None, **overrides: Any) -> dict[str, An
             amount_total=order.total_amount,
             currency=order.currency,
             metadata={"orderId": str(order.pk), "reference": order.reference},
+            # One payment intent per order, as Stripe makes them (the example's is one for all).
+            payment_intent=f"pi_test_{order.pk.hex[:24]}",
         )
     session.update(status="complete", payment_status="paid")
     session.update(overrides)
     return session
 
 
+def refund_object(**overrides: Any) -> dict[str, Any]:
+    """Stripe's example Refund, with `overrides` (id, amount, status, payment_intent, metadata)."""
+    refund = copy.deepcopy(_fixture("refund.json"))
+    refund.update(overrides)
+    return refund
+
+
+def charge_object(
+    *, refunds: list[dict[str, Any]] | None = None, **overrides: Any
+) -> dict[str, Any]:
+    """Stripe's example Charge, refunded: `refunds` listed as Stripe does when they are expanded
+    (None: not included, as Stripe sends charge.refunded since API version 2022-11-15)."""
+    charge = copy.deepcopy(_fixture("charge.json"))
+    charge.update(refunded=True, captured=True, amount_captured=charge["amount"])
+    if refunds is None:
+        charge.pop("refunds", None)
+    else:
+        charge["refunds"]["data"] = refunds
+        charge["amount_refunded"] = sum(r.get("amount", 0) for r in refunds)
+    charge.update(overrides)
+    return charge
+
+
 def stripe_event(event_type: str, session: dict[str, Any], event_id: str) -> dict[str, Any]:
-    """Stripe's example Event envelope carrying `session`."""
+    """Stripe's example Event envelope carrying `session` (or any other object)."""
     event = copy.deepcopy(_fixture("event.json"))
     event.update(id=event_id, type=event_type, data={"object": session})
     return event

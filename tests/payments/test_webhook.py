@@ -9,7 +9,7 @@ from django.db import DatabaseError
 from django.test import Client
 
 from payments import services as payment_services
-from payments.models import ProcessedEvent
+from payments.models import ProcessedEvent, Refund
 from payments.services import start_checkout
 from production.lifecycle import OrderState, Priority
 from production.models import FulfillmentEvent, LineItem, ProductionOrder
@@ -234,24 +234,32 @@ class TestOrdering:
             ("evt_expired", EXPIRED, "unchanged", order.pk),
         ]
 
-    def test_completed_after_expired_keeps_the_order_canceled_and_flags_a_refund(
+    def test_completed_after_expired_keeps_the_order_canceled_and_refunds_the_payment(
         self, client, order, caplog
     ):
         send(client, order, EXPIRED, "evt_expired", status="expired", payment_status="unpaid")
-        with caplog.at_level(logging.ERROR):
+        with caplog.at_level(logging.WARNING):
             response = send(client, order, event_id="evt_paid")
 
-        assert response.json()["outcome"] == "refund_needed"
+        assert response.json()["outcome"] == "refund_requested"
         assert order_row(order) == (OrderState.CANCELED, "Spec Review")
         assert timeline(order) == [
             CREATED,
             ("Canceled", "Checkout expired before payment, order canceled", "stripe"),
+            ("Refund requested", "Refund of 90.00 USD requested", "stripe"),
         ]
         assert event_log() == [
             ("evt_expired", EXPIRED, "canceled", order.pk),
-            ("evt_paid", COMPLETED, "refund_needed", order.pk),
+            ("evt_paid", COMPLETED, "refund_requested", order.pk),
         ]
-        assert "refund needed" in caplog.text
+        [refund] = Refund.objects.all()
+        assert (refund.amount, refund.currency, refund.state, refund.reason) == (
+            9000,
+            "usd",
+            "pending",
+            "paid_after_cancel",
+        )
+        assert "Payment confirmed for canceled order" in caplog.text
 
     def test_expiry_of_an_older_session_leaves_the_current_one_payable(self, client, order):
         response = send(

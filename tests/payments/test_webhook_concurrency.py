@@ -63,7 +63,7 @@ def test_simultaneous_completed_and_expired_never_cancel_a_paid_order(order):
 
     order.refresh_from_db()
     # Whichever wins the row lock, the other sees its result: paid, or canceled and flagged.
-    assert sorted(outcomes) in (["submitted", "unchanged"], ["canceled", "refund_needed"])
+    assert sorted(outcomes) in (["submitted", "unchanged"], ["canceled", "refund_requested"])
     assert ProcessedEvent.objects.count() == 2
     if order.status == OrderState.SUBMITTED:
         assert not FulfillmentEvent.objects.filter(order=order, status="Canceled").exists()

@@ -72,12 +72,19 @@ SUPPORT_PERMISSIONS = [
 ]
 
 
+# ... and what was paid and refunded (the payments app's read-only admin pages).
+SUPPORT_PAYMENT_PERMISSIONS = ["view_payment", "view_refund", "view_processedevent"]
+
+
 def support_group() -> Group:
     group, _ = Group.objects.get_or_create(name=SUPPORT_GROUP)
     group.permissions.add(
         *Permission.objects.filter(
             content_type__app_label="production", codename__in=SUPPORT_PERMISSIONS
-        )
+        ),
+        *Permission.objects.filter(
+            content_type__app_label="payments", codename__in=SUPPORT_PAYMENT_PERMISSIONS
+        ),
     )
     return group
 
