@@ -71,6 +71,8 @@ def main() -> int:
                         help="launch: how many (default 200 a minute: 2,000 in 10)")  # fmt: skip
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (README: 4)")
     parser.add_argument("--operators", type=int, default=4)
+    parser.add_argument("--login-share", type=float, default=0.02,
+                        help="customers logging in by the form (others: a session)")  # fmt: skip
     args = parser.parse_args()
 
     if args.mode == "launch":
@@ -107,6 +109,7 @@ def main() -> int:
                 "knee_p95_ms": KNEE_P95_MS,
                 "stop_at_knee": args.mode == "ramp",
                 "warmup_seconds": args.warmup_seconds,
+                "login_share": args.login_share,
             }
         )
         summarize(args.mode, results)
