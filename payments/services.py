@@ -339,6 +339,7 @@ def _submit(order: ProductionOrder, session: Mapping[str, Any], event_id: str) -
             amount_total=amount,
             currency=currency,
             checkout_session_id=session.get("id"),
+            already_locked=True,  # by handle_event, in this transaction
             metadata={
                 "stripeEventId": event_id,
                 "checkoutSessionId": session.get("id"),
@@ -431,7 +432,9 @@ def _cancel_with(reason: str) -> Callable[..., tuple[str, str]]:
         if order.stripe_checkout_session_id and session_id != order.stripe_checkout_session_id:
             # An old session of this order ending says nothing about the current one.
             return Outcome.STALE_SESSION, f"{order.reference} uses another checkout session."
-        order, changed = cancel_unpaid_order_in_transaction(order=order, reason=reason)
+        order, changed = cancel_unpaid_order_in_transaction(
+            order=order, reason=reason, already_locked=True
+        )
         if changed:
             return Outcome.CANCELED, reason
         return Outcome.UNCHANGED, f"{order.reference} is already {order.status}."

@@ -3,6 +3,14 @@
 Services call `order_changed` inside their transaction; the messages leave only after commit, so a
 rolled-back change is never announced, and a failed send is logged without undoing anything.
 
+With a shared (Redis) channel layer the after-commit hook only hands the change to this process's
+announcer (`_Announcer`), a thread that reads the order, builds the frames and sends them on an
+event loop and Redis connections it keeps: the request that made the change answers without
+waiting for any of it (a Stripe webhook delivery: 24 ms → see docs/decisions.md, "Launch load").
+One thread, first in first out, so each order's messages keep their order; changes that queue up
+while it works leave together. The in-memory layer (one process, `make run`) and hooks run while
+an outer transaction is still open (tests wrap the services in one) keep the direct send.
+
 Group messages carry the finished WebSocket frame (`text`): the order is serialized and encoded once
 per change, not once per socket — with 1,000 sockets on one order that is most of the fan-out cost.
 Every group message names its `group`: each process receives it once and fans it out to its own
@@ -14,7 +22,12 @@ GET /api/production/<id>) and `{"type": "event.created", "event": {...}}`. To th
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import logging
+import os
+import queue
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -22,8 +35,8 @@ from functools import partial
 from uuid import UUID
 
 from asgiref.sync import async_to_sync
-from channels.layers import BaseChannelLayer, get_channel_layer
-from django.db import transaction
+from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
+from django.db import connection, transaction
 from rest_framework.renderers import JSONRenderer
 
 from production.models import FulfillmentEvent, ProductionOrder
@@ -157,6 +170,9 @@ def message(group: str, message_type: str, **payload: object) -> dict:
 
 def _send(layer: BaseChannelLayer, messages: list[tuple[str, dict]], what: str) -> None:
     """Send after commit; whatever fails (the layer, or async_to_sync itself) is logged only."""
+    if _in_background(layer):
+        _sender.submit(layer, messages, what)
+        return
     try:
         async_to_sync(_send_all)(layer, messages, what)
     except Exception:
@@ -172,3 +188,86 @@ async def _send_all(layer: BaseChannelLayer, messages: list[tuple[str, dict]], w
             await layer.group_send(group, message)
         except Exception:
             logger.exception("%s to %s failed; the change itself is committed", what, group)
+
+
+# --- the sender: after-commit sends off the request's path ---------------------------------------
+
+
+def _in_background(layer: BaseChannelLayer) -> bool:
+    # The in-memory layer lives on the server's own event loop (one process): no other loop may
+    # touch it. Hooks run while an outer transaction is still open (a test wrapping the
+    # services) send at once, as the test expects.
+    return not isinstance(layer, InMemoryChannelLayer) and not connection.in_atomic_block
+
+
+class _Sender:
+    """This process's broadcast thread: sends the finished messages in the order handed over.
+
+    The frames are built in the request (its connection sees what it just committed); only the
+    sending leaves it. The thread keeps one event loop, so the channel layer's Redis connections
+    stay open between broadcasts (`async_to_sync` in a WSGI worker makes a new loop, and with it
+    a new Redis connection, for every call), and the request answers without waiting for Redis.
+    One thread, first in first out: each order's messages keep their order, and sends that queue
+    up while it works leave in one go. Messages not yet sent when the process exits normally are
+    sent first (atexit, up to 5 s); a killed process loses them, as it loses a send in progress
+    when it is killed: the change itself is committed and the pages refetch on reconnect.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._pending = 0
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def submit(self, layer: BaseChannelLayer, messages: list[tuple[str, dict]], what: str) -> None:
+        with self._lock:
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                # First use, or a forked child (threads do not survive a fork): start one here.
+                self._jobs, self._pending, self._pid = queue.SimpleQueue(), 0, os.getpid()
+                self._thread = threading.Thread(
+                    target=self._run, args=(self._jobs,), name="broadcasts", daemon=True
+                )
+                self._thread.start()
+            self._pending += 1
+            self._jobs.put((layer, messages, what))
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout=timeout)
+
+    def _run(self, jobs: queue.SimpleQueue) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        while True:
+            batch = [jobs.get()]
+            while True:
+                try:
+                    batch.append(jobs.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                loop.run_until_complete(_send_batch(batch))
+            except Exception:  # never let the thread die: the next change must still leave
+                logger.exception("Broadcast of %d change(s) failed", len(batch))
+            finally:
+                with self._idle:
+                    self._pending -= len(batch)
+                    self._idle.notify_all()
+
+
+async def _send_batch(batch: list[tuple[BaseChannelLayer, list[tuple[str, dict]], str]]) -> None:
+    for layer, messages, what in batch:
+        await _send_all(layer, messages, what)
+
+
+_sender = _Sender()
+
+
+def wait_until_sent(timeout: float = 5.0) -> bool:
+    """Block until this process has sent every broadcast handed to its sender thread so far."""
+    return _sender.wait_idle(timeout)
+
+
+atexit.register(wait_until_sent)

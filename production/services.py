@@ -357,16 +357,16 @@ def submit_paid_order_in_transaction(
     currency: str,
     checkout_session_id: str | None = None,
     metadata: dict | None = None,
+    already_locked: bool = False,
 ) -> tuple[ProductionOrder, bool]:
     """`submit_paid_order` for a caller that owns the transaction.
 
     The webhook records the Stripe event id in the same transaction as the order change, so a
     crash between the two can neither lose the payment nor process it twice. PaymentMismatch is
     raised before anything is written, so the caller may catch it and still commit.
+    `already_locked`: the caller read `order` with select_for_update in this transaction.
     """
-    _require_transaction()
-    order_id = order.pk if isinstance(order, ProductionOrder) else order
-    locked = _lock(order_id)
+    locked = _locked(order, already_locked)
     if locked.status != OrderState.DRAFT:
         if locked.status == OrderState.CANCELED:
             # The payments app refunds it (the caller decides; this domain only keeps it canceled).
@@ -397,12 +397,11 @@ def cancel_unpaid_order(
 
 
 def cancel_unpaid_order_in_transaction(
-    *, order: ProductionOrder | UUID, reason: str
+    *, order: ProductionOrder | UUID, reason: str, already_locked: bool = False
 ) -> tuple[ProductionOrder, bool]:
-    """`cancel_unpaid_order` for a caller that owns the transaction (the webhook's event log)."""
-    _require_transaction()
-    order_id = order.pk if isinstance(order, ProductionOrder) else order
-    locked = _lock(order_id)
+    """`cancel_unpaid_order` for a caller that owns the transaction (the webhook's event log);
+    `already_locked` as in `submit_paid_order_in_transaction`."""
+    locked = _locked(order, already_locked)
     if locked.status != OrderState.DRAFT:
         return locked, False
     change = _change_state(locked, OrderState.CANCELED, source=EventSource.STRIPE)
@@ -1038,6 +1037,14 @@ def _require_transaction() -> None:
     # Without an enclosing atomic block the row lock would be released before the write.
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("Call this inside transaction.atomic(); the caller owns it.")
+
+
+def _locked(order: ProductionOrder | UUID, caller_locked: bool) -> ProductionOrder:
+    """The order, row-locked in the caller's transaction (read again unless the caller did)."""
+    _require_transaction()
+    if caller_locked and isinstance(order, ProductionOrder):
+        return order
+    return _lock(order.pk if isinstance(order, ProductionOrder) else order)
 
 
 def _lock(order_id: UUID) -> ProductionOrder:

@@ -1,0 +1,161 @@
+"""What a first (paying) webhook delivery costs the request: one locked read of the order, and
+no wait for the channel layer — while the live page still hears of the payment, in order."""
+
+import asyncio
+import threading
+
+import pytest
+from channels.layers import BaseChannelLayer
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from payments.services import start_checkout
+from production import broadcasts
+from production.lifecycle import OrderState
+from production.models import ProductionOrder
+from tests.factories import make_order
+from tests.payments.stripe_events import checkout_session, deliver, stripe_event
+
+
+@pytest.fixture(autouse=True)
+def _site(settings):
+    settings.SITE_URL = "http://shop.test"
+
+
+@pytest.fixture
+def order(customer, garment):
+    draft = make_order(owner=customer, garment=garment)
+    start_checkout(order=draft)
+    return ProductionOrder.objects.get(pk=draft.pk)
+
+
+def pay(order, event_id="evt_first"):
+    event = stripe_event("checkout.session.completed", checkout_session(order), event_id)
+    return deliver(Client(), event)
+
+
+@pytest.mark.django_db
+def test_a_first_delivery_locks_and_reads_the_order_row_once(
+    order, django_capture_on_commit_callbacks
+):
+    # execute=False: the after-commit broadcast (and its read of the order JSON) aside.
+    with (
+        django_capture_on_commit_callbacks(execute=False),
+        CaptureQueriesContext(connection) as queries,
+    ):
+        response = pay(order)
+    assert response.json()["outcome"] == "submitted"
+    order_reads = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("SELECT")
+        and '"production_productionorder"' in q["sql"].split("FROM")[1][:40]
+    ]
+    assert len(order_reads) == 1
+    if connection.features.has_select_for_update:  # SQLite has no row locks
+        assert "FOR UPDATE" in order_reads[0]
+    # The duplicate check, the locked read, the order's UPDATE, its event and the event log row
+    # (SAVEPOINT/RELEASE aside: the test wraps everything in a transaction).
+    writes_and_reads = [q for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert len(writes_and_reads) == 5
+
+
+class HeldLayer(BaseChannelLayer):
+    """A shared (non in-memory) layer whose sends wait until the test lets them go."""
+
+    extensions = ["groups"]
+    released = threading.Event()
+    sent: list[tuple[str, str]] = []
+
+    async def group_send(self, group, message):
+        while not self.released.is_set():  # not asyncio.Event: set from the test's thread
+            await asyncio.sleep(0.005)
+        self.sent.append((group, message["type"]))
+
+    async def group_add(self, group, channel):
+        pass
+
+    async def group_discard(self, group, channel):
+        pass
+
+
+@pytest.fixture
+def held_layer(settings):
+    HeldLayer.released = threading.Event()
+    HeldLayer.sent = []
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": f"{__name__}.HeldLayer"}}
+    yield HeldLayer
+    HeldLayer.released.set()
+    broadcasts.wait_until_sent()
+
+
+@pytest.mark.django_db(transaction=True)  # commits as deployed, so the after-commit send runs
+def test_the_webhook_answers_before_the_live_page_message_leaves_and_it_still_arrives(
+    order, held_layer
+):
+    response = pay(order)  # returns although the layer has not taken the message yet
+
+    assert response.json()["outcome"] == "submitted"
+    assert ProductionOrder.objects.get(pk=order.pk).status == OrderState.SUBMITTED
+    assert held_layer.sent == []
+
+    held_layer.released.set()
+    assert broadcasts.wait_until_sent()
+    group = f"order.{order.pk}"
+    assert held_layer.sent == [
+        (group, "order.updated"),
+        (group, "event.created"),
+        ("ops.orders", "order.updated"),
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_changes_sent_in_the_background_keep_their_order(order, held_layer, operator):
+    from production import services
+    from production.lifecycle import EventSource
+
+    pay(order)
+    services.transition_order(
+        order=order.pk, to=OrderState.APPROVED, actor=operator, source=EventSource.OPERATOR
+    )
+    held_layer.released.set()
+    assert broadcasts.wait_until_sent()
+    mine = [kind for group, kind in held_layer.sent if group == f"order.{order.pk}"]
+    assert mine == ["order.updated", "event.created"] * 2
+    assert [kind for group, kind in held_layer.sent if group == "ops.orders"] == [
+        "order.updated"
+    ] * 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_background_send_is_logged_and_the_next_change_still_leaves(
+    order, held_layer, operator, monkeypatch, caplog
+):
+    from production import services
+    from production.lifecycle import EventSource
+
+    calls = []
+    original = HeldLayer.group_send
+
+    async def fail_first(self, group, message):
+        if group.startswith("user."):  # the operator's access re-check, not our subject
+            return await original(self, group, message)
+        calls.append(group)
+        if len(calls) == 1:
+            raise ConnectionError("redis is down")
+        await original(self, group, message)
+
+    monkeypatch.setattr(HeldLayer, "group_send", fail_first)
+    held_layer.released.set()
+    pay(order)
+    assert broadcasts.wait_until_sent()
+    services.transition_order(
+        order=order.pk, to=OrderState.APPROVED, actor=operator, source=EventSource.OPERATOR
+    )
+    assert broadcasts.wait_until_sent()
+    assert ProductionOrder.objects.get(pk=order.pk).status == OrderState.APPROVED
+    assert "failed; the change itself is committed" in caplog.text
+    # All but the one send that failed: the rest of the payment's, then the approval's.
+    assert [g for g, _ in held_layer.sent if not g.startswith("user.")] == calls[1:]
+    assert len(calls) == 6
