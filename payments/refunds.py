@@ -72,12 +72,18 @@ class RefundRefused(OrderError):
 
 
 def record_payment_in_transaction(
-    *, order: ProductionOrder, session: Mapping[str, Any], event_id: str
+    *,
+    order: ProductionOrder,
+    session: Mapping[str, Any],
+    event_id: str,
+    submitted_now: bool = False,
 ) -> Payment | None:
     """Keep what Stripe took for a paid Checkout Session (once per session, whatever the events).
 
     Called by the webhook under the order's row lock. None when the session carries no usable
-    amount (the caller has refused the payment already)."""
+    amount (the caller has refused the payment already). `submitted_now`: this event just took the
+    order out of draft, so no payment of its session can be on record yet (one query fewer on
+    the webhook's busiest path)."""
     amount, currency, session_id = (
         session.get("amount_total"),
         session.get("currency"),
@@ -92,7 +98,9 @@ def record_payment_in_transaction(
     ):
         return None
     intent = session.get("payment_intent") or None
-    payment = Payment.objects.filter(checkout_session_id=session_id).first()
+    payment = (
+        None if submitted_now else Payment.objects.filter(checkout_session_id=session_id).first()
+    )
     if payment is not None:
         if payment.order_id != order.pk:
             logger.error("Session %s paid for %s is another order's", session_id, order.reference)

@@ -352,7 +352,9 @@ def _submit(order: ProductionOrder, session: Mapping[str, Any], event_id: str) -
         logger.error("Stripe event %s refused: %s", event_id, exc.message)
         return Outcome.REFUSED, exc.message
     if changed:
-        refunds.record_payment_in_transaction(order=order, session=session, event_id=event_id)
+        refunds.record_payment_in_transaction(
+            order=order, session=session, event_id=event_id, submitted_now=True
+        )
         return Outcome.SUBMITTED, ""
     if order.status == OrderState.CANCELED:
         # The money came in for an order that no longer exists: all of it goes back.

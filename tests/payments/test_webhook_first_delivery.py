@@ -55,10 +55,11 @@ def test_a_first_delivery_locks_and_reads_the_order_row_once(
     assert len(order_reads) == 1
     if connection.features.has_select_for_update:  # SQLite has no row locks
         assert "FOR UPDATE" in order_reads[0]
-    # The duplicate check, the locked read, the order's UPDATE, its event and the event log row
-    # (SAVEPOINT/RELEASE aside: the test wraps everything in a transaction).
+    # The duplicate check, the locked read, the order's UPDATE, its event, the payment (a check
+    # that its intent is new, and its row) and the event log row (SAVEPOINT/RELEASE aside: the
+    # test wraps everything in a transaction).
     writes_and_reads = [q for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
-    assert len(writes_and_reads) == 5
+    assert len(writes_and_reads) == 7
 
 
 class HeldLayer(BaseChannelLayer):
