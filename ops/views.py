@@ -47,6 +47,7 @@ from production.lifecycle import (
     move_to,
     next_step,
     proof_refusal,
+    step_refusal,
 )
 from production.models import ProductionOrder
 from production.proofs import proof_history
@@ -201,6 +202,7 @@ class OrderDetailView(OperatorRequiredMixin, View):
                 "forward": forward,
                 "next_step": step,
                 "next_step_label": STEP_LABELS.get(step, ""),
+                "next_step_refusal": step and step_refusal(facts, step, actor=Actor.OPERATOR),
                 "priorities": Priority.choices,
                 "held": order.priority == Priority.HOLD,
                 "proofs": proofs,
