@@ -16,13 +16,20 @@ from django.http import (
     JsonResponse,
     QueryDict,
 )
+from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 
-from ops.board import BoardFilters, customer_name, production_board, recent_scans
-from ops.floor import STAGES, STAGES_BY_KEY, STATIONS, STATIONS_BY_KEY, Stage, stage_of
+from ops.board import (
+    BoardFilters,
+    customer_name,
+    production_board,
+    recent_scans,
+    render_cards,
+)
+from ops.floor import STAGES_BY_KEY, STATIONS, STATIONS_BY_KEY, Stage, stage_of
 from ops.forms import BoardMoveForm, ScanForm
 from ops.models import StationScan
 from ops.services import move_to_stage, scan_at_station
@@ -115,12 +122,11 @@ class BoardView(OperatorRequiredMixin, View):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         board = production_board(request.GET)
-        context = {
-            "board": board,
-            "stages": STAGES,
-            "query": board.filters.query(),
-            "move_url": reverse("ops:board-move"),
-        }
+        query = board.filters.query()
+        render_cards(
+            board, move_url=reverse("ops:board-move"), csrf_token=get_token(request), query=query
+        )
+        context = {"board": board, "query": query}
         if request.GET.get("fragment"):
             return render(request, "ops/board_columns.html", context)
         return render(request, "ops/board.html", context)

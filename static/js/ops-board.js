@@ -212,9 +212,9 @@
     holder.querySelectorAll(".board-column").forEach(function (column) {
       scrolls[column.getAttribute("data-stage")] = column.scrollTop;
     });
-    var scrollX = holder.firstElementChild ? holder.firstElementChild.scrollLeft : 0;
+    var scrollX = holder.scrollLeft;
     holder.innerHTML = html;
-    if (holder.firstElementChild) holder.firstElementChild.scrollLeft = scrollX;
+    holder.scrollLeft = scrollX;
     holder.querySelectorAll(".board-column").forEach(function (column) {
       column.scrollTop = scrolls[column.getAttribute("data-stage")] || 0;
     });
