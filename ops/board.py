@@ -226,6 +226,15 @@ def _read_techniques(techniques: dict[UUID, set[str]], order_ids: QuerySet | lis
         items = items.filter(condition)
     elif isinstance(order_ids, QuerySet):
         items = items.filter(order__in=order_ids.values("pk"))
+    elif connection.vendor == "postgresql":
+        # The shown cards' ids as one array parameter: Django adapts an IN list id by id (~10
+        # against ~6 ms for 300 ids here).
+        condition = RawSQL(  # noqa: S611 (a parameter)
+            f'"{LineItem._meta.db_table}"."order_id" = ANY(%s::uuid[])',
+            [[str(pk) for pk in order_ids]],
+            output_field=BooleanField(),
+        )
+        items = items.filter(condition)
     else:
         items = items.filter(order_id__in=order_ids)
     for order_id, technique in items.values_list("order_id", "technique").distinct():
