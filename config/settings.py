@@ -371,3 +371,5 @@ LOGGING = {
 # services on its own), and where the per-state tab counts stop counting ("1,000+").
 OPS_BULK_LIMIT = env.int("OPS_BULK_LIMIT", default=1000)
 OPS_COUNT_CAP = env.int("OPS_COUNT_CAP", default=1000)
+# Cards per production-board column (and as many held ones), most urgent first; counts stay whole.
+OPS_BOARD_COLUMN_LIMIT = env.int("OPS_BOARD_COLUMN_LIMIT", default=30)

@@ -211,3 +211,23 @@ class RefundForm(forms.Form):
 def currency_digits(currency: str) -> int:
     code = currency.lower()
     return 0 if code in ZERO_DECIMAL else 3 if code in THREE_DECIMAL else 2
+
+
+class ScanForm(forms.Form):
+    """A code read at a scan station (a scanner types it and Enter)."""
+
+    code = forms.CharField(max_length=2000, required=False, strip=True)
+
+
+class BoardMoveForm(forms.Form):
+    """A card moved on the production board: the order and the stage it was moved to."""
+
+    order = forms.UUIDField()
+    stage = forms.ChoiceField(choices=[])
+    filters = forms.CharField(required=False, max_length=500)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        from ops.floor import STAGES
+
+        super().__init__(*args, **kwargs)
+        self.fields["stage"].choices = [(stage.key, stage.label) for stage in STAGES]

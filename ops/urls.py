@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from ops import proof_views, shipping_views, views
+from ops import floor_views, proof_views, shipping_views, views
 
 app_name = "ops"
 
@@ -32,4 +32,10 @@ urlpatterns = [
         proof_views.ProofPhoneDecisionView.as_view(),
         name="proof-phone-decision",
     ),
+    # The shop floor: scan stations and the production board.
+    path("scan/", floor_views.ScanStationsView.as_view(), name="scan"),
+    path("scan/<slug:station>/", floor_views.ScanStationView.as_view(), name="scan-station"),
+    path("scan/<slug:station>/scans", floor_views.ScanJsonView.as_view(), name="scan-json"),
+    path("board/", floor_views.BoardView.as_view(), name="board"),
+    path("board/move", floor_views.BoardMoveView.as_view(), name="board-move"),
 ]

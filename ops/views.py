@@ -59,6 +59,7 @@ from production.lifecycle import (
     next_step,
     proof_refusal,
     ship_refusal,
+    step_refusal,
 )
 from production.models import ProductionOrder
 from production.pricing import format_money
@@ -245,6 +246,7 @@ def render_order_detail(
             "forward": forward,
             "next_step": step,
             "next_step_label": STEP_LABELS.get(step, ""),
+            "next_step_refusal": step and step_refusal(facts, step, actor=Actor.OPERATOR),
             "priorities": Priority.choices,
             "held": order.priority == Priority.HOLD,
             "proofs": proofs,

@@ -356,6 +356,8 @@ def step_refusal(facts: OrderFacts, to: ProductionStatus, *, actor: Actor) -> st
         facts.production_status
     ):
         return f"The order is already at {facts.production_status}: production only moves on."
+    if (held := _not_on_hold(facts)) is not None:
+        return held  # a paused order does not move on the floor either
     following = next_step(facts)
     if to != following:
         return f"{STEP_TODO[following]} first: the order is at {facts.production_status}."

@@ -42,6 +42,7 @@ POSITIONS = [
     (OrderState.APPROVED, None, Priority.HOLD),
     (OrderState.IN_PRODUCTION, ProductionStatus.PRINTING, Priority.STANDARD),
     (OrderState.IN_PRODUCTION, ProductionStatus.FINISHING, Priority.RUSH),
+    (OrderState.IN_PRODUCTION, ProductionStatus.FINISHING, Priority.HOLD),
     (OrderState.IN_PRODUCTION, ProductionStatus.READY, Priority.STANDARD),
     (OrderState.FULFILLED, None, Priority.STANDARD),
     (OrderState.CANCELED, None, Priority.STANDARD),
@@ -181,6 +182,17 @@ def test_no_skipped_production_stage():
     assert step_refusal(printing, ProductionStatus.FINISHING, actor=Actor.OPERATOR) is None
     assert step_refusal(printing, ProductionStatus.FINISHING, actor=Actor.CUSTOMER) == (
         "The customer cannot change the production status: operators do."
+    )
+
+
+def test_a_held_order_does_not_move_on_the_floor():
+    held = OrderFacts(OrderState.IN_PRODUCTION, ProductionStatus.PRINTING, Priority.HOLD)
+    assert step_refusal(held, ProductionStatus.FINISHING, actor=Actor.OPERATOR) == (
+        "Release the hold first: the order is on hold."
+    )
+    # Going back is refused for what it is, hold or not.
+    assert step_refusal(held, ProductionStatus.PRINTING, actor=Actor.OPERATOR) == (
+        "The order is already at Printing: production only moves on."
     )
 
 

@@ -1,0 +1,347 @@
+"""Reads of the shop floor: the production board's columns and cards, a station's last scans.
+
+The board is a fixed number of queries whatever the shop's size (asserted in tests, timed by
+bench/ops_board.py): the open orders as narrow rows, their techniques, the garment filter's
+choices. Open orders are a small slice of a long history; the state index (`order_status_seek`)
+finds them, and the line items come by their order's index.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from uuid import UUID
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import BooleanField, QuerySet
+from django.db.models.expressions import RawSQL
+from django.http import QueryDict
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+
+from ops.floor import OPEN_STATES, STAGES, Stage
+from ops.models import StationScan
+from production.lifecycle import Priority, ProductionStatus
+from production.models import Garment, LineItem, ProductionOrder, Technique
+
+TECHNIQUE_SHORT = {Technique.DTG: "DTG", Technique.SCREEN: "Screen", Technique.EMBROIDERY: "Embr."}
+
+
+@dataclass(frozen=True)
+class BoardFilters:
+    """The board's query string, checked: unknown values are ignored (and said so)."""
+
+    technique: str = ""
+    garment: int | None = None
+    errors: tuple[str, ...] = ()
+
+    @classmethod
+    def from_query(cls, params: QueryDict) -> BoardFilters:
+        errors = []
+        technique = params.get("technique", "").strip()
+        if technique and technique not in Technique.values:
+            errors.append(f"Unknown technique “{technique[:40]}”: showing every technique.")
+            technique = ""
+        garment_text = params.get("garment", "").strip()
+        garment = None
+        if garment_text:
+            if garment_text.isdigit() and len(garment_text) < 10:
+                garment = int(garment_text)
+            else:
+                errors.append("Unknown garment: showing every garment.")
+        return cls(technique, garment, tuple(errors))
+
+    def query(self) -> str:
+        params = QueryDict(mutable=True)
+        if self.technique:
+            params["technique"] = self.technique
+        if self.garment is not None:
+            params["garment"] = str(self.garment)
+        return params.urlencode()
+
+
+@dataclass(frozen=True)
+class Card:
+    """One order on the board, formatted once in Python (the template engine is the slow part)."""
+
+    id: str
+    reference: str
+    url: str
+    customer: str
+    garment: str
+    quantity: int
+    techniques: str
+    due: str
+    due_iso: str
+    stage: str
+    rush: bool
+    late: bool
+    held: bool
+    proof_waiting: bool
+
+
+@dataclass
+class Column:
+    stage: Stage
+    cards: list[Card] = field(default_factory=list)
+    held_cards: list[Card] = field(default_factory=list)
+    total: int = 0
+    held_total: int = 0
+    html: str = ""  # the cards as HTML (`render_cards`)
+    held_html: str = ""
+    shown: int = 0  # cards picked so far (while the board is read)
+    held_shown: int = 0
+
+    @property
+    def active_total(self) -> int:
+        return self.total - self.held_total
+
+    @property
+    def list_url(self) -> str:
+        """The ops list showing this column's orders (all of them, past the board's limit)."""
+        params = QueryDict(mutable=True)
+        params["status"] = self.stage.status
+        if self.stage.step is not None:
+            params["productionStatus"] = self.stage.step
+        return reverse("ops:order-list") + "?" + params.urlencode()
+
+    @property
+    def hidden(self) -> int:
+        """Cards counted but not shown (beyond the column's limit)."""
+        return self.total - len(self.cards) - len(self.held_cards)
+
+
+@dataclass(frozen=True)
+class Board:
+    columns: list[Column]
+    filters: BoardFilters
+    garments: list[tuple[int, str]]
+    techniques: list[tuple[str, str]]
+    limit: int
+    today: date
+
+
+def open_orders() -> QuerySet[ProductionOrder]:
+    """The orders on the board: paid, neither fulfilled nor canceled."""
+    return ProductionOrder.objects.filter(status__in=OPEN_STATES)
+
+
+# What the board reads of each open order: narrow rows, no model instances (2,000 of them).
+_ROW = (
+    "pk",
+    "reference",
+    "status",
+    "production_status",
+    "priority",
+    "waiting_proof_revision",
+    "total_quantity",
+    "due_date",
+    "garment_id",
+    "owner__first_name",
+    "owner__last_name",
+    "owner__email",
+)
+_FAR_FUTURE = date.max
+
+
+def production_board(params: QueryDict, *, limit: int | None = None) -> Board:
+    """The board for the query string `params` (technique, garment), in three queries.
+
+    The open orders are the shop's work in progress (a couple of thousand, whatever the history):
+    they are read once as narrow rows (the customer's name joined in), then the techniques (of the
+    cards shown, or of every open order to filter by one), then the garments; counting, grouping
+    by stage and ranking by due date happen here. Each column shows its first `limit` cards (and
+    as many held ones) and counts them all.
+    """
+    limit = limit or settings.OPS_BOARD_COLUMN_LIMIT
+    filters = BoardFilters.from_query(params)
+    orders = open_orders()
+    if filters.garment is not None:
+        orders = orders.filter(garment_id=filters.garment)
+    rows = list(orders.order_by().values_list(*_ROW))
+    # The line items are read by their order's index, for explicit ids: a join or subquery on the
+    # open orders is planned as a scan of every line item (measured ~30–90 ms on 300,000).
+    techniques: dict[UUID, set[str]] = defaultdict(set)
+    if filters.technique:
+        _read_techniques(techniques, orders)
+        rows = [row for row in rows if filters.technique in techniques[row[0]]]
+    garments = list(Garment.objects.order_by("name").values_list("pk", "name"))
+
+    columns = {stage.key: Column(stage) for stage in STAGES}
+    stage_keys = {
+        (stage.status, stage.step or ProductionStatus.QUEUED): stage.key for stage in STAGES
+    }
+    # Due date first (none: last), then reference (their number order, as they are zero-padded).
+    rows.sort(key=lambda row: (row[7] or _FAR_FUTURE, row[1]))
+    shown: list[tuple[tuple, str]] = []
+    for row in rows:
+        key = stage_keys.get((row[2], row[3]))
+        if key is None:  # not a stage of the board (no such combination is ever written)
+            continue
+        column = columns[key]
+        column.total += 1
+        held = row[4] == Priority.HOLD
+        if held:
+            column.held_total += 1
+        if (column.held_shown if held else column.shown) < limit:
+            if held:
+                column.held_shown += 1
+            else:
+                column.shown += 1
+            shown.append((row, key))
+    if not filters.technique and shown:
+        _read_techniques(techniques, [row[0] for row, _ in shown])
+    today = timezone.localdate()
+    names = dict(garments)
+    for row, key in shown:
+        card = _card(row, key, names, techniques[row[0]], today)
+        (columns[key].held_cards if card.held else columns[key].cards).append(card)
+
+    return Board(
+        columns=list(columns.values()),
+        filters=filters,
+        garments=garments,
+        techniques=list(Technique.choices),
+        limit=limit,
+        today=today,
+    )
+
+
+def _read_techniques(techniques: dict[UUID, set[str]], order_ids: QuerySet | list[UUID]) -> None:
+    """Add the techniques of these orders (ids, or a queryset of orders) to `techniques`."""
+    items = LineItem.objects.order_by()
+    if isinstance(order_ids, QuerySet) and connection.vendor == "postgresql":
+        # `= ANY(ARRAY(subquery))`: PostgreSQL reads the ids first, then probes the line items'
+        # order index; as a join or an IN subquery it plans a scan of every line item (~300,000
+        # here: 30-90 ms against ~10 for the probes, bench/ops_board.py).
+        sql, params = order_ids.values("pk").query.sql_with_params()
+        column = f'"{LineItem._meta.db_table}"."order_id"'
+        condition = RawSQL(  # noqa: S611 (the ORM's own SQL and parameters)
+            f"{column} = ANY(ARRAY({sql}))", params, output_field=BooleanField()
+        )
+        items = items.filter(condition)
+    elif isinstance(order_ids, QuerySet):
+        items = items.filter(order__in=order_ids.values("pk"))
+    elif connection.vendor == "postgresql":
+        # The shown cards' ids as one array parameter: Django adapts an IN list id by id (~10
+        # against ~6 ms for 300 ids here).
+        condition = RawSQL(  # noqa: S611 (a parameter)
+            f'"{LineItem._meta.db_table}"."order_id" = ANY(%s::uuid[])',
+            [[str(pk) for pk in order_ids]],
+            output_field=BooleanField(),
+        )
+        items = items.filter(condition)
+    else:
+        items = items.filter(order_id__in=order_ids)
+    for order_id, technique in items.values_list("order_id", "technique").distinct():
+        techniques[order_id].add(technique)
+
+
+_DETAIL = None
+
+
+def _detail_url(order_id: UUID) -> str:
+    global _DETAIL
+    if _DETAIL is None:
+        _DETAIL = reverse("ops:order-detail", args=[UUID(int=0)]).replace(str(UUID(int=0)), "{}")
+    return _DETAIL.format(order_id)
+
+
+def _card(
+    row: tuple, stage: str, garments: dict[int, str], techniques: set[str], today: date
+) -> Card:
+    (pk, reference, _, _, priority, proof, quantity, due, garment_id, first, last, email) = row
+    name = f"{first} {last}".strip()
+    return Card(
+        id=str(pk),
+        reference=reference,
+        url=_detail_url(pk),
+        customer=name or email,
+        garment=garments.get(garment_id, ""),
+        quantity=quantity,
+        techniques=" · ".join(
+            TECHNIQUE_SHORT.get(t, t) for t in sorted(techniques, key=Technique.values.index)
+        ),
+        due=f"{due:%b} {due.day}" if due else "—",
+        due_iso=due.isoformat() if due else "",
+        stage=stage,
+        rush=priority == Priority.RUSH,
+        late=due is not None and due < today,
+        held=priority == Priority.HOLD,
+        proof_waiting=proof is not None,
+    )
+
+
+def render_cards(board: Board, *, move_url: str, csrf_token: str, query: str) -> None:
+    """Each column's cards as HTML (`html`, `held_html`), built here rather than by the template
+    engine, which took ten times as long for a few hundred cards (bench/ops_board.py)."""
+    hidden = (
+        f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(csrf_token)}">'
+        f'<input type="hidden" name="filters" value="{escape(query)}">'
+    )
+    options = {
+        current.key: "".join(
+            f'<option value="{stage.key}"{" selected" if stage == current else ""}>'
+            f"{escape(stage.label)}</option>"
+            for stage in STAGES
+        )
+        for current in STAGES
+    }
+    move_url = escape(move_url)
+
+    def html(card: Card) -> str:
+        classes = "board-card" + " rush" * card.rush + " late" * card.late + " held" * card.held
+        badges = (
+            ' <span class="badge rush">Rush</span>' * card.rush
+            + ' <span class="badge late">Late</span>' * card.late
+            + ' <span class="badge hold">On hold</span>' * card.held
+            + ' <span class="badge proof">Awaiting proof</span>' * card.proof_waiting
+        )
+        what = f"{escape(card.garment)} · {card.quantity} pcs"
+        if card.techniques:
+            what += f" · {escape(card.techniques)}"
+        return (
+            f'<li class="{classes}" draggable="true" data-order-id="{card.id}" '
+            f'data-stage="{card.stage}" data-reference="{escape(card.reference)}">'
+            '<p class="card-head"><span class="drag-handle" aria-hidden="true" '
+            'title="Drag to another column">⠿</span>'
+            f'<a href="{card.url}">{escape(card.reference)}</a>{badges}</p>'
+            f'<p class="card-customer">{escape(card.customer)}</p>'
+            f'<p class="card-what">{what}</p>'
+            f'<p class="card-due">Due <time datetime="{card.due_iso}">{card.due}</time></p>'
+            f'<form method="post" action="{move_url}" class="card-move">{hidden}'
+            f'<input type="hidden" name="order" value="{card.id}">'
+            f'<label for="move-{card.id}">Move to</label> '
+            f'<select id="move-{card.id}" name="stage">{options[card.stage]}</select> '
+            '<button type="submit" class="secondary">Move</button></form>'
+            '<p class="card-refusal" role="alert" hidden></p></li>'
+        )
+
+    for column in board.columns:
+        column.html = mark_safe("".join(html(card) for card in column.cards))  # noqa: S308
+        column.held_html = mark_safe("".join(html(card) for card in column.held_cards))  # noqa: S308
+
+
+# --- scan stations ---------------------------------------------------------------------------
+
+RECENT_SCANS = 10
+
+
+def recent_scans(*, station: Stage, limit: int = RECENT_SCANS) -> list[StationScan]:
+    """The station's last scans, newest first, with the order and customer each names."""
+    return list(
+        StationScan.objects.filter(station=station.key)
+        .select_related("order__owner")
+        .order_by("-scanned_at", "-id")[:limit]
+    )
+
+
+def customer_name(order: ProductionOrder | None) -> str:
+    if order is None:
+        return ""
+    owner = order.owner
+    return f"{owner.first_name} {owner.last_name}".strip() or owner.email
