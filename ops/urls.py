@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from ops import proof_views, views
+from ops import proof_views, ticket_views, views
 
 app_name = "ops"
 
@@ -12,6 +12,18 @@ urlpatterns = [
     re_path(r"^orders/export\.csv$", views.OrderExportView.as_view(), name="order-export"),
     path("orders/<uuid:order_id>/", views.OrderDetailView.as_view(), name="order-detail"),
     path("orders/<uuid:order_id>/actions", views.OrderActionView.as_view(), name="order-action"),
+    path(
+        "orders/<uuid:order_id>/ticket.pdf",
+        ticket_views.OrderTicketView.as_view(),
+        name="order-ticket",
+    ),
+    re_path(r"^orders/tickets/?$", ticket_views.TicketPrintView.as_view(), name="ticket-print"),
+    path("tickets/<uuid:batch_id>/", ticket_views.TicketBatchView.as_view(), name="ticket-batch"),
+    path(
+        "tickets/<uuid:batch_id>/download",
+        ticket_views.TicketBatchDownloadView.as_view(),
+        name="ticket-batch-download",
+    ),
     path("orders/<uuid:order_id>/proofs", proof_views.ProofSendView.as_view(), name="proof-send"),
     path(
         "orders/<uuid:order_id>/proofs/<int:revision>/phone-decision",
