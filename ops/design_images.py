@@ -32,6 +32,7 @@ import hashlib
 import ipaddress
 import socket
 import time
+import warnings
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -339,11 +340,17 @@ def make_thumbnail(data: bytes) -> bytes:
     """A small PNG of the design, or Refused. The header is checked before anything is decoded."""
     if _looks_like_svg(data):
         raise Refused("SVG design: vector files are not drawn on tickets (open the design URL).")
+    limit = settings.TICKET_DESIGN_MAX_PIXELS
+    too_large = f"The design is too large an image (more than {limit / 1e6:g} megapixels)."
     try:
-        with Image.open(BytesIO(data), formats=sorted(ALLOWED_FORMATS)) as probe:
+        with warnings.catch_warnings():
+            # Pillow's own bomb check (at Image.MAX_IMAGE_PIXELS) warns before ours runs: an error.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            probe = Image.open(BytesIO(data), formats=sorted(ALLOWED_FORMATS))
+        with probe:
             width, height = probe.size
-            if width * height > settings.TICKET_DESIGN_MAX_PIXELS:
-                raise Refused(f"The design is too large an image ({width} × {height} pixels).")
+            if width * height > limit:
+                raise Refused(too_large)
             probe.verify()
         with Image.open(BytesIO(data), formats=sorted(ALLOWED_FORMATS)) as image:
             image.draft("RGB", (THUMBNAIL_PIXELS, THUMBNAIL_PIXELS))  # JPEG: decode scaled down
@@ -355,5 +362,7 @@ def make_thumbnail(data: bytes) -> bytes:
             return out.getvalue()
     except Refused:
         raise
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
+        raise Refused(too_large) from error
+    except (OSError, ValueError, SyntaxError) as error:
         raise Refused("The design is not an image the tickets can show.") from error

@@ -346,7 +346,9 @@ def test_a_batch_is_for_operators_only(big_batch, customer_client, task_worker):
     assert anonymous.get(download).status_code == 302  # to the login page
 
 
-def test_a_failed_batch_says_so_and_records_nothing(big_batch, ops_client, task_worker, monkeypatch):
+def test_a_failed_batch_says_so_and_records_nothing(
+    big_batch, ops_client, task_worker, monkeypatch
+):
     _, batch, _ = big_batch
 
     def broken(*args, **kwargs):
