@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 from xml.sax.saxutils import escape
 
+import segno
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
@@ -33,10 +34,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks import task
-from reportlab.graphics import renderPDF
 from reportlab.graphics.barcode.code128 import Code128
-from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.lib.styles import ParagraphStyle
@@ -381,15 +379,25 @@ def _band(canvas: Canvas, order: ProductionOrder, width: float, top: float) -> N
 
 
 def _qr(canvas: Canvas, url: str, x: float, y: float) -> None:
-    widget = QrCodeWidget(url, barLevel="M")
-    left, bottom, right, upper = widget.getBounds()
-    drawing = Drawing(
-        QR_SIZE,
-        QR_SIZE,
-        transform=[QR_SIZE / (right - left), 0, 0, QR_SIZE / (upper - bottom), 0, 0],
-    )
-    drawing.add(widget)
-    renderPDF.draw(drawing, canvas, x, y)
+    """The QR code of `url` (segno encodes it: reportlab's own QR widget takes ~150 ms a code),
+    painted as vector squares, one rectangle per run of dark modules, so it prints sharp."""
+    code = segno.make_qr(url, error="m", boost_error=False)
+    rows = [list(row) for row in code.matrix_iter(border=0)]
+    module = QR_SIZE / len(rows)
+    path = canvas.beginPath()
+    for r, row in enumerate(rows):
+        top = y + QR_SIZE - (r + 1) * module
+        c = 0
+        while c < len(row):
+            if not row[c]:
+                c += 1
+                continue
+            start = c
+            while c < len(row) and row[c]:
+                c += 1
+            path.rect(x + start * module, top, (c - start) * module, module)
+    canvas.setFillColor(colors.black)
+    canvas.drawPath(path, stroke=0, fill=1)
 
 
 def _design(canvas: Canvas, design: Thumbnail, x: float, y: float) -> None:
