@@ -201,6 +201,14 @@ def expire_old_batches(*, now: datetime | None = None) -> int:
     marked expired, so a bookmarked status page says what happened). Returns how many."""
     now = now or timezone.now()
     cutoff = now - timedelta(hours=settings.TICKET_BATCH_KEEP_HOURS)
+    # A batch still unfinished after all that time lost its worker (killed mid-build): say so.
+    TicketBatch.objects.filter(
+        state__in=[TicketBatch.State.QUEUED, TicketBatch.State.RUNNING], created_at__lt=cutoff
+    ).update(
+        state=TicketBatch.State.FAILED,
+        error="The worker stopped before finishing these tickets. Print them again.",
+        finished_at=now,
+    )
     old = TicketBatch.objects.filter(
         state__in=[TicketBatch.State.READY, TicketBatch.State.FAILED], finished_at__lt=cutoff
     )

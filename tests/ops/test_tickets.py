@@ -417,3 +417,21 @@ def test_building_a_batch_takes_a_bounded_number_of_queries(settings, operator, 
     small, large = built_with(10), built_with(40)
     assert large - small <= (40 - 10) // 5 * 2 + tickets.PROGRESS_STEPS
     assert large <= 40 // 5 * 2 + tickets.PROGRESS_STEPS + 10
+
+
+def test_a_batch_whose_worker_died_is_reported_failed_by_the_cleanup(
+    big_batch, ops_client, settings
+):
+    from django.core.management import call_command
+
+    _, batch, _ = big_batch
+    TicketBatch.objects.filter(pk=batch.pk).update(
+        state=TicketBatch.State.RUNNING,
+        created_at=timezone.now() - dt.timedelta(hours=settings.TICKET_BATCH_KEEP_HOURS + 1),
+    )
+
+    call_command("clean_ticket_batches")
+
+    failed = status(ops_client, batch)
+    assert failed["state"] == "failed"
+    assert failed["error"] == "The worker stopped before finishing these tickets. Print them again."
