@@ -14,7 +14,7 @@ A design URL is the customer's text. Before anything is fetched:
 - the whole fetch has one deadline (TICKET_DESIGN_TIMEOUT, connecting and reading) and reading
   stops past TICKET_DESIGN_MAX_BYTES;
 - Pillow reads only PNG, JPEG, GIF and WebP, checks the pixel count from the header before
-  decoding (TICKET_DESIGN_MAX_PIXELS: no decompression bombs) and re-encodes a small PNG.
+  decoding (TICKET_DESIGN_MAX_PIXELS: no decompression bombs) and re-encodes a small JPEG.
 SVG is never drawn (a vector file can pull in other URLs and scripts): the ticket shows a
 placeholder saying so.
 
@@ -58,9 +58,9 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 @dataclass(frozen=True)
 class Thumbnail:
-    """A design as the ticket draws it: a small PNG, or None and the reason for the placeholder."""
+    """A design as the ticket draws it: a small JPEG, or None and the reason for the placeholder."""
 
-    png: bytes | None
+    image: bytes | None
     reason: str = ""
 
 
@@ -78,8 +78,8 @@ def design_thumbnail(url: str) -> Thumbnail:
         thumbnail = Thumbnail(make_thumbnail(read_design(url)))
     except Refused as refusal:
         thumbnail = Thumbnail(None, str(refusal))
-    timeout = THUMBNAIL_CACHE_SECONDS if thumbnail.png else REFUSAL_CACHE_SECONDS
-    cache.set(key, (thumbnail.png, thumbnail.reason), timeout)
+    timeout = THUMBNAIL_CACHE_SECONDS if thumbnail.image else REFUSAL_CACHE_SECONDS
+    cache.set(key, (thumbnail.image, thumbnail.reason), timeout)
     return thumbnail
 
 
@@ -337,7 +337,7 @@ def _looks_like_svg(data: bytes) -> bool:
 
 
 def make_thumbnail(data: bytes) -> bytes:
-    """A small PNG of the design, or Refused. The header is checked before anything is decoded."""
+    """A small JPEG of the design, or Refused. The header is checked before anything is decoded."""
     if _looks_like_svg(data):
         raise Refused("SVG design: vector files are not drawn on tickets (open the design URL).")
     limit = settings.TICKET_DESIGN_MAX_PIXELS
@@ -355,10 +355,13 @@ def make_thumbnail(data: bytes) -> bytes:
         with Image.open(BytesIO(data), formats=sorted(ALLOWED_FORMATS)) as image:
             image.draft("RGB", (THUMBNAIL_PIXELS, THUMBNAIL_PIXELS))  # JPEG: decode scaled down
             image.thumbnail((THUMBNAIL_PIXELS, THUMBNAIL_PIXELS))
-            has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-            converted = image.convert("RGBA" if has_alpha else "RGB")
+            # A JPEG: the PDF embeds it as it is (a PNG would be decoded and deflated again for
+            # every ticket), and it is a fraction of the size. Transparency lands on white paper.
+            rgba = image.convert("RGBA")
+            paper = Image.new("RGB", rgba.size, "white")
+            paper.paste(rgba, mask=rgba.getchannel("A"))
             out = BytesIO()
-            converted.save(out, format="PNG")
+            paper.save(out, format="JPEG", quality=85)
             return out.getvalue()
     except Refused:
         raise

@@ -409,16 +409,15 @@ def _qr(canvas: Canvas, url: str, x: float, y: float) -> None:
 
 
 def _design(canvas: Canvas, design: Thumbnail, x: float, y: float) -> None:
-    if design.png:
+    if design.image:
         canvas.drawImage(
-            ImageReader(BytesIO(design.png)),
+            ImageReader(BytesIO(design.image)),
             x,
             y,
             DESIGN_BOX,
             DESIGN_BOX,
             preserveAspectRatio=True,
             anchor="c",
-            mask="auto",
         )
         return
     canvas.setStrokeColor(colors.grey)

@@ -15,6 +15,7 @@ import pytest
 import urllib3
 from django.urls import reverse
 from PIL import Image, ImageFile
+from pypdf import PdfReader
 
 from ops import design_images
 from ops.design_images import design_thumbnail
@@ -79,7 +80,7 @@ def no_connections(monkeypatch) -> list[object]:
 def test_a_design_inside_a_private_network_is_never_fetched(url, no_connections):
     thumbnail = design_thumbnail(url)
 
-    assert thumbnail.png is None
+    assert thumbnail.image is None
     assert thumbnail.reason == PRIVATE
     assert no_connections == []
 
@@ -94,7 +95,7 @@ def test_a_host_name_resolving_to_a_private_address_is_never_fetched(
 
     thumbnail = design_thumbnail("https://designs.attacker.example/x.png")
 
-    assert (thumbnail.png, thumbnail.reason) == (None, PRIVATE)
+    assert (thumbnail.image, thumbnail.reason) == (None, PRIVATE)
     assert no_connections == []
 
 
@@ -228,14 +229,14 @@ def url(server: DesignServer, path: str) -> str:
     return f"http://designs.test:{server.server_address[1]}{path}"
 
 
-def test_a_public_png_design_becomes_a_small_thumbnail(monkeypatch):
+def test_a_public_png_design_becomes_a_small_jpeg_thumbnail(monkeypatch):
     with design_server(monkeypatch) as server:
         server.routes["/d.png"] = (200, {"Content-Type": "image/png"}, png_bytes((900, 600)), 0)
         thumbnail = design_thumbnail(url(server, "/d.png"))
 
     assert thumbnail.reason == ""
-    image = Image.open(BytesIO(thumbnail.png))
-    assert image.format == "PNG"
+    image = Image.open(BytesIO(thumbnail.image))
+    assert image.format == "JPEG"
     assert image.size == (480, 320)
 
 
@@ -253,6 +254,8 @@ def test_a_design_is_fetched_once_for_a_batch_of_tickets(monkeypatch, settings, 
 
     assert server.requests == ["/d.png"]
     assert all("No design preview" not in text for text in page_texts(pdf))
+    pages = PdfReader(BytesIO(pdf)).pages
+    assert [len(page.images) for page in pages] == [1, 1, 1]  # the design, on every ticket
 
 
 def test_an_oversized_design_is_not_read_to_the_end(monkeypatch):
@@ -274,7 +277,7 @@ def test_a_slow_design_gives_up_at_the_deadline(monkeypatch):
         thumbnail = design_thumbnail(url(server, "/slow.png"))
         took = time.monotonic() - started
 
-    assert thumbnail.png is None
+    assert thumbnail.image is None
     assert thumbnail.reason == "The design took longer than 0.5 s to download."
     assert took < 2  # the whole fetch, not each read, is bounded
 
@@ -291,7 +294,7 @@ def test_redirects_are_followed_a_couple_of_times_each_hop_vetted(monkeypatch):
         inside = design_thumbnail(url(server, "/inside"))
         hops = list(server.requests)
 
-    assert followed.png is not None
+    assert followed.image is not None
     assert looping.reason == "The design URL redirects more than 2 times."
     assert inside.reason == PRIVATE
     assert hops.count("/loop") == 3 and hops.count("/inside") == 1
@@ -339,7 +342,7 @@ def test_designs_on_this_site_are_read_from_its_static_files(settings, no_connec
 
     assert demo.reason.startswith("SVG design")  # read from disk, then not drawn
     assert favicon.reason.startswith("SVG design")
-    assert traversal.png is None
+    assert traversal.image is None
     assert elsewhere.reason == "The design URL points at this site but not at one of its files."
     assert no_connections == []
 
@@ -351,5 +354,5 @@ def test_a_raster_design_on_this_site_is_drawn_from_disk(settings, tmp_path, no_
 
     thumbnail = design_thumbnail("https://shop.example.com/static/art/d.png")
 
-    assert thumbnail.png is not None
+    assert thumbnail.image is not None
     assert no_connections == []
