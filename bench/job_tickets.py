@@ -184,12 +184,20 @@ def measure(*, runs: int = 30, warmup: int = 5, batches: int = 3) -> dict[str, f
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Standalone: set up its own database and measure. Called from another bench whose Django
+    is already set up (bench/ops_board.py), it measures on that bench's database instead, and
+    ignores that bench's own command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--batches", type=int, default=3)
-    args = parser.parse_args(argv)
+    args, _ = parser.parse_known_args(argv)
 
+    from django.apps import apps
+
+    if apps.ready:
+        measure(runs=args.runs, warmup=args.warmup, batches=args.batches)
+        return
     configure_environment()
     ensure_database()
     import django
