@@ -63,6 +63,7 @@ MARGIN = 15 * mm
 BAND = 22 * mm  # the rush / hold band across the top
 QR_SIZE = 38 * mm
 DESIGN_BOX = 70 * mm
+NOTES_MIN_HEIGHT = 30 * mm  # the line table leaves at least this for the customer's notes
 
 
 class TicketsRefused(Exception):
@@ -342,8 +343,9 @@ def _draw_ticket(
     top = min(y, facts_top - DESIGN_BOX) - 6 * mm
 
     # Size × quantity × technique.
-    table = _line_table(order, width - 2 * MARGIN)
-    _, table_height = table.wrapOn(canvas, width - 2 * MARGIN, top - MARGIN)
+    table, table_height = _line_table(
+        canvas, order, width - 2 * MARGIN, max_height=top - MARGIN - NOTES_MIN_HEIGHT
+    )
     table.drawOn(canvas, MARGIN, top - table_height)
     top -= table_height + 8 * mm
 
@@ -351,15 +353,15 @@ def _draw_ticket(
     canvas.setFont("Helvetica-Bold", 11)
     canvas.drawString(MARGIN, top - 11, "Customer notes")
     top -= 11 + 3 * mm
-    notes = escape(order.notes.strip() or "None.").replace("\n", "<br/>")
-    box = KeepInFrame(
-        width - 2 * MARGIN,
-        max(top - MARGIN - 10 * mm, 12),
-        [Paragraph(notes, _SMALL)],
-        mode="truncate",
-    )
-    _, box_height = box.wrapOn(canvas, width - 2 * MARGIN, max(top - MARGIN - 10 * mm, 12))
+    notes = Paragraph(escape(order.notes.strip() or "None.").replace("\n", "<br/>"), _SMALL)
+    room = max(top - MARGIN - 10 * mm, 12)
+    _, needed = notes.wrap(width - 2 * MARGIN, 10_000)
+    box = KeepInFrame(width - 2 * MARGIN, room, [notes], mode="truncate")
+    _, box_height = box.wrapOn(canvas, width - 2 * MARGIN, room)
     box.drawOn(canvas, MARGIN, top - box_height)
+    if needed > room:
+        canvas.setFont("Helvetica-Bold", 9)
+        canvas.drawString(MARGIN, MARGIN + 2 * mm, "… the notes go on: read them on the ops page.")
 
     canvas.setFont("Helvetica", 8)
     canvas.setFillColor(colors.HexColor("#555555"))
@@ -434,20 +436,27 @@ def _design(canvas: Canvas, design: Thumbnail, x: float, y: float) -> None:
     canvas.setStrokeColor(colors.black)
 
 
-def _line_table(order: ProductionOrder, width: float) -> Table:
+def _line_table(
+    canvas: Canvas, order: ProductionOrder, width: float, *, max_height: float
+) -> tuple[Table, float]:
+    """The size × quantity × technique table and its height: as many lines as fit (at most
+    MAX_TABLE_ROWS), the rest summed up in one row, and the total."""
     items = list(order.line_items.all())
-    shown = items[:MAX_TABLE_ROWS]
-    rows: list[list[str]] = [["Size", "Quantity", "Technique"]]
-    rows += [[item.size, str(item.quantity), item.get_technique_display()] for item in shown]
-    if len(items) > len(shown):
-        rest = items[len(shown) :]
-        rows.append(
-            [f"+ {len(rest)} more lines", str(sum(i.quantity for i in rest)), "see ops page"]
-        )
-    rows.append(["Total", str(sum(item.quantity for item in items)), ""])
-    table = Table(rows, colWidths=[width * 0.3, width * 0.25, width * 0.45])
-    table.setStyle(_TABLE_STYLE)
-    return table
+    for shown in range(min(len(items), MAX_TABLE_ROWS), -1, -1):
+        rows: list[list[str]] = [["Size", "Quantity", "Technique"]]
+        rows += [[i.size, str(i.quantity), i.get_technique_display()] for i in items[:shown]]
+        rest = items[shown:]
+        if rest:
+            rows.append(
+                [f"+ {len(rest)} more lines", str(sum(i.quantity for i in rest)), "see ops page"]
+            )
+        rows.append(["Total", str(sum(item.quantity for item in items)), ""])
+        table = Table(rows, colWidths=[width * 0.3, width * 0.25, width * 0.45])
+        table.setStyle(_TABLE_STYLE)
+        _, height = table.wrapOn(canvas, width, max_height)
+        if height <= max_height:
+            break
+    return table, height
 
 
 def _fit(canvas: Canvas, text: str, width: float, font: str, size: float) -> str:

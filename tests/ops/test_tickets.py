@@ -435,3 +435,17 @@ def test_a_batch_whose_worker_died_is_reported_failed_by_the_cleanup(
     failed = status(ops_client, batch)
     assert failed["state"] == "failed"
     assert failed["error"] == "The worker stopped before finishing these tickets. Print them again."
+
+
+def test_notes_too_long_for_the_page_say_they_go_on(ops_client):
+    short = make_order(state=OrderState.SUBMITTED)
+    long = make_order(state=OrderState.SUBMITTED)
+    ProductionOrder.objects.filter(pk=short.pk).update(notes="Fold in thirds.")
+    ProductionOrder.objects.filter(pk=long.pk).update(notes="Fold in thirds, then bag. " * 400)
+
+    short_text = page_texts(print_order_ticket(ops_client, short).content)[0]
+    long_text = page_texts(print_order_ticket(ops_client, long).content)[0]
+
+    assert "Fold in thirds." in short_text
+    assert "the notes go on: read them on the ops page" not in short_text
+    assert "the notes go on: read them on the ops page" in long_text
