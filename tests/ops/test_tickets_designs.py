@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import BytesIO
+from urllib.parse import urlsplit
 
 import pytest
 import urllib3
@@ -37,15 +38,24 @@ def _not_our_site(settings):
 
 
 @pytest.fixture
-def no_connections(monkeypatch) -> list[object]:
-    """Any attempt to open a connection fails the test (and is recorded)."""
+def no_connections(monkeypatch, settings) -> list[object]:
+    """Any attempt to open a connection fails the test (and is recorded); only the cache's own
+    Redis (when the suite runs with REDIS_URL) may still be reached."""
     attempts: list[object] = []
+    redis = urlsplit(settings.REDIS_URL) if getattr(settings, "REDIS_URL", "") else None
+    cache_server = (redis.hostname, redis.port or 6379) if redis else None
+    connect = socket.socket.connect
 
     def refuse(*args, **kwargs):
         attempts.append(args)
         raise AssertionError(f"a connection was attempted: {args}")
 
-    monkeypatch.setattr(socket.socket, "connect", refuse)
+    def refuse_but_the_cache(sock, address):
+        if cache_server is not None and tuple(address[:2]) == cache_server:
+            return connect(sock, address)
+        return refuse(address)
+
+    monkeypatch.setattr(socket.socket, "connect", refuse_but_the_cache)
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(urllib3.HTTPConnectionPool, "urlopen", refuse)
     return attempts
