@@ -373,3 +373,15 @@ OPS_BULK_LIMIT = env.int("OPS_BULK_LIMIT", default=1000)
 OPS_COUNT_CAP = env.int("OPS_COUNT_CAP", default=1000)
 # Cards per production-board column (and as many held ones), most urgent first; counts stay whole.
 OPS_BOARD_COLUMN_LIMIT = env.int("OPS_BOARD_COLUMN_LIMIT", default=30)
+
+# Job tickets (ops/tickets.py): the most orders one PDF may hold; up to TICKET_DIRECT_LIMIT the
+# PDF is the response itself, above it the task queue builds it (progress page, then download).
+TICKET_BATCH_LIMIT = env.int("TICKET_BATCH_LIMIT", default=500)
+TICKET_DIRECT_LIMIT = env.int("TICKET_DIRECT_LIMIT", default=20)
+TICKET_PAGE_SIZE = env.str("TICKET_PAGE_SIZE", default="A4")  # A4 or LETTER
+TICKET_BATCH_KEEP_HOURS = env.int("TICKET_BATCH_KEEP_HOURS", default=24)
+# Design thumbnails on tickets are fetched from the customer's design URL with these bounds
+# (ops/design_images.py): seconds for the whole fetch, bytes read at most, pixels decoded at most.
+TICKET_DESIGN_TIMEOUT = env.float("TICKET_DESIGN_TIMEOUT", default=3.0)
+TICKET_DESIGN_MAX_BYTES = env.int("TICKET_DESIGN_MAX_BYTES", default=5 * 1024 * 1024)
+TICKET_DESIGN_MAX_PIXELS = env.int("TICKET_DESIGN_MAX_PIXELS", default=40_000_000)

@@ -90,6 +90,27 @@ class BulkUpdateForm(forms.Form):
         return data
 
 
+class TicketPrintForm(forms.Form):
+    """Job tickets from the list: the selected orders, or every order the filters match."""
+
+    scope = forms.ChoiceField(choices=[("selected", "Selected"), ("all", "All matching")])
+    filters = forms.CharField(required=False, max_length=2000)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        data["filter_query"] = filter_params(QueryDict(data.get("filters") or ""))
+        ids: list[uuid.UUID] = []
+        for raw in self.data.getlist("ids"):
+            try:
+                ids.append(uuid.UUID(raw))
+            except ValueError:
+                raise forms.ValidationError("A selected order id is not valid.") from None
+        data["ids"] = ids
+        if data.get("scope") == "selected" and not ids:
+            raise forms.ValidationError("Select at least one order to print its job ticket.")
+        return data
+
+
 class OrderActionForm(forms.Form):
     """One change on the order page: a state move, a production step, a priority, a note or a
     message to the customer."""

@@ -1,6 +1,9 @@
-"""What the ops dashboard keeps of its own: the scans made at the floor's stations."""
+"""What the ops dashboard keeps of its own: the scans made at the floor's stations, and the
+job-ticket batches generated on the task queue."""
 
 from __future__ import annotations
+
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -47,3 +50,54 @@ class StationScan(models.Model):
     def ok(self) -> bool:
         """Green feedback: moved, or already there (a harmless re-scan)."""
         return self.outcome in (self.Outcome.MOVED, self.Outcome.ALREADY)
+
+
+def ticket_batch_path(batch: TicketBatch, filename: str) -> str:
+    # Unguessable, and never served from MEDIA_URL: the download view checks who asks.
+    return f"tickets/{batch.pk}/{uuid.uuid4().hex}.pdf"
+
+
+class TicketBatch(models.Model):
+    """One PDF of job tickets too large to build inside a request (`ops.tickets`).
+
+    Written only by `ops.tickets`: queued by the request, built by the task queue's worker,
+    which reports progress (`done` of `total`) as it goes. Its file is removed after
+    TICKET_BATCH_KEEP_HOURS (`manage.py clean_ticket_batches`, and on access)."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Waiting for a worker"
+        RUNNING = "running", "Being built"
+        READY = "ready", "Ready to download"
+        FAILED = "failed", "Failed"
+        EXPIRED = "expired", "Expired (file removed)"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    order_ids = models.JSONField(help_text="The orders' ids, in ticket order.")
+    # The site's address when requested, for the QR codes (the worker has no request).
+    base_url = models.CharField(max_length=200)
+    state = models.CharField(max_length=10, choices=State, default=State.QUEUED)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField()
+    file = models.FileField(upload_to=ticket_batch_path, max_length=255, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["state", "finished_at"], name="ticketbatch_state_finished")]
+
+    def __str__(self) -> str:
+        return f"Job tickets for {self.total} orders ({self.get_state_display()})"
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (self.State.READY, self.State.FAILED, self.State.EXPIRED)
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else min(100, self.done * 100 // self.total)

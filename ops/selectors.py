@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from django.conf import settings
-from django.db.models import IntegerField, Prefetch, QuerySet, Subquery
+from django.db.models import F, IntegerField, Prefetch, QuerySet, Subquery
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
@@ -296,3 +296,31 @@ def order_list_page(params: QueryDict, *, page_size: int = PAGE_SIZE) -> OrderLi
         bulk_limit=settings.OPS_BULK_LIMIT,
         export_url=reverse("ops:order-export") + (f"?{filters.urlencode()}" if filters else ""),
     )
+
+
+# --- job tickets ------------------------------------------------------------------------------
+
+
+def ticket_order_ids(order_ids: list[UUID] | QuerySet[ProductionOrder]) -> list[UUID]:
+    """The existing orders among `order_ids`, in ticket order: soonest due first (no due date
+    last), then by reference. One query."""
+    orders = (
+        ProductionOrder.objects.filter(pk__in=order_ids)
+        if isinstance(order_ids, list)
+        else order_ids
+    )
+    return list(
+        orders.order_by(F("due_date").asc(nulls_last=True), "reference").values_list(
+            "pk", flat=True
+        )
+    )
+
+
+def ticket_orders(order_ids: list[UUID] | list[str]) -> list[ProductionOrder]:
+    """These orders with what a ticket shows (customer, garment, line items), in the order given.
+    Two queries, however many orders."""
+    orders = ProductionOrder.objects.select_related("garment", "owner").prefetch_related(
+        Prefetch("line_items", queryset=LineItem.objects.order_by("id"))
+    )
+    by_id = {str(order.pk): order for order in orders.filter(pk__in=order_ids)}
+    return [by_id[str(pk)] for pk in order_ids if str(pk) in by_id]

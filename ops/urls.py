@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from ops import floor_views, proof_views, shipping_views, views
+from ops import floor_views, proof_views, shipping_views, ticket_views, views
 
 app_name = "ops"
 
@@ -14,6 +14,18 @@ urlpatterns = [
     path("orders/<uuid:order_id>/actions", views.OrderActionView.as_view(), name="order-action"),
     path(
         "orders/<uuid:order_id>/refunds", views.RefundRequestView.as_view(), name="refund-request"
+    ),
+    path(
+        "orders/<uuid:order_id>/ticket.pdf",
+        ticket_views.OrderTicketView.as_view(),
+        name="order-ticket",
+    ),
+    re_path(r"^orders/tickets/?$", ticket_views.TicketPrintView.as_view(), name="ticket-print"),
+    path("tickets/<uuid:batch_id>/", ticket_views.TicketBatchView.as_view(), name="ticket-batch"),
+    path(
+        "tickets/<uuid:batch_id>/download",
+        ticket_views.TicketBatchDownloadView.as_view(),
+        name="ticket-batch-download",
     ),
     path("orders/<uuid:order_id>/proofs", proof_views.ProofSendView.as_view(), name="proof-send"),
     path(

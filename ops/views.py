@@ -92,7 +92,9 @@ class OrderListView(OperatorRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs: object) -> dict:
         listing = order_list_page(self.request.GET)
-        return super().get_context_data(**kwargs, **vars(listing))
+        return super().get_context_data(
+            **kwargs, **vars(listing), ticket_limit=settings.TICKET_BATCH_LIMIT
+        )
 
 
 class OrderCountsView(OperatorRequiredMixin, View):

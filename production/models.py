@@ -189,7 +189,8 @@ class LineItem(models.Model):
 
 
 class FulfillmentEvent(models.Model):
-    """The customer-visible audit trail of an order. Append-only: rows are never edited."""
+    """The audit trail of an order, customer-visible except for the kinds in
+    `OPERATOR_ONLY_KINDS` (shop-floor bookkeeping). Append-only: rows are never edited."""
 
     class Kind(models.TextChoices):
         CREATED = "created", "Order created"
@@ -201,6 +202,7 @@ class FulfillmentEvent(models.Model):
         SHIPMENT = "shipment", "Shipment"
         PICKUP = "pickup", "Local pickup"
         REFUND = "refund", "Refund"
+        JOB_TICKET = "job_ticket", "Job ticket printed"
 
     order = models.ForeignKey(ProductionOrder, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind)
@@ -224,6 +226,11 @@ class FulfillmentEvent(models.Model):
         if not self._state.adding:
             raise ValueError("Fulfillment events are append-only and cannot be edited.")
         super().save(*args, **kwargs)
+
+
+# Events the customer never sees (their order page, the API's `events`, their socket): the shop
+# floor's own bookkeeping, which tells a customer nothing about their order's progress.
+OPERATOR_ONLY_KINDS: frozenset[str] = frozenset({FulfillmentEvent.Kind.JOB_TICKET})
 
 
 def proof_upload_path(proof: "ArtworkProof", filename: str) -> str:

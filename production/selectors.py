@@ -9,6 +9,7 @@ from production import order_reads
 from production.access import is_operator
 from production.api.serializers import OrderOutput
 from production.models import (
+    OPERATOR_ONLY_KINDS,
     ArtworkProof,
     FulfillmentEvent,
     LineItem,
@@ -20,10 +21,12 @@ from production.order_reads import CachedOrder
 
 
 def order_detail_queryset() -> QuerySet[ProductionOrder]:
-    """Orders with everything the order JSON shows, in a fixed number of queries."""
+    """Orders with everything the order JSON shows, in a fixed number of queries. The JSON is
+    the customer's too: operator-only events (job tickets printed) stay out of it."""
+    customer_events = FulfillmentEvent.objects.exclude(kind__in=OPERATOR_ONLY_KINDS)
     return ProductionOrder.objects.select_related("garment").prefetch_related(
         Prefetch("line_items", queryset=LineItem.objects.order_by("id")),
-        Prefetch("events", queryset=FulfillmentEvent.objects.order_by("occurred_at", "id")),
+        Prefetch("events", queryset=customer_events.order_by("occurred_at", "id")),
         Prefetch("proofs", queryset=ArtworkProof.objects.order_by("revision")),
         shipments_prefetch(),
     )

@@ -490,6 +490,41 @@ def record_refund_event_in_transaction(
     return event
 
 
+JOB_TICKET_PRINTED = "Job ticket printed"
+
+
+def record_job_tickets_printed(
+    *,
+    order_ids: Sequence[UUID],
+    actor: User | None,
+    source: EventSource = EventSource.OPERATOR,
+    batch: str | None = None,
+) -> list[FulfillmentEvent]:
+    """One "Job ticket printed" event on each order, written in one INSERT for the whole batch.
+
+    Operator-only (`OPERATOR_ONLY_KINDS`): it changes nothing the customer sees, so no order row
+    is locked or saved, no cached order JSON goes stale and nothing is announced. Printing the
+    same ticket twice is two events: each print is a sheet on the floor."""
+    now = timezone.now()
+    metadata = {"source": str(source), "actor": actor_role(source), "field": "job_ticket"}
+    if batch:
+        metadata["batch"] = batch
+    events = [
+        FulfillmentEvent(
+            order_id=order_id,
+            kind=FulfillmentEvent.Kind.JOB_TICKET,
+            status=JOB_TICKET_PRINTED,
+            message=None,
+            occurred_at=now,
+            actor=actor,
+            source=source,
+            metadata=metadata,
+        )
+        for order_id in dict.fromkeys(order_ids)  # once per order, in the order given
+    ]
+    return FulfillmentEvent.objects.bulk_create(events)
+
+
 # --- artwork proofs ------------------------------------------------------------------------------
 
 

@@ -14,7 +14,10 @@
   // Once the operator submits a form, the page is about to be replaced by the answer: a refresh
   // now would only race it (and take the flash message meant for the next page).
   var leaving = false;
-  document.addEventListener("submit", function () { leaving = true; });
+  // A form marked data-download (the job ticket) answers with a file: the page stays.
+  document.addEventListener("submit", function (event) {
+    if (!event.target.hasAttribute("data-download")) leaving = true;
+  });
 
   function busy(part) {
     if (part.contains(document.activeElement) && document.activeElement !== document.body) {
