@@ -217,7 +217,10 @@ class Stack:
         daphne = Daphne({**self.env, "DATABASE_POOL": "true"})
         self.ws_port = daphne.port
         self._daphne = daphne
-        worker = [sys.executable, "manage.py", "db_worker", "--no-reload", "--interval", "0.2"]
+        # Under a supervisor that starts it again, as the README deploys it: a worker whose
+        # database connection is cut exits.
+        worker = [sys.executable, "-m", "tests.faults.supervise", sys.executable, "manage.py"]
+        worker += ["db_worker", "--no-reload", "--interval", "0.2"]
         self.processes.append(Process("worker", worker, self.env))
         wait_for_port(http_port)
         daphne.wait_ready()

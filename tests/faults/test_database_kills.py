@@ -99,7 +99,14 @@ def test_killed_connections_lose_and_double_nothing(stack):
     killer = Killer(stack.database_url)
     time.sleep(0.5)
     killer.start()
-    time.sleep(5)
+    # At least 5 s of killing, and on until every payment was delivered (twice) while it went on.
+    deliveries = 2 * len(seed["drafts"])
+    started = time.monotonic()
+    while time.monotonic() - started < 60:
+        answered = sum(1 for kind, *_ in traffic.answers if kind == "webhook")
+        if time.monotonic() - started >= 5 and answered >= deliveries:
+            break
+        time.sleep(0.2)
     killer.stop()
     time.sleep(1)
     traffic.stop()
