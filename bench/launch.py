@@ -239,11 +239,23 @@ class LaunchStack:
                     ).fetchone()[0]
                     - 1
                 )  # not this sampler's
-                rss = {}
-                for label, pid in self._pids():
+                rss, cpu = {}, {}
+                backends = db.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> "
+                    "pg_backend_pid()",
+                    (name,),
+                ).fetchall()
+                processes = [*self._pids(), *(("postgres", pid) for (pid,) in backends)]
+                if self._load is not None:
+                    processes.append(("load generator", self._load.pid))
+                for label, pid in processes:
                     with contextlib.suppress(psutil.Error):
-                        rss[label] = psutil.Process(pid).memory_info().rss
-                self.samples.append({"t": time.time(), "pg": connections, "rss": rss})
+                        process = psutil.Process(pid)
+                        if label != "postgres" and label != "load generator":
+                            rss[label] = process.memory_info().rss
+                        times = process.cpu_times()
+                        cpu[pid] = (label, times.user + times.system)
+                self.samples.append({"t": time.time(), "pg": connections, "rss": rss, "cpu": cpu})
                 time.sleep(0.5)
 
     def _pids(self) -> list[tuple[str, int]]:
@@ -264,7 +276,11 @@ class LaunchStack:
         for sample in window:
             for label, value in sample["rss"].items():
                 rss[label] = max(rss.get(label, 0), value)
-        return {"pg_peak": max((s["pg"] for s in window), default=0), "rss_peak": rss}
+        return {
+            "pg_peak": max((s["pg"] for s in window), default=0),
+            "rss_peak": rss,
+            "cpu": cpu_used(window[0]["cpu"], window[-1]["cpu"]) if window else {},
+        }
 
     def stop(self) -> None:
         self._sampling.clear()
@@ -282,6 +298,20 @@ class LaunchStack:
                 recreate_database(self.database_url, drop_only=True)
             except psycopg.Error as exc:
                 print(f"could not drop the bench database: {exc}")
+
+
+CORES = os.cpu_count() or 1
+
+
+def cpu_used(first: dict, last: dict) -> dict[str, float]:
+    """CPU seconds each kind of process used between two samples ({pid: (label, seconds)});
+    a process born in between counts from zero."""
+    used: dict[str, float] = {}
+    for pid, (label, seconds) in last.items():
+        before = first.get(pid, (label, 0.0))[1]
+        kind = "gunicorn workers" if label.startswith("gunicorn worker") else label
+        used[kind] = used.get(kind, 0.0) + max(0.0, seconds - before)
+    return used
 
 
 def wait_http(url: str, timeout: float = 30) -> None:
@@ -329,6 +359,17 @@ def print_step(result: dict) -> None:
     resources = result["resources"]
     rss = ", ".join(f"{k} {v / 2**20:.0f}" for k, v in resources["rss_peak"].items())
     print(f"  PostgreSQL connections at peak: {resources['pg_peak']}; RSS MB: {rss}", flush=True)
+    cpu = resources["cpu"]
+    if cpu and result["completed"]:
+        server = sum(seconds for label, seconds in cpu.items() if label != "load generator")
+        per_order = server / result["completed"]
+        print(
+            "  CPU seconds: "
+            + ", ".join(f"{label} {seconds:.1f}" for label, seconds in sorted(cpu.items()))
+            + f"; server CPU per completed order {per_order * 1000:.0f} ms, so {CORES} cores "
+            f"serve at most ~{CORES / per_order:.0f} orders/s with nothing else on them",
+            flush=True,
+        )
 
 
 # Logging in runs the password hasher (PBKDF2, 1,000,000 iterations: hundreds of ms of CPU
