@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from production import services
 from production.lifecycle import EventSource, OrderState, Priority, ProductionStatus
-from production.models import LineItem, ProductionOrder
-from tests.factories import GarmentFactory, make_order, make_proof
+from production.models import ProductionOrder
+from tests.factories import GarmentFactory, make_order, make_proof, set_technique
 
 pytestmark = pytest.mark.django_db
 
@@ -90,8 +90,8 @@ def test_cards_show_the_order_by_due_date_with_rush_and_late_marked(ops_client, 
     later = due_in(make_order(garment=garment, state=OrderState.APPROVED), 4)
     late = due_in(make_order(garment=garment, state=OrderState.APPROVED), -2)
     rush = due_in(make_order(garment=garment, state=OrderState.APPROVED, priority=Priority.RUSH), 1)
-    LineItem.objects.filter(order=rush).update(technique="screen")
-    LineItem.objects.filter(order=rush, size="L").update(technique="embroidery")
+    set_technique(rush, "screen")
+    set_technique(rush, "embroidery", sizes=["L"])
     response = ops_client.get("/ops/board/")
     assert refs(response, "queued") == [late.reference, rush.reference, later.reference]
     page = response.content.decode()
@@ -148,10 +148,10 @@ def test_columns_show_their_most_urgent_cards_and_count_all(ops_client, garment,
 def test_filters_by_technique_and_garment(ops_client, garment):
     hoodie = GarmentFactory(name="Hoodie")
     screen_tee = make_order(garment=garment, state=OrderState.APPROVED)
-    LineItem.objects.filter(order=screen_tee, size="M").update(technique="screen")
+    set_technique(screen_tee, "screen", sizes=["M"])
     dtg_tee = make_order(garment=garment, state=OrderState.APPROVED)
     screen_hoodie = make_order(garment=hoodie, state=OrderState.IN_PRODUCTION)
-    LineItem.objects.filter(order=screen_hoodie).update(technique="screen")
+    set_technique(screen_hoodie, "screen")
 
     response = ops_client.get("/ops/board/?technique=screen")
     assert refs(response, "queued") == [screen_tee.reference]
