@@ -13,8 +13,8 @@ from datetime import date
 from uuid import UUID
 
 from django.conf import settings
-from django.db.models import BooleanField, Case, Count, F, Q, QuerySet, Value, When, Window
-from django.db.models.functions import RowNumber
+from django.db import connection
+from django.db.models import BooleanField, Case, Count, F, QuerySet, Value, When
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
@@ -149,10 +149,11 @@ _ROW = (
     "owner__first_name",
     "owner__last_name",
     "owner__email",
-    "rank",
-    "count",
 )
 _FAR_FUTURE = date.max
+# Stand-ins for a column's state and step in the cards' compiled SELECT (replaced per column).
+_STATUS = "\x00status"
+_STEP = "\x00step"
 _HELD = Case(
     When(priority=Priority.HOLD, then=Value(True)),
     default=Value(False),
@@ -166,43 +167,60 @@ def _stage_key(stage: Stage) -> tuple[str, str]:
 
 
 def production_board(params: QueryDict, *, limit: int | None = None) -> Board:
-    """The board for the query string `params` (technique, garment), in two queries.
+    """The board for the query string `params` (technique, garment), in three queries.
 
-    One query reads the cards: the open orders of each (stage, held or not) ranked by due date
-    (`ROW_NUMBER() OVER (PARTITION BY ...)`) and counted (`COUNT(*) OVER` the same partition),
-    keeping the first `limit` of each, with their customer's name; the open orders are found by
-    the partial index `order_open_board`, the technique filter is a condition on the order's
-    `technique_bits`. The other reads the garments for their filter and the cards.
+    The open orders are a couple of thousand, but the board shows ~30 a column: one query counts
+    them by stage (and held or not), one reads just the cards shown — per column and held or not,
+    the first `limit` by due date, as a UNION ALL of LIMITed selects, each a walk of the partial
+    index `order_open_board` (status, step, due date, reference) that stops after `limit` rows —
+    and one the garments for the filter and the cards. The technique filter is a condition on the
+    order's own `technique_bits`: no line item is read.
     """
     limit = limit or settings.OPS_BOARD_COLUMN_LIMIT
     filters = BoardFilters.from_query(params)
-    orders = open_orders()
+    orders = open_orders().order_by()
     if filters.garment is not None:
         orders = orders.filter(garment_id=filters.garment)
     if filters.technique:
         orders = orders.filter(technique_bits__in=bit_sets_with(filters.technique))
     stage_keys = {_stage_key(stage): stage.key for stage in STAGES}
-    on_board = Q()
-    for status, step in stage_keys:
-        on_board |= Q(status=status, production_status=step)
-    partition = [F("status"), F("production_status"), _HELD]
-    ranked = (
-        orders.filter(on_board)
-        .order_by()
-        .annotate(
-            rank=Window(
-                RowNumber(),
-                partition_by=partition,
-                order_by=[F("due_date").asc(nulls_last=True), F("reference").asc()],
-            ),
-            count=Window(Count("pk"), partition_by=partition),
-        )
-        .filter(rank__lte=limit)
-    )
-    rows = list(ranked.values_list(*_ROW))
-    garments = list(Garment.objects.order_by("name").values_list("pk", "name"))
 
     columns = {stage.key: Column(stage) for stage in STAGES}
+    counts = (
+        orders.annotate(held=_HELD)
+        .values_list("status", "production_status", "held")
+        .annotate(count=Count("pk"))
+    )
+    for status, step, held, count in counts:
+        key = stage_keys.get((status, step))
+        if key is None:  # not a stage of the board (no such combination is ever written)
+            continue
+        columns[key].total += count
+        if held:
+            columns[key].held_total += count
+
+    # Two SELECTs compiled once (held or not), repeated per column with its state and step.
+    pieces: list[tuple[str, list]] = []
+    templates = {}
+    for held in (False, True):
+        of_kind = orders.filter(status=_STATUS, production_status=_STEP)
+        of_kind = (
+            of_kind.filter(priority=Priority.HOLD)
+            if held
+            else of_kind.exclude(priority=Priority.HOLD)
+        )
+        ranked = of_kind.order_by(F("due_date").asc(nulls_last=True), "reference")
+        templates[held] = ranked.values_list(*_ROW)[:limit].query.sql_with_params()
+    for (status, step), key in stage_keys.items():
+        column = columns[key]
+        for held, count in ((False, column.active_total), (True, column.held_total)):
+            if count:
+                sql, params = templates[held]
+                sentinels = {_STATUS: status, _STEP: step}
+                pieces.append((sql, [sentinels.get(p, p) for p in params]))
+    rows = _union_all(pieces)
+    garments = list(Garment.objects.order_by("name").values_list("pk", "name"))
+
     # Due date first (none: last), then reference (their number order, as they are zero-padded).
     rows.sort(key=lambda row: (row[7] or _FAR_FUTURE, row[1]))
     today = timezone.localdate()
@@ -211,10 +229,6 @@ def production_board(params: QueryDict, *, limit: int | None = None) -> Board:
         key = stage_keys[(row[2], row[3])]
         column = columns[key]
         card = _card(row, key, names, today)
-        if row[13] == 1:  # the partition's first card carries its count
-            column.total += row[14]
-            if card.held:
-                column.held_total += row[14]
         (column.held_cards if card.held else column.cards).append(card)
     for column in columns.values():
         column.shown, column.held_shown = len(column.cards), len(column.held_cards)
@@ -227,6 +241,20 @@ def production_board(params: QueryDict, *, limit: int | None = None) -> Board:
         limit=limit,
         today=today,
     )
+
+
+def _union_all(pieces: list[tuple[str, list]]) -> list[tuple]:
+    """The rows of these LIMITed SELECTs (SQL, parameters), in one query: each wrapped as a
+    subquery (SQLite allows no LIMIT in a compound's members otherwise), joined by UNION ALL."""
+    if not pieces:
+        return []
+    sql = " UNION ALL ".join(
+        f"SELECT * FROM ({piece}) AS piece{n}"  # noqa: S608 (the ORM's own SQL)
+        for n, (piece, _) in enumerate(pieces)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [param for _, params in pieces for param in params])
+        return cursor.fetchall()
 
 
 _DETAIL = None

@@ -176,10 +176,11 @@ class ProductionOrder(models.Model):
                 name="order_proof_waiting_seek",
             ),
             # The production board (ops/board.py): the open orders by stage and due date, a small
-            # slice of the history. The states are ops.floor.OPEN_STATES (production can't import
-            # ops; tests/ops/test_board.py checks they agree).
+            # slice of the history; what its counts and filters read is included (index-only).
+            # The states are ops.floor.OPEN_STATES (production can't import ops).
             models.Index(
                 fields=["status", "production_status", "due_date", "reference"],
+                include=["priority", "garment", "technique_bits"],
                 condition=models.Q(status__in=OPEN_ORDER_STATES),
                 name="order_open_board",
             ),

@@ -18,21 +18,25 @@ def backfill(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('production', '0010_job_ticket_event_kind'),
+        ("production", "0010_job_ticket_event_kind"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='productionorder',
-            name='technique_bits',
+            model_name="productionorder",
+            name="technique_bits",
             field=models.PositiveSmallIntegerField(default=0, editable=False),
         ),
-        migrations.RunPython(backfill, migrations.RunPython.noop, elidable=True),
         migrations.AddIndex(
-            model_name='productionorder',
-            index=models.Index(condition=models.Q(('status__in', ('submitted', 'approved', 'in_production'))), fields=['status', 'production_status', 'due_date', 'reference'], name='order_open_board'),
+            model_name="productionorder",
+            index=models.Index(
+                condition=models.Q(("status__in", ("submitted", "approved", "in_production"))),
+                fields=["status", "production_status", "due_date", "reference"],
+                include=["priority", "garment", "technique_bits"],
+                name="order_open_board",
+            ),
         ),
+        migrations.RunPython(backfill, migrations.RunPython.noop, elidable=True),
     ]
