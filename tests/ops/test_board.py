@@ -182,7 +182,10 @@ def test_the_board_runs_the_same_queries_for_many_orders(ops_client, garment):
         with CaptureQueriesContext(connection) as queries:
             response = ops_client.get("/ops/board/?technique=dtg")
         assert response.status_code == 200
+        last_queries[:] = queries.captured_queries
         return len(queries)
+
+    last_queries: list[dict] = []
 
     def add(n: int) -> None:
         for state in [OrderState.SUBMITTED, OrderState.APPROVED, OrderState.IN_PRODUCTION][:n]:
@@ -195,8 +198,9 @@ def test_the_board_runs_the_same_queries_for_many_orders(ops_client, garment):
     add(3)
     hold(make_order(garment=garment, state=OrderState.APPROVED))
     assert board_queries() == few
-    # session, user, the operator permission (2), counts, cards, techniques, garments
-    assert few <= 8
+    # session, user, the operator permission (2), counts, cards, garments: no line item is read
+    assert few == 6
+    assert not any("production_lineitem" in q["sql"] for q in last_queries)
 
 
 def test_the_fragment_is_just_the_columns(ops_client, garment):
@@ -300,3 +304,37 @@ def test_the_board_is_for_operators_and_moves_need_the_csrf_token(
         headers={"X-CSRFToken": token, "Accept": "application/json"},
     )
     assert response.json()["outcome"] == "moved"
+
+
+def test_each_column_shows_its_first_cards_and_counts_all_with_the_filters(
+    ops_client, garment, settings
+):
+    settings.OPS_BOARD_COLUMN_LIMIT = 2
+    hoodie = GarmentFactory(name="Hoodie")
+    queued = [due_in(make_order(garment=garment, state=OrderState.APPROVED), d) for d in (3, 1, 2)]
+    held = [due_in(hold(make_order(garment=garment, state=OrderState.APPROVED)), d) for d in (5, 4)]
+    held.append(hold(make_order(garment=garment, state=OrderState.APPROVED)))
+    ProductionOrder.objects.filter(pk=held[2].pk).update(due_date=None)  # no due date: last
+    embroidered = due_in(make_order(garment=hoodie, state=OrderState.APPROVED), 9)
+    set_technique(embroidered, "embroidery", sizes=["L"])
+    set_technique(queued[2], "embroidery")
+
+    response = ops_client.get("/ops/board/")
+    col = column(response, "queued")
+    assert refs(response, "queued") == [queued[1].reference, queued[2].reference]
+    assert refs(response, "queued", held=True) == [held[1].reference, held[0].reference]
+    assert (col.total, col.held_total, col.hidden) == (7, 3, 3)
+
+    response = ops_client.get("/ops/board/?technique=embroidery")
+    col = column(response, "queued")
+    assert refs(response, "queued") == [queued[2].reference, embroidered.reference]
+    assert (col.total, col.held_total, refs(response, "queued", held=True)) == (2, 0, [])
+    page = response.content.decode()
+    assert "Hoodie · 5 pcs · DTG · Embr." in card_html(page, embroidered.reference)
+    assert "Classic Tee · 5 pcs · Embr." in card_html(page, queued[2].reference)
+
+    response = ops_client.get(f"/ops/board/?technique=dtg&garment={garment.pk}")
+    col = column(response, "queued")
+    assert refs(response, "queued") == [queued[1].reference, queued[0].reference]
+    assert (col.total, col.held_total) == (5, 3)
+    assert refs(response, "queued", held=True) == [held[1].reference, held[0].reference]
