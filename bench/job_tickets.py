@@ -123,6 +123,7 @@ def bench_orders() -> list:
             notes="Print 28 cm wide, centred 8 cm below the collar. Pack per size. " * 3,
         )
         LineItem.objects.filter(order=order, size__in=["L", "XL"]).update(technique="screen")
+        services.refresh_technique_bits([order.pk])
         orders.append(order)
     return [operator, *orders]
 

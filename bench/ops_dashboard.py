@@ -324,6 +324,17 @@ def generate() -> None:
             WHERE t.order_id = p.id
             """
         )
+        # The order's techniques (production.models.TECHNIQUE_BITS), as the services keep them.
+        cur.execute(
+            """
+            UPDATE production_productionorder p SET technique_bits = t.bits
+            FROM (SELECT order_id,
+                         bit_or(CASE technique WHEN 'dtg' THEN 1 WHEN 'screen' THEN 2
+                                               WHEN 'embroidery' THEN 4 ELSE 0 END) AS bits
+                  FROM production_lineitem GROUP BY order_id) t
+            WHERE t.order_id = p.id
+            """
+        )
         # Created, paid (unless never paid) and the latest state: ~3 events an order.
         cur.execute(
             """

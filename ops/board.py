@@ -1,22 +1,20 @@
 """Reads of the shop floor: the production board's columns and cards, a station's last scans.
 
 The board is a fixed number of queries whatever the shop's size (asserted in tests, timed by
-bench/ops_board.py): the open orders as narrow rows, their techniques, the garment filter's
-choices. Open orders are a small slice of a long history; the state index (`order_status_seek`)
-finds them, and the line items come by their order's index.
+bench/ops_board.py): the cards shown with each column's counts, and the garment filter's choices.
+Open orders are a small slice of a long history, found by a partial index (`order_open_board`);
+an order's techniques are a column of its own (`technique_bits`), so no line item is read.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from uuid import UUID
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import BooleanField, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models import BooleanField, Case, Count, F, QuerySet, Value, When
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
@@ -26,7 +24,13 @@ from django.utils.safestring import mark_safe
 from ops.floor import OPEN_STATES, STAGES, Stage
 from ops.models import StationScan
 from production.lifecycle import Priority, ProductionStatus
-from production.models import Garment, LineItem, ProductionOrder, Technique
+from production.models import (
+    Garment,
+    ProductionOrder,
+    Technique,
+    bit_sets_with,
+    techniques_of,
+)
 
 TECHNIQUE_SHORT = {Technique.DTG: "DTG", Technique.SCREEN: "Screen", Technique.EMBROIDERY: "Embr."}
 
@@ -130,7 +134,7 @@ def open_orders() -> QuerySet[ProductionOrder]:
     return ProductionOrder.objects.filter(status__in=OPEN_STATES)
 
 
-# What the board reads of each open order: narrow rows, no model instances (2,000 of them).
+# What the board reads of each card: narrow rows, no model instances.
 _ROW = (
     "pk",
     "reference",
@@ -141,65 +145,93 @@ _ROW = (
     "total_quantity",
     "due_date",
     "garment_id",
+    "technique_bits",
     "owner__first_name",
     "owner__last_name",
     "owner__email",
 )
 _FAR_FUTURE = date.max
+# Stand-ins for a column's state and step in the cards' compiled SELECT (replaced per column).
+_STATUS = "\x00status"
+_STEP = "\x00step"
+_HELD = Case(
+    When(priority=Priority.HOLD, then=Value(True)),
+    default=Value(False),
+    output_field=BooleanField(),
+)
+
+
+def _stage_key(stage: Stage) -> tuple[str, str]:
+    """The (state, step) of the orders in a stage's column (a paid order waits as Queued)."""
+    return (stage.status, stage.step or ProductionStatus.QUEUED)
 
 
 def production_board(params: QueryDict, *, limit: int | None = None) -> Board:
     """The board for the query string `params` (technique, garment), in three queries.
 
-    The open orders are the shop's work in progress (a couple of thousand, whatever the history):
-    they are read once as narrow rows (the customer's name joined in), then the techniques (of the
-    cards shown, or of every open order to filter by one), then the garments; counting, grouping
-    by stage and ranking by due date happen here. Each column shows its first `limit` cards (and
-    as many held ones) and counts them all.
+    The open orders are a couple of thousand, but the board shows ~30 a column: one query counts
+    them by stage (and held or not), one reads just the cards shown — per column and held or not,
+    the first `limit` by due date, as a UNION ALL of LIMITed selects, each a walk of the partial
+    index `order_open_board` (status, step, due date, reference) that stops after `limit` rows —
+    and one the garments for the filter and the cards. The technique filter is a condition on the
+    order's own `technique_bits`: no line item is read.
     """
     limit = limit or settings.OPS_BOARD_COLUMN_LIMIT
     filters = BoardFilters.from_query(params)
-    orders = open_orders()
+    orders = open_orders().order_by()
     if filters.garment is not None:
         orders = orders.filter(garment_id=filters.garment)
-    rows = list(orders.order_by().values_list(*_ROW))
-    # The line items are read by their order's index, for explicit ids: a join or subquery on the
-    # open orders is planned as a scan of every line item (measured ~30–90 ms on 300,000).
-    techniques: dict[UUID, set[str]] = defaultdict(set)
     if filters.technique:
-        _read_techniques(techniques, orders)
-        rows = [row for row in rows if filters.technique in techniques[row[0]]]
-    garments = list(Garment.objects.order_by("name").values_list("pk", "name"))
+        orders = orders.filter(technique_bits__in=bit_sets_with(filters.technique))
+    stage_keys = {_stage_key(stage): stage.key for stage in STAGES}
 
     columns = {stage.key: Column(stage) for stage in STAGES}
-    stage_keys = {
-        (stage.status, stage.step or ProductionStatus.QUEUED): stage.key for stage in STAGES
-    }
-    # Due date first (none: last), then reference (their number order, as they are zero-padded).
-    rows.sort(key=lambda row: (row[7] or _FAR_FUTURE, row[1]))
-    shown: list[tuple[tuple, str]] = []
-    for row in rows:
-        key = stage_keys.get((row[2], row[3]))
+    counts = (
+        orders.annotate(held=_HELD)
+        .values_list("status", "production_status", "held")
+        .annotate(count=Count("pk"))
+    )
+    for status, step, held, count in counts:
+        key = stage_keys.get((status, step))
         if key is None:  # not a stage of the board (no such combination is ever written)
             continue
-        column = columns[key]
-        column.total += 1
-        held = row[4] == Priority.HOLD
+        columns[key].total += count
         if held:
-            column.held_total += 1
-        if (column.held_shown if held else column.shown) < limit:
-            if held:
-                column.held_shown += 1
-            else:
-                column.shown += 1
-            shown.append((row, key))
-    if not filters.technique and shown:
-        _read_techniques(techniques, [row[0] for row, _ in shown])
+            columns[key].held_total += count
+
+    # Two SELECTs compiled once (held or not), repeated per column with its state and step.
+    pieces: list[tuple[str, list]] = []
+    templates = {}
+    for held in (False, True):
+        of_kind = orders.filter(status=_STATUS, production_status=_STEP)
+        of_kind = (
+            of_kind.filter(priority=Priority.HOLD)
+            if held
+            else of_kind.exclude(priority=Priority.HOLD)
+        )
+        ranked = of_kind.order_by(F("due_date").asc(nulls_last=True), "reference")
+        templates[held] = ranked.values_list(*_ROW)[:limit].query.sql_with_params()
+    for (status, step), key in stage_keys.items():
+        column = columns[key]
+        for held, count in ((False, column.active_total), (True, column.held_total)):
+            if count:
+                sql, params = templates[held]
+                sentinels = {_STATUS: status, _STEP: step}
+                pieces.append((sql, [sentinels.get(p, p) for p in params]))
+    rows = _union_all(pieces)
+    garments = list(Garment.objects.order_by("name").values_list("pk", "name"))
+
+    # Due date first (none: last), then reference (their number order, as they are zero-padded).
+    rows.sort(key=lambda row: (row[7] or _FAR_FUTURE, row[1]))
     today = timezone.localdate()
     names = dict(garments)
-    for row, key in shown:
-        card = _card(row, key, names, techniques[row[0]], today)
-        (columns[key].held_cards if card.held else columns[key].cards).append(card)
+    for row in rows:
+        key = stage_keys[(row[2], row[3])]
+        column = columns[key]
+        card = _card(row, key, names, today)
+        (column.held_cards if card.held else column.cards).append(card)
+    for column in columns.values():
+        column.shown, column.held_shown = len(column.cards), len(column.held_cards)
 
     return Board(
         columns=list(columns.values()),
@@ -211,34 +243,18 @@ def production_board(params: QueryDict, *, limit: int | None = None) -> Board:
     )
 
 
-def _read_techniques(techniques: dict[UUID, set[str]], order_ids: QuerySet | list[UUID]) -> None:
-    """Add the techniques of these orders (ids, or a queryset of orders) to `techniques`."""
-    items = LineItem.objects.order_by()
-    if isinstance(order_ids, QuerySet) and connection.vendor == "postgresql":
-        # `= ANY(ARRAY(subquery))`: PostgreSQL reads the ids first, then probes the line items'
-        # order index; as a join or an IN subquery it plans a scan of every line item (~300,000
-        # here: 30-90 ms against ~10 for the probes, bench/ops_board.py).
-        sql, params = order_ids.values("pk").query.sql_with_params()
-        column = f'"{LineItem._meta.db_table}"."order_id"'
-        condition = RawSQL(  # noqa: S611 (the ORM's own SQL and parameters)
-            f"{column} = ANY(ARRAY({sql}))", params, output_field=BooleanField()
-        )
-        items = items.filter(condition)
-    elif isinstance(order_ids, QuerySet):
-        items = items.filter(order__in=order_ids.values("pk"))
-    elif connection.vendor == "postgresql":
-        # The shown cards' ids as one array parameter: Django adapts an IN list id by id (~10
-        # against ~6 ms for 300 ids here).
-        condition = RawSQL(  # noqa: S611 (a parameter)
-            f'"{LineItem._meta.db_table}"."order_id" = ANY(%s::uuid[])',
-            [[str(pk) for pk in order_ids]],
-            output_field=BooleanField(),
-        )
-        items = items.filter(condition)
-    else:
-        items = items.filter(order_id__in=order_ids)
-    for order_id, technique in items.values_list("order_id", "technique").distinct():
-        techniques[order_id].add(technique)
+def _union_all(pieces: list[tuple[str, list]]) -> list[tuple]:
+    """The rows of these LIMITed SELECTs (SQL, parameters), in one query: each wrapped as a
+    subquery (SQLite allows no LIMIT in a compound's members otherwise), joined by UNION ALL."""
+    if not pieces:
+        return []
+    sql = " UNION ALL ".join(
+        f"SELECT * FROM ({piece}) AS piece{n}"  # noqa: S608 (the ORM's own SQL)
+        for n, (piece, _) in enumerate(pieces)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [param for _, params in pieces for param in params])
+        return cursor.fetchall()
 
 
 _DETAIL = None
@@ -251,10 +267,9 @@ def _detail_url(order_id: UUID) -> str:
     return _DETAIL.format(order_id)
 
 
-def _card(
-    row: tuple, stage: str, garments: dict[int, str], techniques: set[str], today: date
-) -> Card:
-    (pk, reference, _, _, priority, proof, quantity, due, garment_id, first, last, email) = row
+def _card(row: tuple, stage: str, garments: dict[int, str], today: date) -> Card:
+    pk, reference, _, _, priority, proof, quantity, due, garment_id, bits = row[:10]
+    first, last, email = row[10:13]
     name = f"{first} {last}".strip()
     return Card(
         id=str(pk),
@@ -263,9 +278,7 @@ def _card(
         customer=name or email,
         garment=garments.get(garment_id, ""),
         quantity=quantity,
-        techniques=" · ".join(
-            TECHNIQUE_SHORT.get(t, t) for t in sorted(techniques, key=Technique.values.index)
-        ),
+        techniques=" · ".join(TECHNIQUE_SHORT.get(t, t) for t in techniques_of(bits)),
         due=f"{due:%b} {due.day}" if due else "—",
         due_iso=due.isoformat() if due else "",
         stage=stage,

@@ -1,4 +1,5 @@
 import uuid
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import models
@@ -15,11 +16,42 @@ from production.lifecycle import (
 from production.sorting import ETA_KEY, PRIORITY_RANK
 from production.tracking import Carrier
 
+# Paid and neither fulfilled nor canceled: the production board's orders (ops.floor.OPEN_STATES).
+OPEN_ORDER_STATES: tuple[OrderState, ...] = (
+    OrderState.SUBMITTED,
+    OrderState.APPROVED,
+    OrderState.IN_PRODUCTION,
+)
+
 
 class Technique(models.TextChoices):
     DTG = "dtg", "Direct to garment"
     SCREEN = "screen", "Screen print"
     EMBROIDERY = "embroidery", "Embroidery"
+
+
+# An order's techniques as a bit set (`ProductionOrder.technique_bits`): a bit per technique, in the
+# order they are declared above (append new techniques at the end: stored bits keep their meaning).
+TECHNIQUE_BITS: dict[str, int] = {value: 1 << i for i, value in enumerate(Technique.values)}
+
+
+def technique_bits(techniques: Iterable[str]) -> int:
+    """The bit set of these techniques (unknown ones have no bit)."""
+    bits = 0
+    for technique in techniques:
+        bits |= TECHNIQUE_BITS.get(technique, 0)
+    return bits
+
+
+def techniques_of(bits: int) -> list[str]:
+    """The techniques in a bit set, in their declared order."""
+    return [technique for technique, bit in TECHNIQUE_BITS.items() if bits & bit]
+
+
+def bit_sets_with(technique: str) -> list[int]:
+    """Every bit set holding `technique`: `technique_bits__in=` them is a plain, indexable IN."""
+    bit = TECHNIQUE_BITS[technique]
+    return [bits for bits in range(1, 1 << len(TECHNIQUE_BITS)) if bits & bit]
 
 
 class Garment(models.Model):
@@ -110,6 +142,9 @@ class ProductionOrder(models.Model):
     shipped_quantity = models.PositiveIntegerField(default=0, editable=False)
     # When the customer was told the order waits for them at the shop (NULL: not told).
     pickup_ready_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The techniques of its line items (`TECHNIQUE_BITS`), set by the services with the items, which
+    # never change after: the production board filters and shows them without reading line items.
+    technique_bits = models.PositiveSmallIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -139,6 +174,15 @@ class ProductionOrder(models.Model):
                 fields=["created_at", "id"],
                 condition=models.Q(waiting_proof_revision__isnull=False),
                 name="order_proof_waiting_seek",
+            ),
+            # The production board (ops/board.py): the open orders by stage and due date, a small
+            # slice of the history; what its counts and filters read is included (index-only).
+            # The states are ops.floor.OPEN_STATES (production can't import ops).
+            models.Index(
+                fields=["status", "production_status", "due_date", "reference"],
+                include=["priority", "garment", "technique_bits"],
+                condition=models.Q(status__in=OPEN_ORDER_STATES),
+                name="order_open_board",
             ),
             # Reference prefix search (LIKE 'ORD-0001%') whatever the database collation.
             models.Index(

@@ -11,7 +11,7 @@ join them to its own write: the Stripe webhook, which logs the event id in the s
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
@@ -61,6 +61,8 @@ from production.models import (
     ReferenceNumber,
     Shipment,
     ShipmentItem,
+    Technique,
+    technique_bits,
 )
 from production.pricing import SizeQuantity, quote_order
 from production.tracking import Carrier, Tracking, check_tracking
@@ -155,6 +157,15 @@ def create_draft_order(
     _check_sizes(garment, request.sizes)
     quote = quote_order(garment=garment, sizes=request.sizes, priority=request.priority)
 
+    items = [
+        LineItem(
+            size=line.size,
+            quantity=line.quantity,
+            technique=Technique.DTG,
+            unit_amount=line.unit_amount,
+        )
+        for line in quote.lines
+    ]
     try:
         with transaction.atomic(durable=True):
             number = ReferenceNumber.objects.create()
@@ -174,16 +185,11 @@ def create_draft_order(
                 currency=quote.currency,
                 total_quantity=quote.total_quantity,
                 idempotency_key=idempotency_key or None,
+                technique_bits=technique_bits(item.technique for item in items),
             )
-            LineItem.objects.bulk_create(
-                LineItem(
-                    order=order,
-                    size=line.size,
-                    quantity=line.quantity,
-                    unit_amount=line.unit_amount,
-                )
-                for line in quote.lines
-            )
+            for item in items:
+                item.order = order
+            LineItem.objects.bulk_create(items)
             event = _record(
                 order,
                 kind=FulfillmentEvent.Kind.CREATED,
@@ -254,6 +260,27 @@ def _check_sizes(garment: Garment, sizes: Sequence[SizeQuantity]) -> None:
         errors.append("At least one size is required.")
     if errors:
         raise InvalidOrder({"sizes": errors})
+
+
+def refresh_technique_bits(order_ids: Iterable[UUID]) -> None:
+    """Set these orders' `technique_bits` from their line items again: for data repairs (the
+    services never change line items after creating them; a fix made to them in SQL or a shell
+    must be followed by this). Migration 0011 backfilled the orders made before the column."""
+    ids = list(order_ids)
+    if not ids:
+        return
+    with transaction.atomic():
+        bits: dict[UUID, int] = dict.fromkeys(ids, 0)
+        pairs = LineItem.objects.filter(order_id__in=ids).order_by()
+        for order_id, technique in pairs.values_list("order_id", "technique").distinct():
+            bits[order_id] |= technique_bits([technique])
+        by_bits: dict[int, list[UUID]] = {}
+        for order_id, value in bits.items():
+            by_bits.setdefault(value, []).append(order_id)
+        for value, group in by_bits.items():
+            ProductionOrder.objects.filter(pk__in=group).update(technique_bits=value)
+        for order_id in ids:
+            order_reads.invalidate(order_id)
 
 
 # --- changing an order ---------------------------------------------------------------------------

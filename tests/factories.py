@@ -15,7 +15,7 @@ from production.lifecycle import (
     ProductionStatus,
     walk_from_payment,
 )
-from production.models import Garment, ProductionOrder
+from production.models import Garment, LineItem, ProductionOrder
 from production.pricing import SizeQuantity
 
 
@@ -93,6 +93,20 @@ def make_order(
     for change in walk_from_payment(state, step):
         services.update_order(order=order, actor=actor, source=EventSource.OPERATOR, **change)
     return ProductionOrder.objects.get(pk=order.pk)
+
+
+def set_technique(
+    order: ProductionOrder, technique: str, *, sizes: list[str] | None = None
+) -> None:
+    """Print these sizes (all by default) of an order with `technique`: the services make every
+    line direct-to-garment, so tests change the lines as a data repair would, then let the
+    services recompute the order's techniques (`technique_bits`)."""
+    lines = LineItem.objects.filter(order=order)
+    if sizes is not None:
+        lines = lines.filter(size__in=sizes)
+    lines.update(technique=technique)
+    services.refresh_technique_bits([order.pk])
+    order.refresh_from_db()
 
 
 def png_bytes(size: tuple[int, int] = (40, 30), color: str = "navy") -> bytes:

@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from production import services
 from production.lifecycle import EventSource, OrderState, Priority, ProductionStatus
-from production.models import LineItem, ProductionOrder
-from tests.factories import GarmentFactory, make_order, make_proof
+from production.models import ProductionOrder
+from tests.factories import GarmentFactory, make_order, make_proof, set_technique
 
 pytestmark = pytest.mark.django_db
 
@@ -90,8 +90,8 @@ def test_cards_show_the_order_by_due_date_with_rush_and_late_marked(ops_client, 
     later = due_in(make_order(garment=garment, state=OrderState.APPROVED), 4)
     late = due_in(make_order(garment=garment, state=OrderState.APPROVED), -2)
     rush = due_in(make_order(garment=garment, state=OrderState.APPROVED, priority=Priority.RUSH), 1)
-    LineItem.objects.filter(order=rush).update(technique="screen")
-    LineItem.objects.filter(order=rush, size="L").update(technique="embroidery")
+    set_technique(rush, "screen")
+    set_technique(rush, "embroidery", sizes=["L"])
     response = ops_client.get("/ops/board/")
     assert refs(response, "queued") == [late.reference, rush.reference, later.reference]
     page = response.content.decode()
@@ -148,10 +148,10 @@ def test_columns_show_their_most_urgent_cards_and_count_all(ops_client, garment,
 def test_filters_by_technique_and_garment(ops_client, garment):
     hoodie = GarmentFactory(name="Hoodie")
     screen_tee = make_order(garment=garment, state=OrderState.APPROVED)
-    LineItem.objects.filter(order=screen_tee, size="M").update(technique="screen")
+    set_technique(screen_tee, "screen", sizes=["M"])
     dtg_tee = make_order(garment=garment, state=OrderState.APPROVED)
     screen_hoodie = make_order(garment=hoodie, state=OrderState.IN_PRODUCTION)
-    LineItem.objects.filter(order=screen_hoodie).update(technique="screen")
+    set_technique(screen_hoodie, "screen")
 
     response = ops_client.get("/ops/board/?technique=screen")
     assert refs(response, "queued") == [screen_tee.reference]
@@ -182,7 +182,10 @@ def test_the_board_runs_the_same_queries_for_many_orders(ops_client, garment):
         with CaptureQueriesContext(connection) as queries:
             response = ops_client.get("/ops/board/?technique=dtg")
         assert response.status_code == 200
+        last_queries[:] = queries.captured_queries
         return len(queries)
+
+    last_queries: list[dict] = []
 
     def add(n: int) -> None:
         for state in [OrderState.SUBMITTED, OrderState.APPROVED, OrderState.IN_PRODUCTION][:n]:
@@ -195,8 +198,9 @@ def test_the_board_runs_the_same_queries_for_many_orders(ops_client, garment):
     add(3)
     hold(make_order(garment=garment, state=OrderState.APPROVED))
     assert board_queries() == few
-    # session, user, the operator permission (2), counts, cards, techniques, garments
-    assert few <= 8
+    # session, user, the operator permission (2), counts, cards, garments: no line item is read
+    assert few == 6
+    assert not any("production_lineitem" in q["sql"] for q in last_queries)
 
 
 def test_the_fragment_is_just_the_columns(ops_client, garment):
@@ -300,3 +304,37 @@ def test_the_board_is_for_operators_and_moves_need_the_csrf_token(
         headers={"X-CSRFToken": token, "Accept": "application/json"},
     )
     assert response.json()["outcome"] == "moved"
+
+
+def test_each_column_shows_its_first_cards_and_counts_all_with_the_filters(
+    ops_client, garment, settings
+):
+    settings.OPS_BOARD_COLUMN_LIMIT = 2
+    hoodie = GarmentFactory(name="Hoodie")
+    queued = [due_in(make_order(garment=garment, state=OrderState.APPROVED), d) for d in (3, 1, 2)]
+    held = [due_in(hold(make_order(garment=garment, state=OrderState.APPROVED)), d) for d in (5, 4)]
+    held.append(hold(make_order(garment=garment, state=OrderState.APPROVED)))
+    ProductionOrder.objects.filter(pk=held[2].pk).update(due_date=None)  # no due date: last
+    embroidered = due_in(make_order(garment=hoodie, state=OrderState.APPROVED), 9)
+    set_technique(embroidered, "embroidery", sizes=["L"])
+    set_technique(queued[2], "embroidery")
+
+    response = ops_client.get("/ops/board/")
+    col = column(response, "queued")
+    assert refs(response, "queued") == [queued[1].reference, queued[2].reference]
+    assert refs(response, "queued", held=True) == [held[1].reference, held[0].reference]
+    assert (col.total, col.held_total, col.hidden) == (7, 3, 3)
+
+    response = ops_client.get("/ops/board/?technique=embroidery")
+    col = column(response, "queued")
+    assert refs(response, "queued") == [queued[2].reference, embroidered.reference]
+    assert (col.total, col.held_total, refs(response, "queued", held=True)) == (2, 0, [])
+    page = response.content.decode()
+    assert "Hoodie · 5 pcs · DTG · Embr." in card_html(page, embroidered.reference)
+    assert "Classic Tee · 5 pcs · Embr." in card_html(page, queued[2].reference)
+
+    response = ops_client.get(f"/ops/board/?technique=dtg&garment={garment.pk}")
+    col = column(response, "queued")
+    assert refs(response, "queued") == [queued[1].reference, queued[0].reference]
+    assert (col.total, col.held_total) == (5, 3)
+    assert refs(response, "queued", held=True) == [held[1].reference, held[0].reference]

@@ -14,8 +14,8 @@ from ops import tickets
 from ops.design_images import Thumbnail
 from ops.models import TicketBatch
 from production.lifecycle import OrderState, Priority, ProductionStatus
-from production.models import FulfillmentEvent, LineItem, ProductionOrder
-from tests.factories import make_order
+from production.models import FulfillmentEvent, ProductionOrder
+from tests.factories import make_order, set_technique
 from tests.ops.ticket_support import page_texts, scanned_codes
 
 pytestmark = pytest.mark.django_db
@@ -60,7 +60,7 @@ def test_order_page_ticket_holds_reference_sizes_quantities_and_techniques(ops_c
         state=OrderState.IN_PRODUCTION,
         step=ProductionStatus.PRINTING,
     )
-    LineItem.objects.filter(order=order, size="XL").update(technique="screen")
+    set_technique(order, "screen", sizes=["XL"])
     ProductionOrder.objects.filter(pk=order.pk).update(
         notes="Left chest, 9 cm wide", due_date=dt.date(2030, 3, 8)
     )
