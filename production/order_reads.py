@@ -95,11 +95,13 @@ def read_order(
     order_id: UUID, *, load: Loader, request: HttpRequest | None = None
 ) -> CachedOrder | None:
     """The order's JSON: this process's copy, the shared cache's, or `load`'s (then stored)."""
-    version = _version(order_id, request)
+    fresh = _take_fresh_version(order_id)
+    version = fresh or _version(order_id, request)
     key = _json_key(order_id, version)
-    entry = _local_copy(key)
+    # A version this thread has just made holds nothing yet: no need to ask for its JSON.
+    entry = None if fresh else _local_copy(key)
     if entry is None:
-        stored = cache.get(key)
+        stored = None if fresh else cache.get(key)
         if stored is None:
             loaded = load(order_id)
             if loaded is None:
@@ -154,11 +156,35 @@ def _keep(key: str, entry: CachedOrder) -> None:
 def invalidate(order_id: UUID) -> None:
     """A new version now and another after commit (the commit race: see the module's docstring)."""
     _new_version(order_id)
-    transaction.on_commit(partial(_new_version, order_id), robust=True)
+    transaction.on_commit(partial(_replace_after_commit, order_id), robust=True)
 
 
-def _new_version(order_id: UUID) -> None:
-    cache.set(_version_key(order_id), uuid4().hex, TTL * 10)
+def _new_version(order_id: UUID) -> str:
+    version = uuid4().hex
+    cache.set(_version_key(order_id), version, TTL * 10)
+    return version
+
+
+# The version this thread made last after a commit: the after-commit hooks that follow (the
+# broadcast reads the order to announce it) start from it, which saves asking the shared cache
+# for the version it was just given and for JSON that cannot be stored under it yet (two round
+# trips). One slot, taken by the first read of that order: a slot nobody takes (no broadcast)
+# only makes a later read of that order in this thread load it from the database once and store
+# it under a version nobody reads any more — never a stale answer, since that read skips the
+# cached copies.
+_fresh = threading.local()
+
+
+def _replace_after_commit(order_id: UUID) -> None:
+    _fresh.slot = (order_id, _new_version(order_id))
+
+
+def _take_fresh_version(order_id: UUID) -> str | None:
+    slot = getattr(_fresh, "slot", None)
+    if slot is None or slot[0] != order_id:
+        return None
+    _fresh.slot = None
+    return slot[1]
 
 
 # API tokens' users.

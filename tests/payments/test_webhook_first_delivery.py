@@ -2,6 +2,7 @@
 no wait for the channel layer — while the live page still hears of the payment, in order."""
 
 import asyncio
+import json
 import threading
 
 import pytest
@@ -160,3 +161,42 @@ def test_a_failing_background_send_is_logged_and_the_next_change_still_leaves(
     # All but the one send that failed: the rest of the payment's, then the approval's.
     assert [g for g, _ in held_layer.sent if not g.startswith("user.")] == calls[1:]
     assert len(calls) == 6
+
+
+@pytest.mark.django_db
+def test_a_first_delivery_reads_the_order_json_once_and_asks_the_cache_nothing_of_it(
+    order, django_capture_on_commit_callbacks, monkeypatch
+):
+    """After the commit the broadcast starts from the version it has just made: the order's JSON
+    is read from the database once and stored, without asking the cache for the version or for
+    JSON that cannot be under it yet; the live page still gets the payment."""
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from tests.production.test_read_path import CacheCalls
+
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(broadcasts.order_group(order.pk), channel)
+    calls = CacheCalls(monkeypatch)
+    with (
+        CaptureQueriesContext(connection) as queries,
+        django_capture_on_commit_callbacks(execute=True),  # the hooks run as this block ends
+    ):
+        response = pay(order)
+
+    assert response.json()["outcome"] == "submitted"
+    mine = [(name, key) for name, key in calls.calls if str(order.pk) in str(key)]
+    assert [name for name, _ in mine] == ["set", "set", "set"]  # version, version, JSON
+    assert mine[2][0] == "set" and mine[2][1].startswith(f"order-json:{order.pk}:")
+    # The delivery's 7 (see above) and the order JSON's 5 (the order and its garment, line items,
+    # events, proofs, shipments).
+    assert len([q for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]) == 12
+    frame = json.loads(async_to_sync(layer.receive)(channel)["text"])
+    assert (frame["type"], frame["order"]["orderStatus"]) == ("order.updated", "submitted")
+    # A read right after it is this process's copy of what the broadcast stored.
+    calls.calls.clear()
+    from production.selectors import get_order_json
+
+    assert get_order_json(order_id=order.pk)["orderStatus"] == "submitted"
+    assert [name for name, _ in calls.calls] == ["get"]  # the version only
