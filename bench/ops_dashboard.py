@@ -184,7 +184,8 @@ def generate() -> None:
         cur.execute(
             "TRUNCATE production_fulfillmentevent, production_lineitem, production_ordernote, "
             "production_productionorder, production_referencenumber, production_garment, "
-            "authtoken_token, django_session, django_admin_log CASCADE"
+            "authtoken_token, django_session, django_admin_log, ops_ticketbatch, ops_stationscan "
+            "CASCADE"
         )
         cur.execute("DELETE FROM auth_user_groups")
         cur.execute("DELETE FROM auth_user")
@@ -269,7 +270,7 @@ def generate() -> None:
                 id, reference, owner_id, status, production_status, priority, design_url, prompt,
                 notes, garment_id, subtotal_amount, rush_surcharge_amount, total_amount, currency,
                 total_quantity, stripe_checkout_session_id, checkout_url, idempotency_key,
-                due_date, created_at, updated_at, submitted_at)
+                due_date, created_at, updated_at, submitted_at, shipped_quantity, technique_bits)
             SELECT o.id, 'ORD-' || lpad(o.g::text, 6, '0'), u.id, o.status,
                    CASE o.status
                        WHEN 'draft' THEN 'Spec Review'
@@ -289,7 +290,8 @@ def generate() -> None:
                    o.created_at,
                    o.created_at + interval '3 days',
                    CASE WHEN o.status = 'draft' OR (o.status = 'canceled' AND o.r_step < 0.5)
-                        THEN NULL ELSE o.created_at + interval '2 hours' END
+                        THEN NULL ELSE o.created_at + interval '2 hours' END,
+                   0, 0  -- nothing shipped yet; techniques set below from the line items
             FROM bench_orders o
             JOIN (SELECT id, row_number() OVER (ORDER BY id) AS n FROM auth_user
                   WHERE username <> %s) u ON u.n = o.customer_no
