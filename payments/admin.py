@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from payments.models import Payment, ProcessedEvent, Refund
+from production.admin import ReadOnlyInline
 from production.pricing import format_money
 
 
@@ -26,18 +27,7 @@ class ProcessedEventAdmin(admin.ModelAdmin):
         return False
 
 
-class _ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
-class PaymentInline(_ReadOnlyInline):
+class PaymentInline(ReadOnlyInline):
     """On the order's admin page (settings.ORDER_ADMIN_INLINES): what Stripe took."""
 
     model = Payment
@@ -54,7 +44,7 @@ class PaymentInline(_ReadOnlyInline):
         return format_money(payment.amount, payment.currency)
 
 
-class RefundInline(_ReadOnlyInline):
+class RefundInline(ReadOnlyInline):
     """On the order's admin page: every refund, its state and why it failed."""
 
     model = Refund
