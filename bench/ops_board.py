@@ -21,6 +21,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from uuid import uuid4
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -30,6 +31,9 @@ os.environ.setdefault(
 
 # The dashboard bench's data and settings (it reads BENCH_DATABASE_URL when imported).
 from bench import ops_dashboard as data  # noqa: E402
+
+# The board keeps its reads in the shared cache (and sessions live there): Redis, as in production.
+os.environ["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
 
 OPEN_ORDERS = 2_000
 GOAL_P95_MS = 30.0
@@ -107,28 +111,46 @@ def run(runs: int, warmup: int) -> list[float]:
     override_settings(STORAGES=storages).enable()
     client = Client()
     client.force_login(get_user_model().objects.get(username=data.OPERATOR))
-    print(f"{'case':30} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8} {'cards':>6}")
-    p95s = []
+    from django.core.cache import cache
+
+    from production import order_reads
+
+    def an_order_changed() -> None:
+        # What every change through the services does to the board's cached copies.
+        cache.set(order_reads.ORDERS_VERSION_KEY, uuid4().hex, order_reads.TTL)
+
+    cache.clear()
+    print("cold: an order changed since the last read (read from the database); warm: nothing")
+    print("changed (the copy the first screen read, as every other board screen gets it)")
+    print(f"{'case':36} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8} {'cards':>6}")
+    worst = {"cold": 0.0, "warm": 0.0}
     for name, url in cases():
-        for _ in range(warmup):
-            response = client.get(url)
-            assert response.status_code == 200, (url, response.status_code)
-        timings = []
-        for _ in range(runs):
-            started = time.perf_counter()
-            client.get(url)
-            timings.append((time.perf_counter() - started) * 1000)
-        with CaptureQueriesContext(connection) as queries:
-            response = client.get(url)
-        cards = response.content.count(b'<li class="board-card')
-        p50 = statistics.median(timings)
-        p95 = statistics.quantiles(timings, n=20, method="inclusive")[18]
-        p95s.append(p95)
-        print(f"{name:30} {p50:8.1f} {p95:8.1f} {len(queries):8d} {cards:6d}", flush=True)
-    worst = max(p95s)
-    verdict = "met" if worst <= GOAL_P95_MS else "NOT MET"
-    print(f"goal: board p95 ≤ {GOAL_P95_MS:.0f} ms — worst case {worst:.1f} ms: {verdict}")
-    return p95s
+        for mode in ("cold", "warm"):
+            for _ in range(warmup):
+                an_order_changed()
+                response = client.get(url)
+                assert response.status_code == 200, (url, response.status_code)
+            timings = []
+            for _ in range(runs):
+                if mode == "cold":
+                    an_order_changed()
+                started = time.perf_counter()
+                client.get(url)
+                timings.append((time.perf_counter() - started) * 1000)
+            if mode == "cold":
+                an_order_changed()
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get(url)
+            cards = response.content.count(b'<li class="board-card')
+            p50 = statistics.median(timings)
+            p95 = statistics.quantiles(timings, n=20, method="inclusive")[18]
+            worst[mode] = max(worst[mode], p95)
+            label = f"{name} ({mode})"
+            print(f"{label:36} {p50:8.1f} {p95:8.1f} {len(queries):8d} {cards:6d}", flush=True)
+    for mode, p95 in worst.items():
+        verdict = "met" if p95 <= GOAL_P95_MS else "NOT MET"
+        print(f"goal: board p95 ≤ {GOAL_P95_MS:.0f} ms, {mode}: worst {p95:.1f} ms, {verdict}")
+    return list(worst.values())
 
 
 # --- job ticket PDF figures (issue 13, part 1) ---------------------------------------------------

@@ -8,21 +8,24 @@ an order's techniques are a column of its own (`technique_bits`), so no line ite
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
-from uuid import UUID
+from html import escape  # Django's escape is this plus a lazy-string check per call
+from uuid import UUID, uuid4
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import BooleanField, Case, Count, F, QuerySet, Value, When
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from ops.floor import OPEN_STATES, STAGES, Stage
 from ops.models import StationScan
+from production import order_reads
 from production.lifecycle import Priority, ProductionStatus
 from production.models import (
     Garment,
@@ -68,9 +71,11 @@ class BoardFilters:
         return params.urlencode()
 
 
-@dataclass(frozen=True)
+@dataclass
 class Card:
-    """One order on the board, formatted once in Python (the template engine is the slow part)."""
+    """One order on the board, formatted once in Python (the template engine is the slow part).
+    Neither frozen (each field would be set through `object.__setattr__`) nor slotted (pickled
+    through Python-level `__getstate__`, 3× slower into the cache): a board has a few hundred."""
 
     id: str
     reference: str
@@ -119,7 +124,7 @@ class Column:
         return self.total - len(self.cards) - len(self.held_cards)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Board:
     columns: list[Column]
     filters: BoardFilters
@@ -127,6 +132,14 @@ class Board:
     techniques: list[tuple[str, str]]
     limit: int
     today: date
+    # Stands in the cards' forms for the request's CSRF token (`with_csrf_token`): the cards' HTML
+    # is kept with the board in the shared cache, and a token belongs to one visitor. Random per
+    # read, so no customer's name or note can spell it.
+    csrf_slot: str = ""
+
+    def with_csrf_token(self, html: bytes, token: str) -> bytes:
+        """The rendered page `html` with this request's CSRF token in the cards' forms."""
+        return html.replace(self.csrf_slot.encode(), token.encode()) if self.csrf_slot else html
 
 
 def open_orders() -> QuerySet[ProductionOrder]:
@@ -146,10 +159,9 @@ _ROW = (
     "due_date",
     "garment_id",
     "technique_bits",
-    "owner__first_name",
-    "owner__last_name",
-    "owner__email",
+    "owner_id",
 )
+_OWNER = ("first_name", "last_name", "email")  # joined to the cards shown, not to every candidate
 _FAR_FUTURE = date.max
 # Stand-ins for a column's state and step in the cards' compiled SELECT (replaced per column).
 _STATUS = "\x00status"
@@ -167,7 +179,26 @@ def _stage_key(stage: Stage) -> tuple[str, str]:
 
 
 def production_board(params: QueryDict, *, limit: int | None = None) -> Board:
-    """The board for the query string `params` (technique, garment), in three queries.
+    """The board for the query string `params` (technique, garment): read (`_read_board`), or
+    the copy of the same read kept in the shared cache under the orders' version, which every
+    change of an order through the services replaces. Every board screen refetches its columns
+    after each change; one of them reads, the others take its copy. Changes made outside the
+    services show within `order_reads.TTL`, as for the order reads.
+    """
+    limit = limit or settings.OPS_BOARD_COLUMN_LIMIT
+    filters = BoardFilters.from_query(params)
+    today = timezone.localdate()
+    key = f"ops-board:{order_reads.orders_version()}:{today}:{limit}:{filters.query()}"
+    board = cache.get(key)
+    if board is None:
+        board = _read_board(filters, limit, today)
+        _render_cards(board, move_url=reverse("ops:board-move"), query=filters.query())
+        cache.set(key, board, order_reads.TTL)
+    return replace(board, filters=filters)  # the same board, this request's words about filters
+
+
+def _read_board(filters: BoardFilters, limit: int, today: date) -> Board:
+    """The board from the database, in three queries.
 
     The open orders are a couple of thousand, but the board shows ~30 a column: one query counts
     them by stage (and held or not), one reads just the cards shown — per column and held or not,
@@ -176,21 +207,14 @@ def production_board(params: QueryDict, *, limit: int | None = None) -> Board:
     and one the garments for the filter and the cards. The technique filter is a condition on the
     order's own `technique_bits`: no line item is read.
     """
-    limit = limit or settings.OPS_BOARD_COLUMN_LIMIT
-    filters = BoardFilters.from_query(params)
-    orders = open_orders().order_by()
-    if filters.garment is not None:
-        orders = orders.filter(garment_id=filters.garment)
-    if filters.technique:
-        orders = orders.filter(technique_bits__in=bit_sets_with(filters.technique))
+    (count_sql, count_params), templates = _compiled(filters.technique, filters.garment, limit)
+    bind = {_GARMENT: filters.garment}
     stage_keys = {_stage_key(stage): stage.key for stage in STAGES}
 
     columns = {stage.key: Column(stage) for stage in STAGES}
-    counts = (
-        orders.annotate(held=_HELD)
-        .values_list("status", "production_status", "held")
-        .annotate(count=Count("pk"))
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(count_sql, [bind.get(p, p) for p in count_params])
+        counts = cursor.fetchall()
     for status, step, held, count in counts:
         key = stage_keys.get((status, step))
         if key is None:  # not a stage of the board (no such combination is ever written)
@@ -199,31 +223,20 @@ def production_board(params: QueryDict, *, limit: int | None = None) -> Board:
         if held:
             columns[key].held_total += count
 
-    # Two SELECTs compiled once (held or not), repeated per column with its state and step.
+    # The cards' SELECT (held or not), repeated per column with its state and step.
     pieces: list[tuple[str, list]] = []
-    templates = {}
-    for held in (False, True):
-        of_kind = orders.filter(status=_STATUS, production_status=_STEP)
-        of_kind = (
-            of_kind.filter(priority=Priority.HOLD)
-            if held
-            else of_kind.exclude(priority=Priority.HOLD)
-        )
-        ranked = of_kind.order_by(F("due_date").asc(nulls_last=True), "reference")
-        templates[held] = ranked.values_list(*_ROW)[:limit].query.sql_with_params()
     for (status, step), key in stage_keys.items():
         column = columns[key]
         for held, count in ((False, column.active_total), (True, column.held_total)):
             if count:
                 sql, params = templates[held]
-                sentinels = {_STATUS: status, _STEP: step}
-                pieces.append((sql, [sentinels.get(p, p) for p in params]))
+                bind.update({_STATUS: status, _STEP: step})
+                pieces.append((sql, [bind.get(p, p) for p in params]))
     rows = _union_all(pieces)
     garments = list(Garment.objects.order_by("name").values_list("pk", "name"))
 
     # Due date first (none: last), then reference (their number order, as they are zero-padded).
     rows.sort(key=lambda row: (row[7] or _FAR_FUTURE, row[1]))
-    today = timezone.localdate()
     names = dict(garments)
     for row in rows:
         key = stage_keys[(row[2], row[3])]
@@ -243,14 +256,62 @@ def production_board(params: QueryDict, *, limit: int | None = None) -> Board:
     )
 
 
+# The board's SQL, compiled by the ORM once per process and shape of the filters (building it
+# took ~3 ms a read, as long as PostgreSQL takes to answer it): the counts' SELECT, and the cards'
+# (held or not) with stand-ins for a column's state and step and for the garment filter's id.
+_GARMENT = -7_654_321
+_SQL: dict[tuple[str, bool, int], tuple[tuple[str, tuple], dict[bool, tuple[str, tuple]]]] = {}
+
+
+def _compiled(
+    technique: str, garment: int | None, limit: int
+) -> tuple[tuple[str, tuple], dict[bool, tuple[str, tuple]]]:
+    shape = (technique, garment is not None, limit)
+    if shape not in _SQL:
+        # The cards' SELECTs name one state each, which alone lets PostgreSQL walk the partial
+        # index in due-date order; naming the open states too made it misjudge the rows and sort.
+        filtered = ProductionOrder.objects.order_by()
+        if garment is not None:
+            filtered = filtered.filter(garment_id=_GARMENT)
+        if technique:
+            filtered = filtered.filter(technique_bits__in=bit_sets_with(technique))
+        counts = (
+            filtered.filter(status__in=OPEN_STATES)
+            .annotate(held=_HELD)
+            .values_list("status", "production_status", "held")
+            .annotate(count=Count("pk"))
+        )
+        cards = {}
+        for held in (False, True):
+            of_kind = filtered.filter(status=_STATUS, production_status=_STEP)
+            of_kind = (
+                of_kind.filter(priority=Priority.HOLD)
+                if held
+                else of_kind.exclude(priority=Priority.HOLD)
+            )
+            ranked = of_kind.order_by(F("due_date").asc(nulls_last=True), "reference")
+            cards[held] = ranked.values_list(*_ROW)[:limit].query.sql_with_params()
+        _SQL[shape] = (counts.query.sql_with_params(), cards)
+    return _SQL[shape]
+
+
 def _union_all(pieces: list[tuple[str, list]]) -> list[tuple]:
-    """The rows of these LIMITed SELECTs (SQL, parameters), in one query: each wrapped as a
-    subquery (SQLite allows no LIMIT in a compound's members otherwise), joined by UNION ALL."""
+    """The rows of these LIMITed SELECTs (SQL, parameters), in one query, each with its owner's
+    name and email: each SELECT wrapped as a subquery (SQLite allows no LIMIT in a compound's
+    members otherwise), joined by UNION ALL, and the owners joined to the few rows that remain."""
     if not pieces:
         return []
-    sql = " UNION ALL ".join(
+    union = " UNION ALL ".join(
         f"SELECT * FROM ({piece}) AS piece{n}"  # noqa: S608 (the ORM's own SQL)
         for n, (piece, _) in enumerate(pieces)
+    )
+    user = get_user_model()._meta
+    quote = connection.ops.quote_name
+    owner = ", ".join(f"owner.{quote(user.get_field(name).column)}" for name in _OWNER)
+    sql = (
+        f"SELECT board.*, {owner} FROM ({union}) AS board "  # noqa: S608 (names from the models)
+        f"INNER JOIN {quote(user.db_table)} AS owner "
+        f"ON owner.{quote(user.pk.column)} = board.owner_id"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [param for _, params in pieces for param in params])
@@ -260,26 +321,40 @@ def _union_all(pieces: list[tuple[str, list]]) -> list[tuple]:
 _DETAIL = None
 
 
-def _detail_url(order_id: UUID) -> str:
+def _detail_url(order_id: str) -> str:
     global _DETAIL
     if _DETAIL is None:
         _DETAIL = reverse("ops:order-detail", args=[UUID(int=0)]).replace(str(UUID(int=0)), "{}")
     return _DETAIL.format(order_id)
 
 
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_TECHNIQUES: dict[int, str] = {}  # bit set -> "DTG · Screen" (at most 2**3 of them)
+
+
+def _techniques(bits: int) -> str:
+    text = _TECHNIQUES.get(bits)
+    if text is None:
+        text = _TECHNIQUES[bits] = " · ".join(
+            TECHNIQUE_SHORT.get(t, t) for t in techniques_of(bits)
+        )
+    return text
+
+
 def _card(row: tuple, stage: str, garments: dict[int, str], today: date) -> Card:
     pk, reference, _, _, priority, proof, quantity, due, garment_id, bits = row[:10]
-    first, last, email = row[10:13]
+    first, last, email = row[11:14]
     name = f"{first} {last}".strip()
+    order_id = str(pk)
     return Card(
-        id=str(pk),
+        id=order_id,
         reference=reference,
-        url=_detail_url(pk),
+        url=_detail_url(order_id),
         customer=name or email,
         garment=garments.get(garment_id, ""),
         quantity=quantity,
-        techniques=" · ".join(TECHNIQUE_SHORT.get(t, t) for t in techniques_of(bits)),
-        due=f"{due:%b} {due.day}" if due else "—",
+        techniques=_techniques(bits),
+        due=f"{_MONTHS[due.month - 1]} {due.day}" if due else "—",
         due_iso=due.isoformat() if due else "",
         stage=stage,
         rush=priority == Priority.RUSH,
@@ -289,11 +364,13 @@ def _card(row: tuple, stage: str, garments: dict[int, str], today: date) -> Card
     )
 
 
-def render_cards(board: Board, *, move_url: str, csrf_token: str, query: str) -> None:
+def _render_cards(board: Board, *, move_url: str, query: str) -> None:
     """Each column's cards as HTML (`html`, `held_html`), built here rather than by the template
-    engine, which took ten times as long for a few hundred cards (bench/ops_board.py)."""
+    engine, which took ten times as long for a few hundred cards (bench/ops_board.py). Their
+    forms hold `board.csrf_slot` where the request's token goes."""
+    board.csrf_slot = uuid4().hex
     hidden = (
-        f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(csrf_token)}">'
+        f'<input type="hidden" name="csrfmiddlewaretoken" value="{board.csrf_slot}">'
         f'<input type="hidden" name="filters" value="{escape(query)}">'
     )
     options = {

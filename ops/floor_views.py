@@ -27,7 +27,6 @@ from ops.board import (
     customer_name,
     production_board,
     recent_scans,
-    render_cards,
 )
 from ops.floor import STAGES_BY_KEY, STATIONS, STATIONS_BY_KEY, Stage, stage_of
 from ops.forms import BoardMoveForm, ScanForm
@@ -122,14 +121,11 @@ class BoardView(OperatorRequiredMixin, View):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         board = production_board(request.GET)
-        query = board.filters.query()
-        render_cards(
-            board, move_url=reverse("ops:board-move"), csrf_token=get_token(request), query=query
-        )
-        context = {"board": board, "query": query}
-        if request.GET.get("fragment"):
-            return render(request, "ops/board_columns.html", context)
-        return render(request, "ops/board.html", context)
+        context = {"board": board, "query": board.filters.query()}
+        template = "ops/board_columns.html" if request.GET.get("fragment") else "ops/board.html"
+        response = render(request, template, context)
+        response.content = board.with_csrf_token(response.content, get_token(request))
+        return response
 
 
 class BoardMoveView(OperatorRequiredMixin, View):

@@ -3,7 +3,8 @@
 Everything the read and its invalidation must agree on lives here. Keys in the shared cache:
 `order-json-version:<id>` (the order's version, a random token), `order-json:<id>:<version>:<date>`
 (its JSON; etaDays depends on the date, so a new day is a new key) and `api-token-user:<hash>`
-(what rebuilds an API token's user).
+(what rebuilds an API token's user), and `orders-version` (replaced with every order's version:
+see `orders_version`).
 
 A reader reads the version, then, on a miss, the order from the database, and stores its JSON
 under the version it read first. A writer (the services) replaces the version through
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
 
 TTL = 60  # seconds: the backstop for changes made outside the services (and for token users)
 LOCAL_ENTRIES = 512  # per process; an entry (an order with 10 events) holds ~18 kB
+ORDERS_VERSION_KEY = "orders-version"  # see `orders_version`
 _READ_AHEAD = "order_versions_read_ahead"  # request attribute: {order id: version or None}
 
 # The owner's id and the order's JSON, or None for no such order (given by the selectors).
@@ -161,7 +163,20 @@ def invalidate(order_id: UUID) -> None:
 
 def _new_version(order_id: UUID) -> str:
     version = uuid4().hex
-    cache.set(_version_key(order_id), version, TTL * 10)
+    # The orders' version changes with each order's, in the same round trip.
+    cache.set_many({_version_key(order_id): version, ORDERS_VERSION_KEY: version}, TTL * 10)
+    return version
+
+
+def orders_version() -> str:
+    """A token that changes whenever any order changes through the services, replaced with that
+    order's own version (so with the same commit race closed): what reads of many orders (the
+    production board) key their cached copies by. Unknown (a fresh or restarted cache): a new one.
+    """
+    version = cache.get(ORDERS_VERSION_KEY)
+    if version is None:
+        version = uuid4().hex
+        cache.add(ORDERS_VERSION_KEY, version, TTL * 10)
     return version
 
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from production import services
 from production.lifecycle import EventSource, OrderState, Priority, ProductionStatus
 from production.models import ProductionOrder
-from tests.factories import GarmentFactory, make_order, make_proof, set_technique
+from tests.factories import GarmentFactory, make_order, make_proof, operator_user, set_technique
 
 pytestmark = pytest.mark.django_db
 
@@ -201,6 +201,59 @@ def test_the_board_runs_the_same_queries_for_many_orders(ops_client, garment):
     # session, user, the operator permission (2), counts, cards, garments: no line item is read
     assert few == 6
     assert not any("production_lineitem" in q["sql"] for q in last_queries)
+
+
+def test_other_screens_get_the_first_screens_read_until_an_order_changes(
+    ops_client, operator, garment
+):
+    order = make_order(garment=garment, state=OrderState.APPROVED)
+    ops_client.get("/ops/scan/")  # the session, as on every page
+    with CaptureQueriesContext(connection) as first:
+        ops_client.get("/ops/board/")
+    with CaptureQueriesContext(connection) as again:
+        response = ops_client.get("/ops/board/")
+    assert refs(response, "queued") == [order.reference]
+    # Only the visitor's own (user, the operator permission): the board is the shared copy.
+    assert (len(first), len(again)) == (6, 3)
+    assert not any("production_productionorder" in q["sql"] for q in again.captured_queries)
+
+    # A change through the services, from any surface, is on the very next read of every screen.
+    services.transition_order(
+        order=order.pk, to=OrderState.IN_PRODUCTION, actor=operator, source=EventSource.OPERATOR
+    )
+    response = ops_client.get("/ops/board/?fragment=1")
+    assert refs(response, "queued") == []
+    assert refs(response, "printing") == [order.reference]
+    assert column(response, "printing").total == 1
+
+
+def test_a_shared_board_still_gives_each_operator_their_own_csrf_token(operator, garment):
+    order = make_order(garment=garment, state=OrderState.APPROVED)
+    other = operator_user(email="second-operator@example.com")
+    pages = {}
+    for user in (operator, other):
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(user)
+        page = client.get("/ops/board/").content.decode()
+        pages[user.pk] = (client, page)
+    tokens = {
+        pk: set(
+            re.findall(
+                r'name="csrfmiddlewaretoken" value="([^"]+)"', card_html(page, order.reference)
+            )
+        )
+        for pk, (_, page) in pages.items()
+    }
+    assert all(len(found) == 1 for found in tokens.values())
+    client, page = pages[other.pk]
+    (token,) = tokens[other.pk]
+    response = client.post(
+        "/ops/board/move",
+        {"order": order.pk, "stage": "printing", "csrfmiddlewaretoken": token},
+    )
+    assert response.status_code == 302
+    order.refresh_from_db()
+    assert order.status == OrderState.IN_PRODUCTION
 
 
 def test_the_fragment_is_just_the_columns(ops_client, garment):

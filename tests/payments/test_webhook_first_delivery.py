@@ -187,7 +187,9 @@ def test_a_first_delivery_reads_the_order_json_once_and_asks_the_cache_nothing_o
 
     assert response.json()["outcome"] == "submitted"
     mine = [(name, key) for name, key in calls.calls if str(order.pk) in str(key)]
-    assert [name for name, _ in mine] == ["set", "set", "set"]  # version, version, JSON
+    # The version (with the orders' version, one round trip) in the transaction and after it,
+    # then the JSON.
+    assert [name for name, _ in mine] == ["set_many", "set_many", "set"]
     assert mine[2][0] == "set" and mine[2][1].startswith(f"order-json:{order.pk}:")
     # The delivery's 7 (see above) and the order JSON's 5 (the order and its garment, line items,
     # events, proofs, shipments).

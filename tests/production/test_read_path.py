@@ -27,7 +27,7 @@ def order_url(order) -> str:
 class CacheCalls:
     """Records the calls the code under test makes on the shared cache's public API."""
 
-    NAMES = ("get", "get_many", "set", "add", "delete", "delete_many")
+    NAMES = ("get", "get_many", "set", "set_many", "add", "delete", "delete_many")
 
     def __init__(self, monkeypatch) -> None:
         self.calls: list[tuple[str, object]] = []
