@@ -3,8 +3,9 @@
 Stock consumers (default dispatch, no auth, no DB), one channel per socket in the group:
 
 * `ws/minimal/`: `AsyncJsonWebsocketConsumer`, the message's payload JSON-encoded per socket.
-* `ws/orders/<id>/`: `AsyncWebsocketConsumer` in the order's group, forwarding the finished frame
-  our broadcasts carry (`text`): the plain stock consumer our own would be without a fan-out hub.
+* `ws/orders/<id>/`: `AsyncWebsocketConsumer` in the order's group, forwarding a finished frame
+  (`text`) and building the frames of an `order.changed` itself (`broadcasts.frames_for`, per
+  socket): the plain stock consumer our own would be without a fan-out hub.
 * `ws/orders-direct/<id>/`: the same without Channels' per-message database hop (`dispatch`
   calls the handler directly), as production/consumers.py does.
 
@@ -19,12 +20,15 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.consumer import get_handler_name  # noqa: E402
+from channels.db import database_sync_to_async  # noqa: E402
 from channels.generic.websocket import (  # noqa: E402
     AsyncJsonWebsocketConsumer,
     AsyncWebsocketConsumer,
 )
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
+
+from production import broadcasts  # noqa: E402
 
 GROUP = "bench.minimal"
 
@@ -50,6 +54,11 @@ class OrderFrameConsumer(AsyncWebsocketConsumer):
 
     async def event_created(self, event: dict) -> None:
         await self.send(text_data=event["text"])
+
+    async def order_changed(self, event: dict) -> None:
+        # What a change announces (ids only): each stock consumer builds the frames itself.
+        for frame in await database_sync_to_async(broadcasts.frames_for)(event):
+            await self.send(text_data=frame["text"])
 
 
 class DirectOrderFrameConsumer(OrderFrameConsumer):

@@ -126,8 +126,9 @@ def layer_and_messages(env: dict, order_id: str):
 
     from production import broadcasts
 
-    messages = broadcasts._messages(order_id, [])
-    group, message = messages[0]
+    group = broadcasts.order_group(order_id)
+    change = {"type": broadcasts.ORDER_CHANGED, "group": group, "order": order_id, "events": []}
+    message = broadcasts.frames_for(change)[0]  # the order.updated frame a process builds once
     payload = json.loads(message["text"])
     return get_channel_layer(), group, message, payload
 

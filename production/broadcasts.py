@@ -3,16 +3,18 @@
 Services call `order_changed` inside their transaction; the messages leave only after commit, so a
 rolled-back change is never announced, and a failed send is logged without undoing anything.
 
-With a shared (Redis) channel layer the after-commit hook only hands the change to this process's
-announcer (`_Announcer`), a thread that reads the order, builds the frames and sends them on an
-event loop and Redis connections it keeps: the request that made the change answers without
-waiting for any of it (a Stripe webhook delivery: 24 ms → see docs/decisions.md, "Launch load").
-One thread, first in first out, so each order's messages keep their order; changes that queue up
+After commit the change's process sends only `{"type": "order.changed", "order": <id>,
+"events": [<ids>]}` to the order's group and to the operators' group: it reads nothing more.
+Each process with sockets in that group turns it into the frames, once per process whatever its
+socket count (`frames_for`, called by `production.fanout`): the order is serialized and encoded
+once per change and process, not once per socket, and not at all where nobody listens.
+With a shared (Redis) channel layer the send itself leaves the request too, through this
+process's sender thread (`_Sender`): the request that made the change (a Stripe webhook delivery,
+an operator's PATCH) answers without waiting for Redis (docs/decisions.md, "Launch load"). One
+thread, first in first out, so each order's messages keep their order; changes that queue up
 while it works leave together. The in-memory layer (one process, `make run`) and hooks run while
 an outer transaction is still open (tests wrap the services in one) keep the direct send.
 
-Group messages carry the finished WebSocket frame (`text`): the order is serialized and encoded once
-per change, not once per socket — with 1,000 sockets on one order that is most of the fan-out cost.
 Every group message names its `group`: each process receives it once and fans it out to its own
 sockets of that group (`production.fanout`).
 Frames to an order's group: `{"type": "order.updated", "order": {...}}` (the same JSON as
@@ -35,10 +37,12 @@ from functools import partial
 from uuid import UUID
 
 from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
 from django.db import connection, transaction
 from rest_framework.renderers import JSONRenderer
 
+from production import fanout
 from production.models import FulfillmentEvent, ProductionOrder
 from production.selectors import get_order_json
 
@@ -48,6 +52,10 @@ OPS_GROUP = "ops.orders"
 
 # Message types, as the consumers' handlers are named after them (`order.updated` → order_updated).
 ORDER_UPDATED = "order.updated"
+# Between processes only: "this order changed, with these events". Each process with sockets in
+# the group turns it into the frames above (`frames_for`), so the change's own process (a webhook
+# delivery, an operator's PATCH) sends a few bytes and reads nothing after its commit.
+ORDER_CHANGED = "order.changed"
 EVENT_CREATED = "event.created"
 SESSION_ENDED = "session.ended"
 ACCESS_CHANGED = "access.changed"
@@ -130,37 +138,43 @@ def _announce(order_id: UUID, event_ids: list[int]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    try:
-        messages = _messages(order_id, event_ids)
-    except Exception:
-        # Runs after commit: the change stands whatever happens here.
-        logger.exception("Broadcast of order %s failed; the change itself is committed", order_id)
-        return
+    messages = [
+        (group, {"type": ORDER_CHANGED, "group": group, "order": str(order_id), "events": ids})
+        for group, ids in ((order_group(order_id), event_ids), (OPS_GROUP, []))
+    ]
     held = _held.get()
     if held is not None:
         held.extend(messages)
-    elif messages:
+    else:
         _send(layer, messages, f"Broadcast of order {order_id}")
 
 
-def _messages(order_id: UUID, event_ids: list[int]) -> list[tuple[str, dict]]:
-    # The very JSON GET /api/production/<id> serves, and the read warms its cache for the clients
-    # that refetch on this message (the services replaced the cache version before this runs).
-    order_json = get_order_json(order_id=order_id)
+def frames_for(change: dict) -> list[dict]:
+    """The messages an `order.changed` becomes for its group's sockets, read once per process
+    that has sockets in that group (`production.fanout` calls it): the order as GET
+    /api/production/<id> serves it (the read warms its cache for the clients that refetch) and
+    its new events for the order's group, the order's row for the operators'."""
+    order_json = get_order_json(order_id=UUID(change["order"]))
     if order_json is None:
         return []
+    group = change["group"]
+    if group == OPS_GROUP:
+        row = {key: value for key, value in order_json.items() if key != "events"}
+        return [message(group, ORDER_UPDATED, order=row)]
     # The events are already serialized inside the order: reuse them instead of a second pass.
     events_by_id = {str(event["id"]): event for event in order_json["events"]}
-    row_json = {key: value for key, value in order_json.items() if key != "events"}
-    group = order_group(order_id)
-    messages = [(group, message(group, ORDER_UPDATED, order=order_json))]
-    messages += [
-        (group, message(group, EVENT_CREATED, event=events_by_id[str(pk)]))
-        for pk in event_ids
+    return [message(group, ORDER_UPDATED, order=order_json)] + [
+        message(group, EVENT_CREATED, event=events_by_id[str(pk)])
+        for pk in change["events"]
         if str(pk) in events_by_id
     ]
-    messages.append((OPS_GROUP, message(OPS_GROUP, ORDER_UPDATED, order=row_json)))
-    return messages
+
+
+async def _frames(change: dict) -> list[dict]:
+    return await database_sync_to_async(frames_for)(change)
+
+
+fanout.expanders[ORDER_CHANGED] = _frames
 
 
 def message(group: str, message_type: str, **payload: object) -> dict:
@@ -201,10 +215,9 @@ def _in_background(layer: BaseChannelLayer) -> bool:
 
 
 class _Sender:
-    """This process's broadcast thread: sends the finished messages in the order handed over.
+    """This process's broadcast thread: sends the messages in the order handed over.
 
-    The frames are built in the request (its connection sees what it just committed); only the
-    sending leaves it. The thread keeps one event loop, so the channel layer's Redis connections
+    The thread keeps one event loop, so the channel layer's Redis connections
     stay open between broadcasts (`async_to_sync` in a WSGI worker makes a new loop, and with it
     a new Redis connection, for every call), and the request answers without waiting for Redis.
     One thread, first in first out: each order's messages keep their order, and sends that queue

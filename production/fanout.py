@@ -9,7 +9,9 @@ group, which only write the frame. The layer carries one message per process, wh
 count.
 
 Group messages name their group (`"group": ...`, see `production.broadcasts`): one channel
-receives for every group the process watches. A group is left when its last local socket goes, and
+receives for every group the process watches. Some messages say only what changed
+(`order.changed`): the hub turns each into its frames once (`expanders`), for all its sockets of
+the group, and only when it has some. A group is left when its last local socket goes, and
 the whole hub stops when it watches nothing. Memberships are renewed while watched (every 5
 minutes), as the Redis layer forgets members older than its `group_expiry`.
 
@@ -24,11 +26,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from channels.layers import BaseChannelLayer
 
 logger = logging.getLogger(__name__)
+
+# Message types a hub turns into other messages before fanning them out, once per process and
+# message, in order (the next message waits): `production.broadcasts` registers `order.changed`,
+# whose frames are read where the sockets are rather than by the process that made the change.
+expanders: dict[str, Callable[[dict], Awaitable[list[dict]]]] = {}
 
 RENEW_SECONDS = 300.0  # well within channels_redis's group_expiry (a day by default)
 FAILED = {"type": "fanout.failed"}  # what each local socket is handed when the layer fails
@@ -138,13 +146,27 @@ class Hub:
             except Exception as error:
                 await self.fail(error)
                 return
-            for listener in tuple(self.groups.get(message.get("group", ""), ())):
+            listeners = tuple(self.groups.get(message.get("group", ""), ()))
+            if not listeners:
+                continue
+            messages = [message]
+            expand = expanders.get(message.get("type", ""))
+            if expand is not None:
                 try:
-                    await listener.dispatch(message)
+                    messages = await expand(message)
                 except asyncio.CancelledError:
                     raise
                 except Exception:
-                    logger.exception("Live fan-out could not deliver to one socket")
+                    logger.exception("Live fan-out could not build the frames of %s", message)
+                    continue
+            for each in messages:
+                for listener in listeners:
+                    try:
+                        await listener.dispatch(each)
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception:
+                        logger.exception("Live fan-out could not deliver to one socket")
 
     async def _renew(self) -> None:
         # channels_redis drops members older than group_expiry (a day by default) from its sends:

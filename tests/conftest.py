@@ -108,3 +108,18 @@ def channel_layers(settings):
     settings.CHANNEL_LAYERS = layer_settings(prefix)
     yield prefix
     drop_redis_keys(prefix)
+
+
+@pytest.fixture
+def layer_sends(channel_layers, monkeypatch) -> list[tuple[str, dict]]:
+    """What the code under test sends to channel-layer groups, (group, message), recorded
+    instead of sent."""
+    from channels.layers import get_channel_layer
+
+    sent: list[tuple[str, dict]] = []
+
+    async def record(group: str, message: dict) -> None:
+        sent.append((group, message))
+
+    monkeypatch.setattr(get_channel_layer(), "group_send", record)
+    return sent

@@ -69,11 +69,13 @@ class HeldLayer(BaseChannelLayer):
     extensions = ["groups"]
     released = threading.Event()
     sent: list[tuple[str, str]] = []
+    messages: list[tuple[str, dict]] = []
 
     async def group_send(self, group, message):
         while not self.released.is_set():  # not asyncio.Event: set from the test's thread
             await asyncio.sleep(0.005)
         self.sent.append((group, message["type"]))
+        self.messages.append((group, message))
 
     async def group_add(self, group, channel):
         pass
@@ -86,6 +88,7 @@ class HeldLayer(BaseChannelLayer):
 def held_layer(settings):
     HeldLayer.released = threading.Event()
     HeldLayer.sent = []
+    HeldLayer.messages = []
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": f"{__name__}.HeldLayer"}}
     yield HeldLayer
     HeldLayer.released.set()
@@ -105,11 +108,7 @@ def test_the_webhook_answers_before_the_live_page_message_leaves_and_it_still_ar
     held_layer.released.set()
     assert broadcasts.wait_until_sent()
     group = f"order.{order.pk}"
-    assert held_layer.sent == [
-        (group, "order.updated"),
-        (group, "event.created"),
-        ("ops.orders", "order.updated"),
-    ]
+    assert held_layer.sent == [(group, "order.changed"), ("ops.orders", "order.changed")]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -124,10 +123,17 @@ def test_changes_sent_in_the_background_keep_their_order(order, held_layer, oper
     held_layer.released.set()
     assert broadcasts.wait_until_sent()
     mine = [kind for group, kind in held_layer.sent if group == f"order.{order.pk}"]
-    assert mine == ["order.updated", "event.created"] * 2
+    assert mine == ["order.changed"] * 2
     assert [kind for group, kind in held_layer.sent if group == "ops.orders"] == [
-        "order.updated"
+        "order.changed"
     ] * 2
+    # Each with its own events, in the order they happened.
+    events = [
+        message["events"]
+        for _, message in held_layer.messages
+        if message["type"] == "order.changed" and message["events"]
+    ]
+    assert len(events) == 2 and events[0] < events[1]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -160,16 +166,16 @@ def test_a_failing_background_send_is_logged_and_the_next_change_still_leaves(
     assert "failed; the change itself is committed" in caplog.text
     # All but the one send that failed: the rest of the payment's, then the approval's.
     assert [g for g, _ in held_layer.sent if not g.startswith("user.")] == calls[1:]
-    assert len(calls) == 6
+    assert len(calls) == 4  # the order's group and the operators', per change
 
 
 @pytest.mark.django_db
-def test_a_first_delivery_reads_the_order_json_once_and_asks_the_cache_nothing_of_it(
+def test_after_its_commit_a_first_delivery_reads_nothing_and_the_sockets_process_does(
     order, django_capture_on_commit_callbacks, monkeypatch
 ):
-    """After the commit the broadcast starts from the version it has just made: the order's JSON
-    is read from the database once and stored, without asking the cache for the version or for
-    JSON that cannot be under it yet; the live page still gets the payment."""
+    """After the commit the webhook's process only replaces the order's cache version and sends
+    a few bytes; the process holding the live page's socket reads the order and builds the
+    frames (`production.fanout`), and its read warms the cache for the page's refetch."""
     from asgiref.sync import async_to_sync
     from channels.layers import get_channel_layer
 
@@ -187,18 +193,16 @@ def test_a_first_delivery_reads_the_order_json_once_and_asks_the_cache_nothing_o
 
     assert response.json()["outcome"] == "submitted"
     mine = [(name, key) for name, key in calls.calls if str(order.pk) in str(key)]
-    # The version (with the orders' version, one round trip) in the transaction and after it,
-    # then the JSON.
-    assert [name for name, _ in mine] == ["set_many", "set_many", "set"]
-    assert mine[2][0] == "set" and mine[2][1].startswith(f"order-json:{order.pk}:")
-    # The delivery's 7 (see above) and the order JSON's 5 (the order and its garment, line items,
-    # events, proofs, shipments).
-    assert len([q for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]) == 12
-    frame = json.loads(async_to_sync(layer.receive)(channel)["text"])
-    assert (frame["type"], frame["order"]["orderStatus"]) == ("order.updated", "submitted")
-    # A read right after it is this process's copy of what the broadcast stored.
-    calls.calls.clear()
-    from production.selectors import get_order_json
+    # The version (with the orders' version, one round trip) in the transaction and after it.
+    assert [name for name, _ in mine] == ["set_many", "set_many"]
+    # The delivery's 7 (see above), and nothing after the commit.
+    assert len([q for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]) == 7
+    change = async_to_sync(layer.receive)(channel)
+    assert change["type"] == "order.changed" and change["order"] == str(order.pk)
+    assert len(change["events"]) == 1
 
-    assert get_order_json(order_id=order.pk)["orderStatus"] == "submitted"
-    assert [name for name, _ in calls.calls] == ["get"]  # the version only
+    calls.calls.clear()
+    frames = [json.loads(frame["text"]) for frame in broadcasts.frames_for(change)]
+    assert [frame["type"] for frame in frames] == ["order.updated", "event.created"]
+    assert frames[0]["order"]["orderStatus"] == "submitted"
+    assert frames[1]["event"]["id"] == str(change["events"][0])

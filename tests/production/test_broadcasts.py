@@ -1,9 +1,11 @@
 """Broadcasts leave after commit; a broken channel layer never undoes a change."""
 
+import uuid
+
 import pytest
 from channels.layers import get_channel_layer
 
-from production import services
+from production import broadcasts, services
 from production.channel_layer import PooledRedisChannelLayer
 from production.lifecycle import EventSource, OrderState
 from production.models import ProductionOrder
@@ -29,11 +31,32 @@ def test_a_change_is_announced_only_when_its_transaction_commits(
     assert sent == []
     for callback in callbacks:
         callback()
-    assert sent == [
-        (f"order.{order.pk}", "order.updated"),
-        (f"order.{order.pk}", "event.created"),
-        ("ops.orders", "order.updated"),
-    ]
+    # A few bytes each: the processes holding the sockets read the order (`frames_for`).
+    assert sent == [(f"order.{order.pk}", "order.changed"), ("ops.orders", "order.changed")]
+
+
+def test_each_process_turns_a_change_into_the_order_its_event_and_the_operators_row(
+    operator, django_capture_on_commit_callbacks, layer_sends
+):
+    import json
+
+    order = make_order(state=OrderState.APPROVED, operator=operator)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.transition_order(
+            order=order, to=OrderState.IN_PRODUCTION, actor=operator, source=EventSource.OPERATOR
+        )
+    sent = [message for _, message in layer_sends]
+    to_page, to_operators = (broadcasts.frames_for(message) for message in sent)
+    page = [json.loads(frame["text"]) for frame in to_page]
+    assert [frame["type"] for frame in page] == ["order.updated", "event.created"]
+    assert page[0]["order"]["orderStatus"] == "in_production"
+    assert page[1]["event"]["status"] == page[0]["order"]["events"][-1]["status"]
+    assert {frame["group"] for frame in to_page} == {f"order.{order.pk}"}
+    (row,) = [json.loads(frame["text"]) for frame in to_operators]
+    assert row["type"] == "order.updated" and "events" not in row["order"]
+    assert row["order"]["orderStatus"] == "in_production"
+    # An order gone meanwhile (deleted by support) becomes no frame rather than an error.
+    assert broadcasts.frames_for({**sent[0], "order": str(uuid.uuid4())}) == []
 
 
 def test_a_broken_channel_layer_is_logged_and_the_change_stands(
@@ -67,8 +90,6 @@ def test_redis_pool_is_sized_and_never_times_out_a_blocking_read():
 def test_an_access_recheck_that_cannot_be_sent_is_logged_and_the_save_stands(
     customer, monkeypatch, caplog, django_capture_on_commit_callbacks
 ):
-    from production import broadcasts
-
     def no_loop_here(func):
         raise RuntimeError("You cannot use AsyncToSync in the same thread as an async event loop")
 
@@ -94,14 +115,19 @@ def test_the_last_shipment_announces_the_order_with_its_shipment_and_two_events(
     sent = []
 
     async def record(group, message):
-        sent.append((group, json.loads(message["text"])))
+        sent.append((group, message))
 
     monkeypatch.setattr(get_channel_layer(), "group_send", record)
     with django_capture_on_commit_callbacks(execute=True):
         services.record_shipment(
             order=order.pk, carrier="ups", tracking_number="1Z999AA10123456784", actor=operator
         )
-    frames = [frame for group, frame in sent if group == f"order.{order.pk}"]
+    frames = [
+        json.loads(frame["text"])
+        for group, message in sent
+        if group == f"order.{order.pk}"
+        for frame in broadcasts.frames_for(message)
+    ]
     assert [frame["type"] for frame in frames] == [
         "order.updated",
         "event.created",

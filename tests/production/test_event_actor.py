@@ -3,11 +3,10 @@
 import json
 
 import pytest
-from channels.layers import get_channel_layer
 from django.test import Client
 from django.utils import timezone
 
-from production import services
+from production import broadcasts, services
 from production.lifecycle import EventSource, OrderState
 from production.models import FulfillmentEvent
 from tests.factories import make_order
@@ -63,19 +62,17 @@ def test_rows_written_with_a_user_id_are_shown_with_the_role(customer_api, custo
 
 @pytest.mark.usefixtures("channel_layers")
 def test_socket_frames_name_roles_not_users(
-    customer, operator, django_capture_on_commit_callbacks, monkeypatch
+    customer, operator, django_capture_on_commit_callbacks, layer_sends
 ):
     order = make_order(owner=customer, state=OrderState.SUBMITTED, operator=operator)
-    frames = []
-
-    async def record(group, message):
-        frames.append(json.loads(message["text"]))
-
-    monkeypatch.setattr(get_channel_layer(), "group_send", record)
     with django_capture_on_commit_callbacks(execute=True):
         services.transition_order(
             order=order, to=OrderState.APPROVED, actor=operator, source=EventSource.OPERATOR
         )
+    # As the processes with sockets in these groups expand them.
+    frames = [
+        json.loads(f["text"]) for _, change in layer_sends for f in broadcasts.frames_for(change)
+    ]
     order_frame, event_frame, _ops_row = frames
     assert event_frame["type"] == "event.created"
     assert event_frame["event"]["metadata"]["actor"] == "operator"

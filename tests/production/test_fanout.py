@@ -208,3 +208,38 @@ async def test_membership_is_renewed_before_the_layer_expires_it(monkeypatch):
     await layer.group_send("order.a", message("order.a", "still here"))
     await settle(lambda: listener.received)
     await hub.remove("order.a", listener)
+
+
+async def test_a_change_is_expanded_once_per_process_and_every_socket_gets_its_frames_in_order(
+    monkeypatch, caplog
+):
+    """`order.changed` carries ids only: the hub builds its frames once (not per socket), and
+    the messages after it wait, so frames keep the order of the changes."""
+    layer = get_channel_layer()
+    built = []
+
+    async def expand(change: dict) -> list[dict]:
+        built.append(change["order"])
+        if change["order"] == "broken":
+            raise RuntimeError("database down")
+        await asyncio.sleep(0.05 if change["order"] == "slow" else 0)  # a slow read
+        return [message(change["group"], f"{change['order']}:{n}") for n in (1, 2)]
+
+    monkeypatch.setitem(fanout.expanders, "order.changed", expand)
+    listeners = [Listener() for _ in range(20)]
+    hubs = {await fanout.subscribe(layer, "order.a", listener) for listener in listeners}
+    for order in ("slow", "broken", "fast"):
+        await layer.group_send(
+            "order.a", {"type": "order.changed", "group": "order.a", "order": order}
+        )
+    await layer.group_send("order.a", message("order.a", "plain"))
+    await settle(lambda: all(len(listener.received) == 5 for listener in listeners))
+
+    assert built == ["slow", "broken", "fast"]  # once each, whatever the socket count
+    assert {tuple(m["text"] for m in listener.received) for listener in listeners} == {
+        ("slow:1", "slow:2", "fast:1", "fast:2", "plain")
+    }
+    assert "could not build the frames" in caplog.text  # the broken one: logged, skipped
+    [hub] = hubs
+    for listener in listeners:
+        await hub.remove("order.a", listener)
