@@ -64,6 +64,16 @@ def _owner_and_json(order_id: UUID) -> tuple[int, dict] | None:
     return None if order is None else (order.owner_id, dict(OrderOutput(order).data))
 
 
+def existing_order_id(*, order_id: UUID | str) -> UUID | None:
+    """The order's id if it exists (one query, no JSON read or cached): for a change about to be
+    made, whose version would replace whatever a full read had just stored."""
+    try:
+        order_id = UUID(str(order_id))
+    except ValueError:
+        return None
+    return order_id if ProductionOrder.objects.filter(pk=order_id).exists() else None
+
+
 def get_order_json(*, order_id: UUID | str) -> dict | None:
     """The JSON of GET /api/production/<id> for this order (read-only), or None."""
     cached = get_cached_order(order_id=order_id)

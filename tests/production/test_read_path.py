@@ -9,6 +9,7 @@ import pytest
 from django.core.cache import cache
 from django.db import connection, connections, transaction
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django_redis.cache import RedisCache
 
 from production import order_reads, services
@@ -73,6 +74,35 @@ def test_a_read_right_after_a_change_sees_the_change(customer_api, operator_api,
     assert patched.status_code == 200
     assert patched.json()["order"]["orderStatus"] == "approved"
     assert customer_api.get(order_url(order)).json()["order"]["orderStatus"] == "approved"
+
+
+def test_a_change_reads_the_order_once_for_its_answer_whatever_the_cache_holds(
+    operator_api, customer
+):
+    """A PATCH only checks that the order exists before changing it: the JSON it answers with is
+    read after the change, and nothing is read (or cached) for the version it replaces."""
+
+    def patch_queries(order, body: dict) -> list[str]:
+        operator_api.get("/api/production")  # the token's user, as on every request
+        with CaptureQueriesContext(connection) as queries:
+            response = operator_api.patch(order_url(order), body, format="json")
+        assert response.status_code == 200
+        return [q["sql"] for q in queries.captured_queries]
+
+    cold = make_order(owner=customer, state="approved")
+    warm = make_order(owner=customer, state="approved")
+    operator_api.get(order_url(warm))  # its JSON is cached
+    cache.delete_many([f"order-json-version:{cold.pk}"])
+    read_cold = patch_queries(cold, {"status": "in_production"})
+    read_warm = patch_queries(warm, {"status": "in_production"})
+    assert len(read_cold) == len(read_warm)
+    change = next(i for i, sql in enumerate(read_cold) if sql.startswith("UPDATE"))
+    assert not any("production_lineitem" in sql for sql in read_cold[:change])
+    assert sum("production_lineitem" in sql for sql in read_cold) == 1  # the answer's read
+    missing = operator_api.patch(
+        f"/api/production/{uuid.uuid4()}", {"status": "approved"}, format="json"
+    )
+    assert missing.status_code == 404
 
 
 def test_a_session_read_is_cached_too(client, customer, monkeypatch, django_assert_num_queries):
