@@ -217,9 +217,9 @@ def _in_background(layer: BaseChannelLayer) -> bool:
 class _Sender:
     """This process's broadcast thread: sends the messages in the order handed over.
 
-    The thread keeps one event loop, so the channel layer's Redis connections
-    stay open between broadcasts (`async_to_sync` in a WSGI worker makes a new loop, and with it
-    a new Redis connection, for every call), and the request answers without waiting for Redis.
+    The thread keeps one event loop, so the channel layer's Redis connections stay open between
+    broadcasts (`async_to_sync` in a WSGI worker makes a new loop, and with it a new Redis
+    connection, for every call), and the request answers without waiting for Redis.
     One thread, first in first out: each order's messages keep their order, and sends that queue
     up while it works leave in one go. Messages not yet sent when the process exits normally are
     sent first (atexit, up to 5 s); a killed process loses them, as it loses a send in progress
