@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from production import services
+from production import broadcasts, services
 from production.access import IsOperator, can_view_order
 from production.api.serializers import (
     CheckoutOutput,
@@ -161,13 +161,18 @@ class OrderDetailView(APIView):
         data = UpdateOrderInput(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
-        services.update_order(
-            order=found,
-            actor=request.user,
-            source=EventSource.OPERATOR,
-            status=fields.get("status"),
-            production_status=fields.get("productionStatus"),
-            priority=fields.get("priority"),
-            note=fields.get("notes", ""),
-        )
-        return Response({"order": get_order_json(order_id=found)})
+        # The live pages hear of the change once the answer is read: the read stores the order's
+        # JSON under its new version, so each process with sockets takes it from the cache
+        # instead of reading the order again (`broadcasts.frames_for`).
+        with broadcasts.held_until_done():
+            services.update_order(
+                order=found,
+                actor=request.user,
+                source=EventSource.OPERATOR,
+                status=fields.get("status"),
+                production_status=fields.get("productionStatus"),
+                priority=fields.get("priority"),
+                note=fields.get("notes", ""),
+            )
+            order = get_order_json(order_id=found)
+        return Response({"order": order})

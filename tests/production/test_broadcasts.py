@@ -137,3 +137,42 @@ def test_the_last_shipment_announces_the_order_with_its_shipment_and_two_events(
     assert updated["orderStatus"] == "fulfilled"
     assert updated["shipments"][0]["trackingUrl"].endswith("1Z999AA10123456784")
     assert [frame["event"]["status"] for frame in frames[1:]] == ["Shipped", "Ready"]
+
+
+@pytest.mark.django_db(transaction=True)  # the PATCH commits and is announced, as deployed
+def test_a_patch_is_announced_once_its_answer_has_cached_the_new_order(
+    operator, operator_api, monkeypatch
+):
+    """The live pages' processes are told of a PATCH after its answer was read, so each finds
+    the order's new JSON in the cache instead of reading the order again."""
+    from production import order_reads
+
+    order = make_order(state=OrderState.APPROVED, operator=operator)
+    found_cached: list[tuple[str, str | None]] = []
+
+    class NotCached(Exception):
+        pass
+
+    def refuse(order_id):
+        raise NotCached
+
+    real_send = broadcasts._send
+
+    def checking(layer, messages, what):  # the hand-over, in the request's thread
+        for group, message in messages:
+            try:
+                entry = order_reads.read_order(uuid.UUID(message["order"]), load=refuse)
+                found_cached.append((group, entry.payload["status"]))
+            except NotCached:
+                found_cached.append((group, None))
+        real_send(layer, messages, what)
+
+    monkeypatch.setattr(broadcasts, "_send", checking)
+    response = operator_api.patch(
+        f"/api/production/{order.pk}", {"status": "in_production"}, format="json"
+    )
+
+    assert response.status_code == 200
+    assert response.json()["order"]["status"] == "Printing"
+    assert found_cached == [(f"order.{order.pk}", "Printing"), ("ops.orders", "Printing")]
+    assert broadcasts.wait_until_sent()
