@@ -295,6 +295,18 @@ class TestAccessChanges:
         closed = await ops_socket.receive_output(timeout=5)
         assert closed == {"type": "websocket.close", "code": 4403}
 
+    async def test_deleting_the_operators_group_closes_its_members_streams(self):
+        operator = await new_operator()
+        ops_socket = await opened("/ws/ops/orders/", operator)
+
+        @database_sync_to_async
+        def delete_the_group():
+            operators_group().delete()
+
+        await delete_the_group()
+        closed = await ops_socket.receive_output(timeout=5)
+        assert closed == {"type": "websocket.close", "code": 4403}
+
     async def test_a_deactivated_customer_is_disconnected(self):
         order = await make()
         communicator = await opened(f"/ws/orders/{order.pk}/", order.owner)
