@@ -18,7 +18,7 @@ from django.test import Client
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosedError
 
-from production import services
+from production import broadcasts, services
 from production.lifecycle import EventSource, OrderState
 from production.models import ProductionOrder
 from tests.factories import make_order, operator_user
@@ -62,6 +62,9 @@ async def _close_worker_thread_connections():
 def approved_order_and_operator():
     operator = operator_user()
     order = make_order(state=OrderState.APPROVED, operator=operator)
+    # Making it (submit, approve) is announced by this process's sender thread: let that leave
+    # before any socket opens, or a socket may hear it where the test expects its close.
+    assert broadcasts.wait_until_sent()
     return ProductionOrder.objects.select_related("owner").get(pk=order.pk), operator
 
 
