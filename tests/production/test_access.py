@@ -1,13 +1,12 @@
-import threading
-
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, Permission
 from django.core.cache import cache
-from django.db import connections, transaction
+from django.db import transaction
 
 from production import signals
 from production.access import is_operator, operators_group
+from tests.concurrency import run_at_once
 from tests.factories import UserFactory, operator_user
 
 pytestmark = pytest.mark.django_db
@@ -121,16 +120,9 @@ def test_an_answer_read_while_access_is_being_taken_is_not_served_after_the_comm
 
     def forget_then_ask_on_another_connection() -> None:
         forget()
-
-        def ask() -> None:
-            try:
-                seen_by_the_racing_request.append(is_operator(fresh(user)))
-            finally:
-                connections.close_all()
-
-        racing = threading.Thread(target=ask)
-        racing.start()
-        racing.join(timeout=30)
+        answers, errors = run_at_once([lambda: is_operator(fresh(user))])
+        assert not errors
+        seen_by_the_racing_request.extend(answers)
 
     monkeypatch.setattr(signals, "forget_access", forget_then_ask_on_another_connection)
     with transaction.atomic():

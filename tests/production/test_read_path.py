@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 from django.core.cache import cache
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django_redis.cache import RedisCache
@@ -16,6 +16,7 @@ from production import order_reads, services
 from production.lifecycle import EventSource, OrderState
 from production.models import Garment
 from production.selectors import get_order_json
+from tests.concurrency import run_at_once
 from tests.factories import make_order
 
 pytestmark = pytest.mark.django_db
@@ -128,16 +129,9 @@ def test_a_read_racing_the_commit_is_not_served_after_it(customer, monkeypatch):
 
     def invalidate_then_read_on_another_connection(order_id: uuid.UUID) -> None:
         invalidate(order_id)
-
-        def read() -> None:
-            try:
-                seen_by_the_racing_read.append(get_order_json(order_id=order_id)["orderStatus"])
-            finally:
-                connections.close_all()
-
-        reader = threading.Thread(target=read)
-        reader.start()
-        reader.join(timeout=30)
+        read, errors = run_at_once([lambda: get_order_json(order_id=order_id)["orderStatus"]])
+        assert not errors
+        seen_by_the_racing_read.extend(read)
 
     monkeypatch.setattr(order_reads, "invalidate", invalidate_then_read_on_another_connection)
     services.transition_order(
