@@ -121,8 +121,9 @@ _held: ContextVar[list[tuple[str, dict]] | None] = ContextVar("held_broadcasts",
 def held_until_done() -> Iterator[None]:
     """Announce the changes committed inside the block together, when it ends: one event-loop
     hop (under WSGI each `async_to_sync` is a new loop and a new Redis connection) instead of one
-    per change. For bulk changes, whose orders each commit on their own; every order's messages
-    are built at its commit, and keep their order."""
+    per change. For bulk changes, whose orders each commit on their own, and for a change whose
+    answer reads the order before the live pages hear of it (a PATCH: the pages' processes then
+    find its JSON cached). Every order's messages are built at its commit, and keep their order."""
     held: list[tuple[str, dict]] = []
     token = _held.set(held)
     try:
