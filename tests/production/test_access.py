@@ -35,18 +35,18 @@ def test_others_are_not(user):
     assert not is_operator(user())
 
 
+def fresh(user):
+    """The user as the next request loads them."""
+    return get_user_model().objects.get(pk=user.pk)
+
+
 def test_asked_once_then_taken_from_the_cache_on_later_requests(django_assert_num_queries):
     user = operator_user()
     with django_assert_num_queries(2):  # the user's own permissions, then their groups'
         assert is_operator(user) and is_operator(user)
-    next_request = get_user_model().objects.get(pk=user.pk)
+    next_request = fresh(user)
     with django_assert_num_queries(0):
         assert is_operator(next_request)
-
-
-def fresh(user):
-    """The user as the next request loads them."""
-    return get_user_model().objects.get(pk=user.pk)
 
 
 def test_leaving_the_operators_group_takes_effect_on_the_next_request():
@@ -70,7 +70,7 @@ def test_joining_the_operators_group_takes_effect_on_the_next_request():
         lambda user: operators_group().delete(),
         lambda user: Permission.objects.get(codename="operate_orders").delete(),
         lambda user: user.groups.clear(),
-        lambda user: get_user_model().objects.get(pk=user.pk).groups.set([]),
+        lambda user: fresh(user).groups.set([]),
     ],
     ids=[
         "group loses the permission",
