@@ -4,6 +4,10 @@ Each event goes through the whole Django stack (middleware, signature check, eve
 change, FulfillmentEvent, on-commit broadcast) via the test client, one after another. Runs on its
 own throwaway database (test_<name>), created and dropped here, and stops by itself.
 
+On PostgreSQL each first delivery alternates with a replay of the statements a delivery sends,
+for another order, through the bare driver (no Django, no ORM): the floor this machine's database
+round trips set, printed beside the delivery as a ratio.
+
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/printshop_payments \\
         flock /tmp/printshop-heavy.lock .venv/bin/python bench/webhook.py --events 400
 """
@@ -11,12 +15,17 @@ own throwaway database (test_<name>), created and dropped here, and stops by its
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
+import itertools
 import json
 import os
 import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
+from uuid import UUID
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -72,6 +81,19 @@ def make_payloads(count: int) -> list[str]:
     return payloads
 
 
+def deliver(client: Client, payload: str, expect: str) -> None:
+    # Signed at delivery time, as Stripe does for each attempt.
+    header = stripe.WebhookSignature.generate_signature_header(
+        payload, settings.STRIPE_WEBHOOK_SECRET
+    )
+    response = client.post(
+        URL, payload, content_type="application/json", headers={"Stripe-Signature": header}
+    )
+    outcome = response.json().get("outcome")
+    if outcome != expect:
+        raise SystemExit(f"expected {expect}, got {response.status_code} {response.content!r}")
+
+
 def deliver_all(client: Client, payloads: list[str], expect: str) -> tuple[list[float], float]:
     """Each delivery's time in seconds (signing included, as small as it is), and the CPU time
     this process spent on all of them (its threads: the broadcasts' sender too)."""
@@ -79,18 +101,84 @@ def deliver_all(client: Client, payloads: list[str], expect: str) -> tuple[list[
     cpu = time.process_time()
     for payload in payloads:
         start = time.perf_counter()
-        # Signed at delivery time, as Stripe does for each attempt.
-        header = stripe.WebhookSignature.generate_signature_header(
-            payload, settings.STRIPE_WEBHOOK_SECRET
-        )
-        response = client.post(
-            URL, payload, content_type="application/json", headers={"Stripe-Signature": header}
-        )
-        outcome = response.json().get("outcome")
-        if outcome != expect:
-            raise SystemExit(f"expected {expect}, got {response.status_code} {response.content!r}")
+        deliver(client, payload, expect)
         times.append(time.perf_counter() - start)
     return times, time.process_time() - cpu
+
+
+def alternate(
+    client: Client, payloads: list[str], template: list[Statement], recorded: str, others: list[str]
+) -> tuple[tuple[list[float], float], tuple[list[float], float]]:
+    """First deliveries, each followed by its statements replayed bare for another order, so the
+    two share the machine's mood: their times and CPU, as deliver_all gives them."""
+    times: tuple[list[float], list[float]] = ([], [])
+    cpu = [0.0, 0.0]
+    for payload, other in zip(payloads, others, strict=True):
+        runs = (
+            functools.partial(deliver, client, payload, "submitted"),
+            functools.partial(replay, template, recorded, other),
+        )
+        for side, run in enumerate(runs):
+            start, started = time.perf_counter(), time.process_time()
+            run()
+            times[side].append(time.perf_counter() - start)
+            cpu[side] += time.process_time() - started
+    # The replays did what the deliveries do: every other order is submitted.
+    from production.models import ProductionOrder
+
+    ids = [identifiers(other)["uuid"] for other in others]
+    submitted = ProductionOrder.objects.filter(pk__in=ids, status="submitted").count()
+    if submitted != len(ids):
+        raise SystemExit(f"the bare replay submitted {submitted} of {len(ids)} orders")
+    return (times[0], cpu[0]), (times[1], cpu[1])
+
+
+# --- the database's share: the same statements through a bare cursor ----------------------------
+
+Statement = tuple[bool, str, Any]  # (in the transaction, SQL, parameters)
+
+
+def record_statements(client: Client, payload: str) -> list[Statement]:
+    """Deliver one event, keeping every statement Django sends for it, as sent."""
+    statements: list[Statement] = []
+
+    def keep(execute, sql, params, many, context):
+        statements.append((context["connection"].in_atomic_block, sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(keep):
+        deliver(client, payload, "submitted")
+    return statements
+
+
+def identifiers(payload: str) -> dict[Any, Any]:
+    event = json.loads(payload)
+    session = event["data"]["object"]
+    order_id = session["client_reference_id"]
+    return {
+        "event": event["id"],
+        "session": session["id"],
+        "order": order_id,
+        "uuid": UUID(order_id),
+    }
+
+
+def replay(template: list[Statement], recorded: str, payload: str) -> None:
+    """The recorded delivery's statements for another order and event, through Django's own
+    psycopg connection but none of Django (one round trip each, BEGIN and COMMIT included): what
+    a first delivery costs the database and the network, with no Python above the driver."""
+    old, new = identifiers(recorded), identifiers(payload)
+    swap = {old[key]: new[key] for key in old}
+
+    def params_for(params: Any) -> Any:
+        return tuple(swap.get(p, p) if isinstance(p, str | UUID) else p for p in params)
+
+    raw = connection.connection
+    with raw.cursor() as cursor:
+        for atomic, run in itertools.groupby(template, key=lambda statement: statement[0]):
+            with raw.transaction() if atomic else contextlib.nullcontext():
+                for _, sql, params in run:
+                    cursor.execute(sql, params_for(params))
 
 
 def report(label: str, measured: tuple[list[float], float]) -> float:
@@ -127,11 +215,16 @@ def main() -> None:
     old_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
-        payloads = make_payloads(count)
-        warmup, measured = payloads[:10], payloads[10:]
+        bare_sql = connection.vendor == "postgresql"
+        payloads = make_payloads(2 * count - 10 if bare_sql else count)
+        warmup, measured, others = payloads[:10], payloads[10:count], payloads[count:]
         client = Client()
-        deliver_all(client, warmup, "submitted")
-        first = deliver_all(client, measured, "submitted")
+        deliver_all(client, warmup[:-1], "submitted")
+        template = record_statements(client, warmup[-1])
+        if bare_sql:
+            first, bare = alternate(client, measured, template, warmup[-1], others)
+        else:
+            first = deliver_all(client, measured, "submitted")
         dupes = deliver_all(client, measured, "duplicate")
         n = len(measured)
         layer = settings.CHANNEL_LAYERS["default"]["BACKEND"].rsplit(".", 1)[-1]
@@ -140,6 +233,13 @@ def main() -> None:
         print(f"database: {connection.vendor}, channel layer: {layer}, events: {n} (sequential)")
         first, dupes = report("first deliveries:", first), report("duplicates:", dupes)
         print(f"duplicate / first throughput ratio: {first / dupes:.2f}x")
+        if bare_sql:
+            statements = len(template) + sum(1 for _ in itertools.groupby(template, lambda s: s[0]))
+            bare = report("the same SQL bare:", bare)
+            print(
+                f"  ({statements} round trips, BEGIN and COMMIT included, alternating with the "
+                f"first deliveries)\nfirst delivery / its SQL alone: {first / bare:.2f}x"
+            )
         if connection.vendor != "postgresql":
             print("note: not PostgreSQL; set DATABASE_URL for the production figure")
     finally:
