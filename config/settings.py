@@ -380,6 +380,22 @@ TICKET_BATCH_LIMIT = env.int("TICKET_BATCH_LIMIT", default=500)
 TICKET_DIRECT_LIMIT = env.int("TICKET_DIRECT_LIMIT", default=20)
 TICKET_PAGE_SIZE = env.str("TICKET_PAGE_SIZE", default="A4")  # A4 or LETTER
 TICKET_BATCH_KEEP_HOURS = env.int("TICKET_BATCH_KEEP_HOURS", default=24)
+# The tickets' typeface: a Unicode TrueType font (regular and bold), so names in any script the
+# font covers print as written; DejaVu Sans where the system has it (Debian's fonts-dejavu-core,
+# Fedora's dejavu-sans-fonts, Arch's ttf-dejavu). Empty: the PDF base fonts (Latin-1 only).
+_DEJAVU = (
+    "/usr/share/fonts/truetype/dejavu",
+    "/usr/share/fonts/dejavu-sans-fonts",
+    "/usr/share/fonts/TTF",
+)
+
+
+def _system_font(name: str) -> str:
+    return next((f"{d}/{name}" for d in _DEJAVU if Path(d, name).is_file()), "")
+
+
+TICKET_FONT = env.str("TICKET_FONT", default=_system_font("DejaVuSans.ttf"))
+TICKET_FONT_BOLD = env.str("TICKET_FONT_BOLD", default=_system_font("DejaVuSans-Bold.ttf"))
 # Design thumbnails on tickets are fetched from the customer's design URL with these bounds
 # (ops/design_images.py): seconds for the whole fetch, bytes read at most, pixels decoded at most.
 TICKET_DESIGN_TIMEOUT = env.float("TICKET_DESIGN_TIMEOUT", default=3.0)

@@ -16,6 +16,7 @@ PDF exists.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import KeepInFrame, Paragraph, Table, TableStyle
 
@@ -85,6 +88,38 @@ def page_size() -> tuple[float, float]:
         return PAGE_SIZES[settings.TICKET_PAGE_SIZE.upper()]
     except KeyError:
         raise ImproperlyConfigured("TICKET_PAGE_SIZE must be A4 or LETTER.") from None
+
+
+@dataclass(frozen=True)
+class Fonts:
+    regular: str
+    bold: str
+
+
+def ticket_fonts() -> Fonts:
+    """The tickets' typeface: TICKET_FONT and TICKET_FONT_BOLD (TrueType files, embedded in each
+    PDF as the subset its pages use), or the PDF base fonts when they are not set, which print only
+    Latin-1 (a name like Łukasz or Дмитрий would lose letters)."""
+    return _fonts(settings.TICKET_FONT, settings.TICKET_FONT_BOLD)
+
+
+@functools.cache
+def _fonts(regular: str, bold: str) -> Fonts:
+    if not regular and not bold:
+        return Fonts("Helvetica", "Helvetica-Bold")
+    fonts = Fonts(f"Ticket-{regular}", f"Ticket-Bold-{bold}")
+    for name, path, setting in (
+        (fonts.regular, regular, "TICKET_FONT"),
+        (fonts.bold, bold, "TICKET_FONT_BOLD"),
+    ):
+        try:
+            pdfmetrics.registerFont(TTFont(name, path))
+        except Exception as error:  # a missing file, or one that is no TrueType font
+            raise ImproperlyConfigured(
+                f"{setting} must name a TrueType font file (set TICKET_FONT and TICKET_FONT_BOLD "
+                f"together, or neither); it is {path or 'not set'!r}: {error}"
+            ) from error
+    return fonts
 
 
 def ops_order_url(base_url: str, order_id: UUID | str) -> str:
@@ -236,20 +271,27 @@ def is_stale(batch: TicketBatch, *, now: datetime | None = None) -> bool:
 
 # --- drawing ---------------------------------------------------------------------------------
 
-_SMALL = ParagraphStyle("small", fontName="Helvetica", fontSize=10, leading=13)
-_TABLE_STYLE = TableStyle(
-    [
-        ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 11),
-        ("FONT", (0, 1), (-1, -1), "Helvetica", 12),
-        ("FONT", (0, -1), (-1, -1), "Helvetica-Bold", 12),
-        ("LINEBELOW", (0, 0), (-1, 0), 1, colors.black),
-        ("LINEABOVE", (0, -1), (-1, -1), 1, colors.black),
-        ("GRID", (0, 1), (-1, -2), 0.25, colors.grey),
-        ("ALIGN", (1, 0), (1, -1), "RIGHT"),
-        ("TOPPADDING", (0, 0), (-1, -1), 3),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-    ]
-)
+
+@functools.cache
+def _small(fonts: Fonts) -> ParagraphStyle:
+    return ParagraphStyle("small", fontName=fonts.regular, fontSize=10, leading=13)
+
+
+@functools.cache
+def _table_style(fonts: Fonts) -> TableStyle:
+    return TableStyle(
+        [
+            ("FONT", (0, 0), (-1, 0), fonts.bold, 11),
+            ("FONT", (0, 1), (-1, -1), fonts.regular, 12),
+            ("FONT", (0, -1), (-1, -1), fonts.bold, 12),
+            ("LINEBELOW", (0, 0), (-1, 0), 1, colors.black),
+            ("LINEABOVE", (0, -1), (-1, -1), 1, colors.black),
+            ("GRID", (0, 1), (-1, -2), 0.25, colors.grey),
+            ("ALIGN", (1, 0), (1, -1), "RIGHT"),
+            ("TOPPADDING", (0, 0), (-1, -1), 3),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+        ]
+    )
 
 
 def render_tickets(
@@ -268,6 +310,7 @@ def render_tickets(
     canvas.setTitle("Job tickets")
     canvas.setAuthor("Print shop")
     printed_at = timezone.localtime().strftime("%Y-%m-%d %H:%M")
+    fonts = ticket_fonts()
     thumbnails: dict[str, Thumbnail] = {}  # one fetch per design within the batch
     orders = list(orders)
     for done, order in enumerate(orders, start=1):
@@ -282,6 +325,7 @@ def render_tickets(
             design=design,
             footer=f"Ticket {done} of {len(orders)} · printed {printed_at}"
             + (f" by {printed_by}" if printed_by else ""),
+            fonts=fonts,
         )
         canvas.showPage()
         if on_progress is not None:
@@ -298,17 +342,18 @@ def _draw_ticket(
     qr_url: str,
     design: Thumbnail,
     footer: str,
+    fonts: Fonts,
 ) -> None:
     width, height = size
     top = height - MARGIN
     if order.priority in (Priority.RUSH, Priority.HOLD):
-        _band(canvas, order, width, top)
+        _band(canvas, order, width, top, fonts)
         top -= BAND + 6 * mm
     # The QR code, top right.
     _qr(canvas, qr_url, width - MARGIN - QR_SIZE, top - QR_SIZE)
     # The reference: large text, then its barcode.
     canvas.setFillColor(colors.black)
-    canvas.setFont("Helvetica-Bold", 40)
+    canvas.setFont(fonts.bold, 40)
     canvas.drawString(MARGIN, top - 34, order.reference)
     barcode = Code128(order.reference, barHeight=16 * mm, barWidth=0.42 * mm, humanReadable=False)
     barcode.drawOn(canvas, MARGIN - barcode.lquiet, top - 34 - 8 * mm - 16 * mm)
@@ -329,56 +374,56 @@ def _draw_ticket(
     y = facts_top
     facts_width = width - 2 * MARGIN - DESIGN_BOX - 8 * mm
     for label, value in rows:
-        canvas.setFont("Helvetica", 9)
+        canvas.setFont(fonts.regular, 9)
         canvas.setFillColor(colors.HexColor("#555555"))
         canvas.drawString(MARGIN, y - 9, label.upper())
         canvas.setFillColor(colors.black)
         points = 16 if label in ("Priority", "Due") else 13
-        font = "Helvetica-Bold" if label in ("Priority", "Due") else "Helvetica"
+        font = fonts.bold if label in ("Priority", "Due") else fonts.regular
         canvas.setFont(font, points)
         fitted = _fit(canvas, value, facts_width, font, points)
         canvas.drawString(MARGIN, y - 9 - points - 2, fitted)
         y -= 9 + points + 10
-    _design(canvas, design, width - MARGIN - DESIGN_BOX, facts_top - DESIGN_BOX)
+    _design(canvas, design, width - MARGIN - DESIGN_BOX, facts_top - DESIGN_BOX, fonts)
     top = min(y, facts_top - DESIGN_BOX) - 6 * mm
 
     # Size × quantity × technique.
     table, table_height = _line_table(
-        canvas, order, width - 2 * MARGIN, max_height=top - MARGIN - NOTES_MIN_HEIGHT
+        canvas, order, width - 2 * MARGIN, max_height=top - MARGIN - NOTES_MIN_HEIGHT, fonts=fonts
     )
     table.drawOn(canvas, MARGIN, top - table_height)
     top -= table_height + 8 * mm
 
     # The customer's notes, cut to the space left above the footer.
-    canvas.setFont("Helvetica-Bold", 11)
+    canvas.setFont(fonts.bold, 11)
     canvas.drawString(MARGIN, top - 11, "Customer notes")
     top -= 11 + 3 * mm
-    notes = Paragraph(escape(order.notes.strip() or "None.").replace("\n", "<br/>"), _SMALL)
+    notes = Paragraph(escape(order.notes.strip() or "None.").replace("\n", "<br/>"), _small(fonts))
     room = max(top - MARGIN - 10 * mm, 12)
     _, needed = notes.wrap(width - 2 * MARGIN, 10_000)
     box = KeepInFrame(width - 2 * MARGIN, room, [notes], mode="truncate")
     _, box_height = box.wrapOn(canvas, width - 2 * MARGIN, room)
     box.drawOn(canvas, MARGIN, top - box_height)
     if needed > room:
-        canvas.setFont("Helvetica-Bold", 9)
+        canvas.setFont(fonts.bold, 9)
         canvas.drawString(MARGIN, MARGIN + 2 * mm, "… the notes go on: read them on the ops page.")
 
-    canvas.setFont("Helvetica", 8)
+    canvas.setFont(fonts.regular, 8)
     canvas.setFillColor(colors.HexColor("#555555"))
     canvas.drawString(MARGIN, MARGIN - 4 * mm, footer)
     canvas.drawRightString(width - MARGIN, MARGIN - 4 * mm, order.reference)
 
 
-def _band(canvas: Canvas, order: ProductionOrder, width: float, top: float) -> None:
+def _band(canvas: Canvas, order: ProductionOrder, width: float, top: float, fonts: Fonts) -> None:
     """A black band across the top: RUSH (and its due date), or ON HOLD. Unmissable at a glance
     and on a black-and-white printer."""
     canvas.setFillColor(colors.black)
     canvas.rect(MARGIN, top - BAND, width - 2 * MARGIN, BAND, stroke=0, fill=1)
     canvas.setFillColor(colors.white)
-    canvas.setFont("Helvetica-Bold", 40)
+    canvas.setFont(fonts.bold, 40)
     label = "RUSH" if order.priority == Priority.RUSH else "ON HOLD"
     canvas.drawString(MARGIN + 5 * mm, top - BAND + 6 * mm, label)
-    canvas.setFont("Helvetica-Bold", 14)
+    canvas.setFont(fonts.bold, 14)
     aside = (
         (f"Due {order.due_date.strftime('%a %d %b')}" if order.due_date else "Rush order")
         if order.priority == Priority.RUSH
@@ -410,7 +455,7 @@ def _qr(canvas: Canvas, url: str, x: float, y: float) -> None:
     canvas.drawPath(path, stroke=0, fill=1)
 
 
-def _design(canvas: Canvas, design: Thumbnail, x: float, y: float) -> None:
+def _design(canvas: Canvas, design: Thumbnail, x: float, y: float, fonts: Fonts) -> None:
     if design.image:
         canvas.drawImage(
             ImageReader(BytesIO(design.image)),
@@ -427,9 +472,11 @@ def _design(canvas: Canvas, design: Thumbnail, x: float, y: float) -> None:
     canvas.rect(x, y, DESIGN_BOX, DESIGN_BOX, stroke=1, fill=0)
     canvas.setDash()
     canvas.setFillColor(colors.HexColor("#555555"))
-    canvas.setFont("Helvetica-Bold", 11)
+    canvas.setFont(fonts.bold, 11)
     canvas.drawCentredString(x + DESIGN_BOX / 2, y + DESIGN_BOX / 2 + 14, "No design preview")
-    reason = Paragraph(escape(design.reason), ParagraphStyle("why", parent=_SMALL, fontSize=8))
+    reason = Paragraph(
+        escape(design.reason), ParagraphStyle("why", parent=_small(fonts), fontSize=8)
+    )
     _, h = reason.wrapOn(canvas, DESIGN_BOX - 8 * mm, DESIGN_BOX / 2)
     reason.drawOn(canvas, x + 4 * mm, y + DESIGN_BOX / 2 - h)
     canvas.setFillColor(colors.black)
@@ -437,7 +484,7 @@ def _design(canvas: Canvas, design: Thumbnail, x: float, y: float) -> None:
 
 
 def _line_table(
-    canvas: Canvas, order: ProductionOrder, width: float, *, max_height: float
+    canvas: Canvas, order: ProductionOrder, width: float, *, max_height: float, fonts: Fonts
 ) -> tuple[Table, float]:
     """The size × quantity × technique table and its height: as many lines as fit (at most
     MAX_TABLE_ROWS), the rest summed up in one row, and the total."""
@@ -452,7 +499,7 @@ def _line_table(
             )
         rows.append(["Total", str(sum(item.quantity for item in items)), ""])
         table = Table(rows, colWidths=[width * 0.3, width * 0.25, width * 0.45])
-        table.setStyle(_TABLE_STYLE)
+        table.setStyle(_table_style(fonts))
         _, height = table.wrapOn(canvas, width, max_height)
         if height <= max_height:
             break

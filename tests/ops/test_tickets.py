@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -449,3 +450,47 @@ def test_notes_too_long_for_the_page_say_they_go_on(ops_client):
     assert "Fold in thirds." in short_text
     assert "the notes go on: read them on the ops page" not in short_text
     assert "the notes go on: read them on the ops page" in long_text
+
+
+def test_names_notes_and_garments_in_any_script_print_as_written(ops_client, garment):
+    if not (tickets.settings.TICKET_FONT and tickets.settings.TICKET_FONT_BOLD):
+        pytest.skip("no Unicode TrueType font on this machine (Debian: fonts-dejavu-core)")
+    order = make_order(garment=garment, state=OrderState.APPROVED)
+    order.owner.first_name, order.owner.last_name = "Łukasz", "Żółć-Дмитриев"
+    order.owner.save()
+    garment.name = "Tričko Ελαφρύ"
+    garment.save()
+    ProductionOrder.objects.filter(pk=order.pk).update(notes="Печать на груди, 9 см · İstanbul")
+
+    [text] = page_texts(print_order_ticket(ops_client, order).content)
+
+    assert "Łukasz Żółć-Дмитриев" in text
+    assert "Tričko Ελαφρύ" in text
+    assert "Печать на груди, 9 см · İstanbul" in text
+
+
+def test_without_a_unicode_font_tickets_print_latin_1_with_the_base_fonts(ops_client, settings):
+    settings.TICKET_FONT = settings.TICKET_FONT_BOLD = ""
+    order = make_order(state=OrderState.APPROVED)
+    order.owner.first_name, order.owner.last_name = "Zoë", "Müller"
+    order.owner.save()
+
+    response = print_order_ticket(ops_client, order)
+
+    assert response.status_code == 200
+    [text] = page_texts(response.content)
+    assert "Zoë Müller" in text
+    assert tickets.ticket_fonts() == tickets.Fonts("Helvetica", "Helvetica-Bold")
+
+
+def test_a_font_setting_that_names_no_font_file_is_a_clear_configuration_error(settings, tmp_path):
+    not_a_font = tmp_path / "notes.ttf"
+    not_a_font.write_text("not a font")
+    settings.TICKET_FONT, settings.TICKET_FONT_BOLD = str(not_a_font), str(not_a_font)
+
+    with pytest.raises(ImproperlyConfigured, match="TICKET_FONT must name a TrueType font"):
+        tickets.render_tickets([make_order(state=OrderState.APPROVED)], base_url=SITE)
+
+    settings.TICKET_FONT, settings.TICKET_FONT_BOLD = "", str(not_a_font)
+    with pytest.raises(ImproperlyConfigured, match="set TICKET_FONT and TICKET_FONT_BOLD together"):
+        tickets.ticket_fonts()
