@@ -112,13 +112,15 @@ def move_to_stage(
     if change.refusal:
         return StageMove(order, stage, StationScan.Outcome.REFUSED, change.refusal)
     try:
-        moved = services.update_order(
+        moved, changed = services.update_order_reporting(
             order=order, actor=actor, source=EventSource.OPERATOR, **change.changes
         )
     except OrderError as error:  # another change got there first: the rule, checked under lock
         return StageMove(
             order, stage, StationScan.Outcome.REFUSED, _without_reference(order, error.message)
         )
+    if not changed:  # the same move, an instant earlier (a double read of one ticket)
+        return StageMove(moved, stage, StationScan.Outcome.ALREADY, f"Already at {stage.label}")
     return StageMove(moved, stage, StationScan.Outcome.MOVED, f"Moved to {stage.label}")
 
 

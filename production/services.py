@@ -296,7 +296,30 @@ def update_order(
     priority: Priority | None = None,
     note: str = "",
 ) -> ProductionOrder:
-    """Apply an operator's changes to one order, all or nothing.
+    """Apply an operator's changes to one order, all or nothing (see `update_order_reporting`)."""
+    return update_order_reporting(
+        order=order,
+        actor=actor,
+        source=source,
+        status=status,
+        production_status=production_status,
+        priority=priority,
+        note=note,
+    )[0]
+
+
+def update_order_reporting(
+    *,
+    order: ProductionOrder | UUID,
+    actor: User | None,
+    source: EventSource,
+    status: OrderState | None = None,
+    production_status: ProductionStatus | None = None,
+    priority: Priority | None = None,
+    note: str = "",
+) -> tuple[ProductionOrder, bool]:
+    """Apply an operator's changes to one order, all or nothing; return it and whether anything
+    changed (decided under the row lock: of two simultaneous identical requests, one changes it).
 
     Priority is applied first (releasing a hold and starting production is one request), then the
     state, then the production status. Each real change writes one event; `note` becomes the message
@@ -329,7 +352,7 @@ def update_order(
         if not changes:
             if note:
                 OrderNote.objects.create(order=locked, author=actor, body=note)
-            return locked
+            return locked, False
         if note:
             changes[-1].message = note
         _save_changes(locked, changes, actor=actor, source=source)
@@ -339,7 +362,7 @@ def update_order(
             # Whatever was paid goes back: the payments app records the refund in this
             # transaction (and asks Stripe after commit). The domain does not import it.
             import_string(settings.ORDER_REFUND)(order=locked, actor=actor, source=source)
-    return locked
+    return locked, True
 
 
 def transition_order(

@@ -157,3 +157,25 @@ def test_two_operators_recording_the_last_shipment_leave_one_fulfilment():
         order=order, kind="shipment_sent", subject__startswith="Your order"
     )
     assert complete.count() == 1
+
+
+def test_one_ticket_read_by_several_scanners_at_once_moves_once_and_says_so_once():
+    from ops import services as ops_services
+    from ops.floor import STATIONS_BY_KEY
+    from ops.models import StationScan
+
+    order = make_order(state=OrderState.APPROVED)
+    operator = UserFactory()
+    before = order.events.count()
+
+    def scan() -> str:
+        return ops_services.scan_at_station(
+            station=STATIONS_BY_KEY["printing"], code=order.reference, actor=operator
+        ).outcome
+
+    outcomes, errors = run_at_once([scan] * 4)
+
+    assert errors == []
+    assert sorted(outcomes) == ["already", "already", "already", "moved"]
+    assert order.events.count() == before + 1
+    assert StationScan.objects.filter(outcome="moved").count() == 1
