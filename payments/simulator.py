@@ -24,11 +24,19 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from payments.gateway import LOCAL_SESSION_PREFIX, checkout_session_params
-from payments.services import COMPLETED, EXPIRED, EventResult, receive_webhook, site_base_url
+from payments.gateway import LOCAL_SESSION_PREFIX, LocalCheckoutGateway, checkout_session_params
+from payments.services import (
+    COMPLETED,
+    EXPIRED,
+    EventResult,
+    handle_event,
+    receive_webhook,
+    site_base_url,
+)
 from production.access import can_view_order
 from production.lifecycle import OrderState
 from production.models import ProductionOrder
+from production.services import attach_checkout_session
 
 SESSION_LIFETIME_SECONDS = 24 * 3600  # Stripe's default for Checkout Sessions
 
@@ -79,7 +87,28 @@ def checkout_session_object(
 
 def deliver_event(event_type: str, session: dict[str, Any]) -> EventResult:
     """Sign an event like Stripe does and hand it to the webhook's own receiving code."""
-    event = {
+    payload = json.dumps(stripe_event(event_type, session))
+    signature = stripe.WebhookSignature.generate_signature_header(
+        payload, settings.STRIPE_WEBHOOK_SECRET
+    )
+    return receive_webhook(payload=payload.encode(), signature=signature)
+
+
+def pay_locally(order: ProductionOrder, *, base_url: str) -> EventResult:
+    """Pay a draft as the simulator's Pay button does, without a browser, for demo data: a local
+    checkout session, then the paid `checkout.session.completed` Stripe would send for it, acted
+    on by the webhook's own code (the order submitted, its Payment and the event logged), so a
+    demo order can be refunded like a real one. Trusted callers only: nothing is signed."""
+    session = LocalCheckoutGateway().create_session(order=order, base_url=base_url)
+    order = attach_checkout_session(order=order, session_id=session.id, checkout_url=session.url)
+    paid = checkout_session_object(
+        order, base_url=base_url, status="complete", payment_status="paid"
+    )
+    return handle_event(stripe_event(COMPLETED, paid))
+
+
+def stripe_event(event_type: str, session: dict[str, Any]) -> dict[str, Any]:
+    return {
         "id": f"evt_local_{secrets.token_hex(12)}",
         "object": "event",
         "api_version": stripe.api_version,
@@ -90,11 +119,6 @@ def deliver_event(event_type: str, session: dict[str, Any]) -> EventResult:
         "request": {"id": None, "idempotency_key": None},
         "type": event_type,
     }
-    payload = json.dumps(event)
-    signature = stripe.WebhookSignature.generate_signature_header(
-        payload, settings.STRIPE_WEBHOOK_SECRET
-    )
-    return receive_webhook(payload=payload.encode(), signature=signature)
 
 
 def _order_for_session(request: HttpRequest, session_id: str) -> ProductionOrder:

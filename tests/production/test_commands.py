@@ -85,3 +85,28 @@ def test_seed_demo_has_a_partly_shipped_ready_order():
     assert (shipped.status, shipped.production_status) == ("in_production", "Ready")
     assert (shipped.shipped_quantity, shipped.total_quantity) == (2, 5)
     assert shipped.shipments.get().tracking_url.endswith("1Z999AA10123456784")
+
+
+def test_paid_demo_orders_were_paid_through_checkout_and_refund_like_real_ones(task_worker):
+    from payments.models import Payment, ProcessedEvent, Refund
+    from production import services
+    from production.lifecycle import EventSource
+
+    call_command("seed_demo")
+
+    paid = ProductionOrder.objects.exclude(status__in=[OrderState.DRAFT, OrderState.CANCELED])
+    assert paid.count() == 7
+    for order in paid:
+        [payment] = Payment.objects.filter(order=order)
+        assert (payment.amount, payment.currency) == (order.total_amount, order.currency)
+        assert payment.checkout_session_id == order.stripe_checkout_session_id
+        assert ProcessedEvent.objects.filter(order=order, outcome="submitted").count() == 1
+    assert not Payment.objects.filter(order__status=OrderState.DRAFT).exists()
+
+    order = paid.filter(status=OrderState.APPROVED).first()
+    services.transition_order(
+        order=order, to=OrderState.CANCELED, actor=None, source=EventSource.OPERATOR
+    )
+    task_worker()  # asks the gateway (make run's: the local simulator) for the refund
+    [refund] = Refund.objects.filter(order=order)
+    assert (refund.amount, refund.state) == (order.total_amount, Refund.State.SUCCEEDED)

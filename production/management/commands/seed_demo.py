@@ -7,9 +7,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from PIL import Image, ImageDraw
 
+from payments.simulator import pay_locally  # the demo's glue: the domain never imports payments
 from production import services
 from production.access import operators_group
 from production.lifecycle import (
@@ -232,12 +233,10 @@ class Command(BaseCommand):
         if state == OrderState.CANCELED:
             services.cancel_unpaid_order(order=order, reason="Checkout expired (demo)")
             return
-        services.submit_paid_order(
-            order=order,
-            amount_total=order.total_amount,
-            currency=order.currency,
-            metadata={"demo": True},
-        )
+        # Paid as the checkout simulator pays: its Payment is on record, so a refund works.
+        paid = pay_locally(order, base_url=settings.SITE_URL or DEFAULT_SITE_URL)
+        if paid.outcome != "submitted":
+            raise CommandError(f"Demo order {order.reference} was not paid: {paid.detail}")
         if priority == Priority.HOLD:
             services.update_order(
                 order=order,
