@@ -1,4 +1,8 @@
-"""Demo catalogue, users and one sample order in every state. Safe to run again."""
+"""Demo catalogue, users and one sample order in every state. Safe to run again.
+
+In ops, the layer that may use both the order domain and payments (the paid orders go through
+the checkout simulator's path; `production` never imports `payments`: see pyproject.toml's
+import contracts)."""
 
 import os
 from io import BytesIO
@@ -10,7 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 from PIL import Image, ImageDraw
 
-from payments.simulator import pay_locally  # the demo's glue: the domain never imports payments
+from payments.simulator import pay_locally
 from production import services
 from production.access import operators_group
 from production.lifecycle import (

@@ -1,0 +1,100 @@
+"""`manage.py seed_demo`: what `make run` shows a newcomer (it sits on ops, the layer that may
+use both production and payments)."""
+
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from production.access import is_operator
+from production.lifecycle import OrderState
+from production.models import Garment, ProductionOrder
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_loads_every_state_once(django_user_model):
+    call_command("seed_demo")
+    call_command("seed_demo")
+    assert Garment.objects.filter(shopify_gid="gid://shopify/Product/123456").exists()
+    states = set(ProductionOrder.objects.values_list("status", flat=True))
+    assert states == set(OrderState.values)
+    assert ProductionOrder.objects.count() == 9
+    users = {u.email: u for u in django_user_model.objects.all()}
+    assert {"customer@example.com", "other@example.com", "operator@example.com"} <= set(users)
+    assert is_operator(users["operator@example.com"])
+    assert not is_operator(users["customer@example.com"])
+    assert users["customer@example.com"].check_password("demo")
+    # One of the customer's paid orders waits for their answer to a proof.
+    [waiting] = ProductionOrder.objects.filter(waiting_proof_revision=1)
+    assert waiting.owner == users["customer@example.com"]
+
+
+def test_demo_support_staff_use_the_admin_but_not_the_ops_dashboard(client, django_user_model):
+    call_command("seed_demo")
+    call_command("seed_demo")  # idempotent: the group keeps exactly its permissions
+    support = django_user_model.objects.get(email="support@example.com")
+    assert support.is_staff and not support.is_superuser
+    assert [g.name for g in support.groups.all()] == ["Support"]
+    assert support.check_password("demo")
+    assert not is_operator(support)
+    order = ProductionOrder.objects.filter(owner__email="customer@example.com").first()
+    client.force_login(support)
+    assert client.get("/admin/").status_code == 200
+    page = client.get(f"/admin/production/productionorder/{order.pk}/change/")
+    assert page.status_code == 200 and order.reference in page.content.decode()
+    assert client.get("/admin/production/outgoingemail/").status_code == 200
+    service = f"/admin/production/productionorder/{order.pk}/change-through-service/"
+    assert client.get(service).status_code == 200
+    assert client.get("/admin/auth/user/").status_code == 403
+    assert client.get("/ops/orders").status_code == 403
+
+
+def test_demo_designs_are_served_by_the_site_itself(settings):
+    settings.SITE_URL = "http://127.0.0.1:8123"
+    call_command("seed_demo")
+    static_dir = Path(__file__).resolve().parents[2] / "static"
+    urls = set(ProductionOrder.objects.values_list("design_url", flat=True))
+    assert len(urls) > 1
+    for url in urls:
+        assert url.startswith("http://127.0.0.1:8123/static/demo/design-"), url
+        assert (static_dir / url.removeprefix("http://127.0.0.1:8123/static/")).is_file()
+
+
+def test_demo_password_comes_from_the_environment(monkeypatch, django_user_model):
+    monkeypatch.setenv("DEMO_PASSWORD", "s3cret-demo")
+    call_command("seed_demo")
+    assert django_user_model.objects.get(email="operator@example.com").check_password("s3cret-demo")
+
+
+def test_seed_demo_has_a_partly_shipped_ready_order():
+    call_command("seed_demo")
+    [shipped] = ProductionOrder.objects.filter(shipped_quantity__gt=0)
+    assert (shipped.status, shipped.production_status) == ("in_production", "Ready")
+    assert (shipped.shipped_quantity, shipped.total_quantity) == (2, 5)
+    assert shipped.shipments.get().tracking_url.endswith("1Z999AA10123456784")
+
+
+def test_paid_demo_orders_were_paid_through_checkout_and_refund_like_real_ones(task_worker):
+    from payments.models import Payment, ProcessedEvent, Refund
+    from production import services
+    from production.lifecycle import EventSource
+
+    call_command("seed_demo")
+
+    paid = ProductionOrder.objects.exclude(status__in=[OrderState.DRAFT, OrderState.CANCELED])
+    assert paid.count() == 7
+    for order in paid:
+        [payment] = Payment.objects.filter(order=order)
+        assert (payment.amount, payment.currency) == (order.total_amount, order.currency)
+        assert payment.checkout_session_id == order.stripe_checkout_session_id
+        assert ProcessedEvent.objects.filter(order=order, outcome="submitted").count() == 1
+    assert not Payment.objects.filter(order__status=OrderState.DRAFT).exists()
+
+    order = paid.filter(status=OrderState.APPROVED).first()
+    services.transition_order(
+        order=order, to=OrderState.CANCELED, actor=None, source=EventSource.OPERATOR
+    )
+    task_worker()  # asks the gateway (make run's: the local simulator) for the refund
+    [refund] = Refund.objects.filter(order=order)
+    assert (refund.amount, refund.state) == (order.total_amount, Refund.State.SUCCEEDED)
