@@ -5,26 +5,15 @@ it). Both are written by `ops.tickets` and `ops.services` only, so nothing here 
 from __future__ import annotations
 
 from django.contrib import admin
-from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
 from ops.models import StationScan, TicketBatch
-
-
-class ReadOnlyLog(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+from production.admin import ReadOnlyAdmin
 
 
 @admin.register(TicketBatch)
-class TicketBatchAdmin(ReadOnlyLog):
+class TicketBatchAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "requested_by", "total", "state", "progress", "finished_at")
     list_filter = ("state",)
     search_fields = ("requested_by__email", "requested_by__username")
@@ -56,7 +45,7 @@ class TicketBatchAdmin(ReadOnlyLog):
 
 
 @admin.register(StationScan)
-class StationScanAdmin(ReadOnlyLog):
+class StationScanAdmin(ReadOnlyAdmin):
     list_display = ("scanned_at", "station", "code", "outcome", "order", "message", "scanned_by")
     list_filter = ("station", "outcome")
     search_fields = ("code", "order__reference", "scanned_by__email")

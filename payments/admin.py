@@ -1,30 +1,21 @@
 """Support staff read the payment event log, payments and refunds here (all read-only)."""
 
 from django.contrib import admin
-from django.http import HttpRequest
 
 from payments.models import Payment, ProcessedEvent, Refund
-from production.admin import ReadOnlyInline
+from production.admin import ReadOnlyAdmin, ReadOnlyInline
 from production.pricing import format_money
 
 
 @admin.register(ProcessedEvent)
-class ProcessedEventAdmin(admin.ModelAdmin):
+class ProcessedEventAdmin(ReadOnlyAdmin):
+    """The webhook's log: written only by it (an edited row would break idempotency)."""
+
     list_display = ("event_id", "event_type", "outcome", "order", "received_at", "livemode")
     list_filter = ("outcome", "event_type", "livemode")
     search_fields = ("event_id", "checkout_session_id", "object_id", "order__reference")
     list_select_related = ("order",)
     readonly_fields = [f.name for f in ProcessedEvent._meta.fields]
-
-    # The log is written only by the webhook: an edited row would break idempotency.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 class PaymentInline(ReadOnlyInline):
@@ -66,7 +57,7 @@ class RefundInline(ReadOnlyInline):
 
 
 @admin.register(Refund)
-class RefundAdmin(admin.ModelAdmin):
+class RefundAdmin(ReadOnlyAdmin):
     """Support's list of refunds: filter by state to find the failed ones. Read-only: refunds are
     asked for on the ops order page (or by canceling the order) and settled by Stripe."""
 
@@ -89,12 +80,3 @@ class RefundAdmin(admin.ModelAdmin):
     @admin.display(description="Amount")
     def amount_refunded(self, refund: Refund) -> str:
         return format_money(refund.amount, refund.currency)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

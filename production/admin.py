@@ -43,6 +43,20 @@ class GarmentAdmin(admin.ModelAdmin):
     search_fields = ("name", "shopify_gid")
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A log the code writes (events, payments, refunds, scans, batches): listed and shown to
+    support, never added, changed or deleted by hand."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 class ReadOnlyInline(admin.TabularInline):
     """An order's rows as the services wrote them: shown, never added, changed or deleted here
     (new notes and changes go through the "Change through the service" page)."""
