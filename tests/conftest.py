@@ -73,6 +73,17 @@ def operator(db):
     return operator_user(email="operator@example.com")
 
 
+@pytest.fixture
+def staff_client(client, django_user_model):
+    """Support staff in the admin (a superuser): `client.user` is who."""
+    user = django_user_model.objects.create_superuser(
+        "support@example.com", "support@example.com", "pw"
+    )
+    client.force_login(user)
+    client.user = user
+    return client
+
+
 def _token_client(user) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")

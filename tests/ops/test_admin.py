@@ -4,7 +4,6 @@ scan stations' log."""
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from ops import services
@@ -14,15 +13,6 @@ from production.lifecycle import OrderState
 from tests.factories import make_order
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def support(client):
-    user = get_user_model().objects.create_superuser(
-        "support@example.com", "support@example.com", "pw"
-    )
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
@@ -39,20 +29,20 @@ def failed_batch(operator):
     )
 
 
-def test_support_finds_a_failed_batch_its_error_and_who_asked(support, failed_batch, operator):
-    listed = support.get(reverse("admin:ops_ticketbatch_changelist") + "?state=failed")
+def test_support_finds_a_failed_batch_its_error_and_who_asked(staff_client, failed_batch, operator):
+    listed = staff_client.get(reverse("admin:ops_ticketbatch_changelist") + "?state=failed")
     assert listed.status_code == 200
     assert operator.email in listed.content.decode()
     assert "1 of 3 (33 %)" in listed.content.decode()
 
-    page = support.get(reverse("admin:ops_ticketbatch_change", args=[failed_batch.pk]))
+    page = staff_client.get(reverse("admin:ops_ticketbatch_change", args=[failed_batch.pk]))
     text = page.content.decode()
     assert page.status_code == 200
     assert "The tickets could not be built (RuntimeError). Try again." in text
     assert reverse("ops:ticket-batch", args=[failed_batch.pk]) in text
 
 
-def test_support_reads_a_stations_scans_by_order_reference(support, operator):
+def test_support_reads_a_stations_scans_by_order_reference(staff_client, operator):
     order = make_order(state=OrderState.APPROVED)
     other = make_order(state=OrderState.APPROVED)
     printing = STATIONS_BY_KEY["printing"]
@@ -60,24 +50,25 @@ def test_support_reads_a_stations_scans_by_order_reference(support, operator):
     services.scan_at_station(station=printing, code=other.reference, actor=operator)
     services.scan_at_station(station=printing, code="ORD-999999", actor=operator)
 
-    found = support.get(reverse("admin:ops_stationscan_changelist") + f"?q={order.reference}")
+    found = staff_client.get(reverse("admin:ops_stationscan_changelist") + f"?q={order.reference}")
 
     text = found.content.decode()
     assert found.status_code == 200
     assert order.reference in text and "Moved to Printing" in text
     assert other.reference not in text
-    unknown = support.get(reverse("admin:ops_stationscan_changelist") + "?outcome=unknown")
+    unknown = staff_client.get(reverse("admin:ops_stationscan_changelist") + "?outcome=unknown")
     assert "No order ORD-999999" in unknown.content.decode()
 
 
-def test_batches_and_scans_cannot_be_added_changed_or_deleted(support, failed_batch, operator):
+def test_batches_and_scans_cannot_be_added_changed_or_deleted(staff_client, failed_batch, operator):
     services.scan_at_station(station=STATIONS_BY_KEY["printing"], code="nothing", actor=operator)
     scan = StationScan.objects.get()
     for model, obj in (("ticketbatch", failed_batch), ("stationscan", scan)):
-        assert support.get(reverse(f"admin:ops_{model}_add")).status_code == 403
-        assert support.get(reverse(f"admin:ops_{model}_delete", args=[obj.pk])).status_code == 403
+        delete = reverse(f"admin:ops_{model}_delete", args=[obj.pk])
+        assert staff_client.get(reverse(f"admin:ops_{model}_add")).status_code == 403
+        assert staff_client.get(delete).status_code == 403
         change = reverse(f"admin:ops_{model}_change", args=[obj.pk])
-        assert support.post(change, {}).status_code == 403
+        assert staff_client.post(change, {}).status_code == 403
     failed_batch.refresh_from_db()
     assert failed_batch.state == TicketBatch.State.FAILED
     assert StationScan.objects.count() == 1

@@ -2,7 +2,6 @@
 refund form) and in the admin (read-only, failed ones easy to find), for every cancel surface."""
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 
 from payments.models import Refund
@@ -160,13 +159,6 @@ def test_bulk_cancel_refunds_each_paid_order(ops_client, customer, garment, sett
 
 
 # --- admin ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def staff_client(client):
-    user = get_user_model().objects.create_superuser("support@example.com", "s@example.com", "pw")
-    client.force_login(user)
-    return client
 
 
 def test_support_finds_failed_refunds_in_the_admin(staff_client, order, operator):

@@ -1,21 +1,10 @@
 import pytest
-from django.contrib.auth import get_user_model
 
 from production.lifecycle import OrderState
 from production.models import OrderNote
 from tests.factories import make_order
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff_client(client):
-    user = get_user_model().objects.create_superuser(
-        "support@example.com", "support@example.com", "pw"
-    )
-    client.force_login(user)
-    client.user = user
-    return client
 
 
 def change_url(order) -> str:
