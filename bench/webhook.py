@@ -106,33 +106,6 @@ def deliver_all(client: Client, payloads: list[str], expect: str) -> tuple[list[
     return times, time.process_time() - cpu
 
 
-def alternate(
-    client: Client, payloads: list[str], template: list[Statement], recorded: str, others: list[str]
-) -> tuple[tuple[list[float], float], tuple[list[float], float]]:
-    """First deliveries, each followed by its statements replayed bare for another order, so the
-    two share the machine's mood: their times and CPU, as deliver_all gives them."""
-    times: tuple[list[float], list[float]] = ([], [])
-    cpu = [0.0, 0.0]
-    for payload, other in zip(payloads, others, strict=True):
-        runs = (
-            functools.partial(deliver, client, payload, "submitted"),
-            functools.partial(replay, template, recorded, other),
-        )
-        for side, run in enumerate(runs):
-            start, started = time.perf_counter(), time.process_time()
-            run()
-            times[side].append(time.perf_counter() - start)
-            cpu[side] += time.process_time() - started
-    # The replays did what the deliveries do: every other order is submitted.
-    from production.models import ProductionOrder
-
-    ids = [identifiers(other)["uuid"] for other in others]
-    submitted = ProductionOrder.objects.filter(pk__in=ids, status="submitted").count()
-    if submitted != len(ids):
-        raise SystemExit(f"the bare replay submitted {submitted} of {len(ids)} orders")
-    return (times[0], cpu[0]), (times[1], cpu[1])
-
-
 # --- the database's share: the same statements through a bare cursor ----------------------------
 
 Statement = tuple[bool, str, Any]  # (in the transaction, SQL, parameters)
@@ -181,10 +154,37 @@ def replay(template: list[Statement], recorded: str, payload: str) -> None:
                     cursor.execute(sql, params_for(params))
 
 
+def alternate(
+    client: Client, payloads: list[str], template: list[Statement], recorded: str, others: list[str]
+) -> tuple[tuple[list[float], float], tuple[list[float], float]]:
+    """First deliveries, each followed by its statements replayed bare for another order, so the
+    two share the machine's mood: their times and CPU, as deliver_all gives them."""
+    times: tuple[list[float], list[float]] = ([], [])
+    cpu = [0.0, 0.0]
+    for payload, other in zip(payloads, others, strict=True):
+        runs = (
+            functools.partial(deliver, client, payload, "submitted"),
+            functools.partial(replay, template, recorded, other),
+        )
+        for side, run in enumerate(runs):
+            start, started = time.perf_counter(), time.process_time()
+            run()
+            times[side].append(time.perf_counter() - start)
+            cpu[side] += time.process_time() - started
+    # The replays did what the deliveries do: every other order is submitted.
+    from production.models import ProductionOrder
+
+    ids = [identifiers(other)["uuid"] for other in others]
+    submitted = ProductionOrder.objects.filter(pk__in=ids, status="submitted").count()
+    if submitted != len(ids):
+        raise SystemExit(f"the bare replay submitted {submitted} of {len(ids)} orders")
+    return (times[0], cpu[0]), (times[1], cpu[1])
+
+
 def report(label: str, measured: tuple[list[float], float]) -> float:
     """Print the throughput, mean, median and CPU time; return the total. On a shared VM the
-    wall-clock figures move with its neighbours (the same code: 6-14 ms a first delivery from one
-    run to the next); this process's CPU time per delivery moves much less."""
+    wall-clock figures move with its neighbours (the same code: 6-17 ms a first delivery from one
+    day to the next); this process's CPU time per delivery moves much less."""
     times, cpu = measured
     total, n = sum(times), len(times)
     print(
