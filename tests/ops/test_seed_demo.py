@@ -44,6 +44,9 @@ def test_demo_support_staff_use_the_admin_but_not_the_ops_dashboard(client, djan
     page = client.get(f"/admin/production/productionorder/{order.pk}/change/")
     assert page.status_code == 200 and order.reference in page.content.decode()
     assert client.get("/admin/production/outgoingemail/").status_code == 200
+    assert client.get("/admin/ops/ticketbatch/").status_code == 200
+    assert client.get("/admin/ops/stationscan/").status_code == 200
+    assert client.get("/admin/payments/refund/").status_code == 200
     service = f"/admin/production/productionorder/{order.pk}/change-through-service/"
     assert client.get(service).status_code == 200
     assert client.get("/admin/auth/user/").status_code == 403

@@ -79,6 +79,8 @@ SUPPORT_PERMISSIONS = [
 
 # ... and what was paid and refunded (the payments app's read-only admin pages).
 SUPPORT_PAYMENT_PERMISSIONS = ["view_payment", "view_refund", "view_processedevent"]
+# ... and the floor's own logs: job-ticket batches (why a large print failed) and station scans.
+SUPPORT_OPS_PERMISSIONS = ["view_ticketbatch", "view_stationscan"]
 
 
 def support_group() -> Group:
@@ -89,6 +91,9 @@ def support_group() -> Group:
         ),
         *Permission.objects.filter(
             content_type__app_label="payments", codename__in=SUPPORT_PAYMENT_PERMISSIONS
+        ),
+        *Permission.objects.filter(
+            content_type__app_label="ops", codename__in=SUPPORT_OPS_PERMISSIONS
         ),
     )
     return group
