@@ -276,7 +276,11 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProductionOrder)
-class ProductionOrderAdmin(admin.ModelAdmin):
+class ProductionOrderAdmin(ReadOnlyAdmin):
+    # Read-only: orders come from checkout, and the audit trail must survive. The order page
+    # itself changes nothing (every write goes through the services, which own their
+    # transactions, outside the one the admin wraps its change form in); changes are asked for
+    # on the "change through the service" page, which needs the change permission.
     list_display = (
         "reference",
         "owner",
@@ -356,18 +360,6 @@ class ProductionOrderAdmin(admin.ModelAdmin):
         # Payments and refunds come from the payments app, named by a setting (this app does not
         # import it).
         return [*self.inlines, *(import_string(path) for path in settings.ORDER_ADMIN_INLINES)]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # orders come from checkout
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        # The order page itself is read-only (every write goes through the services, which own
-        # their transactions, outside the one the admin wraps its change form in); changes are
-        # asked for on the page below, which needs the same permission.
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False  # the audit trail must survive
 
     def get_urls(self) -> list:
         change = path(
