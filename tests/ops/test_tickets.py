@@ -452,8 +452,8 @@ def test_notes_too_long_for_the_page_say_they_go_on(ops_client):
     assert "the notes go on: read them on the ops page" in long_text
 
 
-def test_names_notes_and_garments_in_any_script_print_as_written(ops_client, garment):
-    if not (tickets.settings.TICKET_FONT and tickets.settings.TICKET_FONT_BOLD):
+def test_names_notes_and_garments_in_any_script_print_as_written(ops_client, garment, settings):
+    if not (settings.TICKET_FONT and settings.TICKET_FONT_BOLD):
         pytest.skip("no Unicode TrueType font on this machine (Debian: fonts-dejavu-core)")
     order = make_order(garment=garment, state=OrderState.APPROVED)
     order.owner.first_name, order.owner.last_name = "Łukasz", "Żółć-Дмитриев"
