@@ -110,6 +110,10 @@ if env.bool("DATABASE_POOL", default=False) and DATABASES["default"]["ENGINE"].e
         # CONN_HEALTH_CHECKS (on) makes Django pass the pool a check: a connection the server
         # closed meanwhile is replaced before a request gets it.
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, which also checks a COMMIT whose answer a cut connection lost and reads
+    # again a read it cut, so `production.db_retry` never re-runs a view that committed.
+    DATABASES["default"]["ENGINE"] = "production.postgres"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the live page read while the webhook writes. Writers queue for up to `timeout`
     # seconds: a transaction takes the write lock when it begins (IMMEDIATE), since SQLite refuses

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from payments.pages import new_order, order_price
 from production import views as production_views
+from production.db_retry import rerun_safe
 from production.password_reset import QueuedPasswordResetForm
 
 handler400 = "production.api.errors.bad_request"
@@ -25,7 +26,8 @@ urlpatterns = [
     ),
     path(
         "accounts/login/",
-        LoginView.as_view(form_class=production_views.EmailAuthenticationForm),
+        # Signing in again gives the same session: a sign-in cut off after its first write re-runs.
+        rerun_safe(LoginView.as_view(form_class=production_views.EmailAuthenticationForm)),
         name="login",
     ),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -45,6 +45,7 @@ from payments.refunds import request_refund
 from payments.selectors import refund_summary
 from production import services
 from production.access import is_operator
+from production.db_retry import rerun_safe
 from production.exceptions import OrderError
 from production.lifecycle import (
     RULES,
@@ -104,6 +105,8 @@ class OrderCountsView(OperatorRequiredMixin, View):
         return JsonResponse(order_list_counts(request.GET))
 
 
+# One field set to one value, an order per transaction: a re-run leaves those done alone.
+@rerun_safe
 class BulkUpdateView(OperatorRequiredMixin, View):
     """Apply one change to the selected orders, or to every order the filter matches."""
 

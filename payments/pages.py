@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from payments.forms import OrderForm, QuoteForm, size_choices
 from payments.gateway import GatewayError
 from payments.services import start_checkout
+from production.db_retry import rerun_safe
 from production.exceptions import CheckoutUnavailable, OrderError
 from production.lifecycle import OrderState
 from production.models import ProductionOrder
@@ -46,6 +47,7 @@ def render_form(request: HttpRequest, form: OrderForm, status: int = 200) -> Htt
     return render(request, "payments/order_form.html", context, status=status)
 
 
+@rerun_safe  # the form's token is the order's Idempotency-Key: a re-run finds its draft
 @login_required
 def new_order(request: HttpRequest) -> HttpResponse:
     """The order form: a priced draft through the same service as the API, then checkout.

@@ -9,11 +9,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from payments.services import InvalidEvent, InvalidSignature, receive_webhook
-from production.db_retry import connection_lost
+from production.db_retry import connection_lost, rerun_safe
 
 logger = logging.getLogger(__name__)
 
 
+@rerun_safe  # events are handled once by id: a delivery run again finds its event done
 @csrf_exempt  # Stripe cannot send a CSRF token; the signature authenticates the request.
 @require_POST
 def stripe_webhook(request: HttpRequest) -> JsonResponse:

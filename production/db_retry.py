@@ -3,21 +3,23 @@
 A connection can die mid-request: PostgreSQL restarted or failed over, a pooler recycled it, an
 administrator ran `pg_terminate_backend`. Idle connections are caught before use
 (`CONN_HEALTH_CHECKS`, the pool's check); one cut while the view runs fails that view with an
-OperationalError. Nothing it did in the transaction that failed was committed (the server rolls
-back a transaction whose connection is gone), so the view runs again on a new connection (up to
-RETRIES times) instead of answering 500.
+OperationalError. What the view did in the transaction that failed was not committed (the server
+rolls back a transaction whose connection is gone), so the view runs again on a new connection (up
+to RETRIES times) instead of answering 500 — as long as nothing else it did was committed either.
 
-Left open (docs/decisions.md): a connection cut after the server committed but before it
-acknowledged the COMMIT makes the retry repeat a committed change. The writes that matter are
-idempotent on their own (webhook events by id, order creation by Idempotency-Key, a state move to
-the state it already has); a note or message could be stored twice.
+The PostgreSQL backend (`production.postgres`) keeps that true where it can: a COMMIT whose answer
+was lost is checked with the server (made: the view goes on; not made: it may run again), a read
+after a commit is sent again on its own, and `committed_writes` counts what was committed. A view
+that lost its connection after committing something is not run again, since that would repeat
+what it committed, unless it is marked `rerun_safe` (its writes are idempotent: webhook events by
+id, creation by Idempotency-Key); it fails as any error does.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse
@@ -27,18 +29,36 @@ logger = logging.getLogger(__name__)
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 RETRIES = 2  # a restart or failover can cut the first new connection too
 
+View = TypeVar("View", bound=Callable)
 
-def connection_lost(error: BaseException) -> bool:
+
+def lost_connection_error(error: BaseException) -> bool:
     """True when `error` says the database connection itself was lost, not a deadlock, a lock
-    timeout or a constraint. Django has already replaced the connection by then, so the error is
-    read, not the connection: PostgreSQL's connection-exception (08) and shutdown (57P) codes, or
-    no code at all (the client found the socket closed)."""
-    if not isinstance(error, OperationalError | InterfaceError) or connection.in_atomic_block:
+    timeout or a constraint: PostgreSQL's connection-exception (08) and shutdown (57P) codes, or no
+    code at all (the client found the socket closed)."""
+    if not isinstance(error, OperationalError | InterfaceError):
         return False
     cause = error.__cause__
     if not hasattr(cause, "sqlstate"):  # not psycopg's (SQLite's "locked" is no lost connection)
         return False
     return cause.sqlstate is None or cause.sqlstate.startswith(("08", "57P"))
+
+
+def connection_lost(error: BaseException) -> bool:
+    """True when `error` is a lost connection outside any transaction (inside one, its owner
+    decides), so the request may run again: the error is raised on to RetryOnLostConnection."""
+    return not connection.in_atomic_block and lost_connection_error(error)
+
+
+def rerun_safe(view: View) -> View:
+    """Mark a view whose writes are idempotent: it may run again after a lost connection even
+    when it had committed some of them."""
+    view.db_rerun_safe = True
+    return view
+
+
+def _committed(request: HttpRequest) -> int:
+    return getattr(connection, "committed_writes", 0) - request.db_commits_at_start
 
 
 class RetryOnLostConnection:
@@ -59,17 +79,31 @@ class RetryOnLostConnection:
             "multipart/form-data"
         )
         request.db_retries_left = RETRIES if replayable else 0
+        request.db_commits_at_start = getattr(connection, "committed_writes", 0)
         if replayable and request.method in BODY_METHODS:
             request.body  # noqa: B018 (read and kept by Django)
 
     def process_exception(self, request: HttpRequest, error: Exception) -> HttpResponse | None:
         match = request.resolver_match
+        view = match.func
+        safe = getattr(view, "db_rerun_safe", False) or getattr(
+            getattr(view, "cls", None), "db_rerun_safe", False
+        )
         while connection_lost(error) and getattr(request, "db_retries_left", 0) > 0:
+            if not safe and _committed(request):
+                logger.error(
+                    "Database connection lost in %s %s after it committed a change: "
+                    "not run again, which would repeat it",
+                    request.method,
+                    request.path,
+                )
+                break
             request.db_retries_left -= 1
             logger.warning("Database connection lost in %s %s: again", request.method, request.path)
             connection.close()  # a new one for the next run, whatever state this one is in
+            request.db_commits_at_start = getattr(connection, "committed_writes", 0)
             try:
-                return match.func(request, *match.args, **match.kwargs)
+                return view(request, *match.args, **match.kwargs)
             except Exception as again:
                 if not connection_lost(again):
                     raise

@@ -21,6 +21,7 @@ from production.api.serializers import (
     OrderSummaryOutput,
     UpdateOrderInput,
 )
+from production.db_retry import rerun_safe
 from production.filters import OrderFilter
 from production.lifecycle import EventSource
 from production.order_reads import CachedOrder
@@ -57,6 +58,9 @@ class OrderPagination(PageNumberPagination):
         )
 
 
+# A creation cut off after its draft was committed runs again: with an Idempotency-Key it finds
+# that draft; without one it leaves an unpaid draft, as the client's own retry would.
+@rerun_safe
 class OrderCollectionView(APIView):
     throttle_classes = [OrderCreateThrottle]
 
