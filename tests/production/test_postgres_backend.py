@@ -80,6 +80,34 @@ def test_a_commit_whose_answer_was_lost_counts_as_made(monkeypatch, caplog):
     assert order.notes_log.count() == 2
 
 
+def test_with_the_pool_a_lost_commit_answer_is_checked_too(monkeypatch):
+    """daphne's setting (DATABASE_POOL): the cut connection goes back to the pool, which drops
+    it, and the wrapper goes on with another."""
+    from production.postgres.base import DatabaseWrapper
+
+    pool = {"min_size": 1, "max_size": 2, "timeout": 5}
+    pooled = DatabaseWrapper({**connection.settings_dict, "OPTIONS": {"pool": pool}}, "pooled")
+    order = make_order()
+    cut_commits(monkeypatch, commit_first=True)
+    try:
+        pooled.set_autocommit(False)
+        with pooled.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO production_ordernote (order_id, body, created_at) "
+                "VALUES (%s, %s, now())",
+                [order.pk, "pooled"],
+            )
+        pooled.commit()  # no error: made
+        pooled.set_autocommit(True)
+        assert pooled.committed_writes == 1
+        with pooled.cursor() as cursor:
+            cursor.execute("SELECT 1")  # the connection it goes on with works
+    finally:
+        pooled.close()
+        pooled.close_pool()
+    assert list(order.notes_log.values_list("body", flat=True)) == ["pooled"]
+
+
 def test_a_commit_cut_before_the_server_made_it_fails_as_before(monkeypatch):
     order = make_order()
     ran: list[str] = []
