@@ -57,7 +57,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if self.in_atomic_block or not self.autocommit:
             self._wrote = self._wrote or not reads
             return execute(sql, params, many, context)
-        for attempt in range(RETRIES + 1):
+        retries = RETRIES
+        while True:
             try:
                 result = execute(sql, params, many, context)
             except DatabaseError as error:
@@ -67,8 +68,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
                     self.committed_writes += 1
                     self.close()  # the next statement opens a new connection
                     raise
-                if attempt == RETRIES:
+                if not retries:
                     raise
+                retries -= 1
                 logger.warning("Database connection lost during a read: read again")
                 cursor = context["cursor"]
                 name = getattr(cursor.cursor, "name", None)  # a server-side cursor's
@@ -79,7 +81,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
             if not reads:
                 self.committed_writes += 1
             return result
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def connect(self) -> None:
         self._wrote = False
