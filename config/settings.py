@@ -154,6 +154,8 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_PREFIX", default="printshop"),
             "OPTIONS": {
+                # cache.clear() leaves the channel layer's keys in the same database alone.
+                "CLIENT_CLASS": "production.redis_cache.PrefixClearingClient",
                 "IGNORE_EXCEPTIONS": True,
                 "LOG_IGNORED_EXCEPTIONS": True,
                 "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_CONNECT_TIMEOUT", default=0.5),
