@@ -199,6 +199,7 @@ def test_a_patch_whose_commit_answer_was_lost_answers_once(monkeypatch, operator
     assert response.json()["order"]["orderStatus"] == "in_production"
     assert order.events.filter(metadata__to="in_production").count() == 1
     assert order.events.filter(message="press 2").count() == 1
+    assert order.notes_log.count() == 0  # a re-run would have kept "press 2" as a note
 
 
 def test_a_patch_cut_after_its_commit_answers_without_repeating_it(
