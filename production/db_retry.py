@@ -86,8 +86,9 @@ class RetryOnLostConnection:
     def process_exception(self, request: HttpRequest, error: Exception) -> HttpResponse | None:
         match = request.resolver_match
         view = match.func
+        # A class-based view is marked on its class (`view_class`: Django's and DRF's as_view).
         safe = getattr(view, "db_rerun_safe", False) or getattr(
-            getattr(view, "cls", None), "db_rerun_safe", False
+            getattr(view, "view_class", None), "db_rerun_safe", False
         )
         while connection_lost(error) and getattr(request, "db_retries_left", 0) > 0:
             if not safe and _committed(request):

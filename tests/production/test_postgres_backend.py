@@ -4,6 +4,7 @@ before its connection was cut is not run again (which would repeat what it commi
 
 import logging
 import time
+from urllib.parse import urlencode
 
 import psycopg
 import pytest
@@ -245,6 +246,37 @@ def test_a_view_cut_after_it_committed_is_not_run_again(monkeypatch, operator_ap
     assert response.json() == {"error": "Internal error"}
     assert len(calls) == 1
     assert order.notes_log.count() == 1  # stored once; the operator reloads and sees it
+
+
+def test_a_bulk_change_cut_after_its_first_order_runs_again(monkeypatch, operator):
+    from django.test import Client
+
+    from production.lifecycle import OrderState
+
+    first, second = make_order(state=OrderState.SUBMITTED), make_order(state=OrderState.SUBMITTED)
+    real = services.update_order
+    calls = []
+
+    def cut_after_first(**kwargs):
+        calls.append(kwargs)
+        order = real(**kwargs)
+        if len(calls) == 1:  # the first order committed; the second order's transaction is cut
+            terminate_this_connection()
+        return order
+
+    monkeypatch.setattr(services, "update_order", cut_after_first)
+    client = Client()
+    client.force_login(operator)
+    form = {"change": "status:approved", "scope": "selected", "ids": [first.pk, second.pk]}
+    # As a browser sends the form (the test client's default, multipart, is never re-run).
+    body = urlencode(form, doseq=True)
+    response = client.post("/ops/orders/bulk", body, "application/x-www-form-urlencoded")
+
+    assert response.status_code == 302  # run again: the first left alone, the second changed
+    for order in (first, second):
+        order.refresh_from_db()
+        assert order.status == OrderState.APPROVED
+        assert order.events.filter(metadata__to="approved").count() == 1
 
 
 def test_a_creation_cut_after_its_draft_runs_again_on_its_idempotency_key(
