@@ -81,10 +81,12 @@ def prepare() -> tuple[str, str, list[int]]:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from production import services
     from production.lifecycle import EventSource, OrderState
     from production.models import Garment, ProductionOrder
     from production.pricing import SizeQuantity
+    from production.services.messages import add_customer_message
+    from production.services.orders import create_draft_order, submit_paid_order
+    from production.services.proofs import decide_proof
     from tests.factories import UserFactory, make_proof, operator_user, token_for
 
     call_command("migrate", verbosity=0)
@@ -96,15 +98,13 @@ def prepare() -> tuple[str, str, list[int]]:
     operator = operator_user(email="bench-operator@example.com")
 
     def paid_order() -> ProductionOrder:
-        order = services.create_draft_order(
+        order = create_draft_order(
             owner=user,
             garment_gid=garment.shopify_gid,
             design_url="https://cdn.example.com/bench.png",
             sizes=[SizeQuantity(s, 2) for s in garment.sizes],
         )
-        services.submit_paid_order(
-            order=order, amount_total=order.total_amount, currency=order.currency
-        )
+        submit_paid_order(order=order, amount_total=order.total_amount, currency=order.currency)
         return order
 
     orders = list(ProductionOrder.objects.filter(owner=user).order_by("created_at"))
@@ -112,13 +112,13 @@ def prepare() -> tuple[str, str, list[int]]:
         # The benchmarked order: proof 1, changes requested, proof 2 approved by the customer.
         order = paid_order()
         make_proof(order, operator=operator)
-        services.decide_proof(
+        decide_proof(
             order=order.pk, revision=1, decision="request_changes", comment="Up", actor=user
         )
         make_proof(order, operator=operator)
-        services.decide_proof(order=order.pk, revision=2, decision="approve", actor=user)
+        decide_proof(order=order.pk, revision=2, decision="approve", actor=user)
         for i in range(4):
-            services.add_customer_message(
+            add_customer_message(
                 order=order, author=None, body=f"Update {i}", source=EventSource.SYSTEM
             )
         orders = [order]

@@ -88,11 +88,11 @@ def bench_orders() -> list:
     """BATCH_SIZE orders for the bench (made once, through the services)."""
     from django.contrib.auth import get_user_model
 
-    from production import services
-    from production.access import operators_group
+    from production.accounts.access import operators_group
     from production.lifecycle import Priority
     from production.models import Garment, LineItem, ProductionOrder
     from production.pricing import SizeQuantity
+    from production.services.orders import create_draft_order, refresh_technique_bits
 
     users = get_user_model().objects
     operator, created = users.get_or_create(username=OPERATOR, defaults={"email": OPERATOR})
@@ -112,7 +112,7 @@ def bench_orders() -> list:
     )
     orders = list(ProductionOrder.objects.filter(garment=garment).order_by("reference"))
     for i in range(len(orders), BATCH_SIZE):
-        order = services.create_draft_order(
+        order = create_draft_order(
             owner=customer,
             garment_gid=GARMENT_GID,
             design_url=f"http://testserver/static/{DESIGN_PNG}"
@@ -123,7 +123,7 @@ def bench_orders() -> list:
             notes="Print 28 cm wide, centred 8 cm below the collar. Pack per size. " * 3,
         )
         LineItem.objects.filter(order=order, size__in=["L", "XL"]).update(technique="screen")
-        services.refresh_technique_bits([order.pk])
+        refresh_technique_bits([order.pk])
         orders.append(order)
     return [operator, *orders]
 

@@ -7,7 +7,7 @@ Stock consumers (default dispatch, no auth, no DB), one channel per socket in th
   (`text`) and building the frames of an `order.changed` itself (`broadcasts.frames_for`, per
   socket): the plain stock consumer our own would be without a fan-out hub.
 * `ws/orders-direct/<id>/`: the same without Channels' per-message database hop (`dispatch`
-  calls the handler directly), as production/consumers.py does.
+  calls the handler directly), as production/realtime/consumers.py does.
 
 Which channel layer they run on is the settings' (`bench/pubsub_settings.py` for the pub/sub one).
 """
@@ -28,7 +28,7 @@ from channels.generic.websocket import (  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
-from production import broadcasts  # noqa: E402
+from production.realtime import broadcasts  # noqa: E402
 
 GROUP = "bench.minimal"
 

@@ -176,7 +176,7 @@ def generate() -> None:
     from django.contrib.auth import get_user_model
     from django.db import connection
 
-    from production.access import operators_group
+    from production.accounts.access import operators_group
     from production.models import Garment
 
     started = time.perf_counter()

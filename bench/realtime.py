@@ -5,7 +5,8 @@
 
 Starts seven daphne processes on 127.0.0.1 sharing Redis (a throwaway key prefix) and a throwaway
 SQLite file. On channels_redis's `RedisChannelLayer` (the production settings): A takes the
-PATCHes, B holds our sockets (ws/orders/<id>/, fanned out in-process by production/fanout.py), C
+PATCHes, B holds our sockets (ws/orders/<id>/, fanned out in-process by
+production/realtime/fanout.py), C
 serves a minimal stock Channels consumer (bench/minimal_asgi.py) as the baseline, one channel per
 socket. On its `RedisPubSubChannelLayer` (bench/pubsub_settings.py): A' takes PATCHes, D1–D3
 serve plain stock consumers (group_add per socket), 1,000 sockets each: one forwarding our
@@ -117,14 +118,14 @@ async def latency(api: Daphne, sockets_server: Daphne, seed: dict, rounds: int) 
 
 
 def layer_and_messages(env: dict, order_id: str):
-    """Our real broadcast messages for the order, built by production.broadcasts."""
+    """Our real broadcast messages for the order, built by production.realtime.broadcasts."""
     os.environ.update(env)
     import django
 
     django.setup()
     from channels.layers import get_channel_layer
 
-    from production import broadcasts
+    from production.realtime import broadcasts
 
     group = broadcasts.order_group(order_id)
     change = {"type": broadcasts.ORDER_CHANGED, "group": group, "order": order_id, "events": []}

@@ -45,7 +45,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 
-from production.postgres.base import _reads  # noqa: E402
+from production.plumbing.postgres.base import _reads  # noqa: E402
 
 URL = "/api/stripe/webhook"
 
@@ -141,7 +141,8 @@ def identifiers(payload: str) -> dict[Any, Any]:
 def replay(template: list[Statement], recorded: str, payload: str) -> None:
     """The recorded delivery's statements for another order and event, through Django's own
     psycopg connection but none of Django (one round trip each, BEGIN and COMMIT included, and the
-    transaction id production.postgres asks before a COMMIT): what a first delivery costs the
+    transaction id production.plumbing.postgres asks before a COMMIT): what a first delivery costs
+    the
     database and the network, with no Python above the driver."""
     old, new = identifiers(recorded), identifiers(payload)
     swap = {old[key]: new[key] for key in old}
@@ -157,14 +158,14 @@ def replay(template: list[Statement], recorded: str, payload: str) -> None:
                 for _, sql, params in run:
                     cursor.execute(sql, params_for(params))
                 if atomic and writes(run):
-                    cursor.execute(XID)  # as production.postgres does before a COMMIT
+                    cursor.execute(XID)  # as production.plumbing.postgres does before a COMMIT
 
 
 XID = "SELECT pg_current_xact_id_if_assigned()::text"
 
 
 def writes(transaction: list[Statement]) -> bool:
-    """Whether production.postgres asks this transaction's id before committing it."""
+    """Whether production.plumbing.postgres asks this transaction's id before committing it."""
     if not hasattr(connection, "committed_writes"):
         return False
     return not all(_reads(sql) for _, sql, _ in transaction)
@@ -220,7 +221,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.no_broadcast:
-        from production import broadcasts
+        from production.realtime import broadcasts
 
         broadcasts.order_changed = lambda order, events: None
     count = max(10, min(args.events, 5000))

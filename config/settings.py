@@ -58,10 +58,10 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     # An oversized body is refused before anything reads it (or the session, or the database).
-    "production.request_limits.RequestSizeLimitMiddleware",
+    "production.plumbing.request_limits.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "production.db_retry.RetryOnLostConnection",
+    "production.plumbing.db_retry.RetryOnLostConnection",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -85,7 +85,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "production.context_processors.roles",
+                "production.pages.context_processors.roles",
                 "csp.context_processors.nonce",
             ],
         },
@@ -112,8 +112,8 @@ if env.bool("DATABASE_POOL", default=False) and DATABASES["default"]["ENGINE"].e
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's backend, which also checks a COMMIT whose answer a cut connection lost and reads
-    # again a read it cut, so `production.db_retry` never re-runs a view that committed.
-    DATABASES["default"]["ENGINE"] = "production.postgres"
+    # again a read it cut, so `production.plumbing.db_retry` never re-runs a view that committed.
+    DATABASES["default"]["ENGINE"] = "production.plumbing.postgres"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the live page read while the webhook writes. Writers queue for up to `timeout`
     # seconds: a transaction takes the write lock when it begins (IMMEDIATE), since SQLite refuses
@@ -132,7 +132,7 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             # channels_redis, Redis pool sized for a process's sockets (docs/decisions.md).
-            "BACKEND": "production.channel_layer.PooledRedisChannelLayer",
+            "BACKEND": "production.realtime.channel_layer.PooledRedisChannelLayer",
             "CONFIG": {
                 "hosts": [
                     {
@@ -155,7 +155,7 @@ if REDIS_URL:
             "KEY_PREFIX": env.str("CACHE_PREFIX", default="printshop"),
             "OPTIONS": {
                 # cache.clear() leaves the channel layer's keys in the same database alone.
-                "CLIENT_CLASS": "production.redis_cache.PrefixClearingClient",
+                "CLIENT_CLASS": "production.plumbing.redis_cache.PrefixClearingClient",
                 "IGNORE_EXCEPTIONS": True,
                 "LOG_IGNORED_EXCEPTIONS": True,
                 "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_CONNECT_TIMEOUT", default=0.5),
@@ -194,8 +194,8 @@ AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_USERNAME_FORM_FIELD = "username"
-AXES_USERNAME_CALLABLE = "production.login_throttle.attempted_username"
-AXES_LOCKOUT_CALLABLE = "production.login_throttle.lockout_response"
+AXES_USERNAME_CALLABLE = "production.accounts.login_throttle.attempted_username"
+AXES_LOCKOUT_CALLABLE = "production.accounts.login_throttle.lockout_response"
 AXES_RESET_ON_SUCCESS = False  # a login to one's own account must not clear an address's count
 # Attempts while locked out are refused without being recorded: the lockout ends on time, and an
 # attacker hammering a locked account does not grow its row.
@@ -204,7 +204,7 @@ AXES_VERBOSE = False
 # The client address: REMOTE_ADDR, unless TRUSTED_PROXY_COUNT proxies that append to
 # X-Forwarded-For stand in front (then the address that many entries from the right).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-AXES_CLIENT_IP_CALLABLE = "production.login_throttle.client_address"
+AXES_CLIENT_IP_CALLABLE = "production.accounts.login_throttle.client_address"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
@@ -218,7 +218,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Uploaded files (artwork proofs) go through Django's default storage: this directory for `make
 # run`, any storage backend in production (STORAGES["default"]). Proofs are never served from
-# MEDIA_URL: a view checks who asks and sets a safe Content-Type (production/proofs.py).
+# MEDIA_URL: a view checks who asks and sets a safe Content-Type (production/proof_files.py).
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 MEDIA_URL = "media/"
 PROOF_MAX_BYTES = env.int("PROOF_MAX_BYTES", default=10 * 1024 * 1024)
@@ -245,7 +245,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
 # Request bodies: at most this many bytes outside uploaded files (413 beyond, see
-# production.request_limits). Files in multipart uploads are not counted here: Django streams them
+# production.plumbing.request_limits). Files in multipart uploads are not counted here: Django
+# streams them
 # to disk past FILE_UPLOAD_MAX_MEMORY_SIZE (its default, 2.5 MB); the upload view bounds their size.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BODY_BYTES", default=1024 * 1024)
 
@@ -289,7 +290,8 @@ if not STRIPE_WEBHOOK_SECRET:
         # The simulator signs with it; anyone can read it here, so it never serves with DEBUG off:
         # then the webhook refuses every event until a secret is set (payments.checks says so).
         STRIPE_WEBHOOK_SECRET = "whsec_local_checkout_simulator"
-# How the order domain starts a checkout for a new draft (production.services.place_order): the
+# How the order domain starts a checkout for a new draft (production.services.orders.place_order):
+# the
 # payments app builds on the order domain, never the other way round.
 ORDER_CHECKOUT = "payments.services.start_checkout"
 # How the order domain asks for a refund when an operator cancels an order (whatever was paid goes

@@ -4,20 +4,22 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from payments.pages import new_order, order_price
-from production import views as production_views
-from production.db_retry import rerun_safe
-from production.password_reset import QueuedPasswordResetForm
+from production.accounts.password_reset import QueuedPasswordResetForm
+from production.accounts.signup import EmailAuthenticationForm, SignUpView
+from production.pages.site import favicon, home
+from production.plumbing.db_retry import rerun_safe
+from production.plumbing.health import healthz, readyz
 
 handler400 = "production.api.errors.bad_request"
 handler404 = "production.api.errors.not_found"
 handler500 = "production.api.errors.server_error"
 
 urlpatterns = [
-    path("", production_views.home, name="home"),
-    path("favicon.ico", production_views.favicon),
-    path("healthz", production_views.healthz, name="healthz"),
-    path("readyz", production_views.readyz, name="readyz"),
-    path("accounts/signup/", production_views.SignUpView.as_view(), name="signup"),
+    path("", home, name="home"),
+    path("favicon.ico", favicon),
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("accounts/signup/", SignUpView.as_view(), name="signup"),
     # Before Django's own: the reset mail is queued, so every address answers alike.
     path(
         "accounts/password_reset/",
@@ -27,7 +29,7 @@ urlpatterns = [
     path(
         "accounts/login/",
         # Signing in again gives the same session: a sign-in cut off after its first write re-runs.
-        rerun_safe(LoginView.as_view(form_class=production_views.EmailAuthenticationForm)),
+        rerun_safe(LoginView.as_view(form_class=EmailAuthenticationForm)),
         name="login",
     ),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -10,10 +10,11 @@ from uuid import UUID
 
 from ops.floor import MAX_CODE_LENGTH, Stage, parse_code, stage_change
 from ops.models import StationScan
-from production import broadcasts, services
 from production.exceptions import OrderError
 from production.lifecycle import EventSource, OrderFacts, OrderState, Priority, ProductionStatus
 from production.models import ProductionOrder
+from production.realtime import broadcasts
+from production.services.orders import update_order, update_order_reporting
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -68,9 +69,7 @@ def _apply(
         result.unchanged.append(order.reference)
         return
     try:
-        services.update_order(
-            order=order, actor=actor, source=EventSource.OPERATOR, **{attribute: target}
-        )
+        update_order(order=order, actor=actor, source=EventSource.OPERATOR, **{attribute: target})
     except ProductionOrder.DoesNotExist:
         return  # deleted meanwhile: nothing to do
     except OrderError as error:
@@ -102,7 +101,8 @@ def move_to_stage(
     """Take one order to a floor stage (a station's scan, a card moved on the board).
 
     The rulebook says what that means (`ops.floor.stage_change`: approve, start production, or the
-    next production step) and `production.services.update_order` does it, under the row lock, with
+    next production step) and `production.services.orders.update_order` does it, under the row
+    lock, with
     its one event and broadcast. An order already at the stage is left alone (no event): a re-scan
     is harmless. A refusal changes nothing and carries the rulebook's sentence.
     """
@@ -112,7 +112,7 @@ def move_to_stage(
     if change.refusal:
         return StageMove(order, stage, StationScan.Outcome.REFUSED, change.refusal)
     try:
-        moved, changed = services.update_order_reporting(
+        moved, changed = update_order_reporting(
             order=order, actor=actor, source=EventSource.OPERATOR, **change.changes
         )
     except OrderError as error:  # another change got there first: the rule, checked under lock

@@ -49,9 +49,9 @@ from reportlab.platypus import KeepInFrame, Paragraph, Table, TableStyle
 from ops.design_images import Thumbnail, design_thumbnail
 from ops.models import TicketBatch
 from ops.selectors import ticket_order_ids, ticket_orders
-from production import services
 from production.lifecycle import Priority
 from production.models import ProductionOrder
+from production.services.orders import record_job_tickets_printed
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -153,7 +153,7 @@ def print_tickets(
     if len(ids) <= settings.TICKET_DIRECT_LIMIT:
         orders = ticket_orders(ids)
         pdf = render_tickets(orders, base_url=base_url, printed_by=_who(actor))
-        services.record_job_tickets_printed(order_ids=[o.pk for o in orders], actor=actor)
+        record_job_tickets_printed(order_ids=[o.pk for o in orders], actor=actor)
         name = orders[0].reference if len(orders) == 1 else f"{len(orders)}-orders"
         return PrintedTickets(pdf=pdf, filename=f"job-tickets-{name}.pdf", count=len(orders))
     with transaction.atomic():
@@ -210,7 +210,7 @@ def build_ticket_batch(batch_id: str) -> str:
             done=len(orders),
             finished_at=timezone.now(),
         )
-        services.record_job_tickets_printed(
+        record_job_tickets_printed(
             order_ids=[order.pk for order in orders],
             actor=batch.requested_by,
             batch=str(batch.pk),

@@ -14,13 +14,13 @@ from django.views.decorators.http import require_GET, require_POST
 from payments.forms import OrderForm, QuoteForm, size_choices
 from payments.gateway import GatewayError
 from payments.services import start_checkout
-from production.db_retry import rerun_safe
+from production.api.throttles import order_creation_wait
 from production.exceptions import CheckoutUnavailable, OrderError
 from production.lifecycle import OrderState
 from production.models import ProductionOrder
+from production.plumbing.db_retry import rerun_safe
 from production.pricing import Quote, format_money
-from production.services import place_order
-from production.throttles import order_creation_wait
+from production.services.orders import place_order
 
 logger = logging.getLogger(__name__)
 

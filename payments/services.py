@@ -29,7 +29,7 @@ from production.lifecycle import EventSource, OrderState
 from production.models import ProductionOrder
 from production.pricing import format_money
 from production.selectors import only_row
-from production.services import (
+from production.services.orders import (
     attach_checkout_session,
     cancel_unpaid_order_in_transaction,
     submit_paid_order_in_transaction,

@@ -33,10 +33,10 @@ from payments.services import (
     receive_webhook,
     site_base_url,
 )
-from production.access import can_view_order
+from production.accounts.access import can_view_order
 from production.lifecycle import OrderState
 from production.models import ProductionOrder
-from production.services import attach_checkout_session
+from production.services.orders import attach_checkout_session
 
 SESSION_LIFETIME_SECONDS = 24 * 3600  # Stripe's default for Checkout Sessions
 

@@ -9,7 +9,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from payments.services import InvalidEvent, InvalidSignature, receive_webhook
-from production.db_retry import connection_lost, rerun_safe
+from production.plumbing.db_retry import connection_lost, rerun_safe
 
 logger = logging.getLogger(__name__)
 

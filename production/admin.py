@@ -13,7 +13,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.module_loading import import_string
 
-from production import notifications, services
+from production import notifications
 from production.exceptions import OrderError
 from production.lifecycle import (
     STEP_LABELS,
@@ -34,6 +34,8 @@ from production.models import (
     ProductionOrder,
     Shipment,
 )
+from production.services.messages import add_customer_message, add_order_note
+from production.services.orders import update_order
 
 
 @admin.register(Garment)
@@ -398,7 +400,7 @@ class ProductionOrderAdmin(ReadOnlyAdmin):
 def _apply(order: ProductionOrder, user: object, data: dict) -> None:
     """The form's asks, in the services' terms (each its own transaction)."""
     if data["move_to"] or data["set_production_status"] or data["set_priority"]:
-        services.update_order(
+        update_order(
             order=order,
             actor=user,
             source=EventSource.ADMIN,
@@ -408,8 +410,8 @@ def _apply(order: ProductionOrder, user: object, data: dict) -> None:
             note=data["change_note"],
         )
     elif data["change_note"]:
-        services.add_customer_message(
+        add_customer_message(
             order=order, author=user, body=data["change_note"], source=EventSource.ADMIN
         )
     if data["internal_note"]:
-        services.add_order_note(order=order, author=user, body=data["internal_note"])
+        add_order_note(order=order, author=user, body=data["internal_note"])

@@ -7,7 +7,7 @@ from django.db.models import Model, Prefetch, QuerySet
 from django.http import HttpRequest
 
 from production import order_reads
-from production.access import is_operator
+from production.accounts.access import is_operator
 from production.api.serializers import OrderOutput
 from production.models import (
     OPERATOR_ONLY_KINDS,

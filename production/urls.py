@@ -1,13 +1,14 @@
 from django.urls import path
 
-from production import pages, proofs
+from production import proof_files
+from production.pages import orders as pages
 
 urlpatterns = [
     path("orders/", pages.my_orders, name="order-list"),
     path("orders/<uuid:order_id>/", pages.order_detail, name="order-detail"),
     path(
         "orders/<uuid:order_id>/proofs/<int:revision>/file",
-        proofs.serve_proof,
+        proof_files.serve_proof,
         name="order-proof-file",
     ),
     path(

@@ -6,8 +6,7 @@ import factory
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 
-from production import services
-from production.access import operators_group
+from production.accounts.access import operators_group
 from production.lifecycle import (
     EventSource,
     OrderState,
@@ -17,6 +16,14 @@ from production.lifecycle import (
 )
 from production.models import Garment, LineItem, ProductionOrder
 from production.pricing import SizeQuantity
+from production.services.orders import (
+    cancel_unpaid_order,
+    create_draft_order,
+    refresh_technique_bits,
+    submit_paid_order,
+    update_order,
+)
+from production.services.proofs import send_proof
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -74,7 +81,7 @@ def make_order(
     services, as production would."""
     owner = owner or UserFactory()
     garment = garment or GarmentFactory()
-    order = services.create_draft_order(
+    order = create_draft_order(
         owner=owner,
         garment_gid=garment.shopify_gid,
         design_url="https://cdn.example.com/design.png",
@@ -84,14 +91,12 @@ def make_order(
     if state == OrderState.DRAFT:
         return order
     if state == OrderState.CANCELED:
-        services.cancel_unpaid_order(order=order, reason="Checkout expired")
+        cancel_unpaid_order(order=order, reason="Checkout expired")
         return ProductionOrder.objects.get(pk=order.pk)
-    services.submit_paid_order(
-        order=order, amount_total=order.total_amount, currency=order.currency
-    )
+    submit_paid_order(order=order, amount_total=order.total_amount, currency=order.currency)
     actor = operator or operator_user()
     for change in walk_from_payment(state, step):
-        services.update_order(order=order, actor=actor, source=EventSource.OPERATOR, **change)
+        update_order(order=order, actor=actor, source=EventSource.OPERATOR, **change)
     return ProductionOrder.objects.get(pk=order.pk)
 
 
@@ -105,7 +110,7 @@ def set_technique(
     if sizes is not None:
         lines = lines.filter(size__in=sizes)
     lines.update(technique=technique)
-    services.refresh_technique_bits([order.pk])
+    refresh_technique_bits([order.pk])
     order.refresh_from_db()
 
 
@@ -132,6 +137,6 @@ def make_proof(
     order: ProductionOrder, *, notes: str = "Chest, 25 cm wide", operator: object | None = None
 ) -> object:
     """The next proof revision of a submitted order, sent through the service."""
-    return services.send_proof(
+    return send_proof(
         order=order.pk, file=proof_upload(), notes=notes, actor=operator or operator_user()
     )

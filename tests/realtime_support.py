@@ -31,7 +31,7 @@ def layer_settings(prefix: str, *, redis_url: str = REDIS_URL, max_connections: 
         return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     return {
         "default": {
-            "BACKEND": "production.channel_layer.PooledRedisChannelLayer",
+            "BACKEND": "production.realtime.channel_layer.PooledRedisChannelLayer",
             "CONFIG": {
                 "hosts": [{"address": redis_url, "max_connections": max_connections}],
                 "prefix": prefix,

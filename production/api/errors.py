@@ -10,14 +10,14 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from production.db_retry import connection_lost
 from production.exceptions import (
     CheckoutUnavailable,
     IdempotencyConflict,
     OrderError,
     ProofConflict,
 )
-from production.request_limits import too_large
+from production.plumbing.db_retry import connection_lost
+from production.plumbing.request_limits import too_large
 
 logger = logging.getLogger("production.api")
 

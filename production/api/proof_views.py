@@ -10,8 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from production import services
-from production.access import IsOperator, can_view_order, is_operator
+from production.accounts.access import IsOperator, can_view_order, is_operator
 from production.api.serializers import (
     ErrorOutput,
     OrderEnvelope,
@@ -20,9 +19,10 @@ from production.api.serializers import (
 )
 from production.lifecycle import EventSource
 from production.models import ArtworkProof, ProductionOrder
-from production.proofs import upload_too_large
-from production.request_limits import TOO_LARGE
+from production.plumbing.request_limits import TOO_LARGE
+from production.proof_files import upload_too_large
 from production.selectors import get_order_json
+from production.services.proofs import decide_proof, send_proof
 
 ERRORS = {
     400: OpenApiResponse(ErrorOutput, description="Invalid request"),
@@ -85,7 +85,7 @@ class ProofUploadView(APIView):
             errors = {k: v for k, v in data.errors.items() if k != "file"}
             if errors:
                 raise exceptions.ValidationError(errors)
-        services.send_proof(
+        send_proof(
             order=order.pk,
             file=request.FILES.get("file"),
             notes=request.data.get("notes", ""),
@@ -122,7 +122,7 @@ class ProofDecisionView(APIView):
                 "Only the customer decides on a proof; operators record a phone decision "
                 'with "via": "phone".'
             )
-        services.decide_proof(
+        decide_proof(
             order=order.pk,
             revision=revision,
             decision=fields["decision"],

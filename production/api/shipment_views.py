@@ -7,12 +7,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from production import services
-from production.access import IsOperator
+from production.accounts.access import IsOperator
 from production.api.proof_views import ERRORS, order_for_request
 from production.api.serializers import OrderEnvelope, ShipmentInput
 from production.lifecycle import EventSource
 from production.selectors import get_order_json
+from production.services.shipping import ShipLine, record_shipment
 
 
 class ShipmentCreateView(APIView):
@@ -35,14 +35,14 @@ class ShipmentCreateView(APIView):
         data.is_valid(raise_exception=True)
         fields = data.validated_data
         items = fields.get("items")
-        services.record_shipment(
+        record_shipment(
             order=order.pk,
             carrier=fields["carrier"],
             tracking_number=fields["trackingNumber"],
             tracking_url=fields["trackingUrl"],
             items=None
             if items is None
-            else [services.ShipLine(line["lineItemId"], line["quantity"]) for line in items],
+            else [ShipLine(line["lineItemId"], line["quantity"]) for line in items],
             shipped_on=fields.get("shippedOn"),
             actor=request.user,
             source=EventSource.OPERATOR,

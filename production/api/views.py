@@ -10,8 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from production import broadcasts, services
-from production.access import IsOperator, can_view_order
+from production.accounts.access import IsOperator, can_view_order
 from production.api.serializers import (
     CheckoutOutput,
     CreateOrderInput,
@@ -21,18 +20,20 @@ from production.api.serializers import (
     OrderSummaryOutput,
     UpdateOrderInput,
 )
-from production.db_retry import rerun_safe
+from production.api.throttles import OrderCreateThrottle
 from production.filters import OrderFilter
 from production.lifecycle import EventSource
 from production.order_reads import CachedOrder
+from production.plumbing.db_retry import rerun_safe
 from production.pricing import SizeQuantity
+from production.realtime import broadcasts
 from production.selectors import (
     existing_order_id,
     get_cached_order,
     get_order_json,
     orders_visible_to,
 )
-from production.throttles import OrderCreateThrottle
+from production.services.orders import place_order, update_order
 
 ERRORS = {
     400: OpenApiResponse(ErrorOutput, description="Invalid request"),
@@ -109,7 +110,7 @@ class OrderCollectionView(APIView):
         if key is not None and len(key) > 255:
             raise exceptions.ValidationError({"Idempotency-Key": ["At most 255 characters."]})
         fields = data.validated_data
-        placed = services.place_order(
+        placed = place_order(
             owner=request.user,
             garment_gid=fields["garmentId"],
             design_url=fields["designUrl"],
@@ -169,7 +170,7 @@ class OrderDetailView(APIView):
         # JSON under its new version, so each process with sockets takes it from the cache
         # instead of reading the order again (`broadcasts.frames_for`).
         with broadcasts.held_until_done():
-            services.update_order(
+            update_order(
                 order=found,
                 actor=request.user,
                 source=EventSource.OPERATOR,

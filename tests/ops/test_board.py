@@ -11,9 +11,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from production import services
 from production.lifecycle import EventSource, OrderState, Priority, ProductionStatus
 from production.models import ProductionOrder
+from production.services.orders import transition_order, update_order
 from tests.factories import GarmentFactory, make_order, make_proof, operator_user, set_technique
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +38,7 @@ def due_in(order: ProductionOrder, days: int) -> ProductionOrder:
 
 
 def hold(order: ProductionOrder) -> ProductionOrder:
-    return services.update_order(
+    return update_order(
         order=order, actor=None, source=EventSource.OPERATOR, priority=Priority.HOLD
     )
 
@@ -218,7 +218,7 @@ def test_other_screens_get_the_first_screens_read_until_an_order_changes(
     assert not any("production_productionorder" in q["sql"] for q in again.captured_queries)
 
     # A change through the services, from any surface, is on the very next read of every screen.
-    services.transition_order(
+    transition_order(
         order=order.pk, to=OrderState.IN_PRODUCTION, actor=operator, source=EventSource.OPERATOR
     )
     response = ops_client.get("/ops/board/?fragment=1")

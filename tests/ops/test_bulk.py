@@ -249,7 +249,7 @@ def test_a_bulk_change_is_announced_in_one_send_with_every_order_in_order(
 ):
     from channels.layers import get_channel_layer
 
-    from production import broadcasts
+    from production.realtime import broadcasts
 
     orders = [make_order(garment=garment, state=OrderState.SUBMITTED) for _ in range(3)]
     sent: list[tuple[str, str]] = []

@@ -3,9 +3,10 @@ from django.contrib.messages import get_messages
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from production import services
 from production.lifecycle import EventSource, OrderState, Priority
 from production.models import FulfillmentEvent, OrderNote, ProductionOrder
+from production.services.messages import add_customer_message, add_order_note
+from production.services.orders import attach_checkout_session, submit_paid_order, update_order
 from tests.factories import make_order
 
 pytestmark = pytest.mark.django_db
@@ -28,10 +29,10 @@ def test_the_page_shows_the_whole_order(ops_client, customer, garment, operator)
     order = make_order(
         owner=customer, garment=garment, sizes=[("M", 2), ("XXL", 1)], state=OrderState.SUBMITTED
     )
-    services.attach_checkout_session(
+    attach_checkout_session(
         order=order, session_id="cs_test_123", checkout_url="https://checkout.example/cs"
     )
-    services.add_order_note(order=order, author=operator, body="Check the ink colour")
+    add_order_note(order=order, author=operator, body="Check the ink colour")
     response = ops_client.get(f"/ops/orders/{order.id}/")
     html = response.content.decode()
     assert f"<h1>{order.reference}" in html
@@ -54,10 +55,10 @@ def test_the_detail_page_runs_a_fixed_number_of_queries(ops_client, garment, ope
     big = make_order(
         garment=garment, sizes=[("S", 1), ("M", 1), ("L", 1), ("XL", 1)], operator=operator
     )
-    services.submit_paid_order(order=big, amount_total=big.total_amount, currency="usd")
+    submit_paid_order(order=big, amount_total=big.total_amount, currency="usd")
     for i in range(5):
-        services.add_order_note(order=big, author=operator, body=f"note {i}")
-        services.add_customer_message(
+        add_order_note(order=big, author=operator, body=f"note {i}")
+        add_customer_message(
             order=big, author=operator, body=f"msg {i}", source=EventSource.OPERATOR
         )
     ops_client.get("/ops/orders")  # the operator's access, cached from their first page
@@ -163,7 +164,7 @@ def test_a_customer_message_reaches_the_customers_timeline(
 
 def test_the_ops_timeline_labels_a_message_as_one_not_as_a_status(ops_client, garment, operator):
     order = make_order(garment=garment, state=OrderState.SUBMITTED)
-    services.add_customer_message(
+    add_customer_message(
         order=order, author=operator, body="Your hoodies look great", source=EventSource.OPERATOR
     )
     html = ops_client.get(f"/ops/orders/{order.id}/").content.decode()
@@ -175,9 +176,7 @@ def test_the_ops_timeline_labels_a_message_as_one_not_as_a_status(ops_client, ga
 
 def test_the_hold_marker_is_a_text_badge(ops_client, garment):
     order = make_order(garment=garment, state=OrderState.APPROVED)
-    services.update_order(
-        order=order, actor=None, source=EventSource.OPERATOR, priority=Priority.HOLD
-    )
+    update_order(order=order, actor=None, source=EventSource.OPERATOR, priority=Priority.HOLD)
     for url in (f"/ops/orders/{order.id}/", "/ops/orders"):
         html = ops_client.get(url).content.decode()
         assert '<span class="badge hold">On hold</span>' in html

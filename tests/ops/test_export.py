@@ -70,9 +70,8 @@ def test_spreadsheet_formulas_in_customer_text_are_neutralised(ops_client, garme
 
 
 def test_the_csv_has_carrier_and_tracking_columns(ops_client, garment, operator):
-    from production import services
     from production.lifecycle import ProductionStatus
-    from production.services import ShipLine
+    from production.services.shipping import ShipLine, record_shipment
 
     ready = make_order(
         garment=garment,
@@ -81,14 +80,14 @@ def test_the_csv_has_carrier_and_tracking_columns(ops_client, garment, operator)
         step=ProductionStatus.READY,
     )
     m, large = ready.line_items.order_by("id")
-    services.record_shipment(
+    record_shipment(
         order=ready.pk,
         carrier="ups",
         tracking_number="1Z999AA10123456784",
         items=[ShipLine(m.pk, 2)],
         actor=operator,
     )
-    services.record_shipment(
+    record_shipment(
         order=ready.pk,
         carrier="fedex",
         tracking_number="123456789012",
@@ -116,16 +115,14 @@ def test_the_csv_costs_the_same_queries_however_many_orders_and_shipments(
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from production import services
     from production.lifecycle import ProductionStatus
+    from production.services.shipping import record_shipment
 
     def shipped_order(number: str):
         order = make_order(
             garment=garment, state=OrderState.IN_PRODUCTION, step=ProductionStatus.READY
         )
-        services.record_shipment(
-            order=order.pk, carrier="fedex", tracking_number=number, actor=operator
-        )
+        record_shipment(order=order.pk, carrier="fedex", tracking_number=number, actor=operator)
 
     def queries() -> int:
         with CaptureQueriesContext(connection) as ctx:

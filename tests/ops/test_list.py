@@ -6,8 +6,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from production import services
 from production.lifecycle import EventSource, OrderState, Priority
+from production.services.orders import update_order
+from production.services.proofs import decide_proof
 from tests.factories import GarmentFactory, UserFactory, make_order
 from tests.ops.conftest import created_on, references
 
@@ -329,7 +330,7 @@ def test_the_list_runs_as_many_queries_for_500_orders_as_for_5(ops_client, garme
     for i in range(495):
         order = make_order(owner=owners[i % 5], garment=garments[i % 5], priority=Priority.RUSH)
         if i % 7 == 0:
-            services.update_order(
+            update_order(
                 order=order, actor=operator, source=EventSource.OPERATOR, priority=Priority.HOLD
             )
     many = _page_queries(ops_client)
@@ -345,7 +346,7 @@ def test_awaiting_customer_filter_lists_orders_with_a_proof_waiting(
     make_proof(waiting, operator=operator)
     answered = make_order(garment=garment, state=OrderState.SUBMITTED)
     make_proof(answered, operator=operator)
-    services.decide_proof(
+    decide_proof(
         order=answered.pk,
         revision=1,
         decision="approve",
@@ -376,7 +377,7 @@ def test_the_counts_endpoint_gives_what_the_page_would_show_now(ops_client, shop
     }
     assert counts["matching"] == "1" and counts["tabs"][""] == "3"
     # The held order is released and started: it leaves the Approved tab for In production.
-    services.update_order(
+    update_order(
         order=shop["held_approved"],
         actor=operator,
         source=EventSource.OPERATOR,

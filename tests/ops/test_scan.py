@@ -8,9 +8,9 @@ from django.test import Client
 
 from ops.floor import STATIONS, parse_code
 from ops.models import StationScan
-from production import services
 from production.lifecycle import EventSource, OrderState, Priority, ProductionStatus
 from production.models import FulfillmentEvent, ProductionOrder
+from production.services.orders import update_order
 from tests.factories import make_order, make_proof
 
 pytestmark = pytest.mark.django_db
@@ -63,9 +63,7 @@ def order_at(state, step, priority) -> ProductionOrder:
     if step == PROOF:
         make_proof(order)
     if priority != order.priority:
-        services.update_order(
-            order=order, actor=None, source=EventSource.OPERATOR, priority=priority
-        )
+        update_order(order=order, actor=None, source=EventSource.OPERATOR, priority=priority)
     return ProductionOrder.objects.get(pk=order.pk)
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from production.access import is_operator
+from production.accounts.access import is_operator
 from production.lifecycle import OrderState
 from production.models import Garment, ProductionOrder
 
@@ -80,8 +80,8 @@ def test_seed_demo_has_a_partly_shipped_ready_order():
 
 def test_paid_demo_orders_were_paid_through_checkout_and_refund_like_real_ones(task_worker):
     from payments.models import Payment, ProcessedEvent, Refund
-    from production import services
     from production.lifecycle import EventSource
+    from production.services.orders import transition_order
 
     call_command("seed_demo")
 
@@ -95,9 +95,7 @@ def test_paid_demo_orders_were_paid_through_checkout_and_refund_like_real_ones(t
     assert not Payment.objects.filter(order__status=OrderState.DRAFT).exists()
 
     order = paid.filter(status=OrderState.APPROVED).first()
-    services.transition_order(
-        order=order, to=OrderState.CANCELED, actor=None, source=EventSource.OPERATOR
-    )
+    transition_order(order=order, to=OrderState.CANCELED, actor=None, source=EventSource.OPERATOR)
     task_worker()  # asks the gateway (make run's: the local simulator) for the refund
     [refund] = Refund.objects.filter(order=order)
     assert (refund.amount, refund.state) == (order.total_amount, Refund.State.SUCCEEDED)

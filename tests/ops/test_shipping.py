@@ -3,10 +3,9 @@
 import pytest
 from django.utils import timezone
 
-from production import services
 from production.lifecycle import OrderState, ProductionStatus
 from production.models import FulfillmentEvent, OutgoingEmail, Shipment
-from production.services import ShipLine
+from production.services.shipping import ShipLine, record_shipment
 from tests.factories import make_order
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +43,7 @@ def form_data(order, **overrides) -> dict:
 
 def test_the_form_defaults_to_what_is_left_and_today(ops_client, ready, operator):
     m = ready.line_items.get(size="M")
-    services.record_shipment(
+    record_shipment(
         order=ready.pk,
         carrier="ups",
         tracking_number=UPS,
@@ -135,9 +134,7 @@ def test_before_ready_the_page_shows_the_rulebooks_reason_instead_of_the_form(op
 
 
 def test_correcting_a_shipment(ops_client, ready, operator):
-    shipment = services.record_shipment(
-        order=ready.pk, carrier="ups", tracking_number=UPS, actor=operator
-    )
+    shipment = record_shipment(order=ready.pk, carrier="ups", tracking_number=UPS, actor=operator)
     prefix = f"fix-{shipment.pk}"
     url = f"/ops/orders/{ready.pk}/shipments/{shipment.pk}/correction"
     bad = ops_client.post(url, {f"{prefix}-carrier": "dhl", f"{prefix}-tracking_number": "42"})
@@ -202,7 +199,7 @@ def test_the_page_runs_a_fixed_number_of_queries(ops_client, ready, operator):
         return len(ctx.captured_queries)
 
     lines = list(ready.line_items.all())
-    services.record_shipment(
+    record_shipment(
         order=ready.pk,
         carrier="ups",
         tracking_number=UPS,
@@ -211,7 +208,7 @@ def test_the_page_runs_a_fixed_number_of_queries(ops_client, ready, operator):
     )
     page(ops_client, ready)  # the operator's access, cached from their first page
     one = queries()
-    services.record_shipment(
+    record_shipment(
         order=ready.pk,
         carrier="fedex",
         tracking_number="123456789012",

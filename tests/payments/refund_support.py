@@ -7,9 +7,9 @@ import json
 
 from payments.models import Payment, Refund
 from payments.services import receive_webhook, start_checkout
-from production import services
 from production.lifecycle import EventSource, OrderState, walk_from_payment
 from production.models import ProductionOrder
+from production.services.orders import update_order
 from tests.factories import make_order, operator_user
 from tests.payments.stripe_events import checkout_session, sign, stripe_event
 
@@ -28,7 +28,7 @@ def paid_order(*, state: OrderState = OrderState.SUBMITTED, **kwargs: object) ->
     assert result.outcome == "submitted", result
     actor = operator_user()
     for change in walk_from_payment(state):
-        services.update_order(order=draft, actor=actor, source=EventSource.OPERATOR, **change)
+        update_order(order=draft, actor=actor, source=EventSource.OPERATOR, **change)
     return ProductionOrder.objects.get(pk=draft.pk)
 
 

@@ -286,7 +286,7 @@ class TestPayAgain:
 
 
 def test_the_form_shares_the_apis_creation_rate(shopper, customer, garment, monkeypatch):
-    from production.throttles import OrderCreateThrottle
+    from production.api.throttles import OrderCreateThrottle
     from tests.factories import token_for
 
     monkeypatch.setattr(OrderCreateThrottle, "THROTTLE_RATES", {"order-create": "3/min"})
@@ -315,7 +315,7 @@ def test_the_form_shares_the_apis_creation_rate(shopper, customer, garment, monk
 
 
 def test_the_form_throttle_counts_per_user(shopper, garment, other_customer, monkeypatch):
-    from production.throttles import OrderCreateThrottle
+    from production.api.throttles import OrderCreateThrottle
 
     monkeypatch.setattr(OrderCreateThrottle, "THROTTLE_RATES", {"order-create": "1/min"})
     assert shopper.post(URL, form_data(garment, form_token="a")).status_code == 302

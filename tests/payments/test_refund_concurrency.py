@@ -6,8 +6,8 @@ from django.db import connection
 
 from payments.models import Refund
 from payments.refunds import RefundRefused, request_refund
-from production import services
 from production.lifecycle import EventSource, OrderState
+from production.services.orders import update_order
 from tests.concurrency import run_at_once
 from tests.factories import operator_user
 from tests.payments.refund_support import paid_order, refunds_of
@@ -48,7 +48,7 @@ def test_a_partial_refund_racing_the_cancel_leaves_the_total_refunded_once(order
     results, errors = run_at_once(
         [
             lambda: request_refund(order=order.pk, amount=4000, actor=operator),
-            lambda: services.update_order(
+            lambda: update_order(
                 order=order.pk,
                 actor=operator,
                 source=EventSource.OPERATOR,

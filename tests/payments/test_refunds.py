@@ -19,9 +19,9 @@ from payments import refunds as refund_workflows
 from payments.models import ProcessedEvent, Refund
 from payments.refunds import RefundRefused, request_refund, submit_refund
 from payments.services import start_checkout
-from production import services
 from production.lifecycle import EventSource, OrderState
 from production.models import FulfillmentEvent, OutgoingEmail
+from production.services.orders import submit_paid_order, update_order
 from tests.factories import make_order
 from tests.payments.fake_stripe import FakeStripe
 from tests.payments.refund_support import paid_order, payment_of, refunds_of
@@ -61,7 +61,7 @@ def order(customer, garment):
 
 
 def cancel(order, operator, note=""):
-    return services.update_order(
+    return update_order(
         order=order.pk,
         actor=operator,
         source=EventSource.OPERATOR,
@@ -620,7 +620,7 @@ def test_reconcile_queues_again_a_refund_whose_task_was_lost(order, operator, ta
 def test_the_migration_backfills_payments_from_submission_events(customer, garment):
     backfill = importlib.import_module("payments.migrations.0002_payments_and_refunds")
     old = make_order(owner=customer, garment=garment)
-    services.submit_paid_order(
+    submit_paid_order(
         order=old,
         amount_total=old.total_amount,
         currency=old.currency,

@@ -12,9 +12,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from payments.services import start_checkout
-from production import broadcasts
 from production.lifecycle import OrderState
 from production.models import ProductionOrder
+from production.realtime import broadcasts
 from tests.factories import make_order
 from tests.payments.stripe_events import checkout_session, deliver, stripe_event
 
@@ -113,11 +113,11 @@ def test_the_webhook_answers_before_the_live_page_message_leaves_and_it_still_ar
 
 @pytest.mark.django_db(transaction=True)
 def test_changes_sent_in_the_background_keep_their_order(order, held_layer, operator):
-    from production import services
     from production.lifecycle import EventSource
+    from production.services.orders import transition_order
 
     pay(order)
-    services.transition_order(
+    transition_order(
         order=order.pk, to=OrderState.APPROVED, actor=operator, source=EventSource.OPERATOR
     )
     held_layer.released.set()
@@ -140,8 +140,8 @@ def test_changes_sent_in_the_background_keep_their_order(order, held_layer, oper
 def test_a_failing_background_send_is_logged_and_the_next_change_still_leaves(
     order, held_layer, operator, monkeypatch, caplog
 ):
-    from production import services
     from production.lifecycle import EventSource
+    from production.services.orders import transition_order
 
     calls = []
     original = HeldLayer.group_send
@@ -158,7 +158,7 @@ def test_a_failing_background_send_is_logged_and_the_next_change_still_leaves(
     held_layer.released.set()
     pay(order)
     assert broadcasts.wait_until_sent()
-    services.transition_order(
+    transition_order(
         order=order.pk, to=OrderState.APPROVED, actor=operator, source=EventSource.OPERATOR
     )
     assert broadcasts.wait_until_sent()
@@ -175,7 +175,7 @@ def test_after_its_commit_a_first_delivery_reads_nothing_and_the_sockets_process
 ):
     """After the commit the webhook's process only replaces the order's cache version and sends
     a few bytes; the process holding the live page's socket reads the order and builds the
-    frames (`production.fanout`), and its read warms the cache for the page's refetch."""
+    frames (`production.realtime.fanout`), and its read warms the cache for the page's refetch."""
     from asgiref.sync import async_to_sync
     from channels.layers import get_channel_layer
 

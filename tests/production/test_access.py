@@ -5,7 +5,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from production import signals
-from production.access import is_operator, operators_group
+from production.accounts.access import is_operator, operators_group
 from tests.concurrency import run_at_once
 from tests.factories import UserFactory, operator_user
 
@@ -111,7 +111,7 @@ def test_a_deactivated_operator_is_refused_without_asking(django_assert_num_quer
 def test_an_answer_read_while_access_is_being_taken_is_not_served_after_the_commit(monkeypatch):
     """Another request asks between the change's first generation and its commit: it sees the
     old rows and stores "operator" under that generation; after the commit nobody reads it."""
-    from production import access
+    from production.accounts import access
 
     user, group = operator_user(), operators_group()
     assert is_operator(fresh(user))

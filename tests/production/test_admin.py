@@ -112,12 +112,12 @@ def test_events_are_read_only_in_admin(staff_client):
 
 
 def test_proof_revisions_and_decisions_are_listed_read_only(staff_client):
-    from production import services
+    from production.services.proofs import decide_proof
     from tests.factories import make_proof
 
     order = make_order(state=OrderState.SUBMITTED)
     make_proof(order, notes="Sleeve print")
-    services.decide_proof(
+    decide_proof(
         order=order.pk, revision=1, decision="request_changes", comment="Too small", actor=None
     )
     html = staff_client.get(change_url(order)).content.decode()
@@ -128,13 +128,11 @@ def test_proof_revisions_and_decisions_are_listed_read_only(staff_client):
 
 
 def test_shipments_are_listed_read_only(staff_client):
-    from production import services
     from production.lifecycle import ProductionStatus
+    from production.services.shipping import record_shipment
 
     order = make_order(state=OrderState.IN_PRODUCTION, step=ProductionStatus.READY)
-    services.record_shipment(
-        order=order.pk, carrier="ups", tracking_number="1Z999AA10123456784", actor=None
-    )
+    record_shipment(order=order.pk, carrier="ups", tracking_number="1Z999AA10123456784", actor=None)
     html = staff_client.get(change_url(order)).content.decode()
     assert "Shipments" in html
     assert 'href="https://www.ups.com/track?tracknum=1Z999AA10123456784"' in html

@@ -7,9 +7,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from production import services
 from production.lifecycle import EventSource, OrderState, Priority, ProductionStatus
 from production.models import FulfillmentEvent, LineItem, ProductionOrder, ReferenceNumber
+from production.services.messages import add_customer_message
+from production.services.orders import transition_order
 from tests.factories import GarmentFactory, make_order
 
 pytestmark = pytest.mark.django_db
@@ -300,7 +301,7 @@ class TestRetrieve:
         big = make_order(owner=customer, garment=garment, sizes=[(s, 1) for s in sizes])
         # 1 creation event + 49 customer messages = 50 events, 50 line items.
         for i in range(49):
-            services.add_customer_message(
+            add_customer_message(
                 order=big, author=None, body=f"note {i}", source=EventSource.SYSTEM
             )
         assert (big.line_items.count(), big.events.count()) == (50, 50)
@@ -327,7 +328,7 @@ class TestRetrieve:
         first, cold = read()
         again, warm = read()
         assert again == first and warm < cold
-        services.transition_order(
+        transition_order(
             order=order, to=OrderState.APPROVED, actor=operator, source=EventSource.OPERATOR
         )
         after, _ = read()

@@ -5,10 +5,12 @@ import uuid
 import pytest
 from channels.layers import get_channel_layer
 
-from production import broadcasts, services
-from production.channel_layer import PooledRedisChannelLayer
 from production.lifecycle import EventSource, OrderState
 from production.models import ProductionOrder
+from production.realtime import broadcasts
+from production.realtime.channel_layer import PooledRedisChannelLayer
+from production.services.orders import transition_order
+from production.services.shipping import record_shipment
 from tests.factories import make_order
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("channel_layers")]
@@ -25,7 +27,7 @@ def test_a_change_is_announced_only_when_its_transaction_commits(
 
     monkeypatch.setattr(get_channel_layer(), "group_send", record)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        services.transition_order(
+        transition_order(
             order=order, to=OrderState.IN_PRODUCTION, actor=operator, source=EventSource.OPERATOR
         )
     assert sent == []
@@ -42,7 +44,7 @@ def test_each_process_turns_a_change_into_the_order_its_event_and_the_operators_
 
     order = make_order(state=OrderState.APPROVED, operator=operator)
     with django_capture_on_commit_callbacks(execute=True):
-        services.transition_order(
+        transition_order(
             order=order, to=OrderState.IN_PRODUCTION, actor=operator, source=EventSource.OPERATOR
         )
     sent = [message for _, message in layer_sends]
@@ -69,7 +71,7 @@ def test_a_broken_channel_layer_is_logged_and_the_change_stands(
 
     monkeypatch.setattr(get_channel_layer(), "group_send", down)
     with django_capture_on_commit_callbacks(execute=True):
-        services.transition_order(
+        transition_order(
             order=order, to=OrderState.IN_PRODUCTION, actor=operator, source=EventSource.OPERATOR
         )
     assert ProductionOrder.objects.get(pk=order.pk).status == OrderState.IN_PRODUCTION
@@ -119,7 +121,7 @@ def test_the_last_shipment_announces_the_order_with_its_shipment_and_two_events(
 
     monkeypatch.setattr(get_channel_layer(), "group_send", record)
     with django_capture_on_commit_callbacks(execute=True):
-        services.record_shipment(
+        record_shipment(
             order=order.pk, carrier="ups", tracking_number="1Z999AA10123456784", actor=operator
         )
     frames = [

@@ -6,10 +6,12 @@ from collections.abc import Callable
 import pytest
 from django.db import connection
 
-from production import services
+from production.exceptions import IllegalTransition
 from production.lifecycle import EventSource, OrderState, Priority, ProductionStatus
 from production.models import FulfillmentEvent, ProductionOrder
 from production.pricing import SizeQuantity
+from production.services.orders import create_draft_order, transition_order, update_order
+from production.services.shipping import record_shipment
 from tests.concurrency import run_at_once
 from tests.factories import GarmentFactory, UserFactory, make_order
 
@@ -25,12 +27,12 @@ def test_concurrent_moves_leave_one_consistent_history():
     before = order.events.count()
 
     def approve():
-        return services.transition_order(
+        return transition_order(
             order=order.pk, to=OrderState.APPROVED, actor=None, source=EventSource.OPERATOR
         )
 
     def set_priority(priority: Priority) -> Callable[[], object]:
-        return lambda: services.update_order(
+        return lambda: update_order(
             order=order.pk, actor=None, source=EventSource.OPERATOR, priority=priority
         )
 
@@ -63,7 +65,7 @@ def test_concurrent_fulfil_and_cancel_cannot_both_win():
     order = make_order(state=OrderState.IN_PRODUCTION, step=ProductionStatus.READY)
 
     def move(to: OrderState) -> Callable[[], object]:
-        return lambda: services.transition_order(
+        return lambda: transition_order(
             order=order.pk, to=to, actor=None, source=EventSource.OPERATOR, note="Misprint"
         )
 
@@ -76,7 +78,7 @@ def test_concurrent_fulfil_and_cancel_cannot_both_win():
     assert order.status == final_moves.get().metadata["to"]
     # Everyone asking for the state that won saw a no-op; the others were refused.
     assert len(results) + len(errors) == 8
-    assert all(isinstance(e, services.IllegalTransition) for e in errors)
+    assert all(isinstance(e, IllegalTransition) for e in errors)
 
 
 def test_concurrent_creates_never_share_a_reference():
@@ -84,7 +86,7 @@ def test_concurrent_creates_never_share_a_reference():
     owners = [UserFactory() for _ in range(12)]
 
     def create(owner) -> Callable[[], object]:
-        return lambda: services.create_draft_order(
+        return lambda: create_draft_order(
             owner=owner,
             garment_gid=garment.shopify_gid,
             design_url="https://cdn.example.com/d.png",
@@ -103,7 +105,7 @@ def test_concurrent_retries_with_one_idempotency_key_make_one_order():
     owner = UserFactory()
 
     def create() -> object:
-        return services.create_draft_order(
+        return create_draft_order(
             owner=owner,
             garment_gid=garment.shopify_gid,
             design_url="https://cdn.example.com/d.png",
@@ -120,13 +122,13 @@ def test_concurrent_retries_with_one_idempotency_key_make_one_order():
 def test_two_operators_recording_the_last_shipment_leave_one_fulfilment():
     from production.exceptions import OrderError
     from production.models import OutgoingEmail, Shipment
-    from production.services import ShipLine
+    from production.services.shipping import ShipLine
 
     order = make_order(
         sizes=[("M", 2), ("L", 1)], state=OrderState.IN_PRODUCTION, step=ProductionStatus.READY
     )
     m, l_line = order.line_items.order_by("id")
-    services.record_shipment(
+    record_shipment(
         order=order.pk,
         carrier="ups",
         tracking_number="1Z999AA10123456784",
@@ -135,7 +137,7 @@ def test_two_operators_recording_the_last_shipment_leave_one_fulfilment():
     )
 
     def ship_last(number: str) -> Callable[[], object]:
-        return lambda: services.record_shipment(
+        return lambda: record_shipment(
             order=order.pk,
             carrier="fedex",
             tracking_number=number,

@@ -12,10 +12,12 @@ from django.db import connection, connections
 from django.test import Client
 from rest_framework.test import APIClient
 
-from production import broadcasts, consumers, services
-from production.access import operators_group
+from production.accounts.access import operators_group
 from production.lifecycle import EventSource, OrderState, Priority
 from production.models import ProductionOrder
+from production.realtime import broadcasts, consumers
+from production.services.messages import add_customer_message
+from production.services.orders import transition_order, update_order
 from tests.factories import UserFactory, make_order, operator_user, token_for
 from tests.realtime_support import close_code, layer_settings, session_key_for, socket_to
 
@@ -54,7 +56,7 @@ async def opened(path: str, user) -> object:
 
 @database_sync_to_async
 def start_production(order, operator):
-    return services.transition_order(
+    return transition_order(
         order=order, to=OrderState.IN_PRODUCTION, actor=operator, source=EventSource.OPERATOR
     )
 
@@ -146,7 +148,7 @@ class TestWhatTheyHear:
         order = await make(state=OrderState.APPROVED, operator=operator, priority=Priority.HOLD)
         communicator = await opened(f"/ws/orders/{order.pk}/", order.owner)
         # Releasing the hold and starting production: one request, two events.
-        await database_sync_to_async(services.update_order)(
+        await database_sync_to_async(update_order)(
             order=order,
             actor=operator,
             source=EventSource.OPERATOR,
@@ -189,7 +191,7 @@ class TestWhatTheyHear:
         operator = await new_operator()
         order = await make(state=OrderState.APPROVED, operator=operator)
         communicator = await opened(f"/ws/orders/{order.pk}/", order.owner)
-        await database_sync_to_async(services.add_customer_message)(
+        await database_sync_to_async(add_customer_message)(
             order=order,
             author=operator,
             body="Your proof looks great.",

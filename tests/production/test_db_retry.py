@@ -4,7 +4,7 @@ import psycopg
 import pytest
 from django.db import OperationalError
 
-from production.db_retry import connection_lost
+from production.plumbing.db_retry import connection_lost
 from tests.factories import make_order
 
 # Outside any transaction, as a request runs (inside one, its owner decides: no retry).
@@ -38,10 +38,10 @@ def test_only_a_lost_connection_counts(error, expected):
 
 
 def test_a_patch_cut_off_once_is_applied_once(monkeypatch, operator_api, customer):
-    from production import services
+    from production.services.orders import update_order
 
     order = make_order(owner=customer, state="approved")
-    real = services.update_order
+    real = update_order
     calls = []
 
     def cut_once(**kwargs):
@@ -50,7 +50,7 @@ def test_a_patch_cut_off_once_is_applied_once(monkeypatch, operator_api, custome
             raise lost("57P01")
         return real(**kwargs)
 
-    monkeypatch.setattr(services, "update_order", cut_once)
+    monkeypatch.setattr("production.api.views.update_order", cut_once)
     response = operator_api.patch(
         f"/api/production/{order.pk}", {"status": "in_production"}, format="json"
     )
@@ -62,14 +62,13 @@ def test_a_patch_cut_off_once_is_applied_once(monkeypatch, operator_api, custome
 
 
 def test_a_connection_lost_on_every_try_is_a_clean_500(monkeypatch, operator_api, customer):
-    from production import services
 
     order = make_order(owner=customer, state="approved")
 
     def always_cut(**kwargs):
         raise lost()
 
-    monkeypatch.setattr(services, "update_order", always_cut)
+    monkeypatch.setattr("production.api.views.update_order", always_cut)
     operator_api.raise_request_exception = False  # answered as a server answers it
     response = operator_api.patch(
         f"/api/production/{order.pk}", {"status": "in_production"}, format="json"
@@ -81,7 +80,6 @@ def test_a_connection_lost_on_every_try_is_a_clean_500(monkeypatch, operator_api
 
 
 def test_a_deadlock_is_not_retried(monkeypatch, operator_api, customer):
-    from production import services
 
     order = make_order(owner=customer, state="approved")
     calls = []
@@ -90,7 +88,7 @@ def test_a_deadlock_is_not_retried(monkeypatch, operator_api, customer):
         calls.append(kwargs)
         raise lost("40P01")
 
-    monkeypatch.setattr(services, "update_order", deadlocked)
+    monkeypatch.setattr("production.api.views.update_order", deadlocked)
     response = operator_api.patch(
         f"/api/production/{order.pk}", {"status": "in_production"}, format="json"
     )

@@ -6,9 +6,11 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from production import broadcasts, services
 from production.lifecycle import EventSource, OrderState
 from production.models import FulfillmentEvent
+from production.realtime import broadcasts
+from production.services.messages import add_customer_message
+from production.services.orders import transition_order
 from tests.factories import make_order
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +28,7 @@ def test_the_order_json_names_roles_not_users(customer_api, customer, garment, o
     order = make_order(
         owner=customer, garment=garment, state=OrderState.APPROVED, operator=operator
     )
-    services.add_customer_message(
+    add_customer_message(
         order=order.pk, author=operator, body="Proof looks great", source=EventSource.OPERATOR
     )
 
@@ -66,7 +68,7 @@ def test_socket_frames_name_roles_not_users(
 ):
     order = make_order(owner=customer, state=OrderState.SUBMITTED, operator=operator)
     with django_capture_on_commit_callbacks(execute=True):
-        services.transition_order(
+        transition_order(
             order=order, to=OrderState.APPROVED, actor=operator, source=EventSource.OPERATOR
         )
     # As the processes with sockets in these groups expand them.

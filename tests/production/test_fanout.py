@@ -8,7 +8,7 @@ import channels.layers
 import pytest
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 
-from production import fanout
+from production.realtime import fanout
 
 pytestmark = pytest.mark.usefixtures("channel_layers")
 
@@ -136,7 +136,7 @@ async def test_a_failing_socket_does_not_stop_the_others(caplog):
     broken, healthy = Listener(fail=True), Listener()
     hub = await fanout.subscribe(layer, "order.a", broken)
     await fanout.subscribe(layer, "order.a", healthy)
-    with caplog.at_level(logging.ERROR, logger="production.fanout"):
+    with caplog.at_level(logging.ERROR, logger="production.realtime.fanout"):
         await layer.group_send("order.a", message("order.a", "one"))
         await layer.group_send("order.a", message("order.a", "two"))
         await settle(lambda: len(healthy.received) == 2)
@@ -172,7 +172,7 @@ async def test_a_failed_receive_closes_every_local_socket_and_a_new_hub_takes_ov
     await fanout.subscribe(layer, "order.b", on_b)
     await fanout.subscribe(layer, "order.a", also_on_a)
     tasks = list(hub._tasks)
-    with caplog.at_level(logging.ERROR, logger="production.fanout"):
+    with caplog.at_level(logging.ERROR, logger="production.realtime.fanout"):
         layer.down.set()
         await settle(lambda: hub.stopped and all(x.received for x in (on_a, on_b, also_on_a)))
     assert [listener.received for listener in (on_a, on_b, also_on_a)] == [[fanout.FAILED]] * 3

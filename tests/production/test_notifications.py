@@ -12,9 +12,11 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from production import notifications, services
+from production import notifications
 from production.lifecycle import EventSource, OrderState, ProductionStatus
 from production.models import OutgoingEmail, ProductionOrder
+from production.services.messages import add_customer_message
+from production.services.orders import transition_order
 from tests.factories import make_order
 from tests.task_queue import silent_smtp_server, time_passes, waiting_tasks
 
@@ -57,7 +59,7 @@ def ready_to_ship(customer, operator):
 
 
 def fulfil(order, operator):
-    return services.transition_order(
+    return transition_order(
         order=order, to=OrderState.FULFILLED, actor=operator, source=EventSource.OPERATOR
     )
 
@@ -85,7 +87,7 @@ def test_fulfilling_an_order_queues_the_mail_and_the_worker_sends_it(
 
 def test_an_operator_message_mails_the_customer(customer, operator, mailoutbox, task_worker):
     order = make_order(owner=customer, state=OrderState.APPROVED, operator=operator)
-    services.add_customer_message(
+    add_customer_message(
         order=order, author=operator, body="Proof approved?", source=EventSource.OPERATOR
     )
     task_worker()
@@ -96,7 +98,7 @@ def test_an_operator_message_mails_the_customer(customer, operator, mailoutbox, 
 
 def test_other_changes_send_no_mail(customer, operator, mailoutbox, task_worker):
     order = make_order(owner=customer, state=OrderState.APPROVED, operator=operator)
-    services.transition_order(
+    transition_order(
         order=order, to=OrderState.IN_PRODUCTION, actor=operator, source=EventSource.OPERATOR
     )
     assert waiting_tasks(notifications.deliver_email) == []
@@ -196,7 +198,7 @@ class TestOutbox:
     ):
         settings.EMAIL_BACKEND = f"{BACKENDS}.RefusingBackend"
         order = make_order(owner=customer, state=OrderState.APPROVED, operator=operator)
-        services.add_customer_message(
+        add_customer_message(
             order=order, author=operator, body="Hello", source=EventSource.OPERATOR
         )
         email = OutgoingEmail.objects.get(order=order)

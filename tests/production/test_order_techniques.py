@@ -6,7 +6,6 @@ import importlib
 import pytest
 from django.apps import apps
 
-from production import services
 from production.models import (
     TECHNIQUE_BITS,
     LineItem,
@@ -16,6 +15,7 @@ from production.models import (
     technique_bits,
     techniques_of,
 )
+from production.services.orders import refresh_technique_bits
 from tests.factories import make_order
 
 pytestmark = pytest.mark.django_db
@@ -42,13 +42,13 @@ def test_refresh_recomputes_after_a_repair_of_the_line_items(garment):
     order = make_order(garment=garment, sizes=[("M", 2), ("L", 3)])
     other = make_order(garment=garment)
     LineItem.objects.filter(order=order, size="L").update(technique="embroidery")
-    services.refresh_technique_bits([order.pk])
+    refresh_technique_bits([order.pk])
     assert techniques_of(ProductionOrder.objects.get(pk=order.pk).technique_bits) == [
         "dtg",
         "embroidery",
     ]
     LineItem.objects.filter(order=order).update(technique="screen")
-    services.refresh_technique_bits([order.pk])
+    refresh_technique_bits([order.pk])
     assert techniques_of(ProductionOrder.objects.get(pk=order.pk).technique_bits) == ["screen"]
     assert techniques_of(ProductionOrder.objects.get(pk=other.pk).technique_bits) == ["dtg"]
 

@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from production import services
 from production.lifecycle import EventSource, OrderState, Priority, ProductionStatus
+from production.services.orders import update_order
 from tests.factories import GarmentFactory, make_order, make_proof
 
 pytestmark = pytest.mark.django_db
@@ -71,9 +71,7 @@ class TestMyOrders:
     def test_held_and_unpaid_orders_promise_no_countdown(self, client, customer):
         make_order(owner=customer)
         held = make_order(owner=customer, state=OrderState.APPROVED)
-        services.update_order(
-            order=held, actor=None, source=EventSource.SYSTEM, priority=Priority.HOLD
-        )
+        update_order(order=held, actor=None, source=EventSource.SYSTEM, priority=Priority.HOLD)
         client.force_login(customer)
         page = visible(client.get("/orders/"))
         assert "Waiting for payment" in page and "7 days after payment" in page
@@ -181,9 +179,7 @@ class TestCustomerWords:
 
     def test_a_held_order_explains_the_hold_and_gives_no_date(self, client, customer):
         order = make_order(owner=customer, state=OrderState.APPROVED)
-        services.update_order(
-            order=order, actor=None, source=EventSource.SYSTEM, priority=Priority.HOLD
-        )
+        update_order(order=order, actor=None, source=EventSource.SYSTEM, priority=Priority.HOLD)
         client.force_login(customer)
         page = text(client.get(f"/orders/{order.pk}/"))
         assert '<p class="banner hold" id="hold-banner">On hold: the shop paused this order' in page

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from production.password_reset import send_password_reset
+from production.accounts.password_reset import send_password_reset
 from tests.task_queue import waiting_tasks
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from production.exceptions import CheckoutUnavailable
 from production.lifecycle import OrderState
 from production.models import ProductionOrder
 from production.pricing import SizeQuantity
-from production.services import place_order
+from production.services.orders import place_order
 
 pytestmark = pytest.mark.django_db
 

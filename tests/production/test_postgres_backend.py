@@ -10,8 +10,8 @@ import psycopg
 import pytest
 from django.db import OperationalError, connection, transaction
 
-from production import services
 from production.models import OrderNote, ProductionOrder
+from production.services.orders import create_draft_order, update_order
 from tests.factories import GarmentFactory, make_order
 
 pytestmark = [
@@ -84,7 +84,7 @@ def test_a_commit_whose_answer_was_lost_counts_as_made(monkeypatch, caplog):
 def test_with_the_pool_a_lost_commit_answer_is_checked_too(monkeypatch):
     """daphne's setting (DATABASE_POOL): the cut connection goes back to the pool, which drops
     it, and the wrapper goes on with another."""
-    from production.postgres.base import DatabaseWrapper
+    from production.plumbing.postgres.base import DatabaseWrapper
 
     pool = {"min_size": 1, "max_size": 2, "timeout": 5}
     pooled = DatabaseWrapper({**connection.settings_dict, "OPTIONS": {"pool": pool}}, "pooled")
@@ -164,7 +164,7 @@ def test_a_read_cut_outside_a_transaction_is_read_again(caplog):
     ProductionOrder.objects.count()  # the connection is open
     terminate_this_connection()
 
-    with caplog.at_level(logging.WARNING, logger="production.db_retry"):
+    with caplog.at_level(logging.WARNING, logger="production.plumbing.db_retry"):
         assert ProductionOrder.objects.get(pk=order.pk).reference == order.reference
 
     assert "read again" in caplog.text
@@ -207,7 +207,7 @@ def test_a_patch_cut_after_its_commit_answers_without_repeating_it(
     monkeypatch, operator_api, customer
 ):
     order = make_order(owner=customer, state="approved")
-    real = services.update_order
+    real = update_order
     calls = []
 
     def then_cut(**kwargs):
@@ -216,7 +216,7 @@ def test_a_patch_cut_after_its_commit_answers_without_repeating_it(
         terminate_this_connection()  # committed; the answer's read finds the connection gone
         return result
 
-    monkeypatch.setattr(services, "update_order", then_cut)
+    monkeypatch.setattr("production.api.views.update_order", then_cut)
     response = operator_api.patch(
         f"/api/production/{order.pk}", {"notes": "check the hem"}, format="json"
     )
@@ -228,7 +228,7 @@ def test_a_patch_cut_after_its_commit_answers_without_repeating_it(
 
 def test_a_view_cut_after_it_committed_is_not_run_again(monkeypatch, operator_api, customer):
     order = make_order(owner=customer, state="approved")
-    real = services.update_order
+    real = update_order
     calls = []
 
     def commit_then_lose(**kwargs):
@@ -238,7 +238,7 @@ def test_a_view_cut_after_it_committed_is_not_run_again(monkeypatch, operator_ap
             terminate_this_connection()
             ProductionOrder.objects.select_for_update().get(pk=order.pk)
 
-    monkeypatch.setattr(services, "update_order", commit_then_lose)
+    monkeypatch.setattr("production.api.views.update_order", commit_then_lose)
     operator_api.raise_request_exception = False
     response = operator_api.patch(f"/api/production/{order.pk}", {"notes": "once"}, format="json")
 
@@ -254,7 +254,7 @@ def test_a_bulk_change_cut_after_its_first_order_runs_again(monkeypatch, operato
     from production.lifecycle import OrderState
 
     first, second = make_order(state=OrderState.SUBMITTED), make_order(state=OrderState.SUBMITTED)
-    real = services.update_order
+    real = update_order
     calls = []
 
     def cut_after_first(**kwargs):
@@ -264,7 +264,7 @@ def test_a_bulk_change_cut_after_its_first_order_runs_again(monkeypatch, operato
             terminate_this_connection()
         return order
 
-    monkeypatch.setattr(services, "update_order", cut_after_first)
+    monkeypatch.setattr("production.api.views.update_order", cut_after_first)
     client = Client()
     client.force_login(operator)
     form = {"change": "status:approved", "scope": "selected", "ids": [first.pk, second.pk]}
@@ -283,7 +283,7 @@ def test_a_creation_cut_after_its_draft_runs_again_on_its_idempotency_key(
     monkeypatch, customer_api
 ):
     garment = GarmentFactory()
-    real = services.create_draft_order
+    real = create_draft_order
     calls = []
 
     def draft_then_lose(**kwargs):
@@ -295,7 +295,7 @@ def test_a_creation_cut_after_its_draft_runs_again_on_its_idempotency_key(
                 ProductionOrder.objects.select_for_update().get(pk=order.pk)
         return order
 
-    monkeypatch.setattr(services, "create_draft_order", draft_then_lose)
+    monkeypatch.setattr("production.services.orders.create_draft_order", draft_then_lose)
     body = {
         "designUrl": "https://ucarecdn.com/xxx/design.png",
         "garmentId": garment.shopify_gid,
@@ -312,7 +312,7 @@ def test_a_creation_cut_after_its_draft_runs_again_on_its_idempotency_key(
 
 
 def test_what_counts_as_a_read():
-    from production.postgres.base import _reads
+    from production.plumbing.postgres.base import _reads
 
     assert _reads('SELECT "x" FROM "t"')
     assert _reads("  (SELECT 1) UNION ALL (SELECT 2)")  # the board's

@@ -7,13 +7,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from PIL import Image
 
-from production import services
 from production.api.serializers import OrderOutput
 from production.exceptions import IllegalTransition, OrderError, ProofConflict
 from production.lifecycle import EventSource, OrderState
 from production.models import ArtworkProof, OutgoingEmail, ProductionOrder
-from production.proofs import check_proof_file
+from production.proof_files import check_proof_file
 from production.selectors import get_order_detail
+from production.services.orders import transition_order
+from production.services.proofs import decide_proof, send_proof
 from tests.factories import make_order, make_proof, png_bytes, proof_upload
 
 pytestmark = pytest.mark.django_db
@@ -144,7 +145,7 @@ class TestProofFile:
             assert Image.open(BytesIO(b"".join(response.streaming_content))).format == "PNG"
 
     def test_a_pdf_is_a_download(self, client, customer, operator, paid):
-        services.send_proof(
+        send_proof(
             order=paid.pk, file=proof_upload(PDF, name="proof.pdf"), notes="", actor=operator
         )
         client.force_login(customer)
@@ -262,7 +263,7 @@ class TestRulesAndRecord:
 
     def test_canceling_withdraws_the_waiting_proof(self, operator, paid):
         make_proof(paid)
-        services.transition_order(
+        transition_order(
             order=paid.pk, to=OrderState.CANCELED, actor=operator, source=EventSource.OPERATOR
         )
         assert ArtworkProof.objects.get(order=paid).state == "withdrawn"
@@ -270,11 +271,11 @@ class TestRulesAndRecord:
 
     def test_each_revision_and_decision_stays_on_the_timeline(self, customer, operator, paid):
         make_proof(paid, operator=operator)
-        services.decide_proof(
+        decide_proof(
             order=paid.pk, revision=1, decision="request_changes", comment="Smaller", actor=customer
         )
         make_proof(paid, operator=operator)
-        services.decide_proof(order=paid.pk, revision=2, decision="approve", actor=customer)
+        decide_proof(order=paid.pk, revision=2, decision="approve", actor=customer)
         messages = list(paid.events.values_list("message", flat=True))
         assert messages[-4:] == [
             "Proof 1 sent for your approval",
@@ -285,7 +286,7 @@ class TestRulesAndRecord:
 
     def test_the_customer_is_mailed_once_per_proof(self, customer, operator, paid, task_worker):
         make_proof(paid, operator=operator)
-        services.decide_proof(order=paid.pk, revision=1, decision="approve", actor=customer)
+        decide_proof(order=paid.pk, revision=1, decision="approve", actor=customer)
         [mail] = OutgoingEmail.objects.filter(order=paid, kind="proof_sent")
         assert mail.to == customer.email
         assert f"/orders/{paid.pk}/" in mail.body
@@ -299,11 +300,11 @@ class TestRulesAndRecord:
         make_proof(paid)
         events = paid.events.count()
         with pytest.raises(OrderError):
-            services.decide_proof(order=paid.pk, revision=1, decision="maybe", actor=customer)
+            decide_proof(order=paid.pk, revision=1, decision="maybe", actor=customer)
         with pytest.raises(ProofConflict):
-            services.decide_proof(order=paid.pk, revision=7, decision="approve", actor=customer)
+            decide_proof(order=paid.pk, revision=7, decision="approve", actor=customer)
         with pytest.raises(IllegalTransition):
-            services.send_proof(order=make_order().pk, file=proof_upload(), notes="", actor=None)
+            send_proof(order=make_order().pk, file=proof_upload(), notes="", actor=None)
         assert paid.events.count() == events
         assert ArtworkProof.objects.get(order=paid).state == "waiting"
 
@@ -348,7 +349,7 @@ def test_two_decisions_at_once_leave_one_outcome():
     before = order.events.count()
 
     def answer(decision: str, comment: str = ""):
-        return lambda: services.decide_proof(
+        return lambda: decide_proof(
             order=order.pk, revision=1, decision=decision, comment=comment, actor=order.owner
         )
 

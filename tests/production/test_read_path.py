@@ -12,10 +12,11 @@ from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django_redis.cache import RedisCache
 
-from production import order_reads, services
+from production import order_reads
 from production.lifecycle import EventSource, OrderState
 from production.models import Garment
 from production.selectors import get_order_json
+from production.services.orders import transition_order
 from tests.concurrency import run_at_once
 from tests.factories import make_order
 
@@ -134,7 +135,7 @@ def test_a_read_racing_the_commit_is_not_served_after_it(customer, monkeypatch):
         seen_by_the_racing_read.extend(read)
 
     monkeypatch.setattr(order_reads, "invalidate", invalidate_then_read_on_another_connection)
-    services.transition_order(
+    transition_order(
         order=order.pk, to=OrderState.APPROVED, actor=None, source=EventSource.OPERATOR
     )
 
@@ -161,7 +162,7 @@ def test_a_read_between_the_commit_and_its_hooks_sees_the_change(customer, monke
         invalidate(order_id)
 
     monkeypatch.setattr(order_reads, "invalidate", read_on_commit_then_invalidate)
-    services.transition_order(
+    transition_order(
         order=order.pk, to=OrderState.APPROVED, actor=None, source=EventSource.OPERATOR
     )
     assert seen_right_after_the_commit == ["approved"]

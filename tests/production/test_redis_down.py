@@ -65,7 +65,7 @@ def test_readyz_is_503_naming_the_database_when_it_is_down(client, monkeypatch):
         raise OperationalError("connection refused")
 
     refused.__name__ = "_database"
-    monkeypatch.setattr("production.health._database", refused)
+    monkeypatch.setattr("production.plumbing.health._database", refused)
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"

@@ -18,9 +18,10 @@ from django.test import Client
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosedError
 
-from production import broadcasts, services
 from production.lifecycle import EventSource, OrderState
 from production.models import ProductionOrder
+from production.realtime import broadcasts
+from production.services.orders import transition_order
 from tests.factories import make_order, operator_user
 from tests.realtime_support import (
     Daphne,
@@ -70,7 +71,7 @@ def approved_order_and_operator():
 
 @database_sync_to_async
 def start_production(order, operator):
-    services.transition_order(
+    transition_order(
         order=order, to=OrderState.IN_PRODUCTION, actor=operator, source=EventSource.OPERATOR
     )
 

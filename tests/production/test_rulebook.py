@@ -4,7 +4,6 @@ written for a person."""
 
 import pytest
 
-from production import services
 from production.exceptions import IllegalTransition
 from production.lifecycle import (
     STATUS_MAP,
@@ -20,6 +19,7 @@ from production.lifecycle import (
     step_refusal,
 )
 from production.models import ProductionOrder
+from production.services.orders import update_order
 from tests.factories import make_order, make_proof
 
 pytestmark = pytest.mark.django_db
@@ -55,9 +55,7 @@ def order_at(state, step, priority) -> ProductionOrder:
     if step == PROOF:
         make_proof(order)
     if priority != order.priority:
-        services.update_order(
-            order=order, actor=None, source=EventSource.OPERATOR, priority=priority
-        )
+        update_order(order=order, actor=None, source=EventSource.OPERATOR, priority=priority)
     return ProductionOrder.objects.get(pk=order.pk)
 
 
@@ -78,7 +76,7 @@ def test_every_state_move_does_what_the_rulebook_says(state, step, priority, act
             refusal = move_refusal(facts, target, actor=actor, reason=reason)
             events = order.events.count()
             if refusal is None:
-                services.update_order(
+                update_order(
                     order=order, actor=None, source=SOURCE[actor], status=target, note=reason
                 )
                 moved = ProductionOrder.objects.get(pk=order.pk)
@@ -91,7 +89,7 @@ def test_every_state_move_does_what_the_rulebook_says(state, step, priority, act
             else:
                 assert is_for_people(refusal), refusal
                 with pytest.raises(IllegalTransition) as refused:
-                    services.update_order(
+                    update_order(
                         order=order, actor=None, source=SOURCE[actor], status=target, note=reason
                     )
                 assert refused.value.message == f"{order.reference}: {refusal}"
@@ -108,15 +106,13 @@ def test_every_production_step_does_what_the_rulebook_says(state, step, priority
             continue
         refusal = step_refusal(OrderFacts.of(order), target, actor=actor)
         if refusal is None:
-            services.update_order(
-                order=order, actor=None, source=SOURCE[actor], production_status=target
-            )
+            update_order(order=order, actor=None, source=SOURCE[actor], production_status=target)
             assert ProductionOrder.objects.get(pk=order.pk).production_status == target
             order = order_at(state, step, priority)
         else:
             assert is_for_people(refusal), refusal
             with pytest.raises(IllegalTransition) as refused:
-                services.update_order(
+                update_order(
                     order=order, actor=None, source=SOURCE[actor], production_status=target
                 )
             assert refused.value.message == f"{order.reference}: {refusal}"

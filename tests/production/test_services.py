@@ -1,11 +1,11 @@
 import pytest
 from django.utils import timezone
 
-from production import services
 from production.exceptions import (
     IdempotencyConflict,
     IllegalTransition,
     InvalidOrder,
+    OrderError,
     PaymentMismatch,
 )
 from production.lifecycle import (
@@ -16,6 +16,14 @@ from production.lifecycle import (
 )
 from production.models import FulfillmentEvent, LineItem, OrderNote, ProductionOrder
 from production.pricing import SizeQuantity
+from production.services.messages import add_customer_message
+from production.services.orders import (
+    cancel_unpaid_order,
+    create_draft_order,
+    submit_paid_order,
+    transition_order,
+    update_order,
+)
 from tests.factories import GarmentFactory, UserFactory, make_order, operator_user
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +45,7 @@ def draft(**kwargs):
 
 class TestCreateDraft:
     def test_prices_are_computed_on_the_server(self, garment, customer):
-        order = services.create_draft_order(
+        order = create_draft_order(
             owner=customer,
             garment_gid=garment.shopify_gid,
             design_url="https://cdn.example.com/d.png",
@@ -100,7 +108,7 @@ class TestCreateDraft:
     def test_bad_sizes_write_nothing(self, garment, customer, sizes, message):
         before = snapshot()
         with pytest.raises(InvalidOrder) as exc:
-            services.create_draft_order(
+            create_draft_order(
                 owner=customer,
                 garment_gid=garment.shopify_gid,
                 design_url="https://cdn.example.com/d.png",
@@ -124,8 +132,8 @@ class TestCreateDraft:
             "sizes": [SizeQuantity("M", 1)],
             "idempotency_key": "key-1",
         }
-        first = services.create_draft_order(**kwargs)
-        second = services.create_draft_order(**kwargs)
+        first = create_draft_order(**kwargs)
+        second = create_draft_order(**kwargs)
         assert first.pk == second.pk
         assert ProductionOrder.objects.count() == 1
         assert FulfillmentEvent.objects.count() == 1
@@ -137,14 +145,14 @@ class TestCreateDraft:
             "design_url": "https://cdn.example.com/d.png",
             "idempotency_key": "key-1",
         }
-        services.create_draft_order(sizes=[SizeQuantity("M", 1)], **kwargs)
+        create_draft_order(sizes=[SizeQuantity("M", 1)], **kwargs)
         with pytest.raises(IdempotencyConflict):
-            services.create_draft_order(sizes=[SizeQuantity("M", 2)], **kwargs)
+            create_draft_order(sizes=[SizeQuantity("M", 2)], **kwargs)
         assert ProductionOrder.objects.count() == 1
 
     def test_idempotency_keys_are_per_user(self, garment, customer, other_customer):
         for owner in (customer, other_customer):
-            services.create_draft_order(
+            create_draft_order(
                 owner=owner,
                 garment_gid=garment.shopify_gid,
                 design_url="https://cdn.example.com/d.png",
@@ -163,22 +171,20 @@ class TestTransitions:
     def test_moving_to_the_current_state_is_a_no_op(self):
         order = order_in(OrderState.APPROVED)
         count = order.events.count()
-        services.transition_order(
+        transition_order(
             order=order, to=OrderState.APPROVED, actor=None, source=EventSource.OPERATOR
         )
         assert order.events.count() == count
 
     def test_a_held_order_cannot_enter_production(self):
         order = order_in(OrderState.APPROVED)
-        services.update_order(
-            order=order, actor=None, source=EventSource.OPERATOR, priority=Priority.HOLD
-        )
+        update_order(order=order, actor=None, source=EventSource.OPERATOR, priority=Priority.HOLD)
         with pytest.raises(IllegalTransition, match="Release the hold first"):
-            services.transition_order(
+            transition_order(
                 order=order, to=OrderState.IN_PRODUCTION, actor=None, source=EventSource.OPERATOR
             )
         # Releasing the hold and starting production in one request works (priority goes first).
-        services.update_order(
+        update_order(
             order=order,
             actor=None,
             source=EventSource.OPERATOR,
@@ -192,7 +198,7 @@ class TestTransitions:
         order = order_in(OrderState.FULFILLED)
         before = snapshot()
         with pytest.raises(IllegalTransition):
-            services.update_order(
+            update_order(
                 order=order,
                 actor=None,
                 source=EventSource.OPERATOR,
@@ -204,7 +210,7 @@ class TestTransitions:
     def test_priority_then_state_change_write_one_event_each(self):
         order = order_in(OrderState.SUBMITTED)
         count = order.events.count()
-        services.update_order(
+        update_order(
             order=order,
             actor=None,
             source=EventSource.OPERATOR,
@@ -224,7 +230,7 @@ class TestTransitions:
         order = order_in(OrderState.SUBMITTED)
         operator = operator_user()
         count = order.events.count()
-        services.update_order(
+        update_order(
             order=order, actor=operator, source=EventSource.OPERATOR, note="Check the print area"
         )
         assert order.events.count() == count
@@ -237,7 +243,7 @@ class TestProductionStatus:
         order = order_in(OrderState.IN_PRODUCTION)
         assert order.production_status == ProductionStatus.PRINTING
         for step in (ProductionStatus.FINISHING, ProductionStatus.READY):
-            services.update_order(
+            update_order(
                 order=order, actor=None, source=EventSource.OPERATOR, production_status=step
             )
             order.refresh_from_db()
@@ -251,14 +257,14 @@ class TestProductionStatus:
 
     def test_never_goes_backwards(self):
         order = order_in(OrderState.IN_PRODUCTION)
-        services.update_order(
+        update_order(
             order=order,
             actor=None,
             source=EventSource.OPERATOR,
             production_status=ProductionStatus.FINISHING,
         )
         with pytest.raises(IllegalTransition, match="production only moves on"):
-            services.update_order(
+            update_order(
                 order=order,
                 actor=None,
                 source=EventSource.OPERATOR,
@@ -269,7 +275,7 @@ class TestProductionStatus:
     def test_only_while_in_production(self, state):
         order = order_in(state)
         with pytest.raises(IllegalTransition, match="Start production first"):
-            services.update_order(
+            update_order(
                 order=order,
                 actor=None,
                 source=EventSource.OPERATOR,
@@ -280,7 +286,7 @@ class TestProductionStatus:
 class TestPayment:
     def test_payment_submits_and_queues_the_order(self):
         order = order_in(OrderState.DRAFT)
-        order, changed = services.submit_paid_order(
+        order, changed = submit_paid_order(
             order=order,
             amount_total=order.total_amount,
             currency="USD",
@@ -300,9 +306,7 @@ class TestPayment:
     def test_second_confirmation_changes_nothing(self):
         order = order_in(OrderState.SUBMITTED)
         before = snapshot()
-        _, changed = services.submit_paid_order(
-            order=order, amount_total=order.total_amount, currency="usd"
-        )
+        _, changed = submit_paid_order(order=order, amount_total=order.total_amount, currency="usd")
         assert not changed
         assert snapshot() == before
 
@@ -311,14 +315,14 @@ class TestPayment:
         order = order_in(OrderState.DRAFT)
         before = snapshot()
         with pytest.raises(PaymentMismatch):
-            services.submit_paid_order(
+            submit_paid_order(
                 order=order, amount_total=order.total_amount + delta, currency=currency
             )
         assert snapshot() == before
 
     def test_expiry_never_cancels_a_paid_order(self):
         order = order_in(OrderState.SUBMITTED)
-        _, changed = services.cancel_unpaid_order(order=order, reason="Checkout expired")
+        _, changed = cancel_unpaid_order(order=order, reason="Checkout expired")
         assert not changed
         order.refresh_from_db()
         assert order.status == OrderState.SUBMITTED
@@ -328,17 +332,15 @@ class TestMessagesAndNotes:
     def test_customer_message_is_an_event_on_the_timeline(self):
         order = order_in(OrderState.APPROVED)
         operator = operator_user()
-        event = services.add_customer_message(
+        event = add_customer_message(
             order=order, author=operator, body="Proof attached", source=EventSource.OPERATOR
         )
         assert (event.kind, event.status, event.message) == ("message", "Queued", "Proof attached")
 
     def test_empty_message_is_refused(self):
         order = order_in(OrderState.APPROVED)
-        with pytest.raises(services.OrderError):
-            services.add_customer_message(
-                order=order, author=None, body="   ", source=EventSource.OPERATOR
-            )
+        with pytest.raises(OrderError):
+            add_customer_message(order=order, author=None, body="   ", source=EventSource.OPERATOR)
 
     def test_events_are_append_only(self):
         event = order_in(OrderState.DRAFT).events.first()
@@ -355,9 +357,7 @@ class TestEta:
     def test_rush_shortens_a_paid_order(self):
         order = order_in(OrderState.SUBMITTED)
         assert order.eta_days == 7
-        services.update_order(
-            order=order, actor=None, source=EventSource.OPERATOR, priority=Priority.RUSH
-        )
+        update_order(order=order, actor=None, source=EventSource.OPERATOR, priority=Priority.RUSH)
         order.refresh_from_db()
         assert order.eta_days == 3
 

@@ -6,7 +6,6 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from production import services
 from production.exceptions import IllegalTransition, OrderError
 from production.lifecycle import (
     Actor,
@@ -18,7 +17,14 @@ from production.lifecycle import (
     ship_refusal,
 )
 from production.models import FulfillmentEvent, OutgoingEmail, ProductionOrder, Shipment
-from production.services import ShipLine
+from production.services.orders import transition_order
+from production.services.shipping import (
+    ShipLine,
+    announce_pickup,
+    correct_shipment,
+    record_pickup,
+    record_shipment,
+)
 from tests.factories import make_order
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +50,7 @@ def lines(order: ProductionOrder) -> dict[str, int]:
 
 
 def ship(order, operator, *, number=UPS, carrier="ups", items=None, **kwargs):
-    return services.record_shipment(
+    return record_shipment(
         order=order.pk,
         carrier=carrier,
         tracking_number=number,
@@ -171,7 +177,7 @@ def test_a_fulfilled_order_ships_nothing_more(garment, operator):
 
 def test_customers_cannot_record_shipments(ready, customer):
     with pytest.raises(IllegalTransition, match="The customer cannot record a shipment"):
-        services.record_shipment(
+        record_shipment(
             order=ready.pk,
             carrier="ups",
             tracking_number=UPS,
@@ -214,7 +220,7 @@ def test_a_partly_shipped_order_can_no_longer_be_canceled(ready, operator):
     ids = lines(ready)
     ship(ready, operator, items=[ShipLine(ids["M"], 1)])
     with pytest.raises(IllegalTransition, match="already left the shop"):
-        services.transition_order(
+        transition_order(
             order=ready.pk,
             to=OrderState.CANCELED,
             actor=operator,
@@ -225,7 +231,7 @@ def test_a_partly_shipped_order_can_no_longer_be_canceled(ready, operator):
 
 def test_marking_fulfilled_from_ready_still_works_and_mails_once(ready, operator):
     # The spec's PATCH status=fulfilled: handed over outside the system, no shipment recorded.
-    services.transition_order(
+    transition_order(
         order=ready.pk, to=OrderState.FULFILLED, actor=operator, source=EventSource.OPERATOR
     )
     ready.refresh_from_db()
@@ -238,7 +244,7 @@ def test_marking_fulfilled_from_ready_still_works_and_mails_once(ready, operator
 
 def test_a_correction_is_an_event_that_keeps_the_old_number(ready, operator, task_worker):
     shipment = ship(ready, operator)
-    services.correct_shipment(
+    correct_shipment(
         order=ready.pk,
         shipment_id=shipment.pk,
         carrier="fedex",
@@ -265,7 +271,7 @@ def test_a_correction_is_an_event_that_keeps_the_old_number(ready, operator, tas
 def test_correcting_to_the_same_values_changes_nothing(ready, operator):
     shipment = ship(ready, operator)
     events = ready.events.count()
-    services.correct_shipment(
+    correct_shipment(
         order=ready.pk, shipment_id=shipment.pk, carrier="ups", tracking_number=UPS, actor=operator
     )
     assert ready.events.count() == events
@@ -273,7 +279,7 @@ def test_correcting_to_the_same_values_changes_nothing(ready, operator):
 
 def test_a_fulfilled_order_can_still_be_corrected(ready, operator):
     shipment = ship(ready, operator)
-    services.correct_shipment(
+    correct_shipment(
         order=ready.pk,
         shipment_id=shipment.pk,
         carrier="ups",
@@ -286,7 +292,7 @@ def test_a_fulfilled_order_can_still_be_corrected(ready, operator):
 def test_an_invalid_correction_changes_nothing(ready, operator):
     shipment = ship(ready, operator)
     with pytest.raises(OrderError, match="not a DHL tracking number"):
-        services.correct_shipment(
+        correct_shipment(
             order=ready.pk,
             shipment_id=shipment.pk,
             carrier="dhl",
@@ -309,7 +315,7 @@ def pickup_settings(settings):
 def test_ready_for_pickup_mails_the_address_and_hours(
     ready, operator, pickup_settings, task_worker
 ):
-    event = services.announce_pickup(order=ready.pk, actor=operator)
+    event = announce_pickup(order=ready.pk, actor=operator)
     assert event.message == (
         "Ready for pickup at Print Shop, 12 Mill Lane, Springfield (Mon-Fri 9:00-17:00)"
     )
@@ -321,20 +327,20 @@ def test_ready_for_pickup_mails_the_address_and_hours(
     assert "Where: Print Shop, 12 Mill Lane, Springfield" in message.body
     assert "When: Mon-Fri 9:00-17:00" in message.body
     with pytest.raises(OrderError, match="already told"):
-        services.announce_pickup(order=ready.pk, actor=operator)
+        announce_pickup(order=ready.pk, actor=operator)
 
 
 def test_pickup_needs_the_shops_address(ready, operator, settings):
     settings.PICKUP_ADDRESS = ""
     with pytest.raises(OrderError, match="PICKUP_ADDRESS"):
-        services.announce_pickup(order=ready.pk, actor=operator)
+        announce_pickup(order=ready.pk, actor=operator)
 
 
 def test_picked_up_fulfils_the_remaining_items(ready, operator, pickup_settings, task_worker):
     ids = lines(ready)
     ship(ready, operator, items=[ShipLine(ids["M"], 2)])
-    services.announce_pickup(order=ready.pk, actor=operator)
-    pickup = services.record_pickup(order=ready.pk, actor=operator)
+    announce_pickup(order=ready.pk, actor=operator)
+    pickup = record_pickup(order=ready.pk, actor=operator)
     assert pickup.kind == Shipment.Kind.PICKUP
     assert {i.line_item.size: i.quantity for i in pickup.items.all()} == {"L": 3}
     ready.refresh_from_db()
@@ -351,6 +357,6 @@ def test_picked_up_fulfils_the_remaining_items(ready, operator, pickup_settings,
 def test_pickup_before_ready_is_refused(garment, operator, pickup_settings):
     order = make_order(garment=garment, state=OrderState.APPROVED)
     with pytest.raises(IllegalTransition, match="Start production first"):
-        services.record_pickup(order=order.pk, actor=operator)
+        record_pickup(order=order.pk, actor=operator)
     with pytest.raises(IllegalTransition, match="Start production first"):
-        services.announce_pickup(order=order.pk, actor=operator)
+        announce_pickup(order=order.pk, actor=operator)

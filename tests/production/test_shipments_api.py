@@ -2,10 +2,14 @@
 
 import pytest
 
-from production import services
 from production.lifecycle import EventSource, OrderState, ProductionStatus
 from production.models import Shipment
-from production.services import ShipLine
+from production.services.shipping import (
+    ShipLine,
+    announce_pickup,
+    correct_shipment,
+    record_shipment,
+)
 from tests.factories import make_order
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +34,7 @@ def url(order) -> str:
 
 def test_the_customer_sees_shipments_and_progress(customer_api, ready, operator):
     m = ready.line_items.get(size="M")
-    services.record_shipment(
+    record_shipment(
         order=ready.pk,
         carrier="ups",
         tracking_number=UPS,
@@ -163,7 +167,7 @@ def test_the_cold_read_costs_the_same_with_one_or_many_shipments(customer_api, g
             ("123456789012", "123456789013", "123456789014"),
             strict=False,
         ):
-            services.record_shipment(
+            record_shipment(
                 order=order.pk,
                 carrier="fedex",
                 tracking_number=number,
@@ -185,7 +189,7 @@ def test_the_cold_read_costs_the_same_with_one_or_many_shipments(customer_api, g
 def test_a_cached_read_shows_the_shipment_at_once(customer_api, ready, operator):
     before = customer_api.get(f"/api/production/{ready.pk}").json()["order"]  # warms the cache
     assert before["shipments"] == []
-    services.record_shipment(order=ready.pk, carrier="ups", tracking_number=UPS, actor=operator)
+    record_shipment(order=ready.pk, carrier="ups", tracking_number=UPS, actor=operator)
     after = customer_api.get(f"/api/production/{ready.pk}").json()["order"]
     assert after["shipments"][0]["trackingNumber"] == UPS
     assert after["orderStatus"] == "fulfilled"
@@ -196,18 +200,18 @@ def test_corrections_and_pickup_notices_reach_the_cached_read(
 ):
     settings.PICKUP_ADDRESS = "12 Mill Lane"
     m = ready.line_items.get(size="M")
-    shipment = services.record_shipment(
+    shipment = record_shipment(
         order=ready.pk, carrier="ups", tracking_number=UPS, items=[ShipLine(m.pk, 1)], actor=None
     )
     customer_api.get(f"/api/production/{ready.pk}")
-    services.correct_shipment(
+    correct_shipment(
         order=ready.pk,
         shipment_id=shipment.pk,
         carrier="usps",
         tracking_number="EA123456785US",
         actor=operator,
     )
-    services.announce_pickup(order=ready.pk, actor=operator)
+    announce_pickup(order=ready.pk, actor=operator)
     order = customer_api.get(f"/api/production/{ready.pk}").json()["order"]
     assert order["shipments"][0]["carrier"] == "usps"
     assert order["pickupReadyAt"] is not None

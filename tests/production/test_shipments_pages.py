@@ -2,9 +2,8 @@
 
 import pytest
 
-from production import services
 from production.lifecycle import OrderState, ProductionStatus
-from production.services import ShipLine
+from production.services.shipping import ShipLine, announce_pickup, record_shipment
 from tests.factories import make_order
 from tests.production.test_pages import visible
 
@@ -26,7 +25,7 @@ def ready(garment, customer):
 
 def test_the_order_page_shows_shipments_with_their_tracking_link(client, customer, ready):
     m = ready.line_items.get(size="M")
-    services.record_shipment(
+    record_shipment(
         order=ready.pk, carrier="ups", tracking_number=UPS, items=[ShipLine(m.pk, 2)], actor=None
     )
     client.force_login(customer)
@@ -50,7 +49,7 @@ def test_without_shipments_the_delivery_section_is_hidden(client, customer, read
 
 
 def test_a_fulfilled_order_says_everything_left(client, customer, ready):
-    services.record_shipment(order=ready.pk, carrier="ups", tracking_number=UPS, actor=None)
+    record_shipment(order=ready.pk, carrier="ups", tracking_number=UPS, actor=None)
     client.force_login(customer)
     page = visible(client.get(f"/orders/{ready.pk}/"))
     assert "Fulfilled — every item has left the shop" in page
@@ -60,7 +59,7 @@ def test_a_fulfilled_order_says_everything_left(client, customer, ready):
 def test_ready_for_pickup_shows_the_shops_address(client, customer, ready, settings):
     settings.PICKUP_ADDRESS = "12 Mill Lane, Springfield"
     settings.PICKUP_HOURS = "Mon-Fri 9:00-17:00"
-    services.announce_pickup(order=ready.pk, actor=None)
+    announce_pickup(order=ready.pk, actor=None)
     client.force_login(customer)
     page = visible(client.get(f"/orders/{ready.pk}/"))
     assert "Ready for pickup at 12 Mill Lane, Springfield (Mon-Fri 9:00-17:00)" in page
@@ -68,7 +67,7 @@ def test_ready_for_pickup_shows_the_shops_address(client, customer, ready, setti
 
 
 def test_other_customers_cannot_see_the_tracking(client, other_customer, ready):
-    services.record_shipment(order=ready.pk, carrier="ups", tracking_number=UPS, actor=None)
+    record_shipment(order=ready.pk, carrier="ups", tracking_number=UPS, actor=None)
     client.force_login(other_customer)
     response = client.get(f"/orders/{ready.pk}/")
     assert response.status_code == 403

@@ -15,8 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 from PIL import Image, ImageDraw
 
 from payments.simulator import pay_locally
-from production import services
-from production.access import operators_group
+from production.accounts.access import operators_group
 from production.lifecycle import (
     EventSource,
     OrderState,
@@ -26,6 +25,9 @@ from production.lifecycle import (
 )
 from production.models import Garment, ProductionOrder
 from production.pricing import SizeQuantity
+from production.services.orders import cancel_unpaid_order, create_draft_order, update_order
+from production.services.proofs import send_proof
+from production.services.shipping import ShipLine, record_shipment
 
 GARMENTS = [
     {
@@ -190,7 +192,7 @@ class Command(BaseCommand):
         ImageDraw.Draw(mockup).rectangle((150, 160, 330, 340), fill="#1d4ed8")  # the print
         out = BytesIO()
         mockup.save(out, format="PNG")
-        services.send_proof(
+        send_proof(
             order=order.pk,
             file=SimpleUploadedFile("mockup.png", out.getvalue(), "image/png"),
             notes="Centred on the chest, 18 cm wide, 9 cm below the collar.",
@@ -204,18 +206,18 @@ class Command(BaseCommand):
             customer, operator, 7, OrderState.IN_PRODUCTION, Priority.STANDARD, [("M", 2), ("L", 3)]
         )
         order = ProductionOrder.objects.filter(owner=customer).order_by("-created_at").first()
-        services.update_order(
+        update_order(
             order=order,
             actor=operator,
             source=EventSource.OPERATOR,
             production_status=ProductionStatus.READY,
         )
         first_line = order.line_items.order_by("id").first()
-        services.record_shipment(
+        record_shipment(
             order=order.pk,
             carrier="ups",
             tracking_number="1Z999AA10123456784",
-            items=[services.ShipLine(first_line.pk, first_line.quantity)],
+            items=[ShipLine(first_line.pk, first_line.quantity)],
             actor=operator,
         )
 
@@ -229,7 +231,7 @@ class Command(BaseCommand):
         sizes: list[tuple[str, int]],
     ) -> None:
         # Hold is set after payment, so the held sample shows a paused, paid order.
-        order = services.create_draft_order(
+        order = create_draft_order(
             owner=owner,
             garment_gid=GARMENTS[index % 2]["shopify_gid"],
             design_url=design_url(index),
@@ -240,14 +242,14 @@ class Command(BaseCommand):
         if state == OrderState.DRAFT:
             return
         if state == OrderState.CANCELED:
-            services.cancel_unpaid_order(order=order, reason="Checkout expired (demo)")
+            cancel_unpaid_order(order=order, reason="Checkout expired (demo)")
             return
         # Paid as the checkout simulator pays: its Payment is on record, so a refund works.
         paid = pay_locally(order, base_url=settings.SITE_URL or DEFAULT_SITE_URL)
         if paid.outcome != "submitted":
             raise CommandError(f"Demo order {order.reference} was not paid: {paid.detail}")
         if priority == Priority.HOLD:
-            services.update_order(
+            update_order(
                 order=order,
                 actor=operator,
                 source=EventSource.OPERATOR,
@@ -257,6 +259,4 @@ class Command(BaseCommand):
         # In production, the demo order is half done: printed, now finishing.
         step = ProductionStatus.FINISHING if state == OrderState.IN_PRODUCTION else None
         for change in walk_from_payment(state, step, priority=priority):
-            services.update_order(
-                order=order, actor=operator, source=EventSource.OPERATOR, **change
-            )
+            update_order(order=order, actor=operator, source=EventSource.OPERATOR, **change)

@@ -1,6 +1,7 @@
 """Django's PostgreSQL backend, made safe to retry when a connection is cut mid-request.
 
-`production.db_retry` runs a view again when its connection was lost. That is safe only while
+`production.plumbing.db_retry` runs a view again when its connection was lost. That is safe only
+while
 nothing the view did was committed, so this backend keeps count of what it committed and repairs
 the two moments where a cut connection would otherwise hide a commit:
 
@@ -29,9 +30,9 @@ from typing import Any
 from django.db import DatabaseError
 from django.db.backends.postgresql import base
 
-from production.db_retry import RETRIES, lost_connection_error
+from production.plumbing.db_retry import RETRIES, lost_connection_error
 
-logger = logging.getLogger("production.db_retry")
+logger = logging.getLogger("production.plumbing.db_retry")
 
 # Statements that change nothing: a transaction of only these needs no id to check its commit.
 READS = ("SELECT", "SAVEPOINT", "RELEASE", "SHOW", "SET ")

@@ -1,6 +1,6 @@
 from django.http import HttpRequest
 
-from production.access import is_operator
+from production.accounts.access import is_operator
 
 
 def roles(request: HttpRequest) -> dict[str, bool]:

@@ -1,51 +1,11 @@
-"""Site pages of the production app: home, health check, sign-up and log-in."""
+"""Sign-up and log-in: the forms, worded for the email address accounts are known by."""
 
 from django import forms
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
-from django.templatetags.static import static
+from django.http import HttpResponse
 from django.urls import reverse_lazy
-from django.views.decorators.http import require_GET
 from django.views.generic import CreateView
-
-from production.health import REQUIRED, dependency_checks
-from production.models import Garment
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    garments = Garment.objects.filter(is_active=True).order_by("name")
-    return render(request, "home.html", {"garments": garments})
-
-
-@require_GET
-def favicon(request: HttpRequest) -> HttpResponse:
-    """Browsers ask for /favicon.ico on pages that name no icon (the admin's, the API docs')."""
-    return redirect(static("favicon.svg"))  # temporary: the hashed name changes per deploy
-
-
-@require_GET
-def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness: the process answers. Touches no dependency (see `readyz` for those)."""
-    return JsonResponse({"status": "ok"})
-
-
-@require_GET
-def readyz(request: HttpRequest) -> JsonResponse:
-    """Readiness for the load balancer: 503 naming the dependency this process cannot serve
-    without (the database). Redis only accelerates (cache, sessions' copy, throttles, live
-    updates): without it the answer is 200 "degraded", so a Redis outage never takes every
-    process out of the balancer at once; monitoring alerts on "degraded"."""
-    checks = dependency_checks()
-    down = sorted(name for name, state in checks.items() if state != "ok")
-    required_down = [name for name in down if name in REQUIRED]
-    body = {
-        "status": "unavailable" if required_down else "degraded" if down else "ok",
-        "checks": checks,
-        "down": down,
-    }
-    return JsonResponse(body, status=503 if required_down else 200)
 
 
 class EmailAuthenticationForm(AuthenticationForm):

@@ -6,7 +6,8 @@ then closed with an application code (4401 anonymous, 4403 not allowed, 4404 no 
 because a handshake refused outright reaches the browser as a bare 1006, with no reason to act on.
 
 Every group a socket hears (its order or the operators' list, its user's, its login session's)
-comes through the process's fan-out (`production.fanout`): one channel-layer subscription per
+comes through the process's fan-out (`production.realtime.fanout`): one channel-layer subscription
+per
 process and group, so a socket has no channel of its own and costs Redis nothing to open or close.
 
 A user may hold at most WS_MAX_SOCKETS_PER_USER sockets in one process; the next is closed with
@@ -35,10 +36,10 @@ from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.utils.crypto import constant_time_compare
 
-from production import fanout
-from production.access import can_view_order, is_operator
-from production.broadcasts import OPS_GROUP, order_group, session_group, user_group
-from production.channel_layer import UNAVAILABLE
+from production.accounts.access import can_view_order, is_operator
+from production.realtime import fanout
+from production.realtime.broadcasts import OPS_GROUP, order_group, session_group, user_group
+from production.realtime.channel_layer import UNAVAILABLE
 from production.selectors import get_order_for_access
 
 logger = logging.getLogger(__name__)
@@ -178,7 +179,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=message["text"])
 
     async def fanout_failed(self, message: dict) -> None:
-        # The process lost the channel layer (`production.fanout`): reconnect and join afresh.
+        # The process lost the channel layer (`production.realtime.fanout`): reconnect and join
+        # afresh.
         await self.close(code=CLOSE_UNAVAILABLE)
 
     async def session_ended(self, message: dict) -> None:

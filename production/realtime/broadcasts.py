@@ -6,7 +6,8 @@ rolled-back change is never announced, and a failed send is logged without undoi
 After commit the change's process sends only `{"type": "order.changed", "order": <id>,
 "events": [<ids>]}` to the order's group and to the operators' group: it reads nothing more.
 Each process with sockets in that group turns it into the frames, once per process whatever its
-socket count (`frames_for`, called by `production.fanout`): the order is serialized and encoded
+socket count (`frames_for`, called by `production.realtime.fanout`): the order is serialized and
+encoded
 once per change and process, not once per socket, and not at all where nobody listens.
 With a shared (Redis) channel layer the send itself leaves the request too, through this
 process's sender thread (`_Sender`): the request that made the change (a Stripe webhook delivery,
@@ -16,7 +17,7 @@ while it works leave together. The in-memory layer (one process, `make run`) and
 an outer transaction is still open (tests wrap the services in one) keep the direct send.
 
 Every group message names its `group`: each process receives it once and fans it out to its own
-sockets of that group (`production.fanout`).
+sockets of that group (`production.realtime.fanout`).
 Frames to an order's group: `{"type": "order.updated", "order": {...}}` (the same JSON as
 GET /api/production/<id>) and `{"type": "event.created", "event": {...}}`. To the operators' group:
 `{"type": "order.updated", "order": {...}}` without `events` (a row of GET /api/production).
@@ -42,8 +43,8 @@ from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_
 from django.db import connection, transaction
 from rest_framework.renderers import JSONRenderer
 
-from production import fanout
 from production.models import FulfillmentEvent, ProductionOrder
+from production.realtime import fanout
 from production.selectors import get_order_json
 
 logger = logging.getLogger(__name__)
@@ -152,7 +153,7 @@ def _announce(order_id: UUID, event_ids: list[int]) -> None:
 
 def frames_for(change: dict) -> list[dict]:
     """The messages an `order.changed` becomes for its group's sockets, read once per process
-    that has sockets in that group (`production.fanout` calls it): the order as GET
+    that has sockets in that group (`production.realtime.fanout` calls it): the order as GET
     /api/production/<id> serves it (the read warms its cache for the clients that refetch) and
     its new events for the order's group, the order's row for the operators'."""
     order_json = get_order_json(order_id=UUID(change["order"]))
@@ -179,7 +180,8 @@ fanout.expanders[ORDER_CHANGED] = _frames
 
 
 def message(group: str, message_type: str, **payload: object) -> dict:
-    """A group message: its type, its group (for `production.fanout`) and the finished frame."""
+    """A group message: its type, its group (for `production.realtime.fanout`) and the finished
+    frame."""
     return {"type": message_type, "group": group, "text": frame(message_type, **payload)}
 
 

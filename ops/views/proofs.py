@@ -9,12 +9,12 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.views import View
 
-from ops.views import OperatorRequiredMixin
-from production import services
+from ops.views.orders import OperatorRequiredMixin
 from production.exceptions import OrderError
 from production.lifecycle import EventSource
 from production.models import ArtworkProof, ProductionOrder
-from production.proofs import limit_text, upload_too_large
+from production.proof_files import limit_text, upload_too_large
+from production.services.proofs import ProofDecision, decide_proof, send_proof
 
 
 class ProofSendView(OperatorRequiredMixin, View):
@@ -30,7 +30,7 @@ class ProofSendView(OperatorRequiredMixin, View):
         if order is None:
             raise Http404("No such order")
         try:
-            proof = services.send_proof(
+            proof = send_proof(
                 order=order.pk,
                 file=request.FILES.get("file"),
                 notes=request.POST.get("notes", ""),
@@ -55,7 +55,7 @@ class ProofPhoneDecisionView(OperatorRequiredMixin, View):
             raise Http404("No such order")
         decision = request.POST.get("decision", "")
         try:
-            services.decide_proof(
+            decide_proof(
                 order=order.pk,
                 revision=revision,
                 decision=decision,
@@ -67,7 +67,7 @@ class ProofPhoneDecisionView(OperatorRequiredMixin, View):
         except OrderError as error:
             messages.error(request, error.message)
         else:
-            what = "approved" if decision == services.ProofDecision.APPROVE else "changes requested"
+            what = "approved" if decision == ProofDecision.APPROVE else "changes requested"
             messages.success(
                 request, f"{order.reference}: proof {revision} {what} (by phone, recorded)."
             )

@@ -24,7 +24,7 @@ from django.template.defaultfilters import filesizeformat
 from django.views.decorators.http import require_GET
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from production.access import can_view_order
+from production.accounts.access import can_view_order
 from production.exceptions import OrderError
 from production.models import ArtworkProof
 

@@ -43,9 +43,7 @@ from ops.selectors import (
 from ops.services import BULK_FIELDS, BulkResult, bulk_update_orders
 from payments.refunds import request_refund
 from payments.selectors import refund_summary
-from production import services
-from production.access import is_operator
-from production.db_retry import rerun_safe
+from production.accounts.access import is_operator
 from production.exceptions import OrderError
 from production.lifecycle import (
     RULES,
@@ -63,8 +61,11 @@ from production.lifecycle import (
     step_refusal,
 )
 from production.models import ProductionOrder
+from production.plumbing.db_retry import rerun_safe
 from production.pricing import format_money
-from production.proofs import proof_history
+from production.proof_files import proof_history
+from production.services.messages import add_customer_message, add_order_note
+from production.services.orders import update_order
 from production.sorting import SORTS
 
 MAX_LISTED_FAILURES = 50
@@ -331,10 +332,10 @@ class OrderActionView(OperatorRequiredMixin, View):
         action, value, body = (form.cleaned_data[k] for k in ("action", "value", "body"))
         try:
             if action == "note":
-                services.add_order_note(order=order.pk, author=request.user, body=body)
+                add_order_note(order=order.pk, author=request.user, body=body)
                 messages.success(request, "Internal note added.")
             elif action == "message":
-                services.add_customer_message(
+                add_customer_message(
                     order=order.pk, author=request.user, body=body, source=EventSource.OPERATOR
                 )
                 messages.success(request, "Message posted to the customer's timeline.")
@@ -354,7 +355,7 @@ class OrderActionView(OperatorRequiredMixin, View):
                         ),
                     }
                     return render(request, "ops/confirm_action.html", context)
-                services.update_order(
+                update_order(
                     order=order.pk,
                     actor=request.user,
                     source=EventSource.OPERATOR,

@@ -7,7 +7,8 @@ OperationalError. What the view did in the transaction that failed was not commi
 rolls back a transaction whose connection is gone), so the view runs again on a new connection (up
 to RETRIES times) instead of answering 500 — as long as nothing else it did was committed either.
 
-The PostgreSQL backend (`production.postgres`) keeps that true where it can: a COMMIT whose answer
+The PostgreSQL backend (`production.plumbing.postgres`) keeps that true where it can: a COMMIT
+whose answer
 was lost is checked with the server (made: the view goes on; not made: it may run again), a read
 after a commit is sent again on its own, and `committed_writes` counts what was committed. A view
 that lost its connection after committing something is not run again, since that would repeat

@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from production.request_limits import wants_json
+from production.plumbing.request_limits import wants_json
 
 MAX_USERNAME_LENGTH = 255  # axes' column; a longer "email" is no account anyway
 

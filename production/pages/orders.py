@@ -12,8 +12,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from production import services
-from production.access import can_view_order
+from production.accounts.access import can_view_order
 from production.exceptions import OrderError, ProofConflict
 from production.lifecycle import (
     CUSTOMER_WORDS,
@@ -26,8 +25,10 @@ from production.lifecycle import (
     customer_stage_text,
 )
 from production.models import ArtworkProof, ProductionOrder
-from production.request_limits import wants_json
+from production.plumbing.request_limits import wants_json
 from production.selectors import get_order_detail, orders_owned_by
+from production.services import proofs as proofs_services
+from production.services.proofs import ProofDecision
 
 ORDERS_PER_PAGE = 20
 
@@ -147,7 +148,7 @@ def decide_proof(request: HttpRequest, order_id: UUID, revision: int) -> HttpRes
     back = reverse("order-detail", args=[order.pk])
     decision = request.POST.get("decision", "")
     try:
-        services.decide_proof(
+        proofs_services.decide_proof(
             order=order.pk,
             revision=revision,
             decision=decision,
@@ -164,7 +165,7 @@ def decide_proof(request: HttpRequest, order_id: UUID, revision: int) -> HttpRes
         return HttpResponseRedirect(back)
     done = (
         f"Thank you: proof {revision} approved, production can start."
-        if decision == services.ProofDecision.APPROVE
+        if decision == ProofDecision.APPROVE
         else f"Thank you: your changes to proof {revision} were sent to the print shop."
     )
     if wants_json(request):

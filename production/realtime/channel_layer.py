@@ -7,7 +7,8 @@ Two fixes over channels_redis's own pool (docs/decisions.md, "Realtime"):
   process runs every socket on one loop; when sockets had channels of their own, thousands
   closing at once (a deploy, a network blip) issued thousands of concurrent `group_discard`
   calls, and those beyond the pool failed and left dead channels in their groups. (Sockets now
-  listen through `production.fanout`, whose joins and leaves take turns, so bursts are rarer
+  listen through `production.realtime.fanout`, whose joins and leaves take turns, so bursts are
+  rarer
   and smaller; the pool stays as the safe default.) A `BlockingConnectionPool` of
   CHANNELS_REDIS_POOL_SIZE connections (opened only when needed) queues them for a free
   connection instead, for up to `pool_timeout` seconds (default 20).

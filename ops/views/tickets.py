@@ -30,7 +30,7 @@ from ops.tickets import (
     is_stale,
     print_tickets,
 )
-from ops.views import OperatorRequiredMixin
+from ops.views.orders import OperatorRequiredMixin
 from payments.services import site_base_url
 from production.models import ProductionOrder
 

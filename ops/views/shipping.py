@@ -13,11 +13,17 @@ from django.views import View
 
 from ops.forms import CorrectionForm, ShipmentForm, add_service_error
 from ops.selectors import get_ops_order, remaining_by_line
-from ops.views import OperatorRequiredMixin, render_order_detail
-from production import services
+from ops.views.orders import OperatorRequiredMixin, render_order_detail
 from production.exceptions import OrderError
 from production.lifecycle import EventSource
 from production.models import ProductionOrder
+from production.services.shipping import (
+    ShipLine,
+    announce_pickup,
+    correct_shipment,
+    record_pickup,
+    record_shipment,
+)
 
 
 def _order(order_id: UUID) -> ProductionOrder:
@@ -34,12 +40,12 @@ class ShipmentCreateView(OperatorRequiredMixin, View):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                shipment = services.record_shipment(
+                shipment = record_shipment(
                     order=order.pk,
                     carrier=data["carrier"],
                     tracking_number=data["tracking_number"],
                     tracking_url=data["tracking_url"],
-                    items=[services.ShipLine(line, qty) for line, qty in form.ship_lines()],
+                    items=[ShipLine(line, qty) for line, qty in form.ship_lines()],
                     shipped_on=data["shipped_on"],
                     actor=request.user,
                     source=EventSource.OPERATOR,
@@ -65,7 +71,7 @@ class ShipmentCorrectView(OperatorRequiredMixin, View):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                shipment = services.correct_shipment(
+                shipment = correct_shipment(
                     order=order.pk,
                     shipment_id=shipment_id,
                     carrier=data["carrier"],
@@ -95,12 +101,12 @@ class PickupView(OperatorRequiredMixin, View):
         action = request.POST.get("action", "")
         try:
             if action == "ready":
-                services.announce_pickup(order=order.pk, actor=request.user)
+                announce_pickup(order=order.pk, actor=request.user)
                 messages.success(
                     request, f"{order.reference}: the customer is told it is ready for pickup."
                 )
             elif action == "picked_up":
-                services.record_pickup(order=order.pk, actor=request.user)
+                record_pickup(order=order.pk, actor=request.user)
                 messages.success(request, f"{order.reference}: picked up; the order is fulfilled.")
             else:
                 messages.error(request, "That pickup action is not available.")

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from production import consumers
+from production.realtime import consumers
 
 websocket_urlpatterns = [
     # Any id reaches the consumer, so a malformed one closes with 4404 like an unknown one.

@@ -32,7 +32,7 @@ from ops.floor import STAGES_BY_KEY, STATIONS, STATIONS_BY_KEY, Stage, stage_of
 from ops.forms import BoardMoveForm, ScanForm
 from ops.models import StationScan
 from ops.services import move_to_stage, scan_at_station
-from ops.views import OperatorRequiredMixin
+from ops.views.orders import OperatorRequiredMixin
 from production.lifecycle import OrderFacts
 from production.models import ProductionOrder
 

@@ -1,0 +1,527 @@
+"""Placing, paying and changing an order: the one way its state, step and priority change."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from production import notifications, order_reads
+from production.exceptions import (
+    IdempotencyConflict,
+    InvalidOrder,
+    OrderError,
+    PaymentMismatch,
+)
+from production.lifecycle import (
+    STATUS_MAP,
+    EventSource,
+    OrderState,
+    Priority,
+    ProductionStatus,
+    actor_role,
+)
+from production.models import (
+    FulfillmentEvent,
+    Garment,
+    LineItem,
+    OrderNote,
+    ProductionOrder,
+    ReferenceNumber,
+    Technique,
+    technique_bits,
+)
+from production.pricing import SizeQuantity, quote_order
+from production.realtime import broadcasts
+from production.services.changes import (
+    Change,
+    change_priority,
+    change_production_status,
+    change_state,
+    clean_note,
+    lock_order,
+    locked_order,
+    record_change,
+    require_transaction,
+    save_changes,
+)
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+    from django.http import HttpRequest
+
+    User = AbstractBaseUser
+
+
+logger = logging.getLogger(__name__)
+
+
+# --- placing an order ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    order: ProductionOrder
+    checkout_url: str
+
+
+def place_order(
+    *,
+    owner: User,
+    garment_gid: str,
+    design_url: str,
+    sizes: Sequence[SizeQuantity],
+    priority: Priority = Priority.STANDARD,
+    notes: str = "",
+    prompt: str | None = None,
+    idempotency_key: str | None = None,
+    request: HttpRequest | None = None,
+) -> PlacedOrder:
+    """A customer's order, as the API and the order form both place it: a priced draft, then its
+    checkout. Payment submits the draft (the webhook); nothing else can.
+
+    The checkout is started by `settings.ORDER_CHECKOUT` (the payments app's `start_checkout`):
+    the order domain does not import the payments app, which builds on it. A provider failure
+    raises CheckoutUnavailable and leaves the draft, which a retry with the same idempotency key
+    reuses.
+    """
+    order = create_draft_order(
+        owner=owner,
+        garment_gid=garment_gid,
+        design_url=design_url,
+        sizes=sizes,
+        priority=priority,
+        notes=notes,
+        prompt=prompt,
+        idempotency_key=idempotency_key,
+        source=EventSource.CUSTOMER,
+    )
+    start_checkout = import_string(settings.ORDER_CHECKOUT)
+    return PlacedOrder(order=order, checkout_url=start_checkout(order=order, request=request))
+
+
+# --- creating a draft ----------------------------------------------------------------------------
+
+
+def create_draft_order(
+    *,
+    owner: User,
+    garment_gid: str,
+    design_url: str,
+    sizes: Sequence[SizeQuantity],
+    priority: Priority = Priority.STANDARD,
+    notes: str = "",
+    prompt: str | None = None,
+    idempotency_key: str | None = None,
+    source: EventSource = EventSource.CUSTOMER,
+) -> ProductionOrder:
+    """Create an unpaid draft with its line items and server-computed prices.
+
+    With an `idempotency_key`, a retry of the same request returns the order the first call made
+    (a unique constraint decides races); the same key with a different request is refused.
+    """
+    request = _DraftRequest(
+        garment_gid, design_url, tuple(sizes), Priority(priority), notes, prompt
+    )
+    if idempotency_key:
+        existing = _order_for_key(owner, idempotency_key)
+        if existing is not None:
+            return _same_request_or_conflict(existing, request)
+
+    garment = Garment.objects.filter(shopify_gid=garment_gid, is_active=True).first()
+    if garment is None:
+        raise InvalidOrder({"garmentId": [f"No active garment {garment_gid!r}."]})
+    _check_sizes(garment, request.sizes)
+    quote = quote_order(garment=garment, sizes=request.sizes, priority=request.priority)
+
+    items = [
+        LineItem(
+            size=line.size,
+            quantity=line.quantity,
+            technique=Technique.DTG,
+            unit_amount=line.unit_amount,
+        )
+        for line in quote.lines
+    ]
+    try:
+        with transaction.atomic(durable=True):
+            number = ReferenceNumber.objects.create()
+            order = ProductionOrder.objects.create(
+                reference=str(number),
+                owner=owner,
+                status=OrderState.DRAFT,
+                production_status=STATUS_MAP[OrderState.DRAFT],
+                priority=request.priority,
+                design_url=design_url,
+                prompt=prompt,
+                notes=notes,
+                garment=garment,
+                subtotal_amount=quote.subtotal,
+                rush_surcharge_amount=quote.rush_surcharge,
+                total_amount=quote.total,
+                currency=quote.currency,
+                total_quantity=quote.total_quantity,
+                idempotency_key=idempotency_key or None,
+                technique_bits=technique_bits(item.technique for item in items),
+            )
+            for item in items:
+                item.order = order
+            LineItem.objects.bulk_create(items)
+            event = record_change(
+                order,
+                kind=FulfillmentEvent.Kind.CREATED,
+                status=order.production_status,
+                message="Order created, awaiting payment",
+                actor=owner,
+                source=source,
+                change=("status", None, OrderState.DRAFT),
+            )
+            broadcasts.order_changed(order, [event])
+    except IntegrityError:
+        # Two requests with one key raced: the loser returns the winner's order.
+        existing = _order_for_key(owner, idempotency_key) if idempotency_key else None
+        if existing is None:
+            raise
+        return _same_request_or_conflict(existing, request)
+    return order
+
+
+@dataclass(frozen=True)
+class _DraftRequest:
+    garment_gid: str
+    design_url: str
+    sizes: tuple[SizeQuantity, ...]
+    priority: Priority
+    notes: str
+    prompt: str | None
+
+
+def _order_for_key(owner: User, key: str) -> ProductionOrder | None:
+    return (
+        ProductionOrder.objects.select_related("garment")
+        .prefetch_related("line_items")
+        .filter(owner=owner, idempotency_key=key)
+        .first()
+    )
+
+
+def _same_request_or_conflict(order: ProductionOrder, request: _DraftRequest) -> ProductionOrder:
+    original = _DraftRequest(
+        order.garment.shopify_gid,
+        order.design_url,
+        tuple(SizeQuantity(li.size, li.quantity) for li in order.line_items.all()),
+        Priority(order.priority) if order.status == OrderState.DRAFT else request.priority,
+        order.notes,
+        order.prompt,
+    )
+    if original != request:
+        raise IdempotencyConflict(
+            "This Idempotency-Key was already used for a different order.", field="Idempotency-Key"
+        )
+    return order
+
+
+def _check_sizes(garment: Garment, sizes: Sequence[SizeQuantity]) -> None:
+    errors: list[str] = []
+    seen: set[str] = set()
+    for item in sizes:
+        if item.size in seen:
+            errors.append(f"Size {item.size!r} appears more than once.")
+        seen.add(item.size)
+        if item.size not in garment.sizes:
+            offered = ", ".join(garment.sizes)
+            errors.append(
+                f"Size {item.size!r} is not offered for {garment.name} (offered: {offered})."
+            )
+    if not sizes:
+        errors.append("At least one size is required.")
+    if errors:
+        raise InvalidOrder({"sizes": errors})
+
+
+def refresh_technique_bits(order_ids: Iterable[UUID]) -> None:
+    """Set these orders' `technique_bits` from their line items again: for data repairs (the
+    services never change line items after creating them; a fix made to them in SQL or a shell
+    must be followed by this). Migration 0011 backfilled the orders made before the column."""
+    ids = list(order_ids)
+    if not ids:
+        return
+    with transaction.atomic():
+        bits: dict[UUID, int] = dict.fromkeys(ids, 0)
+        pairs = LineItem.objects.filter(order_id__in=ids).order_by()
+        for order_id, technique in pairs.values_list("order_id", "technique").distinct():
+            bits[order_id] |= technique_bits([technique])
+        by_bits: dict[int, list[UUID]] = {}
+        for order_id, value in bits.items():
+            by_bits.setdefault(value, []).append(order_id)
+        for value, group in by_bits.items():
+            ProductionOrder.objects.filter(pk__in=group).update(technique_bits=value)
+        for order_id in ids:
+            order_reads.invalidate(order_id)
+
+
+# --- changing an order ---------------------------------------------------------------------------
+
+
+def update_order(
+    *,
+    order: ProductionOrder | UUID,
+    actor: User | None,
+    source: EventSource,
+    status: OrderState | None = None,
+    production_status: ProductionStatus | None = None,
+    priority: Priority | None = None,
+    note: str = "",
+) -> ProductionOrder:
+    """Apply an operator's changes to one order, all or nothing (see `update_order_reporting`)."""
+    return update_order_reporting(
+        order=order,
+        actor=actor,
+        source=source,
+        status=status,
+        production_status=production_status,
+        priority=priority,
+        note=note,
+    )[0]
+
+
+def update_order_reporting(
+    *,
+    order: ProductionOrder | UUID,
+    actor: User | None,
+    source: EventSource,
+    status: OrderState | None = None,
+    production_status: ProductionStatus | None = None,
+    priority: Priority | None = None,
+    note: str = "",
+) -> tuple[ProductionOrder, bool]:
+    """Apply an operator's changes to one order, all or nothing; return it and whether anything
+    changed (decided under the row lock: of two simultaneous identical requests, one changes it).
+
+    Priority is applied first (releasing a hold and starting production is one request), then the
+    state, then the production status. Each real change writes one event; `note` becomes the message
+    of the main one. A note with no change is kept as an internal operator note. Asking for the
+    value an order already has is a no-op, so retries are safe. The customer and garment of a
+    passed order, when already loaded, are not read again (bulk changes read them for all at once).
+    """
+    order_id = order.pk if isinstance(order, ProductionOrder) else order
+    note = clean_note(note)
+    with transaction.atomic(durable=True):
+        locked = lock_order(order_id)
+        if isinstance(order, ProductionOrder):
+            for relation in ("owner", "garment"):  # no service ever changes them
+                if (field := ProductionOrder._meta.get_field(relation)).is_cached(order):
+                    field.set_cached_value(locked, field.get_cached_value(order))
+        changes: list[Change] = []
+        if priority is not None and priority != locked.priority:
+            changes.append(change_priority(locked, Priority(priority)))
+        # A production step comes before the state when the order is already in production (take
+        # it to Ready and fulfil it in one request); otherwise after (start it and move on).
+        step_first = locked.status == OrderState.IN_PRODUCTION
+        if step_first and production_status not in (None, locked.production_status):
+            changes.append(change_production_status(locked, production_status, source=source))
+        if status is not None and status != locked.status:
+            changes.append(
+                change_state(locked, OrderState(status), source=source, reason=note, actor=actor)
+            )
+        if not step_first and production_status not in (None, locked.production_status):
+            changes.append(change_production_status(locked, production_status, source=source))
+        if not changes:
+            if note:
+                OrderNote.objects.create(order=locked, author=actor, body=note)
+            return locked, False
+        if note:
+            changes[-1].message = note
+        save_changes(locked, changes, actor=actor, source=source)
+        if any(c.field == "status" and c.after == OrderState.FULFILLED for c in changes):
+            notifications.order_fulfilled(order=locked)  # mail recorded and queued with the change
+        if any(c.field == "status" and c.after == OrderState.CANCELED for c in changes):
+            # Whatever was paid goes back: the payments app records the refund in this
+            # transaction (and asks Stripe after commit). The domain does not import it.
+            import_string(settings.ORDER_REFUND)(order=locked, actor=actor, source=source)
+    return locked, True
+
+
+def transition_order(
+    *,
+    order: ProductionOrder | UUID,
+    to: OrderState,
+    actor: User | None,
+    source: EventSource,
+    note: str = "",
+) -> ProductionOrder:
+    """Move an order to another state (see `lifecycle.RULES`)."""
+    return update_order(order=order, actor=actor, source=source, status=to, note=note)
+
+
+def submit_paid_order(
+    *,
+    order: ProductionOrder | UUID,
+    amount_total: int,
+    currency: str,
+    checkout_session_id: str | None = None,
+    metadata: dict | None = None,
+) -> tuple[ProductionOrder, bool]:
+    """Submit a draft whose payment Stripe confirmed. Returns the order and whether it changed.
+
+    Safe to call again for the same payment: an order that is no longer a draft is left alone. An
+    amount or currency that is not the order's raises PaymentMismatch and changes nothing.
+    """
+    with transaction.atomic(durable=True):
+        return submit_paid_order_in_transaction(
+            order=order,
+            amount_total=amount_total,
+            currency=currency,
+            checkout_session_id=checkout_session_id,
+            metadata=metadata,
+        )
+
+
+def submit_paid_order_in_transaction(
+    *,
+    order: ProductionOrder | UUID,
+    amount_total: int,
+    currency: str,
+    checkout_session_id: str | None = None,
+    metadata: dict | None = None,
+    already_locked: bool = False,
+) -> tuple[ProductionOrder, bool]:
+    """`submit_paid_order` for a caller that owns the transaction.
+
+    The webhook records the Stripe event id in the same transaction as the order change, so a
+    crash between the two can neither lose the payment nor process it twice. PaymentMismatch is
+    raised before anything is written, so the caller may catch it and still commit.
+    `already_locked`: the caller read `order` with select_for_update in this transaction.
+    """
+    locked = locked_order(order, already_locked)
+    if locked.status != OrderState.DRAFT:
+        if locked.status == OrderState.CANCELED:
+            # The payments app refunds it (the caller decides; this domain only keeps it canceled).
+            logger.warning("Payment confirmed for canceled order %s", locked.reference)
+        return locked, False
+    if amount_total != locked.total_amount or currency.lower() != locked.currency.lower():
+        raise PaymentMismatch(
+            f"Paid {amount_total} {currency.lower()} but {locked.reference} costs "
+            f"{locked.total_amount} {locked.currency}.",
+            field="payment",
+        )
+    change = change_state(locked, OrderState.SUBMITTED, source=EventSource.STRIPE)
+    change.metadata = metadata or {}
+    fields = ["submitted_at", "due_date"]
+    if checkout_session_id and not locked.stripe_checkout_session_id:
+        locked.stripe_checkout_session_id = checkout_session_id
+        fields.append("stripe_checkout_session_id")
+    save_changes(locked, [change], actor=None, source=EventSource.STRIPE, extra_fields=fields)
+    return locked, True
+
+
+def cancel_unpaid_order(
+    *, order: ProductionOrder | UUID, reason: str
+) -> tuple[ProductionOrder, bool]:
+    """Cancel a draft whose checkout expired or whose payment failed; never touches a paid order."""
+    with transaction.atomic(durable=True):
+        return cancel_unpaid_order_in_transaction(order=order, reason=reason)
+
+
+def cancel_unpaid_order_in_transaction(
+    *, order: ProductionOrder | UUID, reason: str, already_locked: bool = False
+) -> tuple[ProductionOrder, bool]:
+    """`cancel_unpaid_order` for a caller that owns the transaction (the webhook's event log);
+    `already_locked` as in `submit_paid_order_in_transaction`."""
+    locked = locked_order(order, already_locked)
+    if locked.status != OrderState.DRAFT:
+        return locked, False
+    change = change_state(locked, OrderState.CANCELED, source=EventSource.STRIPE)
+    change.message = reason
+    save_changes(locked, [change], actor=None, source=EventSource.STRIPE)
+    return locked, True
+
+
+def attach_checkout_session(
+    *, order: ProductionOrder | UUID, session_id: str, checkout_url: str
+) -> ProductionOrder:
+    """Remember the Checkout Session of a draft (no event: nothing changed for the customer)."""
+    order_id = order.pk if isinstance(order, ProductionOrder) else order
+    with transaction.atomic(durable=True):
+        locked = lock_order(order_id)
+        if locked.stripe_checkout_session_id not in (None, session_id):
+            # The per-order idempotency key makes Stripe answer with the same session; a different
+            # one means a second session for one order, which must not silently replace the first.
+            raise OrderError(
+                f"{locked.reference} already has a checkout session.", field="checkout"
+            )
+        locked.stripe_checkout_session_id = session_id
+        locked.checkout_url = checkout_url
+        locked.save(update_fields=["stripe_checkout_session_id", "checkout_url", "updated_at"])
+        order_reads.invalidate(locked.pk)
+    return locked
+
+
+def record_refund_event_in_transaction(
+    *,
+    order: ProductionOrder | UUID,
+    status: str,
+    message: str,
+    actor: User | None,
+    source: EventSource,
+    metadata: dict | None = None,
+) -> FulfillmentEvent:
+    """A refund's step on the order's timeline (requested, sent), for the payments app, which
+    owns refunds and calls this in its own transaction. The order row is locked (the payments
+    app locks it first anyway); the order's fields do not change."""
+    require_transaction()
+    order_id = order.pk if isinstance(order, ProductionOrder) else order
+    locked = lock_order(order_id)
+    change = Change(
+        kind=FulfillmentEvent.Kind.REFUND,
+        field="refund",
+        before=None,
+        after=None,
+        status=status,
+        message=message,
+        metadata=metadata,
+    )
+    [event] = save_changes(locked, [change], actor=actor, source=source)
+    return event
+
+
+JOB_TICKET_PRINTED = "Job ticket printed"
+
+
+def record_job_tickets_printed(
+    *,
+    order_ids: Sequence[UUID],
+    actor: User | None,
+    source: EventSource = EventSource.OPERATOR,
+    batch: str | None = None,
+) -> list[FulfillmentEvent]:
+    """One "Job ticket printed" event on each order, written in one INSERT for the whole batch.
+
+    Operator-only (`OPERATOR_ONLY_KINDS`): it changes nothing the customer sees, so no order row
+    is locked or saved, no cached order JSON goes stale and nothing is announced. Printing the
+    same ticket twice is two events: each print is a sheet on the floor."""
+    now = timezone.now()
+    metadata = {"source": str(source), "actor": actor_role(source), "field": "job_ticket"}
+    if batch:
+        metadata["batch"] = batch
+    events = [
+        FulfillmentEvent(
+            order_id=order_id,
+            kind=FulfillmentEvent.Kind.JOB_TICKET,
+            status=JOB_TICKET_PRINTED,
+            message=None,
+            occurred_at=now,
+            actor=actor,
+            source=source,
+            metadata=metadata,
+        )
+        for order_id in dict.fromkeys(order_ids)  # once per order, in the order given
+    ]
+    return FulfillmentEvent.objects.bulk_create(events)

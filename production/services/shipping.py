@@ -1,0 +1,429 @@
+"""Shipments and local pickup: parcels, tracking numbers, corrections, and the pickup notice."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from production import notifications
+from production.exceptions import (
+    IllegalTransition,
+    InvalidOrder,
+    OrderError,
+)
+from production.lifecycle import (
+    EventSource,
+    OrderFacts,
+    OrderState,
+    actor_of,
+    correction_refusal,
+    ship_refusal,
+)
+from production.models import (
+    FulfillmentEvent,
+    LineItem,
+    ProductionOrder,
+    Shipment,
+    ShipmentItem,
+)
+from production.services.changes import (
+    Change,
+    change_state,
+    clean_note,
+    lock_order,
+    save_changes,
+)
+from production.tracking import Carrier, Tracking, check_tracking
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    User = AbstractBaseUser
+
+
+# --- shipments and local pickup ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShipLine:
+    """How many of one line item go in a shipment."""
+
+    line_item_id: int
+    quantity: int
+
+
+def record_shipment(
+    *,
+    order: ProductionOrder | UUID,
+    carrier: str,
+    tracking_number: str,
+    items: Sequence[ShipLine] | None = None,
+    shipped_on: date | None = None,
+    tracking_url: str = "",
+    actor: User | None,
+    source: EventSource = EventSource.OPERATOR,
+) -> Shipment:
+    """An operator hands a parcel to a carrier: the line items and quantities in it (None: all
+    that remain), its tracking (`production.tracking`), the day it left (default: today).
+
+    Only from production status Ready (the rulebook's `ship_refusal`, its reason verbatim). More
+    than remains of a line, counting earlier shipments and pickups, is refused and nothing is
+    written. The shipment that leaves nothing to ship fulfils the order in the same transaction
+    through the rulebook's fulfil move (one state event, once: the order row is locked). Its mail
+    is the shipment's, saying the order is complete; no separate "fulfilled" mail is sent.
+    """
+    tracking = check_tracking(carrier=carrier, number=tracking_number, url=tracking_url)
+    shipped_on = _check_shipped_on(shipped_on)
+    asked = _check_lines(items)
+    order_id = order.pk if isinstance(order, ProductionOrder) else order
+    with transaction.atomic(durable=True):
+        locked = lock_order(order_id)
+        _refuse_shipping(locked, source)
+        _check_not_before_payment(locked, shipped_on)
+        lines = _lines_to_ship(locked, asked)
+        duplicate = Shipment.objects.filter(
+            order=locked,
+            kind=Shipment.Kind.SHIPMENT,
+            carrier=tracking.carrier,
+            tracking_number=tracking.number,
+        )
+        if duplicate.exists():
+            raise OrderError(
+                f"{_tracking_words(tracking)} is already recorded on {locked.reference}.",
+                field="trackingNumber",
+            )
+        shipment = _write_shipment(
+            locked,
+            lines,
+            kind=Shipment.Kind.SHIPMENT,
+            shipped_on=shipped_on,
+            actor=actor,
+            tracking=tracking,
+        )
+        count = sum(quantity for _, quantity in lines)
+        message = f"{count} item{'s' if count != 1 else ''} shipped"
+        message += f" by {tracking.carrier.label}" if tracking.carrier != Carrier.OTHER else ""
+        message += f", tracking {tracking.number}"
+        if locked.shipped_quantity < locked.total_quantity:
+            message += f" ({locked.shipped_quantity} of {locked.total_quantity} items shipped)"
+        change = Change(
+            kind=FulfillmentEvent.Kind.SHIPMENT,
+            field="shipment",
+            before=None,
+            after=_tracking_words(tracking),
+            status="Shipped",
+            message=message,
+            metadata=_shipment_metadata(locked, shipment, lines),
+        )
+        fulfil = _fulfil_if_complete(
+            locked, source=source, actor=actor, message="Order fulfilled: every item has shipped"
+        )
+        save_changes(locked, [change, *fulfil], actor=actor, source=source)
+        notifications.shipment_sent(
+            order=locked, shipment=shipment, items=_mail_items(lines), complete=bool(fulfil)
+        )
+    return shipment
+
+
+def announce_pickup(
+    *, order: ProductionOrder | UUID, actor: User | None, source: EventSource = EventSource.OPERATOR
+) -> FulfillmentEvent:
+    """Tell the customer their order waits at the shop: one event and one mail with the shop's
+    address and hours (PICKUP_ADDRESS, PICKUP_HOURS). Once per order; "picked up" fulfils it."""
+    address = settings.PICKUP_ADDRESS.strip()
+    if not address:
+        raise OrderError(
+            "Local pickup is not set up: the shop's PICKUP_ADDRESS setting is empty.",
+            field="pickup",
+        )
+    order_id = order.pk if isinstance(order, ProductionOrder) else order
+    with transaction.atomic(durable=True):
+        locked = lock_order(order_id)
+        _refuse_shipping(locked, source)
+        if locked.pickup_ready_at is not None:
+            told = timezone.localtime(locked.pickup_ready_at).strftime("%Y-%m-%d %H:%M")
+            raise OrderError(
+                f"{locked.reference}: the customer was already told it is ready for pickup "
+                f"({told}).",
+                field="pickup",
+            )
+        locked.pickup_ready_at = timezone.now()
+        hours = settings.PICKUP_HOURS.strip()
+        change = Change(
+            kind=FulfillmentEvent.Kind.PICKUP,
+            field="shipment",
+            before=None,
+            after="ready for pickup",
+            status="Ready for pickup",
+            message=f"Ready for pickup at {address}" + (f" ({hours})" if hours else ""),
+            metadata={"pickup": "ready", "address": address, "hours": hours},
+        )
+        [event] = save_changes(locked, [change], actor=actor, source=source)
+        notifications.pickup_ready(order=locked, address=address, hours=hours)
+    return event
+
+
+def record_pickup(
+    *,
+    order: ProductionOrder | UUID,
+    actor: User | None,
+    picked_up_on: date | None = None,
+    source: EventSource = EventSource.OPERATOR,
+) -> Shipment:
+    """The customer collected everything still at the shop: a pickup of the remaining items,
+    which fulfils the order (one state event, one mail)."""
+    picked_up_on = _check_shipped_on(picked_up_on)
+    order_id = order.pk if isinstance(order, ProductionOrder) else order
+    with transaction.atomic(durable=True):
+        locked = lock_order(order_id)
+        _refuse_shipping(locked, source)
+        _check_not_before_payment(locked, picked_up_on)
+        lines = _lines_to_ship(locked, None)
+        shipment = _write_shipment(
+            locked, lines, kind=Shipment.Kind.PICKUP, shipped_on=picked_up_on, actor=actor
+        )
+        count = sum(quantity for _, quantity in lines)
+        change = Change(
+            kind=FulfillmentEvent.Kind.PICKUP,
+            field="shipment",
+            before=None,
+            after="picked up",
+            status="Picked up",
+            message=f"Picked up at the shop ({count} item{'s' if count != 1 else ''})",
+            metadata=_shipment_metadata(locked, shipment, lines),
+        )
+        fulfil = _fulfil_if_complete(
+            locked, source=source, actor=actor, message="Order fulfilled: picked up at the shop"
+        )
+        save_changes(locked, [change, *fulfil], actor=actor, source=source)
+        notifications.picked_up(order=locked, shipment=shipment, items=_mail_items(lines))
+    return shipment
+
+
+def correct_shipment(
+    *,
+    order: ProductionOrder | UUID,
+    shipment_id: int,
+    carrier: str,
+    tracking_number: str,
+    tracking_url: str = "",
+    note: str = "",
+    actor: User | None,
+    source: EventSource = EventSource.OPERATOR,
+) -> Shipment:
+    """Fix a recorded shipment's carrier or tracking number (also after fulfilment). Never a
+    silent edit: the event keeps the old and new values on the timeline, and the customer gets
+    the new link by mail. The same values again change nothing (a retry is safe)."""
+    tracking = check_tracking(carrier=carrier, number=tracking_number, url=tracking_url)
+    note = clean_note(note)
+    order_id = order.pk if isinstance(order, ProductionOrder) else order
+    with transaction.atomic(durable=True):
+        locked = lock_order(order_id)
+        refused = correction_refusal(OrderFacts.of(locked), actor=actor_of(source))
+        if refused:
+            raise IllegalTransition(f"{locked.reference}: {refused}", field="shipment")
+        shipment = locked.shipments.filter(pk=shipment_id, kind=Shipment.Kind.SHIPMENT).first()
+        if shipment is None:
+            raise OrderError(
+                f"{locked.reference} has no such shipment (a pickup has no tracking).",
+                field="shipment",
+            )
+        previous = Tracking(
+            Carrier(shipment.carrier), shipment.tracking_number, shipment.tracking_url
+        )
+        if previous == tracking:
+            return shipment
+        clash = locked.shipments.filter(
+            kind=Shipment.Kind.SHIPMENT,
+            carrier=tracking.carrier,
+            tracking_number=tracking.number,
+        ).exclude(pk=shipment.pk)
+        if clash.exists():
+            raise OrderError(
+                f"{_tracking_words(tracking)} is already recorded on {locked.reference}.",
+                field="trackingNumber",
+            )
+        shipment.carrier, shipment.tracking_number, shipment.tracking_url = (
+            tracking.carrier,
+            tracking.number,
+            tracking.url,
+        )
+        shipment.save(update_fields=["carrier", "tracking_number", "tracking_url", "updated_at"])
+        message = f"Tracking corrected: {_tracking_words(previous)} → {_tracking_words(tracking)}"
+        change = Change(
+            kind=FulfillmentEvent.Kind.SHIPMENT,
+            field="shipment",
+            before=_tracking_words(previous),
+            after=_tracking_words(tracking),
+            status="Shipment corrected",
+            message=f"{message}: {note}" if note else message,
+            metadata={
+                "shipment": shipment.pk,
+                "correction": True,
+                "carrier": tracking.carrier.value,
+                "trackingNumber": tracking.number,
+                "trackingUrl": tracking.url or None,
+                "previous": {
+                    "carrier": previous.carrier.value,
+                    "trackingNumber": previous.number,
+                    "trackingUrl": previous.url or None,
+                },
+            },
+        )
+        save_changes(locked, [change], actor=actor, source=source)
+        notifications.shipment_corrected(order=locked, shipment=shipment)
+    return shipment
+
+
+def _refuse_shipping(order: ProductionOrder, source: EventSource) -> None:
+    refused = ship_refusal(OrderFacts.of(order), actor=actor_of(source))
+    if refused:
+        raise IllegalTransition(f"{order.reference}: {refused}", field="shipment")
+
+
+def _check_shipped_on(day: date | None) -> date:
+    today = timezone.localdate()
+    if day is None:
+        return today
+    if day > today:
+        raise OrderError("The shipped date cannot be in the future.", field="shippedOn")
+    return day
+
+
+def _check_not_before_payment(order: ProductionOrder, day: date) -> None:
+    if order.submitted_at is not None and day < timezone.localdate(order.submitted_at):
+        raise OrderError(
+            "The shipped date cannot be before the order was paid "
+            f"({timezone.localdate(order.submitted_at).isoformat()}).",
+            field="shippedOn",
+        )
+
+
+def _check_lines(items: Sequence[ShipLine] | None) -> dict[int, int] | None:
+    """The quantities asked for per line item (zero lines left out); None: all that remain."""
+    if items is None:
+        return None
+    asked: dict[int, int] = {}
+    for line in items:
+        if line.line_item_id in asked:
+            raise OrderError("Each line item may appear once in a shipment.", field="items")
+        if isinstance(line.quantity, bool) or not isinstance(line.quantity, int):
+            raise OrderError("Quantities are whole numbers.", field="items")
+        if line.quantity < 0:
+            raise OrderError("Quantities cannot be negative.", field="items")
+        asked[line.line_item_id] = line.quantity
+    asked = {line_id: quantity for line_id, quantity in asked.items() if quantity}
+    if not asked:
+        raise OrderError("Put at least one item in the shipment.", field="items")
+    return asked
+
+
+def _lines_to_ship(
+    order: ProductionOrder, asked: dict[int, int] | None
+) -> list[tuple[LineItem, int]]:
+    """The line items and quantities leaving now, checked against what remains (read under the
+    order's lock, so two operators cannot both ship the last items)."""
+    items = list(order.line_items.order_by("id"))
+    shipped = dict(
+        ShipmentItem.objects.filter(shipment__order=order)
+        .order_by()
+        .values_list("line_item")
+        .annotate(total=Sum("quantity"))
+    )
+    remaining = {item.pk: item.quantity - shipped.get(item.pk, 0) for item in items}
+    if asked is None:
+        lines = [(item, remaining[item.pk]) for item in items if remaining[item.pk] > 0]
+        if not lines:
+            raise OrderError(f"{order.reference}: nothing is left to ship.", field="items")
+        return lines
+    unknown = sorted(set(asked) - set(remaining))
+    if unknown:
+        raise OrderError(f"Line item {unknown[0]} is not part of {order.reference}.", field="items")
+    errors = []
+    for item in items:
+        wanted = asked.get(item.pk, 0)
+        if wanted > remaining[item.pk]:
+            already = shipped.get(item.pk, 0)
+            errors.append(
+                f"Size {item.size}: {wanted} asked, but only {remaining[item.pk]} of "
+                f"{item.quantity} left to ship"
+                + (f" ({already} already shipped or picked up)." if already else ".")
+            )
+    if errors:
+        raise InvalidOrder({"items": errors})
+    return [(item, asked[item.pk]) for item in items if item.pk in asked]
+
+
+def _write_shipment(
+    order: ProductionOrder,
+    lines: list[tuple[LineItem, int]],
+    *,
+    kind: str,
+    shipped_on: date,
+    actor: User | None,
+    tracking: Tracking | None = None,
+) -> Shipment:
+    shipment = Shipment.objects.create(
+        order=order,
+        kind=kind,
+        carrier=tracking.carrier if tracking else "",
+        tracking_number=tracking.number if tracking else "",
+        tracking_url=tracking.url if tracking else "",
+        shipped_on=shipped_on,
+        recorded_by=actor,
+    )
+    ShipmentItem.objects.bulk_create(
+        ShipmentItem(shipment=shipment, line_item=item, quantity=quantity)
+        for item, quantity in lines
+    )
+    order.shipped_quantity += sum(quantity for _, quantity in lines)
+    return shipment
+
+
+def _fulfil_if_complete(
+    order: ProductionOrder, *, source: EventSource, actor: User | None, message: str
+) -> list[Change]:
+    """The fulfil move, through the rulebook like every state change, once nothing is left."""
+    if order.shipped_quantity < order.total_quantity:
+        return []
+    change = change_state(order, OrderState.FULFILLED, source=source, actor=actor)
+    change.message = message
+    return [change]
+
+
+def _tracking_words(tracking: Tracking) -> str:
+    if tracking.carrier == Carrier.OTHER:
+        return tracking.number
+    return f"{tracking.carrier.label} {tracking.number}"
+
+
+def _shipment_metadata(
+    order: ProductionOrder, shipment: Shipment, lines: list[tuple[LineItem, int]]
+) -> dict:
+    # Customer-visible (the timeline's JSON): what left, and how far the order is.
+    return {
+        "shipment": shipment.pk,
+        "kind": shipment.kind,
+        "carrier": shipment.carrier or None,
+        "trackingNumber": shipment.tracking_number or None,
+        "trackingUrl": shipment.tracking_url or None,
+        "shippedOn": shipment.shipped_on.isoformat(),
+        "items": [
+            {"lineItemId": str(item.pk), "size": item.size, "quantity": quantity}
+            for item, quantity in lines
+        ],
+        "shippedQuantity": order.shipped_quantity,
+        "totalQuantity": order.total_quantity,
+    }
+
+
+def _mail_items(lines: list[tuple[LineItem, int]]) -> list[dict]:
+    return [{"size": item.size, "quantity": quantity} for item, quantity in lines]
