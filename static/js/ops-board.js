@@ -244,50 +244,28 @@
     return ["submitted", "approved", "in_production"].indexOf(order.orderStatus) >= 0;
   }
 
-  var statusLine = document.getElementById("live-status");
-  function showStatus(text, kind) {
-    if (!statusLine) return;
-    statusLine.hidden = false;
-    statusLine.textContent = text;
-    statusLine.className = "live-status " + kind;
-  }
-
-  if (!("WebSocket" in window)) return;
-  var attempts = 0;
-  var dropped = false;
-  function connect() {
-    var stable = null;
-    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    var socket;
-    try {
-      socket = new WebSocket(scheme + window.location.host + "/ws/ops/orders/");
-    } catch (e) {
-      return;
-    }
-    socket.onopen = function () {
-      stable = setTimeout(function () { attempts = 0; }, 10000);
-      showStatus("Live", "live");
-      if (dropped) refreshSoon(0); // changes made while the socket was down
-    };
-    socket.onmessage = function (message) {
-      var data;
-      try { data = JSON.parse(message.data); } catch (e) { return; }
+  // The connection is live-socket.js's. A refusal (44xx but 4429) stops, without a word; anything
+  // else, 4429 (too many live pages open) included, backs off, up to 30 s, and keeps trying.
+  if (!("WebSocket" in window) || !window.LiveSocket) return;
+  LiveSocket.open({
+    path: "/ws/ops/orders/",
+    firstRetryMs: 2000,
+    isFinal: function (code) { return code >= 4400 && code < 4500 && code !== 4429; },
+    texts: {
+      live: "Live",
+      reconnecting: function (info) {
+        return info.attempt <= 5 ? "Reconnecting…" : "Not live: reconnecting (reload to see changes)";
+      },
+      stopped: null
+    },
+    onStatus: LiveSocket.statusLine(document.getElementById("live-status")),
+    onOpen: function (reconnected) {
+      if (reconnected) refreshSoon(0); // changes made while the socket was down
+    },
+    onMessage: function (data) {
       if (data.type !== "order.updated" || !concernsBoard(data.order)) return;
       changed[data.order.id] = true;
       refreshSoon(200 + Math.random() * 300);
-    };
-    socket.onclose = function (event) {
-      clearTimeout(stable);
-      if (event.code >= 4400 && event.code < 4500 && event.code !== 4429) {
-        if (statusLine) statusLine.hidden = true;
-        return;
-      }
-      dropped = true;
-      attempts += 1;
-      var delay = Math.min(30000, 1000 * Math.pow(2, attempts));
-      showStatus(attempts <= 5 ? "Reconnecting…" : "Not live: reconnecting (reload to see changes)", "offline");
-      setTimeout(connect, delay / 2 + Math.random() * delay / 2);
-    };
-  }
-  connect();
+    }
+  });
 })();

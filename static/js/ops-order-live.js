@@ -7,10 +7,9 @@
   "use strict";
 
   var root = document.getElementById("ops-order");
-  if (!root || !("WebSocket" in window) || !window.fetch || !window.DOMParser) return;
+  if (!root || !("WebSocket" in window) || !window.LiveSocket || !window.fetch || !window.DOMParser) return;
 
   var pending = null;
-  var retry = 1000;
   // Once the operator submits a form, the page is about to be replaced by the answer: a refresh
   // now would only race it (and take the flash message meant for the next page).
   var leaving = false;
@@ -63,20 +62,13 @@
       .then(function () { pending = null; });
   }
 
-  function connect() {
-    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    var ws = new WebSocket(scheme + window.location.host + root.dataset.wsPath);
-    ws.onopen = function () { retry = 1000; };
-    ws.onmessage = function (message) {
-      var frame;
-      try { frame = JSON.parse(message.data); } catch (error) { return; }
+  // The connection is live-socket.js's: 4400-4409 (logged out, forbidden, gone) stop; anything
+  // else backs off and reconnects.
+  LiveSocket.open({
+    path: root.dataset.wsPath,
+    isFinal: function (code) { return code >= 4400 && code < 4410; },
+    onMessage: function (frame) {
       if (frame.type === "order.updated") refresh();
-    };
-    ws.onclose = function (event) {
-      if (event.code >= 4400 && event.code < 4410) return;  // logged out, forbidden, gone
-      window.setTimeout(connect, retry);
-      retry = Math.min(retry * 2, 30000);
-    };
-  }
-  connect();
+    }
+  });
 })();

@@ -22,7 +22,7 @@
     });
   }
 
-  if (!("WebSocket" in window)) return;
+  if (!("WebSocket" in window) || !window.LiveSocket) return;
   var labels = { status: {}, priority: {} };
   try {
     labels = JSON.parse(document.getElementById("ops-labels").textContent);
@@ -150,64 +150,37 @@
     }, 500 + Math.random() * 1000);
   }
 
-  var statusLine = document.getElementById("live-status");
-  function showStatus(text, kind) {
-    if (!statusLine) return;
-    statusLine.hidden = false;
-    statusLine.textContent = text;
-    statusLine.className = "live-status " + kind;
-  }
-
-  var TOO_MANY = 4429; // this operator has too many live pages open
-  var STABLE_MS = 10000; // open this long before the backoff starts over (4503 closes at once)
-  var attempts = 0;
-  var dropped = false;
-  function connect() {
-    var socket;
-    var stableTimer = null;
-    try {
-      var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-      socket = new WebSocket(scheme + window.location.host + "/ws/ops/orders/");
-    } catch (e) {
-      return;
-    }
-    socket.onopen = function () {
-      stableTimer = setTimeout(function () { attempts = 0; }, STABLE_MS);
+  // The connection is live-socket.js's. 4429 (this operator has too many live pages open) is
+  // retried in a minute; other 44xx (no access, not deployed here) stop, without a word; anything
+  // else (4503: the server lost Redis; 1011, 1006: error, network) backs off, up to 30 s, and
+  // keeps trying, so the list is live again once the server is.
+  LiveSocket.open({
+    path: "/ws/ops/orders/",
+    firstRetryMs: 2000,
+    tooManyCode: 4429,
+    isFinal: function (code) { return code >= 4400 && code < 4500; },
+    texts: {
       // Pushes missed while the socket was down are not replayed: say so rather than look current.
-      showStatus(dropped ? "Live (reload for changes made while it was down)" : "Live", "live");
-      if (dropped) refreshCounts();
-    };
-    socket.onmessage = function (message) {
+      live: function (info) {
+        return info.reconnected ? "Live (reload for changes made while it was down)" : "Live";
+      },
+      reconnecting: function (info) {
+        return info.attempt <= 5 ? "Reconnecting…" : "Not live: reconnecting (reload to see changes)";
+      },
+      waiting: "Not live: too many live pages open (close some tabs); retrying in a minute",
+      stopped: null
+    },
+    onStatus: LiveSocket.statusLine(document.getElementById("live-status")),
+    onOpen: function (reconnected) {
+      if (reconnected) refreshCounts();
+    },
+    onMessage: function (data) {
       try {
-        var data = JSON.parse(message.data);
         if (data.type === "order.updated") {
           update(data.order);
           refreshCounts();
         }
       } catch (e) { /* ignore what we do not understand */ }
-    };
-    socket.onerror = function () { /* onclose follows; nothing to tell the operator */ };
-    socket.onclose = function (event) {
-      clearTimeout(stableTimer);
-      if (event.code === TOO_MANY) {
-        dropped = true;
-        showStatus("Not live: too many live pages open (close some tabs); retrying in a minute", "offline");
-        setTimeout(connect, 30000 + Math.random() * 30000);
-        return;
-      }
-      // Other 44xx: refused (no access, not deployed here) — do not knock again.
-      if (event.code >= 4400 && event.code < 4500) {
-        if (statusLine) statusLine.hidden = true;
-        return;
-      }
-      // Anything else (4503: the server lost Redis; 1011, 1006: error, network): back off, up to 30 s, and
-      // keep trying, so the list is live again once the server is.
-      dropped = true;
-      attempts += 1;
-      var delay = Math.min(30000, 1000 * Math.pow(2, attempts));
-      showStatus(attempts <= 5 ? "Reconnecting…" : "Not live: reconnecting (reload to see changes)", "offline");
-      setTimeout(connect, delay / 2 + Math.random() * delay / 2);
-    };
-  }
-  connect();
+    }
+  });
 })();

@@ -1,7 +1,8 @@
 // Live order page: applies the server's pushes (ws/orders/<id>/) to the server-rendered page.
-// Without JavaScript the page is complete, it just does not update. After a dropped connection the
-// script reconnects with exponential backoff and refetches the order, so nothing sent while it was
-// offline stays missing. Frames: {"type": "order.updated", "order": {...}} (the JSON of
+// Without JavaScript the page is complete, it just does not update. The connection is
+// live-socket.js's: after a dropped connection it reconnects with exponential backoff, and each
+// time the socket opens this script refetches the order, so nothing sent while it was offline
+// stays missing. Frames: {"type": "order.updated", "order": {...}} (the JSON of
 // GET /api/production/<id>) and {"type": "event.created", "event": {...}}.
 // Close codes: 4401/4403/4404 stop for good; 4429 (too many live pages open) retries once a
 // minute; anything else (4503: the server lost its Redis, 1011: server error, 1006: network) backs off.
@@ -9,16 +10,9 @@
   "use strict";
 
   var root = document.getElementById("order");
-  if (!root || !("WebSocket" in window)) return;
+  if (!root || !("WebSocket" in window) || !window.LiveSocket) return;
 
   var FINAL_CODES = { 4401: "Logged out: live updates stopped.", 4403: "Live updates are not available for this order.", 4404: "This order no longer exists." };
-  var TOO_MANY = 4429;
-  var TOO_MANY_RETRY_MS = 60000;
-  var BACKOFF_MIN_MS = 1000;
-  var BACKOFF_MAX_MS = 30000;
-  // A socket must stay open this long before the backoff starts over: a server that accepts and
-  // then closes at once (4503 while its Redis is down) must not be retried every second.
-  var STABLE_MS = 10000;
 
   // The customer's words, from the server (production/lifecycle.py CUSTOMER_WORDS): this script
   // only picks which one applies, the way lifecycle.customer_stage_text does.
@@ -28,17 +22,7 @@
   var progress = document.getElementById("progress");
   var timeline = document.getElementById("timeline");
   var lastUpdatedAt = Date.parse(root.dataset.updatedAt) || 0;
-  var socket = null;
-  var attempts = 0;
-  var retryTimer = null;
-  var stableTimer = null;
-  var stopped = false;
-
-  function showStatus(text, kind) {
-    statusLine.hidden = false;
-    statusLine.textContent = text;
-    statusLine.className = "live-status " + (kind || "");
-  }
+  var showStatus = LiveSocket.statusLine(statusLine);
 
   function field(name) {
     return root.querySelector('[data-field="' + name + '"]');
@@ -271,7 +255,7 @@
             error.textContent = result.ok ? "" : result.body.error || "That did not work.";
           }
           if (result.ok) {
-            showStatus(result.body.message, "live");
+            showStatus("live", result.body.message);
             return refetch();  // the push follows too; this covers a socket that is down
           }
         })
@@ -323,81 +307,27 @@
       .catch(function () { /* the socket still delivers; the next reconnect refetches again */ });
   }
 
-  function scheduleReconnect(code) {
-    if (stopped || retryTimer) return;
-    // Exponential backoff with jitter, so a restarted server is not hit by every page at once.
-    var delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * Math.pow(2, attempts));
-    delay = delay / 2 + Math.random() * delay / 2;
-    attempts += 1;
-    if (code === TOO_MANY) {
-      // Other tabs hold this account's live sockets: try again slowly (or when this tab is shown).
-      delay = TOO_MANY_RETRY_MS / 2 + Math.random() * TOO_MANY_RETRY_MS / 2;
-      showStatus("Too many live pages open — close some tabs; live updates resume within a minute.", "offline");
-    } else {
-      showStatus("Connection lost — reconnecting…", "offline");
-    }
-    retryTimer = window.setTimeout(function () {
-      retryTimer = null;
-      connect();
-    }, delay);
-  }
-
-  function connect() {
-    if (stopped) return;
-    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    var ws = new WebSocket(scheme + window.location.host + root.dataset.wsPath);
-    socket = ws;
-    ws.onopen = function () {
-      stableTimer = window.setTimeout(function () { attempts = 0; }, STABLE_MS);
-      showStatus("Live", "live");
-      // Subscribed now: whatever changed since the page was rendered (or while offline) is
-      // fetched once; later changes arrive as pushes.
-      refetch();
-    };
-    ws.onmessage = function (message) {
-      var frame;
-      try { frame = JSON.parse(message.data); } catch (error) { return; }
-      if (frame.type === "order.updated") applyOrder(frame.order);
-      else if (frame.type === "event.created") addEvent(frame.event);
-    };
-    ws.onclose = function (event) {
-      if (socket !== ws) return;
-      socket = null;
-      window.clearTimeout(stableTimer);
-      if (FINAL_CODES[event.code]) {
-        stopped = true;
-        showStatus(FINAL_CODES[event.code], "offline");
-        return;
-      }
-      scheduleReconnect(event.code);
-    };
-  }
-
-  // Back online or back to the tab: do not wait out the backoff.
-  function reconnectNow() {
-    if (stopped || socket) return;
-    if (retryTimer) { window.clearTimeout(retryTimer); retryTimer = null; }
-    connect();
-  }
-  window.addEventListener("online", reconnectNow);
-  document.addEventListener("visibilitychange", function () {
-    if (document.visibilityState === "visible") reconnectNow();
-  });
-  window.addEventListener("pagehide", function () {
-    stopped = true;
-    if (socket) socket.close(1000);
-  });
-  window.addEventListener("pageshow", function (event) {
-    // Restored from the back/forward cache: the page may be stale and the socket is gone.
-    if (!event.persisted) return;
-    stopped = false;
-    attempts = 0;
-    reconnectNow();
-  });
-
   localizeTimes(root);
   root.querySelectorAll(".shipped-on[data-date]").forEach(function (node) {
     node.textContent = formatDate(node.dataset.date);
   });
-  connect();
+  LiveSocket.open({
+    path: root.dataset.wsPath,
+    isFinal: function (code) { return Boolean(FINAL_CODES[code]); },
+    tooManyCode: 4429,
+    texts: {
+      live: "Live",
+      reconnecting: "Connection lost — reconnecting…",
+      waiting: "Too many live pages open — close some tabs; live updates resume within a minute.",
+      stopped: function (info) { return FINAL_CODES[info.code]; }
+    },
+    onStatus: showStatus,
+    // Subscribed now: whatever changed since the page was rendered (or while offline) is fetched
+    // once; later changes arrive as pushes.
+    onOpen: function () { refetch(); },
+    onMessage: function (frame) {
+      if (frame.type === "order.updated") applyOrder(frame.order);
+      else if (frame.type === "event.created") addEvent(frame.event);
+    }
+  });
 })();
