@@ -16,7 +16,7 @@ from payments.gateway import GatewayError
 from payments.services import start_checkout
 from production.api.throttles import order_creation_wait
 from production.exceptions import CheckoutUnavailable, OrderError
-from production.lifecycle import OrderState
+from production.lifecycle import OrderFacts, payment_refusal
 from production.models import ProductionOrder
 from production.plumbing.db_retry import rerun_safe
 from production.pricing import Quote, format_money
@@ -112,7 +112,7 @@ def pay_order(request: HttpRequest, order_id: UUID) -> HttpResponse:
     order = get_object_or_404(ProductionOrder, pk=order_id)
     if order.owner_id != request.user.pk:
         raise PermissionDenied
-    if order.status != OrderState.DRAFT:
+    if payment_refusal(OrderFacts.of(order)):  # paid or canceled meanwhile: the page says so
         return redirect("order-detail", order_id=order.pk)
     try:
         return redirect(start_checkout(order=order, request=request))

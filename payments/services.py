@@ -25,7 +25,7 @@ from payments import refunds
 from payments.gateway import get_gateway
 from payments.models import Payment, ProcessedEvent, Refund
 from production.exceptions import OrderError, PaymentMismatch
-from production.lifecycle import EventSource, OrderState
+from production.lifecycle import EventSource, OrderFacts, OrderState, payment_refusal
 from production.models import ProductionOrder
 from production.pricing import format_money
 from production.selectors import only_row
@@ -72,8 +72,9 @@ def start_checkout(*, order: ProductionOrder, request: HttpRequest | None = None
     """
     if order.checkout_url and order.stripe_checkout_session_id:
         return order.checkout_url
-    if order.status != OrderState.DRAFT:
-        raise OrderError(f"{order.reference} is {order.status}: nothing to pay.", field="checkout")
+    refused = payment_refusal(OrderFacts.of(order), reference=order.reference)
+    if refused:
+        raise OrderError(refused, field="checkout")
     session = get_gateway().create_session(order=order, base_url=site_base_url(request))
     order = attach_checkout_session(order=order, session_id=session.id, checkout_url=session.url)
     return order.checkout_url

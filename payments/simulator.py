@@ -34,7 +34,7 @@ from payments.services import (
     site_base_url,
 )
 from production.accounts.access import can_view_order
-from production.lifecycle import OrderState
+from production.lifecycle import OrderFacts, payment_refusal
 from production.models import ProductionOrder
 from production.services.orders import attach_checkout_session
 
@@ -143,7 +143,7 @@ def checkout_page(request: HttpRequest, session_id: str) -> HttpResponse:
         {
             "order": order,
             "session_id": session_id,
-            "payable": order.status == OrderState.DRAFT,
+            "payable": payment_refusal(OrderFacts.of(order)) is None,
             "cancel_url": f"{reverse('order-detail', args=[order.pk])}?checkout=canceled",
         },
     )
@@ -159,7 +159,7 @@ def checkout_action(request: HttpRequest, session_id: str) -> HttpResponse:
     order_page = reverse("order-detail", args=[order.pk])
     if action not in ("pay", "expire"):
         return redirect("payments:checkout", session_id=session_id)
-    if order.status != OrderState.DRAFT:
+    if payment_refusal(OrderFacts.of(order)):
         return redirect(order_page)
     base_url = site_base_url(request)
     if action == "pay":

@@ -1,17 +1,19 @@
 """The order state machine and the shop's rulebook: which moves are legal, who may make them,
 what must hold first, and what each state means on the shop floor.
 
-The spec leaves it open; docs/decisions.md has it as a table. Only
-`production.services` applies these rules; every surface builds its choices from them.
+The spec leaves it open; docs/rulebook.md is generated from this module (`manage.py rulebook
+--write`). Only `production.services` applies these rules; every surface builds its choices from
+them (`offered_moves`) and shows their refusals as they are.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db import models
+from django.utils import timezone
 
 
 class OrderState(models.TextChoices):
@@ -117,12 +119,14 @@ Guard = Callable[[OrderFacts], "str | None"]
 
 
 def _not_on_hold(facts: OrderFacts) -> str | None:
+    """The order is not on hold."""
     if facts.priority == Priority.HOLD:
         return "Release the hold first: the order is on hold."
     return None
 
 
 def _ready(facts: OrderFacts) -> str | None:
+    """The production status is Ready."""
     if facts.production_status != ProductionStatus.READY:
         step = PRODUCTION_STEPS[PRODUCTION_STEPS.index(facts.production_status) + 1]
         return f"{STEP_TODO[step]} first: the order is at {facts.production_status}."
@@ -130,12 +134,14 @@ def _ready(facts: OrderFacts) -> str | None:
 
 
 def _no_proof_waiting(facts: OrderFacts) -> str | None:
+    """No proof waits for the customer's answer."""
     if facts.proof_waiting:
         return f"The customer has not answered proof {facts.proof_waiting} yet."
     return None
 
 
 def _proof_waiting(facts: OrderFacts) -> str | None:
+    """A proof waits for the customer's answer."""
     if not facts.proof_waiting:
         return "No proof is waiting for the customer's answer."
     return None
@@ -155,10 +161,12 @@ class Move:
 
 
 def _after_production_started(facts: OrderFacts) -> bool:
+    """Once production has started."""
     return facts.status == OrderState.IN_PRODUCTION
 
 
 def _nothing_shipped(facts: OrderFacts) -> str | None:
+    """Nothing has left the shop yet."""
     if facts.shipped_quantity:
         return (
             "Part of the order has already left the shop: ship or hand over the rest, "
@@ -348,7 +356,7 @@ def moves_for(facts: OrderFacts, *, actor: Actor) -> list[Move]:
 def step_refusal(facts: OrderFacts, to: ProductionStatus, *, actor: Actor) -> str | None:
     """Why `actor` may not move the production status to `to` now, in words for a person."""
     to = ProductionStatus(to)
-    if actor != Actor.OPERATOR:
+    if actor not in STEP_ACTORS:
         return f"{actor.label} cannot change the production status: operators do."
     if facts.status != OrderState.IN_PRODUCTION:
         return f"Start production first: the order is {facts.status.label}."
@@ -426,15 +434,152 @@ def proof_refusal(facts: OrderFacts, *, actor: Actor) -> str | None:
     return None
 
 
+# --- what a surface offers ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Offer:
+    """One choice a surface offers for an order: a change of state or a production step."""
+
+    field: str  # the `services.orders.update_order` keyword: "status" or "production_status"
+    to: OrderState | ProductionStatus
+    label: str  # what the button says
+    refusal: str | None = None  # why not now: offered, but disabled, with these words beside it
+    forward: bool = False  # the state move that takes the order on: the prominent button
+    final: bool = False  # cannot be undone: the surface asks for confirmation first
+    needs_reason: bool = False  # a note saying why is required with it
+
+    @property
+    def allowed(self) -> bool:
+        return self.refusal is None
+
+
+STATUS_FIELD = "status"
+STEP_FIELD = "production_status"
+STEP_ACTORS: frozenset[Actor] = frozenset({Actor.OPERATOR})  # who moves an order on the floor
+
+
+def offered_moves(facts: OrderFacts, actor: Actor) -> list[Offer]:
+    """What a surface offers `actor` for an order with these facts: each state move the rules
+    give `actor` from the order's state (with its guard's refusal when it cannot be made now),
+    then the next production step, if there is one. The first state move that is not a
+    cancelation is the way forward; canceling stays secondary."""
+    offers = [
+        Offer(
+            STATUS_FIELD,
+            move.to,
+            move.label,
+            refusal=move.guard(facts) if move.guard is not None else None,
+            final=move.final,
+            needs_reason=bool(move.needs_reason and move.needs_reason(facts)),
+        )
+        for move in RULES[facts.status]
+        if actor in move.actors
+    ]
+    forward = next((i for i, o in enumerate(offers) if o.to != OrderState.CANCELED), None)
+    if forward is not None:
+        offers[forward] = replace(offers[forward], forward=True)
+    step = next_step(facts)
+    if step is not None and actor in STEP_ACTORS:
+        offers.append(
+            Offer(
+                STEP_FIELD, step, STEP_LABELS[step], refusal=step_refusal(facts, step, actor=actor)
+            )
+        )
+    return offers
+
+
+def offered_anywhere(actor: Actor) -> list[Offer]:
+    """Every move `offered_moves` gives `actor` for some order, whatever its facts (the bulk menu
+    offers these; each order is then checked on its own): states in the order of `OrderState`,
+    then production steps in the order of the floor. Refusals and "forward" belong to one order,
+    so these have none."""
+    found: dict[tuple[str, str], Offer] = {}
+    for status in OrderState:
+        # Each production status an order in this state may be at (canceled keeps any).
+        steps = (
+            PRODUCTION_STEPS if status == OrderState.IN_PRODUCTION else (STATUS_MAP.get(status),)
+        )
+        for step in steps:
+            facts = OrderFacts(status, step or ProductionStatus.QUEUED, Priority.STANDARD)
+            for offer in offered_moves(facts, actor):
+                found.setdefault(
+                    (offer.field, offer.to), replace(offer, refusal=None, forward=False)
+                )
+    order = [*OrderState, *ProductionStatus]
+    return sorted(found.values(), key=lambda o: (o.field != STATUS_FIELD, order.index(o.to)))
+
+
 def operator_targets() -> list[OrderState]:
     """Every state an operator may ever move an order to (bulk changes offer these)."""
-    return [
-        state
-        for state in OrderState
-        if any(
-            Actor.OPERATOR in m.actors for moves in RULES.values() for m in moves if m.to == state
+    return [o.to for o in offered_anywhere(Actor.OPERATOR) if o.field == STATUS_FIELD]
+
+
+# --- the other rules of an order ------------------------------------------------------------------
+#
+# Some refusals name the order: the services put its reference before them ("ORD-000123: …").
+
+
+def change_sequence(facts: OrderFacts) -> tuple[str, str, str]:
+    """The order in which one request's changes apply (an API PATCH, the admin's form), as the
+    keywords of `services.orders.update_order`. Priority first: releasing a hold and starting
+    production is one request, and holding and starting is refused whole. Then, for an order
+    already in production, the production step before the state: take it to Ready and fulfil it
+    in one request. Otherwise the state before the step: start production, then move on."""
+    if facts.status == OrderState.IN_PRODUCTION:
+        return ("priority", STEP_FIELD, STATUS_FIELD)
+    return ("priority", STATUS_FIELD, STEP_FIELD)
+
+
+def priority_refusal(facts: OrderFacts) -> str | None:
+    """Why the order's priority may not change now: a fulfilled or canceled order keeps the
+    priority it ended with. (The services put the order's reference before these words.)"""
+    if facts.status in FINAL_STATES:
+        return f"priority cannot change once the order is {facts.status.value}"
+    return None
+
+
+def pickup_notice_refusal(
+    facts: OrderFacts, *, actor: Actor, told_at: datetime | None
+) -> str | None:
+    """Why `actor` may not tell the customer now that their order waits at the shop for pickup:
+    what shipping needs first (`ship_refusal`), then once per order. `told_at`: when the customer
+    was told, if they were. (The services put the order's reference before the second refusal.)"""
+    if (refused := ship_refusal(facts, actor=actor)) is not None:
+        return refused
+    if told_at is not None:
+        told = timezone.localtime(told_at).strftime("%Y-%m-%d %H:%M")
+        return f"the customer was already told it is ready for pickup ({told})."
+    return None
+
+
+def proof_answer_refusal(
+    *, by_phone: bool, operator: bool = False, owner: bool = False
+) -> str | None:
+    """Who records the customer's answer to a proof: the customer, on their order page or through
+    the API; or an operator, who records an answer the customer gave by phone (`by_phone`).
+    Either way the answer is the customer's: approving is the customer's move ("Approve proof").
+    `operator`: the person recording it is an operator; `owner`: they are the order's customer."""
+    if by_phone and not operator:
+        return "Only operators record a decision given by phone."
+    if not by_phone and not owner:
+        return (
+            "Only the customer decides on a proof; operators record a phone decision "
+            'with "via": "phone".'
         )
-    ]
+    return None
+
+
+def payment_refusal(facts: OrderFacts, *, reference: str = "The order") -> str | None:
+    """Why the order cannot be paid now: it is payable only while a payment can submit it, that
+    is while it is a draft (starting a checkout, the checkout simulator's Pay button, a payment
+    Stripe confirms). `reference` names the order in the words."""
+    payable = any(
+        m.to == OrderState.SUBMITTED and Actor.STRIPE in m.actors for m in RULES[facts.status]
+    )
+    if not payable:
+        return f"{reference} is {facts.status.value}: nothing to pay."
+    return None
 
 
 def due_date_for(*, submitted_on: date, priority: Priority) -> date:
@@ -529,3 +674,18 @@ def customer_eta_text(order: object) -> str:
         return CUSTOMER_WORDS["eta_draft"].format(days=LEAD_DAYS[facts.priority])
     days = order.eta_days  # type: ignore[attr-defined]
     return CUSTOMER_WORDS["eta_one" if days == 1 else "eta_many"].format(days=days)
+
+
+# Paid and not over: the orders on the shop floor (the production board), those an operator has a
+# way forward for.
+OPEN_STATES: tuple[OrderState, ...] = tuple(
+    status
+    for status in OrderState
+    if any(
+        offer.forward
+        for offer in offered_moves(
+            OrderFacts(status, STATUS_MAP.get(status, ProductionStatus.READY), Priority.STANDARD),
+            Actor.OPERATOR,
+        )
+    )
+)

@@ -17,7 +17,7 @@ from production.api.serializers import (
     ProofDecisionInput,
     ProofUploadInput,
 )
-from production.lifecycle import EventSource
+from production.lifecycle import EventSource, proof_answer_refusal
 from production.models import ArtworkProof, ProductionOrder
 from production.plumbing.request_limits import TOO_LARGE
 from production.proof_files import upload_too_large
@@ -115,13 +115,13 @@ class ProofDecisionView(APIView):
         data.is_valid(raise_exception=True)
         fields = data.validated_data
         by_phone = fields["via"] == ArtworkProof.Via.PHONE
-        if by_phone and not is_operator(request.user):
-            raise exceptions.PermissionDenied("Only operators record a decision given by phone.")
-        if not by_phone and order.owner_id != request.user.pk:
-            raise exceptions.PermissionDenied(
-                "Only the customer decides on a proof; operators record a phone decision "
-                'with "via": "phone".'
-            )
+        refused = proof_answer_refusal(
+            by_phone=by_phone,
+            operator=by_phone and is_operator(request.user),  # asked only when it matters
+            owner=order.owner_id == request.user.pk,
+        )
+        if refused:
+            raise exceptions.PermissionDenied(refused)
         decide_proof(
             order=order.pk,
             revision=revision,

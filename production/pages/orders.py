@@ -23,6 +23,7 @@ from production.lifecycle import (
     customer_eta_text,
     customer_hold_text,
     customer_stage_text,
+    proof_answer_refusal,
 )
 from production.models import ArtworkProof, ProductionOrder
 from production.plumbing.request_limits import wants_json
@@ -143,7 +144,7 @@ def decide_proof(request: HttpRequest, order_id: UUID, revision: int) -> HttpRes
     order = ProductionOrder.objects.only("id", "owner_id").filter(pk=order_id).first()
     if order is None:
         raise Http404("No such order")
-    if order.owner_id != request.user.pk:
+    if proof_answer_refusal(by_phone=False, owner=order.owner_id == request.user.pk):
         raise PermissionDenied
     back = reverse("order-detail", args=[order.pk])
     decision = request.POST.get("decision", "")

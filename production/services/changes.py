@@ -35,6 +35,7 @@ from production.lifecycle import (
     due_date_for,
     move_refusal,
     move_to,
+    priority_refusal,
     step_refusal,
 )
 from production.models import (
@@ -164,11 +165,9 @@ def change_production_status(
 
 
 def change_priority(order: ProductionOrder, to: Priority) -> Change:
-    if order.is_final:
-        raise IllegalTransition(
-            f"{order.reference}: priority cannot change once the order is {order.status}",
-            field="priority",
-        )
+    refused = priority_refusal(OrderFacts.of(order))
+    if refused:
+        raise IllegalTransition(f"{order.reference}: {refused}", field="priority")
     current = Priority(order.priority)
     order.priority = to
     if order.submitted_at is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from uuid import UUID
@@ -23,10 +23,13 @@ from production.exceptions import (
 from production.lifecycle import (
     STATUS_MAP,
     EventSource,
+    OrderFacts,
     OrderState,
     Priority,
     ProductionStatus,
     actor_role,
+    change_sequence,
+    payment_refusal,
 )
 from production.models import (
     FulfillmentEvent,
@@ -305,11 +308,12 @@ def update_order_reporting(
     """Apply an operator's changes to one order, all or nothing; return it and whether anything
     changed (decided under the row lock: of two simultaneous identical requests, one changes it).
 
-    Priority is applied first (releasing a hold and starting production is one request), then the
-    state, then the production status. Each real change writes one event; `note` becomes the message
-    of the main one. A note with no change is kept as an internal operator note. Asking for the
-    value an order already has is a no-op, so retries are safe. The customer and garment of a
-    passed order, when already loaded, are not read again (bulk changes read them for all at once).
+    The changes apply in the rulebook's order (`lifecycle.change_sequence`: priority first; the
+    production step before the state for an order already in production). Each real change
+    writes one event; `note` becomes the message of the main one. A note with no change is kept
+    as an internal operator note. Asking for the value an order already has is a no-op, so
+    retries are safe. The customer and garment of a passed order, when already loaded, are not
+    read again (bulk changes read them for all at once).
     """
     order_id = order.pk if isinstance(order, ProductionOrder) else order
     note = clean_note(note)
@@ -319,20 +323,21 @@ def update_order_reporting(
             for relation in ("owner", "garment"):  # no service ever changes them
                 if (field := ProductionOrder._meta.get_field(relation)).is_cached(order):
                     field.set_cached_value(locked, field.get_cached_value(order))
+        asked = {"priority": priority, "status": status, "production_status": production_status}
+        apply: dict[str, Callable[[], Change]] = {
+            "priority": lambda: change_priority(locked, Priority(priority)),
+            "status": lambda: change_state(
+                locked, OrderState(status), source=source, reason=note, actor=actor
+            ),
+            "production_status": lambda: change_production_status(
+                locked, production_status, source=source
+            ),
+        }
         changes: list[Change] = []
-        if priority is not None and priority != locked.priority:
-            changes.append(change_priority(locked, Priority(priority)))
-        # A production step comes before the state when the order is already in production (take
-        # it to Ready and fulfil it in one request); otherwise after (start it and move on).
-        step_first = locked.status == OrderState.IN_PRODUCTION
-        if step_first and production_status not in (None, locked.production_status):
-            changes.append(change_production_status(locked, production_status, source=source))
-        if status is not None and status != locked.status:
-            changes.append(
-                change_state(locked, OrderState(status), source=source, reason=note, actor=actor)
-            )
-        if not step_first and production_status not in (None, locked.production_status):
-            changes.append(change_production_status(locked, production_status, source=source))
+        # In the rulebook's order; asking for the value the order already has changes nothing.
+        for name in change_sequence(OrderFacts.of(locked)):
+            if asked[name] not in (None, getattr(locked, name)):
+                changes.append(apply[name]())
         if not changes:
             if note:
                 OrderNote.objects.create(order=locked, author=actor, body=note)
@@ -401,7 +406,7 @@ def submit_paid_order_in_transaction(
     `already_locked`: the caller read `order` with select_for_update in this transaction.
     """
     locked = locked_order(order, already_locked)
-    if locked.status != OrderState.DRAFT:
+    if payment_refusal(OrderFacts.of(locked)) is not None:
         if locked.status == OrderState.CANCELED:
             # The payments app refunds it (the caller decides; this domain only keeps it canceled).
             logger.warning("Payment confirmed for canceled order %s", locked.reference)

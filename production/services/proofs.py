@@ -20,6 +20,8 @@ from production.lifecycle import (
     EventSource,
     OrderFacts,
     OrderState,
+    actor_of,
+    proof_answer_refusal,
     proof_refusal,
 )
 from production.models import (
@@ -142,8 +144,13 @@ def decide_proof(
     if decision == ProofDecision.REQUEST_CHANGES and not comment:
         raise OrderError("Say what should change: a comment is needed.", field="comment")
     via = ArtworkProof.Via(via)
-    if (via == ArtworkProof.Via.PHONE) != (source != EventSource.CUSTOMER):
-        raise OrderError("Only an operator records a decision given by phone.", field="via")
+    refused = proof_answer_refusal(
+        by_phone=via == ArtworkProof.Via.PHONE,
+        operator=actor_of(source) == Actor.OPERATOR,
+        owner=source == EventSource.CUSTOMER,
+    )
+    if refused:
+        raise OrderError(refused, field="via")
     order_id = order.pk if isinstance(order, ProductionOrder) else order
     with transaction.atomic(durable=True):
         locked = lock_order(order_id)

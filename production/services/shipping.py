@@ -25,6 +25,7 @@ from production.lifecycle import (
     OrderState,
     actor_of,
     correction_refusal,
+    pickup_notice_refusal,
     ship_refusal,
 )
 from production.models import (
@@ -148,13 +149,11 @@ def announce_pickup(
     with transaction.atomic(durable=True):
         locked = lock_order(order_id)
         _refuse_shipping(locked, source)
-        if locked.pickup_ready_at is not None:
-            told = timezone.localtime(locked.pickup_ready_at).strftime("%Y-%m-%d %H:%M")
-            raise OrderError(
-                f"{locked.reference}: the customer was already told it is ready for pickup "
-                f"({told}).",
-                field="pickup",
-            )
+        refused = pickup_notice_refusal(
+            OrderFacts.of(locked), actor=actor_of(source), told_at=locked.pickup_ready_at
+        )
+        if refused:  # the customer was told already (shipping's refusal was raised above)
+            raise OrderError(f"{locked.reference}: {refused}", field="pickup")
         locked.pickup_ready_at = timezone.now()
         hours = settings.PICKUP_HOURS.strip()
         change = Change(
