@@ -23,10 +23,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from ops.floor import OPEN_STATES, STAGES, Stage
+from ops.floor import STAGES, Stage
 from ops.models import StationScan
 from production import order_reads
-from production.lifecycle import Priority, ProductionStatus
+from production.lifecycle import OPEN_STATES, Priority, ProductionStatus
 from production.models import (
     Garment,
     ProductionOrder,

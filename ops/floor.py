@@ -40,6 +40,7 @@ class Stage:
         return self.step is not None
 
 
+# The board's columns cover the rulebook's open states (`lifecycle.OPEN_STATES`, paid and not over).
 # Paid orders whose artwork is not approved yet wait in Spec Review (with or without a proof
 # waiting for the customer); approved ones are queued; production has a column per step.
 STAGES: tuple[Stage, ...] = (
@@ -54,7 +55,6 @@ STAGES_BY_KEY: dict[str, Stage] = {stage.key: stage for stage in STAGES}
 # A scan station per production step: Printing (starts production), Finishing, Ready (packing).
 STATIONS: tuple[Stage, ...] = tuple(stage for stage in STAGES if stage.is_station)
 STATIONS_BY_KEY: dict[str, Stage] = {stage.key: stage for stage in STATIONS}
-OPEN_STATES: tuple[OrderState, ...] = tuple(dict.fromkeys(stage.status for stage in STAGES))
 
 
 def stage_of(facts: OrderFacts) -> Stage | None:

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from ops.services import BULK_FIELDS
 from production.exceptions import OrderError
-from production.lifecycle import Priority, ProductionStatus, operator_targets
+from production.lifecycle import STATUS_FIELD, STEP_FIELD, Actor, Priority, offered_anywhere
 from production.pricing import THREE_DECIMAL, ZERO_DECIMAL
 from production.tracking import MAX_TRACKING_LENGTH, Carrier
 
@@ -39,22 +39,18 @@ def filter_params(data: QueryDict) -> QueryDict:
     return kept
 
 
-# What a bulk action may set, as "<field>:<value>" options grouped for one <select>. Targets that
-# no operator move can reach (draft; submitted, which only a payment makes) are not offered.
+# What a bulk action may set, as "<field>:<value>" options grouped for one <select>: every move
+# the rulebook offers an operator for some order (each order is then checked on its own). Targets
+# that no operator move reaches (draft; submitted, which only a payment makes) are not offered.
+_OFFERS = offered_anywhere(Actor.OPERATOR)
 BULK_CHOICES: list[tuple[str, list[tuple[str, str]]]] = [
     (
         "Order state",
-        [
-            (f"status:{state.value}", state.label)
-            for state in operator_targets()  # the rulebook's; each order is checked on its own
-        ],
+        [(f"status:{o.to.value}", o.to.label) for o in _OFFERS if o.field == STATUS_FIELD],
     ),
     (
         "Production status",
-        [
-            (f"productionStatus:{s.value}", s.label)
-            for s in (ProductionStatus.FINISHING, ProductionStatus.READY)
-        ],
+        [(f"productionStatus:{o.to.value}", o.to.label) for o in _OFFERS if o.field == STEP_FIELD],
     ),
     ("Priority", [(f"priority:{p.value}", p.label) for p in Priority]),
 ]

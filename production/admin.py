@@ -16,13 +16,13 @@ from django.utils.module_loading import import_string
 from production import notifications
 from production.exceptions import OrderError
 from production.lifecycle import (
-    STEP_LABELS,
+    STATUS_FIELD,
+    STEP_FIELD,
     Actor,
     EventSource,
     OrderFacts,
     Priority,
-    moves_for,
-    next_step,
+    offered_moves,
 )
 from production.models import (
     ArtworkProof,
@@ -187,12 +187,14 @@ class OrderChangeForm(forms.Form):
     def __init__(self, *args: object, order: ProductionOrder, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         blank = [("", "— no change —")]
-        facts = OrderFacts.of(order)
-        moves = moves_for(facts, actor=Actor.OPERATOR)
-        self.fields["move_to"].choices = blank + [(m.to.value, m.label) for m in moves]
-        step = next_step(facts)
-        steps = [(step.value, STEP_LABELS[step])] if step else []
-        self.fields["set_production_status"].choices = blank + steps
+        offers = offered_moves(OrderFacts.of(order), Actor.OPERATOR)
+        self.fields["move_to"].choices = blank + [
+            (o.to.value, o.label) for o in offers if o.field == STATUS_FIELD and o.allowed
+        ]
+        # The next step, even when refused now: the service says why.
+        self.fields["set_production_status"].choices = blank + [
+            (o.to.value, o.label) for o in offers if o.field == STEP_FIELD
+        ]
         self.fields["set_priority"].choices = blank + [
             (p.value, p.label) for p in Priority if p != order.priority
         ]

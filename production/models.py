@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from production.lifecycle import (
     FINAL_STATES,
+    OPEN_STATES,
     EventSource,
     OrderState,
     Priority,
@@ -15,13 +16,6 @@ from production.lifecycle import (
 )
 from production.sorting import ETA_KEY, PRIORITY_RANK
 from production.tracking import Carrier
-
-# Paid and neither fulfilled nor canceled: the production board's orders (ops.floor.OPEN_STATES).
-OPEN_ORDER_STATES: tuple[OrderState, ...] = (
-    OrderState.SUBMITTED,
-    OrderState.APPROVED,
-    OrderState.IN_PRODUCTION,
-)
 
 
 class Technique(models.TextChoices):
@@ -177,11 +171,11 @@ class ProductionOrder(models.Model):
             ),
             # The production board (ops/board.py): the open orders by stage and due date, a small
             # slice of the history; what its counts and filters read is included (index-only).
-            # The states are ops.floor.OPEN_STATES (production can't import ops).
+            # The open states are the rulebook's: submitted, approved, in production.
             models.Index(
                 fields=["status", "production_status", "due_date", "reference"],
                 include=["priority", "garment", "technique_bits"],
-                condition=models.Q(status__in=OPEN_ORDER_STATES),
+                condition=models.Q(status__in=OPEN_STATES),
                 name="order_open_board",
             ),
             # Reference prefix search (LIKE 'ORD-0001%') whatever the database collation.

@@ -33,7 +33,7 @@ from ops.forms import BoardMoveForm, ScanForm
 from ops.models import StationScan
 from ops.services import move_to_stage, scan_at_station
 from ops.views.orders import OperatorRequiredMixin
-from production.lifecycle import OrderFacts
+from production.lifecycle import OPEN_STATES, OrderFacts
 from production.models import ProductionOrder
 
 
@@ -121,7 +121,11 @@ class BoardView(OperatorRequiredMixin, View):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         board = production_board(request.GET)
-        context = {"board": board, "query": board.filters.query()}
+        context = {
+            "board": board,
+            "query": board.filters.query(),
+            "open_states": " ".join(OPEN_STATES),  # the orders on the board, for its script
+        }
         template = "ops/board_columns.html" if request.GET.get("fragment") else "ops/board.html"
         response = render(request, template, context)
         response.content = board.with_csrf_token(response.content, get_token(request))

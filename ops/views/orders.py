@@ -46,19 +46,21 @@ from payments.selectors import refund_summary
 from production.accounts.access import is_operator
 from production.exceptions import OrderError
 from production.lifecycle import (
-    RULES,
-    STEP_LABELS,
+    STATUS_FIELD,
+    STEP_FIELD,
     Actor,
     EventSource,
+    Offer,
     OrderFacts,
     OrderState,
     Priority,
     ProductionStatus,
-    move_to,
-    next_step,
+    correction_refusal,
+    offered_moves,
+    pickup_notice_refusal,
+    priority_refusal,
     proof_refusal,
     ship_refusal,
-    step_refusal,
 )
 from production.models import ProductionOrder
 from production.plumbing.db_retry import rerun_safe
@@ -211,19 +213,15 @@ def render_order_detail(
 ) -> HttpResponse:
     """The ops order page; with a bound form whose errors it shows (nothing was changed)."""
     facts = OrderFacts.of(order)
+    offers = offered_moves(facts, Actor.OPERATOR)
+    states = [o for o in offers if o.field == STATUS_FIELD]
     moves = [
-        {
-            "value": move.to.value,
-            "label": move.label,
-            "refusal": move.guard(facts) if move.guard else None,
-            "final": move.final,
-        }
-        for move in RULES[facts.status]
-        if Actor.OPERATOR in move.actors
+        {"value": o.to.value, "label": o.label, "refusal": o.refusal, "final": o.final}
+        for o in states
     ]
     # The way forward is the prominent button; canceling stays secondary.
-    forward = next((m for m in moves if m["value"] != OrderState.CANCELED), None)
-    step = next_step(facts)
+    forward = next((m for m, o in zip(moves, states, strict=True) if o.forward), None)
+    step = next((o for o in offers if o.field == STEP_FIELD), None)
     proofs = list(proof_history(order_id=order.pk))
     remaining = remaining_by_line(order)
     shipments = list(order.shipments.all())
@@ -250,9 +248,10 @@ def render_order_detail(
             "order": order,
             "transitions": moves,
             "forward": forward,
-            "next_step": step,
-            "next_step_label": STEP_LABELS.get(step, ""),
-            "next_step_refusal": step and step_refusal(facts, step, actor=Actor.OPERATOR),
+            "next_step": step and step.to,
+            "next_step_label": step.label if step else "",
+            "next_step_refusal": step and step.refusal,
+            "priority_refusal": priority_refusal(facts),
             "priorities": Priority.choices,
             "held": order.priority == Priority.HOLD,
             "proofs": proofs,
@@ -263,6 +262,10 @@ def render_order_detail(
             "ship_refusal": ship_refused,
             "shipment_form": shipment_form or ShipmentForm(remaining=remaining),
             "pickup_refusal": ship_refused or (None if settings.PICKUP_ADDRESS else NO_PICKUP),
+            "pickup_notice_refusal": pickup_notice_refusal(
+                facts, actor=Actor.OPERATOR, told_at=order.pickup_ready_at
+            ),
+            "correction_refusal": correction_refusal(facts, actor=Actor.OPERATOR),
             "pickup_address": settings.PICKUP_ADDRESS,
             "pickup_hours": settings.PICKUP_HOURS,
             "money": refund_summary(order=order),
@@ -341,7 +344,7 @@ class OrderActionView(OperatorRequiredMixin, View):
                 messages.success(request, "Message posted to the customer's timeline.")
             else:
                 attribute, choices = BULK_FIELDS[action]
-                move = move_to(order.status, value) if action == "status" else None
+                move = _offered(order, value) if action == "status" else None
                 if move is not None and move.final and not form.cleaned_data["confirmed"]:
                     # Cannot be undone: ask first (a page, so it works without JavaScript).
                     context = {
@@ -350,9 +353,7 @@ class OrderActionView(OperatorRequiredMixin, View):
                         "refund_money": refund_summary(order=order)
                         if move.to == OrderState.CANCELED
                         else None,
-                        "needs_reason": bool(
-                            move.needs_reason and move.needs_reason(OrderFacts.of(order))
-                        ),
+                        "needs_reason": move.needs_reason,
                     }
                     return render(request, "ops/confirm_action.html", context)
                 update_order(
@@ -366,6 +367,12 @@ class OrderActionView(OperatorRequiredMixin, View):
         except OrderError as error:
             messages.error(request, error.message)
         return HttpResponseRedirect(back)
+
+
+def _offered(order: ProductionOrder, value: str) -> Offer | None:
+    """The state move to `value` the order page offers an operator for this order, if any."""
+    offers = offered_moves(OrderFacts.of(order), Actor.OPERATOR)
+    return next((o for o in offers if o.field == STATUS_FIELD and o.to == value), None)
 
 
 class OrderExportView(OperatorRequiredMixin, View):

@@ -12,6 +12,8 @@
   var holder = document.getElementById("board-columns");
   if (!root || !holder || !window.fetch) return;
   var moveUrl = root.getAttribute("data-move-url");
+  // The rulebook's open states (paid, not over: lifecycle.OPEN_STATES), put in the page by the server.
+  var openStates = (root.getAttribute("data-open-states") || "").split(" ").filter(Boolean);
   var fragmentUrl = root.getAttribute("data-fragment-url");
   var reasons = {}; // order id -> reason shown, kept across refreshes for a while
   var changed = {}; // order ids pushed since the last refresh (highlighted after it)
@@ -241,7 +243,7 @@
   function concernsBoard(order) {
     if (!order || !order.id) return false;
     if (cardFor(order.id)) return true;
-    return ["submitted", "approved", "in_production"].indexOf(order.orderStatus) >= 0;
+    return openStates.indexOf(order.orderStatus) >= 0;
   }
 
   // The connection is live-socket.js's. A refusal (44xx but 4429) stops, without a word; anything
