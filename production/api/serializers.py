@@ -5,7 +5,15 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from production.lifecycle import OrderState, Priority, ProductionStatus, actor_role
+from production.lifecycle import (
+    OrderState,
+    Priority,
+    ProductionStatus,
+    actor_role,
+    customer_eta_text,
+    customer_hold_text,
+    customer_stage_text,
+)
 from production.models import (
     ArtworkProof,
     FulfillmentEvent,
@@ -267,6 +275,26 @@ class OrderOutput(OrderSummaryOutput):
     events = EventOutput(source="events.all", many=True)
     proofs = ProofOutput(source="proofs.all", many=True)
     shipments = ShipmentOutput(source="shipments.all", many=True)
+    # The customer's words for the order, as their order page shows them (and updates them from
+    # each socket frame). Like etaDays, etaText counts from today: the cached JSON is kept per day.
+    statusText = serializers.SerializerMethodField(
+        help_text='The order\'s status line in plain words ("Paid — queued for production").'
+    )
+    etaText = serializers.SerializerMethodField(
+        help_text='"Ready in", in words: "5 days", "Ready to ship", or no countdown on hold.'
+    )
+    holdText = serializers.SerializerMethodField(
+        help_text="Why a held order is not moving; empty when it is not on hold."
+    )
+
+    def get_statusText(self, order: ProductionOrder) -> str:
+        return customer_stage_text(order)
+
+    def get_etaText(self, order: ProductionOrder) -> str:
+        return customer_eta_text(order)
+
+    def get_holdText(self, order: ProductionOrder) -> str:
+        return customer_hold_text(order)
 
 
 class OrderEnvelope(serializers.Serializer):

@@ -14,8 +14,9 @@
 
   var FINAL_CODES = { 4401: "Logged out: live updates stopped.", 4403: "Live updates are not available for this order.", 4404: "This order no longer exists." };
 
-  // The customer's words, from the server (production/lifecycle.py CUSTOMER_WORDS): this script
-  // only picks which one applies, the way lifecycle.customer_stage_text does.
+  // The customer's words come from the server: the order's status line, "Ready in" and hold text
+  // with the order itself (statusText, etaText, holdText), the few fixed ones in the page
+  // (production/lifecycle.py CUSTOMER_WORDS).
   var words = JSON.parse(document.getElementById("customer-words").textContent);
   var stageLabels = JSON.parse(document.getElementById("stage-labels").textContent);
   var statusLine = document.getElementById("live-status");
@@ -39,36 +40,14 @@
     });
   }
 
-  function isFinal(order) {
-    return order.orderStatus === "fulfilled" || order.orderStatus === "canceled";
-  }
-
-  function onHold(order) {
-    return String(order.priority).toLowerCase() === "hold" && !isFinal(order);
-  }
-
   function shippedText(order) {
     return words.shipped_progress.replace("{shipped}", order.shippedQuantity).replace("{total}", order.totalQuantity);
   }
 
-  function stageText(order) {
-    if (order.orderStatus === "fulfilled" && order.shippedQuantity) return words.fulfilled_shipped;
-    if (order.orderStatus === "draft" || isFinal(order)) return words[order.orderStatus];
-    if (order.orderStatus === "in_production" && order.shippedQuantity) return shippedText(order);
-    if (order.orderStatus === "in_production" && order.pickupReadyAt) return words.pickup_ready;
-    if (order.proofWaiting) return words.proof_waiting;
-    if (order.orderStatus === "in_production") return words[order.status] || order.status;
-    return words[order.orderStatus] || order.orderStatus;
-  }
-
-  function etaText(order) {
-    if (order.orderStatus === "fulfilled") return words.eta_fulfilled;
-    if (order.orderStatus === "canceled") return words.eta_canceled;
-    if (onHold(order)) return words.eta_hold;
-    // A draft's etaDays is its full lead time (lifecycle.eta_days), counted from payment.
-    var template = order.orderStatus === "draft" ? words.eta_draft
-      : order.etaDays === 1 ? words.eta_one : words.eta_many;
-    return template.replace("{days}", order.etaDays);
+  // The server's words for a field, if the order brought them (JSON cached by a previous release
+  // may not have them yet: what is shown then stays).
+  function showText(node, text) {
+    if (typeof text === "string") node.textContent = text;
   }
 
   function renderProgress(order) {
@@ -274,8 +253,12 @@
     root.dataset.orderStatus = order.orderStatus;
     root.dataset.productionStatus = order.status;
     renderProgress(order);
-    field("stage").textContent = stageText(order);
-    document.getElementById("hold-banner").hidden = !onHold(order);
+    showText(field("stage"), order.statusText);
+    var hold = document.getElementById("hold-banner");
+    if (typeof order.holdText === "string") {
+      hold.hidden = !order.holdText;
+      if (order.holdText) hold.textContent = order.holdText;
+    }
     var thanks = document.getElementById("checkout-thanks");
     // The thank-you stays for the payment just confirmed, and goes once the order moves on.
     if (thanks && order.orderStatus === "submitted" && !thanks.dataset.confirmed) {
@@ -289,7 +272,7 @@
     badge.className = "badge " + String(order.priority).toLowerCase();
     badge.textContent = order.priority;
     field("priority").replaceChildren(badge);
-    field("etaDays").textContent = etaText(order);
+    showText(field("etaDays"), order.etaText);
     document.getElementById("canceled-banner").hidden = order.orderStatus !== "canceled";
     document.getElementById("draft-banner").hidden = order.orderStatus !== "draft";
     (order.events || []).forEach(addEvent);
