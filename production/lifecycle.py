@@ -603,9 +603,9 @@ def eta_days(*, status: OrderState, priority: Priority, due_date: date | None, t
 # --- what the customer reads ----------------------------------------------------------------------
 #
 # One status line per order in plain words, instead of the order state and the production status
-# side by side (a draft is at "Spec Review" only as far as the shop floor is concerned). The live
-# page's script picks from these same words (served via json_script), so an update reads like the
-# server-rendered page.
+# side by side (a draft is at "Spec Review" only as far as the shop floor is concerned). The order
+# JSON carries them (statusText, etaText, holdText), so the live page's script shows the same words
+# as the server-rendered page.
 
 CUSTOMER_WORDS: dict[str, str] = {
     OrderState.DRAFT: "Waiting for payment",
