@@ -6,6 +6,7 @@ Secrets have no production defaults: with DEBUG off, SECRET_KEY must be set. The
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import environ
 from csp.constants import NONCE, NONE, SELF
@@ -128,6 +129,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
+
+
+def _next_database(url: str) -> str:
+    """The same Redis server, the next database index (db 0 → 1): the channel layer's own."""
+    parts = urlsplit(url)
+    index = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(index + 1) % 16}"))
+
+
+# The cache and the channel layer live in separate Redis databases (docs/decisions/), so that
+# clearing the cache (FLUSHDB) never empties the live pages' groups.
+CHANNELS_REDIS_URL = env.str("CHANNELS_REDIS_URL", default="") or (
+    _next_database(REDIS_URL) if REDIS_URL else ""
+)
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -136,7 +151,7 @@ if REDIS_URL:
             "CONFIG": {
                 "hosts": [
                     {
-                        "address": REDIS_URL,
+                        "address": CHANNELS_REDIS_URL,
                         "max_connections": env.int("CHANNELS_REDIS_POOL_SIZE", default=2000),
                     }
                 ],
@@ -154,8 +169,6 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_PREFIX", default="printshop"),
             "OPTIONS": {
-                # cache.clear() leaves the channel layer's keys in the same database alone.
-                "CLIENT_CLASS": "production.plumbing.redis_cache.PrefixClearingClient",
                 "IGNORE_EXCEPTIONS": True,
                 "LOG_IGNORED_EXCEPTIONS": True,
                 "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_CONNECT_TIMEOUT", default=0.5),

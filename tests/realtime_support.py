@@ -50,13 +50,15 @@ def drop_redis_keys(prefix: str) -> None:
         return
     import redis
 
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        keys = list(client.scan_iter(f"{prefix}*", count=1000))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+    # The cache's database and the channel layer's (settings.CHANNELS_REDIS_URL).
+    for url in {REDIS_URL, settings.CHANNELS_REDIS_URL or REDIS_URL}:
+        client = redis.Redis.from_url(url)
+        try:
+            keys = list(client.scan_iter(f"{prefix}*", count=1000))
+            if keys:
+                client.delete(*keys)
+        finally:
+            client.close()
 
 
 def session_key_for(user: object) -> str:
