@@ -146,7 +146,7 @@ CHANNELS_REDIS_URL = env.str("CHANNELS_REDIS_URL", default="") or (
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            # channels_redis, Redis pool sized for a process's sockets (docs/decisions.md).
+            # channels_redis, Redis pool sized for a process's sockets (docs/decisions/0039).
             "BACKEND": "production.realtime.channel_layer.PooledRedisChannelLayer",
             "CONFIG": {
                 "hosts": [
@@ -160,7 +160,7 @@ if REDIS_URL:
             },
         }
     }
-    # Redis accelerates, PostgreSQL decides (docs/decisions.md, "Failing safe"): with Redis down
+    # Redis accelerates, PostgreSQL decides (docs/decisions/0031): with Redis down
     # every cache read misses and every write is skipped, so sessions, tokens and order reads come
     # from the database (slower, never a 500). django-redis shares one pool per process.
     CACHES = {
@@ -194,7 +194,7 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # Messages ride in the session: cheaper per request than signing a cookie on every API call.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 LOGIN_URL = "login"
-# Login throttling (django-axes, docs/decisions.md): LOGIN_FAILURE_LIMIT failed logins per account
+# Login throttling (django-axes, docs/decisions/0046): LOGIN_FAILURE_LIMIT failed logins per account
 # (the email, lower-cased) or per client address lock that account or address out for
 # LOGIN_LOCKOUT_MINUTES; the lockout page is the same for known and unknown accounts. Failures
 # are counted in the database, so the throttle holds while Redis is down.
@@ -290,7 +290,7 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # per SMTP operation, in t
 EMAIL_RETRY_DELAY = env.int("EMAIL_RETRY_DELAY", default=60)
 
 # Task queue (Django's Tasks API, django-tasks backport): tasks are rows in the app's own database,
-# written in the transaction that enqueues them; `manage.py db_worker` runs them (decisions.md).
+# written in the transaction that enqueues them; `manage.py db_worker` runs them (decisions/0041).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # Payments. No STRIPE_SECRET_KEY: the local checkout simulator (DEBUG only) stands in for Stripe.

@@ -1,4 +1,4 @@
-"""Server-side prices, and how money is shown (docs/decisions.md, "Pricing", "Ops dashboard")."""
+"""Server-side prices, and how money is shown (docs/decisions/0006)."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass

@@ -3,7 +3,7 @@
 A number is checked against the formats its carrier publishes (the shapes printed under the
 barcode of its labels), after removing the spaces and dashes people type or labels print. Check
 digits are not verified: they differ per service, and a real label refused at the packing table
-costs more than the rare typo that passes the format (docs/decisions.md). "Other" carriers (a
+costs more than the rare typo that passes the format (docs/decisions/0012). "Other" carriers (a
 courier, a freight forwarder) take any non-empty text, and the operator may give the tracking page
 themselves (http or https only), or none.
 """

@@ -11,7 +11,7 @@ encoded
 once per change and process, not once per socket, and not at all where nobody listens.
 With a shared (Redis) channel layer the send itself leaves the request too, through this
 process's sender thread (`_Sender`): the request that made the change (a Stripe webhook delivery,
-an operator's PATCH) answers without waiting for Redis (docs/decisions.md, "Launch load"). One
+an operator's PATCH) answers without waiting for Redis (docs/decisions/0040). One
 thread, first in first out, so each order's messages keep their order; changes that queue up
 while it works leave together. The in-memory layer (one process, `make run`) and hooks run while
 an outer transaction is still open (tests wrap the services in one) keep the direct send.

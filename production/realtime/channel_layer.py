@@ -1,6 +1,6 @@
 """The Redis channel layer, with a connection pool fit for thousands of sockets per process.
 
-Two fixes over channels_redis's own pool (docs/decisions.md, "Realtime"):
+Two fixes over channels_redis's own pool (docs/decisions/0039):
 
 * A pool that waits. redis-py's default pool allows 100 connections per event loop and the
   next concurrent command raises "Too many connections" (`MaxConnectionsError`). One daphne

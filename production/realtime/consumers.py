@@ -11,7 +11,7 @@ per
 process and group, so a socket has no channel of its own and costs Redis nothing to open or close.
 
 A user may hold at most WS_MAX_SOCKETS_PER_USER sockets in one process; the next is closed with
-4429 (counted per process, see docs/decisions.md). When the channel layer fails (Redis down or
+4429 (counted per process, see docs/decisions/0036). When the channel layer fails (Redis down or
 restarted), sockets close with 4503 and their pages reconnect with backoff, joining their groups
 afresh: a socket whose memberships Redis may have lost never stays open.
 
