@@ -275,7 +275,7 @@ STAGES: tuple[ProductionStatus, ...] = tuple(ProductionStatus)
 
 FINAL_STATES: frozenset[OrderState] = frozenset({OrderState.FULFILLED, OrderState.CANCELED})
 
-# Lead time in calendar days from payment to "ready to ship" (docs/decisions.md).
+# Lead time in calendar days from payment to "ready to ship" (docs/decisions/0007).
 LEAD_DAYS: dict[Priority, int] = {Priority.RUSH: 3, Priority.STANDARD: 7, Priority.HOLD: 7}
 
 
