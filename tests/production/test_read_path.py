@@ -2,7 +2,6 @@
 shared cache and the database, and that no change made through the services is served stale."""
 
 import threading
-import time
 import uuid
 
 import pytest
@@ -143,6 +142,41 @@ def test_a_read_racing_the_commit_is_not_served_after_it(customer, monkeypatch):
     assert get_order_json(order_id=order.pk)["orderStatus"] == "approved"
 
 
+@pytest.mark.django_db(transaction=True)  # the PATCH commits, and its after-commit hooks run
+def test_a_read_racing_the_commit_is_not_served_after_it_on_any_database(
+    customer, customer_api, operator_api, monkeypatch
+):
+    """The race above without a second connection at once, so on SQLite too (its test database
+    cannot read beside an open write; a SQLite file in WAL mode, as `make run` serves, can). The
+    racing request reads the version set inside the writer's transaction, then the row as any
+    other connection sees it before the commit: the old one, given here as what it loads."""
+    order = make_order(owner=customer, state=OrderState.SUBMITTED)
+    assert customer_api.get(order_url(order)).json()["order"]["orderStatus"] == "submitted"
+    row_before_the_commit = (customer.pk, get_order_json(order_id=order.pk))
+    seen_by_the_racing_read: list[str] = []
+    invalidate = order_reads.invalidate
+
+    def racing_read() -> None:
+        entry = order_reads.read_order(order.pk, load=lambda _id: row_before_the_commit)
+        seen_by_the_racing_read.append(entry.payload["orderStatus"])
+
+    def invalidate_then_race(order_id: uuid.UUID) -> None:
+        invalidate(order_id)
+        if order_id == order.pk and not seen_by_the_racing_read:
+            other_request = threading.Thread(target=racing_read)
+            other_request.start()
+            other_request.join(timeout=10)
+
+    monkeypatch.setattr(order_reads, "invalidate", invalidate_then_race)
+    patched = operator_api.patch(order_url(order), {"status": "approved"}, format="json")
+
+    assert seen_by_the_racing_read == ["submitted"]  # the race happened, and stored the old JSON
+    assert patched.status_code == 200
+    assert patched.json()["order"]["orderStatus"] == "approved"
+    assert customer_api.get(order_url(order)).json()["order"]["orderStatus"] == "approved"
+    assert get_order_json(order_id=order.pk)["orderStatus"] == "approved"
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_read_between_the_commit_and_its_hooks_sees_the_change(customer, monkeypatch):
     """Other requests may read as soon as the row is committed, before the writer's after-commit
@@ -182,7 +216,18 @@ def test_this_process_keeps_a_bounded_number_of_orders(monkeypatch, customer, cu
 
 
 def test_a_change_outside_the_services_shows_within_the_ttl(monkeypatch, customer, customer_api):
-    monkeypatch.setattr(order_reads, "TTL", 1)
+    """The shared copy is stored for TTL seconds (the cache forgets it then) and this process's
+    copy is dropped once it is as old: the clock is moved forward, never waited for."""
+    now = [1_700_000_000.0]
+    monkeypatch.setattr(order_reads, "clock", lambda: now[0])
+    stored: dict[str, object] = {}
+    real_set = cache.set
+
+    def recording_set(key, value, timeout=None, *args, **kwargs):
+        stored[key] = timeout
+        return real_set(key, value, timeout, *args, **kwargs)
+
+    monkeypatch.setattr(cache, "set", recording_set)
     order = make_order(owner=customer)
 
     def garment_name() -> str:
@@ -190,8 +235,16 @@ def test_a_change_outside_the_services_shows_within_the_ttl(monkeypatch, custome
 
     before = garment_name()
     Garment.objects.filter(pk=order.garment_id).update(name="Renamed in bulk")
-    assert garment_name() == before  # cached: neither this process's copy nor Redis's expired
-    time.sleep(1.1)
+    assert (
+        garment_name() == before
+    )  # cached: neither this process's copy nor the shared one expired
+
+    shared = [key for key in stored if key.startswith(f"order-json:{order.pk}:")]
+    assert shared and {stored[key] for key in shared} == {order_reads.TTL}
+    cache.delete_many(shared)  # what the shared cache does once those TTL seconds are over
+    now[0] += order_reads.TTL - 1
+    assert garment_name() == before  # this process's copy lives as long as the shared one did
+    now[0] += 1
     assert garment_name() == "Renamed in bulk"
 
 
