@@ -4,7 +4,7 @@ Stock consumers (default dispatch, no auth, no DB), one channel per socket in th
 
 * `ws/minimal/`: `AsyncJsonWebsocketConsumer`, the message's payload JSON-encoded per socket.
 * `ws/orders/<id>/`: `AsyncWebsocketConsumer` in the order's group, forwarding a finished frame
-  (`text`) and building the frames of an `order.changed` itself (`broadcasts.frames_for`, per
+  (`text`) and building the frames of an `order.changed` itself (`frames.frames_for`, per
   socket): the plain stock consumer our own would be without a fan-out hub.
 * `ws/orders-direct/<id>/`: the same without Channels' per-message database hop (`dispatch`
   calls the handler directly), as production/realtime/consumers.py does.
@@ -28,7 +28,7 @@ from channels.generic.websocket import (  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
-from production.realtime import broadcasts  # noqa: E402
+from production.realtime.frames import frames_for  # noqa: E402
 
 GROUP = "bench.minimal"
 
@@ -57,7 +57,7 @@ class OrderFrameConsumer(AsyncWebsocketConsumer):
 
     async def order_changed(self, event: dict) -> None:
         # What a change announces (ids only): each stock consumer builds the frames itself.
-        for frame in await database_sync_to_async(broadcasts.frames_for)(event):
+        for frame in await database_sync_to_async(frames_for)(event):
             await self.send(text_data=frame["text"])
 
 

@@ -118,18 +118,19 @@ async def latency(api: Daphne, sockets_server: Daphne, seed: dict, rounds: int) 
 
 
 def layer_and_messages(env: dict, order_id: str):
-    """Our real broadcast messages for the order, built by production.realtime.broadcasts."""
+    """Our real broadcast messages for the order, built by production.broadcasts."""
     os.environ.update(env)
     import django
 
     django.setup()
     from channels.layers import get_channel_layer
 
-    from production.realtime import broadcasts
+    from production import broadcasts
+    from production.realtime.frames import frames_for
 
     group = broadcasts.order_group(order_id)
     change = {"type": broadcasts.ORDER_CHANGED, "group": group, "order": order_id, "events": []}
-    message = broadcasts.frames_for(change)[0]  # the order.updated frame a process builds once
+    message = frames_for(change)[0]  # the order.updated frame a process builds once
     payload = json.loads(message["text"])
     return get_channel_layer(), group, message, payload
 

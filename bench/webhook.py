@@ -221,7 +221,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.no_broadcast:
-        from production.realtime import broadcasts
+        from production import broadcasts
 
         broadcasts.order_changed = lambda order, events: None
     count = max(10, min(args.events, 5000))

@@ -10,10 +10,10 @@ from uuid import UUID
 
 from ops.floor import MAX_CODE_LENGTH, Stage, parse_code, stage_change
 from ops.models import StationScan
+from production import broadcasts
 from production.exceptions import OrderError
 from production.lifecycle import EventSource, OrderFacts, OrderState, Priority, ProductionStatus
 from production.models import ProductionOrder
-from production.realtime import broadcasts
 from production.services.orders import update_order, update_order_reporting
 
 if TYPE_CHECKING:

@@ -27,12 +27,11 @@ from django_tasks import task
 
 from payments.gateway import GatewayError, GatewayUnavailable, get_gateway
 from payments.models import Payment, Refund
-from production import notifications
+from production import broadcasts, notifications
 from production.exceptions import OrderError
 from production.lifecycle import EventSource
 from production.models import ProductionOrder
 from production.pricing import format_money
-from production.realtime import broadcasts
 from production.services.orders import record_refund_event_in_transaction
 
 if TYPE_CHECKING:

@@ -8,7 +8,6 @@ from django.http import HttpRequest
 
 from production import order_reads
 from production.accounts.access import is_operator
-from production.api.serializers import OrderOutput
 from production.models import (
     OPERATOR_ONLY_KINDS,
     ArtworkProof,
@@ -18,6 +17,7 @@ from production.models import (
     Shipment,
     ShipmentItem,
 )
+from production.order_json import order_json
 from production.order_reads import CachedOrder
 
 M = TypeVar("M", bound=Model)
@@ -71,7 +71,7 @@ def get_cached_order(
 
 def _owner_and_json(order_id: UUID) -> tuple[int, dict] | None:
     order = get_order_detail(order_id=order_id)
-    return None if order is None else (order.owner_id, dict(OrderOutput(order).data))
+    return None if order is None else (order.owner_id, order_json(order))
 
 
 def existing_order_id(*, order_id: UUID | str) -> UUID | None:

@@ -14,8 +14,8 @@ from django.http import HttpRequest
 from rest_framework.authtoken.models import Token
 
 from production.accounts.access import forget_access
+from production.broadcasts import close_session_sockets, recheck_user_sockets
 from production.order_reads import forget_tokens
-from production.realtime.broadcasts import close_session_sockets, recheck_user_sockets
 
 
 @receiver(post_delete, sender=Token)

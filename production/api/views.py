@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from production import broadcasts
 from production.accounts.access import IsOperator, can_view_order
 from production.api.serializers import (
     CheckoutOutput,
@@ -17,16 +18,15 @@ from production.api.serializers import (
     ErrorOutput,
     OrderEnvelope,
     OrderListOutput,
-    OrderSummaryOutput,
     UpdateOrderInput,
 )
 from production.api.throttles import OrderCreateThrottle
 from production.filters import OrderFilter
 from production.lifecycle import EventSource
+from production.order_json import order_summary_json
 from production.order_reads import CachedOrder
 from production.plumbing.db_retry import rerun_safe
 from production.pricing import SizeQuantity
-from production.realtime import broadcasts
 from production.selectors import (
     existing_order_id,
     get_cached_order,
@@ -88,7 +88,7 @@ class OrderCollectionView(APIView):
             raise exceptions.ValidationError(filterset.errors)
         paginator = OrderPagination()
         page = paginator.paginate_queryset(filterset.qs, request, view=self)
-        return paginator.get_paginated_response(OrderSummaryOutput(page, many=True).data)
+        return paginator.get_paginated_response([order_summary_json(order) for order in page])
 
     @extend_schema(
         operation_id="createOrder",
@@ -168,7 +168,7 @@ class OrderDetailView(APIView):
         fields = data.validated_data
         # The live pages hear of the change once the answer is read: the read stores the order's
         # JSON under its new version, so each process with sockets takes it from the cache
-        # instead of reading the order again (`broadcasts.frames_for`).
+        # instead of reading the order again (`frames.frames_for`).
         with broadcasts.held_until_done():
             update_order(
                 order=found,

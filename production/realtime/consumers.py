@@ -37,8 +37,10 @@ from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.utils.crypto import constant_time_compare
 
 from production.accounts.access import can_view_order, is_operator
-from production.realtime import fanout
-from production.realtime.broadcasts import OPS_GROUP, order_group, session_group, user_group
+from production.broadcasts import OPS_GROUP, order_group, session_group, user_group
+
+# `frames` registers the `order.changed` expander: this process's sockets get their frames here.
+from production.realtime import fanout, frames  # noqa: F401
 from production.realtime.channel_layer import UNAVAILABLE
 from production.selectors import get_order_for_access
 

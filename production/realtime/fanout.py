@@ -8,7 +8,7 @@ channel of its own, and a single loop forwards each message to the process's soc
 group, which only write the frame. The layer carries one message per process, whatever the socket
 count.
 
-Group messages name their group (`"group": ...`, see `production.realtime.broadcasts`): one channel
+Group messages name their group (`"group": ...`, see `production.broadcasts`): one channel
 receives for every group the process watches. Some messages say only what changed
 (`order.changed`): the hub turns each into its frames once (`expanders`), for all its sockets of
 the group, and only when it has some. A group is left when its last local socket goes, and
@@ -34,7 +34,7 @@ from channels.layers import BaseChannelLayer
 logger = logging.getLogger(__name__)
 
 # Message types a hub turns into other messages before fanning them out, once per process and
-# message, in order (the next message waits): `production.realtime.broadcasts` registers
+# message, in order (the next message waits): `production.realtime.frames` registers
 # `order.changed`,
 # whose frames are read where the sockets are rather than by the process that made the change.
 expanders: dict[str, Callable[[dict], Awaitable[list[dict]]]] = {}

@@ -3,7 +3,7 @@ FulfillmentEvent per change, announced after commit.
 
 Each public workflow in this package owns its transaction (durable: nothing may wrap it), locks the
 order row before it reads what it changes, writes exactly one FulfillmentEvent per change in that
-same transaction, and announces the change only after commit (`production.realtime.broadcasts`).
+same transaction, and announces the change only after commit (`production.broadcasts`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from uuid import UUID
 from django.db import transaction
 from django.utils import timezone
 
-from production import order_reads
+from production import broadcasts, order_reads
 from production.exceptions import (
     IllegalTransition,
     OrderError,
@@ -43,7 +43,6 @@ from production.models import (
     FulfillmentEvent,
     ProductionOrder,
 )
-from production.realtime import broadcasts
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from production import notifications, order_reads
+from production import broadcasts, notifications, order_reads
 from production.exceptions import (
     IdempotencyConflict,
     InvalidOrder,
@@ -42,7 +42,6 @@ from production.models import (
     technique_bits,
 )
 from production.pricing import SizeQuantity, quote_order
-from production.realtime import broadcasts
 from production.services.changes import (
     Change,
     change_priority,

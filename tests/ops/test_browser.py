@@ -26,7 +26,7 @@ def test_operator_moves_two_rush_orders_to_approved(
 ):
     # This thread runs Playwright's event loop, where the broadcast's async_to_sync cannot run;
     # live updates are not what this test is about.
-    monkeypatch.setattr("production.realtime.broadcasts.order_changed", lambda order, events: None)
+    monkeypatch.setattr("production.broadcasts.order_changed", lambda order, events: None)
     rush = [
         make_order(
             garment=garment, priority=Priority.RUSH, state=OrderState.SUBMITTED, operator=operator

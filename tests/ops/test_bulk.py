@@ -220,7 +220,7 @@ def _bulk_queries(client, change: str, orders) -> int:
     ("change", "state", "per_order"),
     [
         # BEGIN, lock, UPDATE, event, COMMIT; the live pages' processes read the order JSON
-        # themselves (`broadcasts.frames_for`), not this request.
+        # themselves (`frames.frames_for`), not this request.
         ("status:approved", OrderState.SUBMITTED, 5),
         # ... and the customer's mail and its task (the customer and garment are read once).
         ("status:fulfilled", OrderState.IN_PRODUCTION, 7),
@@ -249,7 +249,7 @@ def test_a_bulk_change_is_announced_in_one_send_with_every_order_in_order(
 ):
     from channels.layers import get_channel_layer
 
-    from production.realtime import broadcasts
+    from production import broadcasts
 
     orders = [make_order(garment=garment, state=OrderState.SUBMITTED) for _ in range(3)]
     sent: list[tuple[str, str]] = []

@@ -30,7 +30,7 @@ def test_operator_prints_a_batch_and_downloads_it_when_ready(
 ):
     settings.TICKET_DIRECT_LIMIT = 1  # two orders are a batch for the worker
     monkeypatch.setattr(tickets, "design_thumbnail", lambda url: Thumbnail(None, "off"))
-    monkeypatch.setattr("production.realtime.broadcasts.order_changed", lambda order, events: None)
+    monkeypatch.setattr("production.broadcasts.order_changed", lambda order, events: None)
     orders = [
         make_order(garment=garment, state=OrderState.SUBMITTED, operator=operator) for _ in range(3)
     ]

@@ -12,9 +12,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from payments.services import start_checkout
+from production import broadcasts
 from production.lifecycle import OrderState
 from production.models import ProductionOrder
-from production.realtime import broadcasts
+from production.realtime.frames import frames_for
 from tests.factories import make_order
 from tests.payments.stripe_events import checkout_session, deliver, stripe_event
 
@@ -202,7 +203,7 @@ def test_after_its_commit_a_first_delivery_reads_nothing_and_the_sockets_process
     assert len(change["events"]) == 1
 
     calls.calls.clear()
-    frames = [json.loads(frame["text"]) for frame in broadcasts.frames_for(change)]
-    assert [frame["type"] for frame in frames] == ["order.updated", "event.created"]
-    assert frames[0]["order"]["orderStatus"] == "submitted"
-    assert frames[1]["event"]["id"] == str(change["events"][0])
+    built = [json.loads(frame["text"]) for frame in frames_for(change)]
+    assert [frame["type"] for frame in built] == ["order.updated", "event.created"]
+    assert built[0]["order"]["orderStatus"] == "submitted"
+    assert built[1]["event"]["id"] == str(change["events"][0])

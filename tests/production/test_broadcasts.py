@@ -5,10 +5,11 @@ import uuid
 import pytest
 from channels.layers import get_channel_layer
 
+from production import broadcasts
 from production.lifecycle import EventSource, OrderState
 from production.models import ProductionOrder
-from production.realtime import broadcasts
 from production.realtime.channel_layer import PooledRedisChannelLayer
+from production.realtime.frames import frames_for
 from production.services.orders import transition_order
 from production.services.shipping import record_shipment
 from tests.factories import make_order
@@ -48,7 +49,7 @@ def test_each_process_turns_a_change_into_the_order_its_event_and_the_operators_
             order=order, to=OrderState.IN_PRODUCTION, actor=operator, source=EventSource.OPERATOR
         )
     sent = [message for _, message in layer_sends]
-    to_page, to_operators = (broadcasts.frames_for(message) for message in sent)
+    to_page, to_operators = (frames_for(message) for message in sent)
     page = [json.loads(frame["text"]) for frame in to_page]
     assert [frame["type"] for frame in page] == ["order.updated", "event.created"]
     assert page[0]["order"]["orderStatus"] == "in_production"
@@ -58,7 +59,7 @@ def test_each_process_turns_a_change_into_the_order_its_event_and_the_operators_
     assert row["type"] == "order.updated" and "events" not in row["order"]
     assert row["order"]["orderStatus"] == "in_production"
     # An order gone meanwhile (deleted by support) becomes no frame rather than an error.
-    assert broadcasts.frames_for({**sent[0], "order": str(uuid.uuid4())}) == []
+    assert frames_for({**sent[0], "order": str(uuid.uuid4())}) == []
 
 
 def test_a_broken_channel_layer_is_logged_and_the_change_stands(
@@ -128,7 +129,7 @@ def test_the_last_shipment_announces_the_order_with_its_shipment_and_two_events(
         json.loads(frame["text"])
         for group, message in sent
         if group == f"order.{order.pk}"
-        for frame in broadcasts.frames_for(message)
+        for frame in frames_for(message)
     ]
     assert [frame["type"] for frame in frames] == [
         "order.updated",

@@ -12,10 +12,11 @@ from django.db import connection, connections
 from django.test import Client
 from rest_framework.test import APIClient
 
+from production import broadcasts
 from production.accounts.access import operators_group
 from production.lifecycle import EventSource, OrderState, Priority
 from production.models import ProductionOrder
-from production.realtime import broadcasts, consumers
+from production.realtime import consumers
 from production.services.messages import add_customer_message
 from production.services.orders import transition_order, update_order
 from tests.factories import UserFactory, make_order, operator_user, token_for

@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from production.lifecycle import EventSource, OrderState, Priority, ProductionStatus
-from production.realtime import broadcasts
+from production.realtime.frames import frames_for
 from production.selectors import get_order_json
 from production.services.orders import update_order
 from tests.factories import make_order, make_proof
@@ -130,7 +130,7 @@ def test_every_socket_frame_carries_the_words(
     order = make_order(state=OrderState.APPROVED, operator=operator)
     with django_capture_on_commit_callbacks(execute=True):
         held(order)
-    to_page, to_operators = (broadcasts.frames_for(message) for _, message in layer_sends)
+    to_page, to_operators = (frames_for(message) for _, message in layer_sends)
     frame = json.loads(to_page[0]["text"])
     assert frame["type"] == "order.updated"
     assert (frame["order"]["statusText"], frame["order"]["holdText"]) == (

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from production.lifecycle import EventSource, OrderState
 from production.models import FulfillmentEvent
-from production.realtime import broadcasts
+from production.realtime.frames import frames_for
 from production.services.messages import add_customer_message
 from production.services.orders import transition_order
 from tests.factories import make_order
@@ -72,9 +72,7 @@ def test_socket_frames_name_roles_not_users(
             order=order, to=OrderState.APPROVED, actor=operator, source=EventSource.OPERATOR
         )
     # As the processes with sockets in these groups expand them.
-    frames = [
-        json.loads(f["text"]) for _, change in layer_sends for f in broadcasts.frames_for(change)
-    ]
+    frames = [json.loads(f["text"]) for _, change in layer_sends for f in frames_for(change)]
     order_frame, event_frame, _ops_row = frames
     assert event_frame["type"] == "event.created"
     assert event_frame["event"]["metadata"]["actor"] == "operator"

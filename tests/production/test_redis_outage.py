@@ -18,9 +18,9 @@ from django.test import Client
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosedError
 
+from production import broadcasts
 from production.lifecycle import EventSource, OrderState
 from production.models import ProductionOrder
-from production.realtime import broadcasts
 from production.services.orders import transition_order
 from tests.factories import make_order, operator_user
 from tests.realtime_support import (

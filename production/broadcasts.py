@@ -1,26 +1,21 @@
-"""Announcing committed changes to live pages over the channel layer.
+"""Announcing committed changes to live pages over the channel layer: the domain's outbox for
+sockets, as `production.notifications` is its outbox for e-mail.
 
 Services call `order_changed` inside their transaction; the messages leave only after commit, so a
 rolled-back change is never announced, and a failed send is logged without undoing anything.
 
 After commit the change's process sends only `{"type": "order.changed", "order": <id>,
 "events": [<ids>]}` to the order's group and to the operators' group: it reads nothing more.
-Each process with sockets in that group turns it into the frames, once per process whatever its
-socket count (`frames_for`, called by `production.realtime.fanout`): the order is serialized and
-encoded
-once per change and process, not once per socket, and not at all where nobody listens.
+Each process with sockets in that group turns it into the frames (`production.realtime.frames`).
 With a shared (Redis) channel layer the send itself leaves the request too, through this
 process's sender thread (`_Sender`): the request that made the change (a Stripe webhook delivery,
-an operator's PATCH) answers without waiting for Redis (docs/decisions/0040). One
-thread, first in first out, so each order's messages keep their order; changes that queue up
-while it works leave together. The in-memory layer (one process, `make run`) and hooks run while
-an outer transaction is still open (tests wrap the services in one) keep the direct send.
+an operator's PATCH) answers without waiting for Redis (docs/decisions/0040). One thread, first
+in first out, so each order's messages keep their order; changes that queue up while it works
+leave together. The in-memory layer (one process, `make run`) and hooks run while an outer
+transaction is still open (tests wrap the services in one) keep the direct send.
 
 Every group message names its `group`: each process receives it once and fans it out to its own
 sockets of that group (`production.realtime.fanout`).
-Frames to an order's group: `{"type": "order.updated", "order": {...}}` (the same JSON as
-GET /api/production/<id>) and `{"type": "event.created", "event": {...}}`. To the operators' group:
-`{"type": "order.updated", "order": {...}}` without `events` (a row of GET /api/production).
 """
 
 from __future__ import annotations
@@ -38,14 +33,10 @@ from functools import partial
 from uuid import UUID
 
 from asgiref.sync import async_to_sync
-from channels.db import database_sync_to_async
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
 from django.db import connection, transaction
-from rest_framework.renderers import JSONRenderer
 
 from production.models import FulfillmentEvent, ProductionOrder
-from production.realtime import fanout
-from production.selectors import get_order_json
 
 logger = logging.getLogger(__name__)
 
@@ -110,11 +101,6 @@ def _send_access_changed(user_ids: list[int]) -> None:
         _send(layer, messages, "Access re-check")
 
 
-def frame(message_type: str, **payload: object) -> str:
-    """One WebSocket text frame, encoded as the API encodes its JSON (same bytes for the order)."""
-    return JSONRenderer().render({"type": message_type, **payload}).decode()
-
-
 _held: ContextVar[list[tuple[str, dict]] | None] = ContextVar("held_broadcasts", default=None)
 
 
@@ -149,40 +135,6 @@ def _announce(order_id: UUID, event_ids: list[int]) -> None:
         held.extend(messages)
     else:
         _send(layer, messages, f"Broadcast of order {order_id}")
-
-
-def frames_for(change: dict) -> list[dict]:
-    """The messages an `order.changed` becomes for its group's sockets, read once per process
-    that has sockets in that group (`production.realtime.fanout` calls it): the order as GET
-    /api/production/<id> serves it (the read warms its cache for the clients that refetch) and
-    its new events for the order's group, the order's row for the operators'."""
-    order_json = get_order_json(order_id=UUID(change["order"]))
-    if order_json is None:
-        return []
-    group = change["group"]
-    if group == OPS_GROUP:
-        row = {key: value for key, value in order_json.items() if key != "events"}
-        return [message(group, ORDER_UPDATED, order=row)]
-    # The events are already serialized inside the order: reuse them instead of a second pass.
-    events_by_id = {str(event["id"]): event for event in order_json["events"]}
-    return [message(group, ORDER_UPDATED, order=order_json)] + [
-        message(group, EVENT_CREATED, event=events_by_id[str(pk)])
-        for pk in change["events"]
-        if str(pk) in events_by_id
-    ]
-
-
-async def _frames(change: dict) -> list[dict]:
-    return await database_sync_to_async(frames_for)(change)
-
-
-fanout.expanders[ORDER_CHANGED] = _frames
-
-
-def message(group: str, message_type: str, **payload: object) -> dict:
-    """A group message: its type, its group (for `production.realtime.fanout`) and the finished
-    frame."""
-    return {"type": message_type, "group": group, "text": frame(message_type, **payload)}
 
 
 def _send(layer: BaseChannelLayer, messages: list[tuple[str, dict]], what: str) -> None:

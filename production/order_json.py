@@ -1,0 +1,162 @@
+"""The order as its JSON: the spec's camelCase shape that GET /api/production/<id>, the live
+pages' socket frames and the list rows share, built from the model without DRF.
+
+`production.api.serializers` documents the same shape for the OpenAPI schema; a test asserts the
+two agree field by field (tests/production/test_order_json.py).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from django.urls import reverse
+from django.utils import timezone
+
+from production.lifecycle import (
+    OrderState,
+    actor_role,
+    customer_eta_text,
+    customer_hold_text,
+    customer_stage_text,
+)
+from production.models import (
+    ArtworkProof,
+    FulfillmentEvent,
+    Garment,
+    LineItem,
+    ProductionOrder,
+    Shipment,
+)
+from production.tracking import Carrier
+
+
+def when(value: datetime | None) -> str | None:
+    """A moment as DRF writes it: ISO 8601 in the current time zone, UTC as "Z"."""
+    if value is None:
+        return None
+    text = timezone.localtime(value).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def text_or_none(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def day(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def garment_json(garment: Garment | None) -> dict | None:
+    if garment is None:
+        return None
+    return {
+        "id": garment.shopify_gid,
+        "name": str(garment.name),
+        "imageUrl": garment.image_url_or_none,
+        "sizes": [str(size) for size in garment.sizes],
+        "unitAmount": garment.base_price,
+        "currency": str(garment.currency),
+    }
+
+
+def line_item_json(item: LineItem) -> dict:
+    return {
+        "id": str(item.id),
+        "size": str(item.size),
+        "quantity": item.quantity,
+        "technique": str(item.technique),
+        "unitAmount": item.unit_amount,
+        "metadata": item.metadata,
+    }
+
+
+def event_json(event: FulfillmentEvent) -> dict:
+    # This JSON reaches customers (API, sockets, cached for owner and operators alike): `actor`
+    # is the role from the event's source, also for rows that stored a user id.
+    metadata = event.metadata
+    return {
+        "id": str(event.id),
+        "status": str(event.status),
+        "message": text_or_none(event.message),
+        "occurredAt": when(event.occurred_at),
+        "metadata": None if metadata is None else {**metadata, "actor": actor_role(event.source)},
+    }
+
+
+def proof_json(proof: ArtworkProof) -> dict:
+    return {
+        "revision": proof.revision,
+        "url": reverse("order-proof-file", args=[proof.order_id, proof.revision]),
+        "kind": str(proof.kind),
+        "notes": str(proof.notes),
+        "state": str(proof.state),
+        "sentAt": when(proof.sent_at),
+        "decidedAt": when(proof.decided_at),
+        "decidedVia": str(proof.decided_via) if proof.decided_via else None,
+        "comment": str(proof.comment),
+    }
+
+
+def shipment_json(shipment: Shipment) -> dict:
+    return {
+        "id": str(shipment.id),
+        "kind": str(shipment.kind),
+        "carrier": shipment.carrier or None,
+        "carrierName": Carrier(shipment.carrier).label if shipment.carrier else None,
+        "trackingNumber": shipment.tracking_number or None,
+        "trackingUrl": shipment.tracking_url or None,
+        "shippedOn": day(shipment.shipped_on),
+        "items": [
+            {
+                "lineItemId": str(item.line_item_id),
+                "size": str(item.line_item.size),
+                "quantity": item.quantity,
+            }
+            for item in shipment.items.all()
+        ],
+    }
+
+
+def order_summary_json(order: ProductionOrder) -> dict:
+    """A row of GET /api/production (and of the operators' live list)."""
+    return {
+        "id": str(order.id),
+        "reference": str(order.reference),
+        "status": str(order.production_status),
+        "orderStatus": str(order.status),
+        "createdAt": when(order.created_at),
+        "updatedAt": when(order.updated_at),
+        "prompt": text_or_none(order.prompt),
+        "priority": str(order.get_priority_display()),
+        "etaDays": order.eta_days,
+        "imageUrl": text_or_none(order.design_url),
+        "designUrl": text_or_none(order.design_url),
+        "notes": str(order.notes),
+        "garment": garment_json(order.garment),
+        "lineItems": [line_item_json(item) for item in order.line_items.all()],
+        "totalQuantity": order.total_quantity,
+        "subtotalAmount": order.subtotal_amount,
+        "rushSurchargeAmount": order.rush_surcharge_amount,
+        "totalAmount": order.total_amount,
+        "currency": str(order.currency),
+        "submittedAt": when(order.submitted_at),
+        # Only an unpaid draft still has a checkout to go back to.
+        "checkoutUrl": (order.checkout_url or None) if order.status == OrderState.DRAFT else None,
+        "proofWaiting": order.proof_waiting,
+        "shippedQuantity": order.shipped_quantity,
+        "pickupReadyAt": when(order.pickup_ready_at),
+    }
+
+
+def order_json(order: ProductionOrder) -> dict:
+    """The order as GET /api/production/<id> serves it, with its events, proofs and shipments,
+    and the customer's words for it (as their order page shows them)."""
+    return {
+        **order_summary_json(order),
+        "events": [event_json(event) for event in order.events.all()],
+        "proofs": [proof_json(proof) for proof in order.proofs.all()],
+        "shipments": [shipment_json(shipment) for shipment in order.shipments.all()],
+        "statusText": customer_stage_text(order),
+        "etaText": customer_eta_text(order),
+        "holdText": customer_hold_text(order),
+    }

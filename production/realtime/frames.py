@@ -1,0 +1,58 @@
+"""The frames a live page receives, built where its sockets are.
+
+A change's process announces only `{"type": "order.changed", "order": <id>, "events": [<ids>]}`
+(`production.broadcasts`). Each process with sockets in that group turns it into the frames once,
+whatever its socket count (`frames_for`, which `production.realtime.fanout` calls as the
+`order.changed` expander registered below): the order is serialized and encoded once per change
+and process, not once per socket, and not at all where nobody listens.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from channels.db import database_sync_to_async
+from rest_framework.renderers import JSONRenderer
+
+from production.broadcasts import EVENT_CREATED, OPS_GROUP, ORDER_CHANGED, ORDER_UPDATED
+from production.realtime import fanout
+from production.selectors import get_order_json
+
+
+def frame(message_type: str, **payload: object) -> str:
+    """One WebSocket text frame, encoded as the API encodes its JSON (same bytes for the order)."""
+    return JSONRenderer().render({"type": message_type, **payload}).decode()
+
+
+def frames_for(change: dict) -> list[dict]:
+    """The messages an `order.changed` becomes for its group's sockets, read once per process
+    that has sockets in that group (`production.realtime.fanout` calls it): the order as GET
+    /api/production/<id> serves it (the read warms its cache for the clients that refetch) and
+    its new events for the order's group, the order's row for the operators'."""
+    order_json = get_order_json(order_id=UUID(change["order"]))
+    if order_json is None:
+        return []
+    group = change["group"]
+    if group == OPS_GROUP:
+        row = {key: value for key, value in order_json.items() if key != "events"}
+        return [message(group, ORDER_UPDATED, order=row)]
+    # The events are already serialized inside the order: reuse them instead of a second pass.
+    events_by_id = {str(event["id"]): event for event in order_json["events"]}
+    return [message(group, ORDER_UPDATED, order=order_json)] + [
+        message(group, EVENT_CREATED, event=events_by_id[str(pk)])
+        for pk in change["events"]
+        if str(pk) in events_by_id
+    ]
+
+
+async def _frames(change: dict) -> list[dict]:
+    return await database_sync_to_async(frames_for)(change)
+
+
+fanout.expanders[ORDER_CHANGED] = _frames
+
+
+def message(group: str, message_type: str, **payload: object) -> dict:
+    """A group message: its type, its group (for `production.realtime.fanout`) and the finished
+    frame."""
+    return {"type": message_type, "group": group, "text": frame(message_type, **payload)}
