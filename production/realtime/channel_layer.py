@@ -60,3 +60,10 @@ class PooledRedisChannelLayer(RedisChannelLayer):
         if address is None:
             return aioredis.BlockingConnectionPool(**options)
         return aioredis.BlockingConnectionPool.from_url(address, **options)
+
+    async def group_size(self, group: str) -> int:
+        """How many members `group` has in Redis now (with the fan-out, one per process that
+        has sockets in it), whatever key channels_redis keeps the group under: for checks and
+        tests of socket hygiene."""
+        connection = self.connection(self.consistent_hash(group))
+        return await connection.zcard(self._group_key(group))

@@ -38,8 +38,7 @@ async def settle(check, timeout: float = 5.0) -> None:
 async def members(layer, group: str) -> int:
     if hasattr(layer, "groups"):  # in-memory layer
         return len(layer.groups.get(group, {}))
-    connection = layer.connection(layer.consistent_hash(group))
-    return await connection.zcard(layer._group_key(group))
+    return await layer.group_size(group)
 
 
 async def test_many_sockets_on_one_order_are_one_member_and_each_gets_every_frame_in_order():
