@@ -32,6 +32,7 @@ from production.exceptions import OrderError
 from production.lifecycle import EventSource
 from production.models import ProductionOrder
 from production.pricing import format_money
+from production.services.changes import lock_order, require_transaction
 from production.services.orders import record_refund_event_in_transaction
 
 if TYPE_CHECKING:
@@ -146,8 +147,8 @@ def refund_remaining_in_transaction(
 ) -> list[Refund]:
     """A full refund of what is left on each of the order's payments, in the caller's
     transaction."""
-    _require_transaction()
-    locked = _lock(order.pk)
+    require_transaction()
+    locked = lock_order(order.pk, with_owner=True)
     refunds = []
     for payment in Payment.objects.filter(order=locked):
         remaining = refundable(payment)
@@ -184,7 +185,7 @@ def request_refund(
     order_id = order.pk if isinstance(order, ProductionOrder) else order
     key = f"refund-request-{request_key}" if request_key else ""
     with transaction.atomic(durable=True):
-        locked = _lock(order_id)
+        locked = lock_order(order_id, with_owner=True)
         if key and (existing := Refund.objects.filter(idempotency_key=key).first()):
             return existing  # the same form posted twice
         payments = list(Payment.objects.filter(order=locked))
@@ -326,7 +327,7 @@ def submit_refund(refund_id: str) -> str:
     except GatewayError as exc:
         return _fail(refund, f"Stripe refused the refund: {exc}")
     with transaction.atomic(durable=True):
-        _lock(refund.order_id)
+        lock_order(refund.order_id, with_owner=True)
         locked = Refund.objects.select_for_update().select_related("order").get(pk=refund.pk)
         advance(locked, answer, source=EventSource.SYSTEM)
     return locked.state
@@ -334,7 +335,7 @@ def submit_refund(refund_id: str) -> str:
 
 def _fail(refund: Refund, reason: str) -> str:
     with transaction.atomic(durable=True):
-        _lock(refund.order_id)
+        lock_order(refund.order_id, with_owner=True)
         locked = Refund.objects.select_for_update().select_related("order").get(pk=refund.pk)
         advance(locked, {"status": "failed", "failure_reason": reason}, source=EventSource.SYSTEM)
     return locked.state
@@ -506,7 +507,7 @@ def settle_refund(*, refund_id: UUID, stripe_refund: Mapping[str, Any]) -> bool:
     its events. Returns whether the state changed."""
     with transaction.atomic(durable=True):
         order_id = Refund.objects.values_list("order_id", flat=True).get(pk=refund_id)
-        _lock(order_id)
+        lock_order(order_id, with_owner=True)
         refund = Refund.objects.select_for_update().select_related("order").get(pk=refund_id)
         return advance(refund, stripe_refund, source=EventSource.SYSTEM)
 
@@ -518,17 +519,3 @@ def pending_refunds(*, older_than: timedelta) -> Iterable[Refund]:
         .select_related("order")
         .order_by("created_at")
     )
-
-
-# --- internals -----------------------------------------------------------------------------------
-
-
-def _require_transaction() -> None:
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("Call this inside transaction.atomic(); the caller owns it.")
-
-
-def _lock(order_id: UUID) -> ProductionOrder:
-    # `of`: lock the order row only, not the owner's (PostgreSQL locks every joined row otherwise).
-    orders = ProductionOrder.objects.select_related("owner").select_for_update(of=("self",))
-    return orders.get(pk=order_id)

@@ -82,7 +82,14 @@ def locked_order(order: ProductionOrder | UUID, caller_locked: bool) -> Producti
     return lock_order(order.pk if isinstance(order, ProductionOrder) else order)
 
 
-def lock_order(order_id: UUID) -> ProductionOrder:
+def lock_order(order_id: UUID, *, with_owner: bool = False) -> ProductionOrder:
+    """The order, its row locked until the caller's transaction ends. `with_owner`: its owner
+    read in the same query (the lock still takes the order's row only)."""
+    if with_owner:
+        # `of`: lock the order row only, not the owner's (PostgreSQL locks every joined row
+        # otherwise).
+        orders = ProductionOrder.objects.select_related("owner").select_for_update(of=("self",))
+        return orders.get(pk=order_id)
     return ProductionOrder.objects.select_for_update().get(pk=order_id)
 
 
