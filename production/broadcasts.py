@@ -26,7 +26,7 @@ import logging
 import os
 import queue
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import partial
@@ -137,8 +137,17 @@ def _announce(order_id: UUID, event_ids: list[int]) -> None:
         _send(layer, messages, f"Broadcast of order {order_id}")
 
 
+# Each is called as `observe(messages, what)` whenever this process hands a batch of messages to
+# the channel layer (one event-loop hop, or one hand-over to the sender thread), in the thread that
+# hands it over and before the messages leave. For instrumentation and tests: how many hops a bulk
+# change costs, what the cache holds when the live pages hear of a change. None in production.
+hand_over_observers: list[Callable[[list[tuple[str, dict]], str], None]] = []
+
+
 def _send(layer: BaseChannelLayer, messages: list[tuple[str, dict]], what: str) -> None:
     """Send after commit; whatever fails (the layer, or async_to_sync itself) is logged only."""
+    for observe in hand_over_observers:
+        observe(messages, what)
     if _in_background(layer):
         _sender.submit(layer, messages, what)
         return

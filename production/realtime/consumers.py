@@ -61,6 +61,12 @@ UNAVAILABLE_LOG_SECONDS = 30.0
 _unavailable_logged_at = float("-inf")
 
 
+def open_sockets() -> dict[int, int]:
+    """This process's open live sockets per user id, the count WS_MAX_SOCKETS_PER_USER limits (a
+    copy; a user with no socket open has no entry)."""
+    return dict(_open_sockets)
+
+
 class LiveConsumer(AsyncWebsocketConsumer):
     """A server-to-client stream of pre-encoded frames from the channel layer."""
 

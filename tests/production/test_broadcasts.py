@@ -159,18 +159,15 @@ def test_a_patch_is_announced_once_its_answer_has_cached_the_new_order(
     def refuse(order_id):
         raise NotCached
 
-    real_send = broadcasts._send
-
-    def checking(layer, messages, what):  # the hand-over, in the request's thread
+    def checking(messages, what):  # the hand-over, in the request's thread
         for group, message in messages:
             try:
                 entry = order_reads.read_order(uuid.UUID(message["order"]), load=refuse)
                 found_cached.append((group, entry.payload["status"]))
             except NotCached:
                 found_cached.append((group, None))
-        real_send(layer, messages, what)
 
-    monkeypatch.setattr(broadcasts, "_send", checking)
+    monkeypatch.setattr(broadcasts, "hand_over_observers", [checking])
     response = operator_api.patch(
         f"/api/production/{order.pk}", {"status": "in_production"}, format="json"
     )

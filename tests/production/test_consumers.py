@@ -449,7 +449,7 @@ class TestSocketsPerUser:
         assert await close_code(socket_to(their_path, session_key=key)) == 4403  # refused
         assert await close_code(socket_to(their_path, session_key=key)) == 4403
         assert await place_is_free()
-        assert operator.pk not in consumers._open_sockets  # nothing counted is left
+        assert operator.pk not in consumers.open_sockets()  # nothing counted is left
 
 
 class TestManySockets:
@@ -467,7 +467,7 @@ class TestManySockets:
         settings.CHANNEL_LAYERS = layer_settings(channel_layers, max_connections=200)
         order = await make()
         # Who may listen is tested above; here 2,500 permission queries would only cost time.
-        monkeypatch.setattr(consumers, "_order_refusal", allow_everyone)
+        monkeypatch.setattr(consumers.OrderConsumer, "refusal", allow_everyone)
         session_key = await session_for(order.owner)
         sockets = [owner_socket(order, session_key=session_key) for _ in range(count)]
         for start in range(0, len(sockets), 250):
@@ -495,7 +495,7 @@ class TestManySockets:
             "session": 0,
             "user": 0,
         }
-        assert order.owner.pk not in consumers._open_sockets
+        assert order.owner.pk not in consumers.open_sockets()
 
     @pytest.mark.postgres
     @pytest.mark.skipif(connection.vendor != "postgresql", reason="counts PostgreSQL backends")
@@ -525,7 +525,7 @@ def owner_socket(order: ProductionOrder, session_key: str | None = None) -> Webs
     return communicator
 
 
-async def allow_everyone(user, order_id):
+async def allow_everyone(consumer, user):
     return None
 
 
@@ -539,5 +539,4 @@ def backend_count() -> int:
 async def group_size(layer, group: str) -> int:
     if hasattr(layer, "groups"):  # in-memory layer
         return len(layer.groups.get(group, {}))
-    connection = layer.connection(layer.consistent_hash(group))
-    return await connection.zcard(layer._group_key(group))
+    return await layer.group_size(group)
