@@ -90,17 +90,7 @@ def record_shipment(
         _refuse_shipping(locked, source)
         _check_not_before_payment(locked, shipped_on)
         lines = _lines_to_ship(locked, asked)
-        duplicate = Shipment.objects.filter(
-            order=locked,
-            kind=Shipment.Kind.SHIPMENT,
-            carrier=tracking.carrier,
-            tracking_number=tracking.number,
-        )
-        if duplicate.exists():
-            raise OrderError(
-                f"{_tracking_words(tracking)} is already recorded on {locked.reference}.",
-                field="trackingNumber",
-            )
+        _refuse_known_tracking(locked, tracking)
         shipment = _write_shipment(
             locked,
             lines,
@@ -240,16 +230,7 @@ def correct_shipment(
         )
         if previous == tracking:
             return shipment
-        clash = locked.shipments.filter(
-            kind=Shipment.Kind.SHIPMENT,
-            carrier=tracking.carrier,
-            tracking_number=tracking.number,
-        ).exclude(pk=shipment.pk)
-        if clash.exists():
-            raise OrderError(
-                f"{_tracking_words(tracking)} is already recorded on {locked.reference}.",
-                field="trackingNumber",
-            )
+        _refuse_known_tracking(locked, tracking, other_than=shipment)
         shipment.carrier, shipment.tracking_number, shipment.tracking_url = (
             tracking.carrier,
             tracking.number,
@@ -396,6 +377,23 @@ def _fulfil_if_complete(
     change = change_state(order, OrderState.FULFILLED, source=source, actor=actor)
     change.message = message
     return [change]
+
+
+def _refuse_known_tracking(
+    order: ProductionOrder, tracking: Tracking, *, other_than: Shipment | None = None
+) -> None:
+    """A tracking number is recorded once per order and carrier (a shipment being corrected does
+    not clash with itself)."""
+    clash = order.shipments.filter(
+        kind=Shipment.Kind.SHIPMENT, carrier=tracking.carrier, tracking_number=tracking.number
+    )
+    if other_than is not None:
+        clash = clash.exclude(pk=other_than.pk)
+    if clash.exists():
+        raise OrderError(
+            f"{_tracking_words(tracking)} is already recorded on {order.reference}.",
+            field="trackingNumber",
+        )
 
 
 def _tracking_words(tracking: Tracking) -> str:
