@@ -67,6 +67,12 @@ class Hub:
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task] = []
 
+    @property
+    def tasks(self) -> tuple[asyncio.Task, ...]:
+        """The hub's receive and renew loops while it runs (none before its first socket joins,
+        none once it stopped): a stopped hub must leave no loop behind."""
+        return tuple(self._tasks)
+
     async def add(self, group: str, listener: Listener) -> bool:
         """Deliver `group`'s messages to `listener` from now on (joined when this returns True).
 

@@ -80,13 +80,13 @@ async def test_the_last_socket_leaving_leaves_the_group_and_stops_the_hub():
     first, second = Listener(), Listener()
     hub = await fanout.subscribe(layer, "order.a", first)
     await fanout.subscribe(layer, "order.a", second)
-    tasks = list(hub._tasks)
+    tasks = hub.tasks
 
     await hub.remove("order.a", first)
     assert await members(layer, "order.a") == 1
     await hub.remove("order.a", second)
     assert await members(layer, "order.a") == 0
-    assert hub.stopped
+    assert hub.stopped and hub.tasks == ()
     await asyncio.wait(tasks, timeout=5)
     assert all(task.done() for task in tasks)
 
@@ -170,7 +170,7 @@ async def test_a_failed_receive_closes_every_local_socket_and_a_new_hub_takes_ov
     hub = await fanout.subscribe(layer, "order.a", on_a)
     await fanout.subscribe(layer, "order.b", on_b)
     await fanout.subscribe(layer, "order.a", also_on_a)
-    tasks = list(hub._tasks)
+    tasks = hub.tasks
     with caplog.at_level(logging.ERROR, logger="production.realtime.fanout"):
         layer.down.set()
         await settle(lambda: hub.stopped and all(x.received for x in (on_a, on_b, also_on_a)))
