@@ -11,10 +11,9 @@ from django.views import View
 
 from ops.views.orders import OperatorRequiredMixin
 from production.exceptions import OrderError
-from production.lifecycle import EventSource
 from production.models import ArtworkProof, ProductionOrder
 from production.proof_files import limit_text, upload_too_large
-from production.services.proofs import ProofDecision, decide_proof, send_proof
+from production.services.proofs import ProofDecision, answer_proof, send_proof
 
 
 class ProofSendView(OperatorRequiredMixin, View):
@@ -55,13 +54,11 @@ class ProofPhoneDecisionView(OperatorRequiredMixin, View):
             raise Http404("No such order")
         decision = request.POST.get("decision", "")
         try:
-            decide_proof(
+            answer_proof(
                 order=order.pk,
                 revision=revision,
-                decision=decision,
-                comment=request.POST.get("comment", ""),
+                answer=request.POST,
                 actor=request.user,
-                source=EventSource.OPERATOR,
                 via=ArtworkProof.Via.PHONE,
             )
         except OrderError as error:

@@ -17,12 +17,12 @@ from production.api.serializers import (
     ProofDecisionInput,
     ProofUploadInput,
 )
-from production.lifecycle import EventSource, proof_answer_refusal
+from production.lifecycle import proof_answer_refusal
 from production.models import ArtworkProof, ProductionOrder
 from production.plumbing.request_limits import TOO_LARGE
 from production.proof_files import upload_too_large
 from production.selectors import get_order_json
-from production.services.proofs import decide_proof, send_proof
+from production.services.proofs import answer_proof, send_proof
 
 ERRORS = {
     400: OpenApiResponse(ErrorOutput, description="Invalid request"),
@@ -122,13 +122,7 @@ class ProofDecisionView(APIView):
         )
         if refused:
             raise exceptions.PermissionDenied(refused)
-        decide_proof(
-            order=order.pk,
-            revision=revision,
-            decision=fields["decision"],
-            comment=fields["comment"],
-            actor=request.user,
-            source=EventSource.OPERATOR if by_phone else EventSource.CUSTOMER,
-            via=fields["via"],
+        answer_proof(
+            order=order.pk, revision=revision, answer=fields, actor=request.user, via=fields["via"]
         )
         return Response({"order": get_order_json(order_id=order.pk)})

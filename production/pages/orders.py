@@ -17,7 +17,6 @@ from production.exceptions import OrderError, ProofConflict
 from production.lifecycle import (
     CUSTOMER_WORDS,
     STAGES,
-    EventSource,
     OrderState,
     ProductionStatus,
     customer_eta_text,
@@ -28,8 +27,7 @@ from production.lifecycle import (
 from production.models import ArtworkProof, ProductionOrder
 from production.plumbing.request_limits import wants_json
 from production.selectors import get_order_detail, orders_owned_by
-from production.services import proofs as proofs_services
-from production.services.proofs import ProofDecision
+from production.services.proofs import ProofDecision, answer_proof
 
 ORDERS_PER_PAGE = 20
 
@@ -149,13 +147,11 @@ def decide_proof(request: HttpRequest, order_id: UUID, revision: int) -> HttpRes
     back = reverse("order-detail", args=[order.pk])
     decision = request.POST.get("decision", "")
     try:
-        proofs_services.decide_proof(
+        answer_proof(
             order=order.pk,
             revision=revision,
-            decision=decision,
-            comment=request.POST.get("comment", ""),
+            answer=request.POST,
             actor=request.user,
-            source=EventSource.CUSTOMER,
             via=ArtworkProof.Via.CUSTOMER,
         )
     except OrderError as error:

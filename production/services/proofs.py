@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 from uuid import UUID, uuid4
 
@@ -198,3 +199,25 @@ def decide_proof(
         change.metadata = {**(change.metadata or {}), **extra, "proof": proof.state}
         save_changes(locked, [change], actor=actor, source=source)
     return proof
+
+
+def answer_proof(
+    *,
+    order: ProductionOrder | UUID,
+    revision: int,
+    answer: Mapping[str, str],
+    actor: User | None,
+    via: str,
+) -> ArtworkProof:
+    """`decide_proof` for an answer as a surface receives it (`decision`, `comment`; a missing
+    one is empty): the customer's own on the site (`via` customer), or the customer's answer
+    given by phone and recorded by an operator (`via` phone, the operator as its source)."""
+    return decide_proof(
+        order=order,
+        revision=revision,
+        decision=answer.get("decision", ""),
+        comment=answer.get("comment", ""),
+        actor=actor,
+        source=EventSource.OPERATOR if via == ArtworkProof.Via.PHONE else EventSource.CUSTOMER,
+        via=via,
+    )
