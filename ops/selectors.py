@@ -153,6 +153,13 @@ def matching_orders(filters: QueryDict) -> QuerySet[ProductionOrder]:
     return OrderFilter(unsorted, queryset=ProductionOrder.objects.all()).qs
 
 
+def matching_up_to(filters: QueryDict, limit: int) -> tuple[QuerySet[ProductionOrder], int]:
+    """The orders the list's filters match, and how many: counting stops just past `limit` (a
+    count of limit + 1 means more), so that an over-broad filter is refused cheaply."""
+    matching = matching_orders(filters)
+    return matching, matching.order_by()[: limit + 1].count()
+
+
 @dataclass(frozen=True)
 class Row:
     """One list row, formatted once in Python: the template engine is the slow part of a page."""

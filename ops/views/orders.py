@@ -7,6 +7,7 @@ from uuid import UUID, uuid4
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import UserPassesTestMixin
+from django.forms import Form
 from django.http import (
     Http404,
     HttpRequest,
@@ -35,7 +36,7 @@ from ops.selectors import (
     export_orders,
     get_ops_order,
     list_url,
-    matching_orders,
+    matching_up_to,
     order_list_counts,
     order_list_page,
     remaining_by_line,
@@ -116,18 +117,14 @@ class BulkUpdateView(OperatorRequiredMixin, View):
     def post(self, request: HttpRequest) -> HttpResponse:
         form = BulkUpdateForm(request.POST)
         if not form.is_valid():
-            for error in form.errors.get("__all__", []) or ["Choose a change to apply."]:
-                messages.error(request, error)
-            return redirect(list_url(filter_params(QueryDict(request.POST.get("filters", "")))))
+            return back_to_list(request, form, "Choose a change to apply.")
         data = form.cleaned_data
         filters = data["filter_query"]
         if data["scope"] == "selected":
             ids = data["ids"]
         else:
-            matching = matching_orders(filters)
-            # Counting stops just past the limit: an over-broad filter is refused cheaply.
             limit = settings.OPS_BULK_LIMIT
-            count = matching.order_by()[: limit + 1].count()
+            matching, count = matching_up_to(filters, limit)
             if count > limit:
                 messages.error(
                     request,
@@ -156,6 +153,14 @@ class BulkUpdateView(OperatorRequiredMixin, View):
         )
         _report(request, result, _change_label(data["change"]))
         return redirect(list_url(filters))
+
+
+def back_to_list(request: HttpRequest, form: Form, fallback: str) -> HttpResponse:
+    """A form posted from the list that is not valid: its errors (or `fallback`) shown on the list
+    it came from, with that list's filters."""
+    for error in form.errors.get("__all__", []) or [fallback]:
+        messages.error(request, error)
+    return redirect(list_url(filter_params(QueryDict(request.POST.get("filters", "")))))
 
 
 def _change_label(change: str) -> str:

@@ -14,15 +14,14 @@ from django.http import (
     HttpResponse,
     HttpResponseRedirect,
     JsonResponse,
-    QueryDict,
 )
 from django.shortcuts import render
 from django.urls import reverse
 from django.views import View
 
-from ops.forms import TicketPrintForm, filter_params
+from ops.forms import TicketPrintForm
 from ops.models import TicketBatch
-from ops.selectors import list_url, matching_orders
+from ops.selectors import list_url, matching_up_to
 from ops.tickets import (
     PrintedTickets,
     TicketsRefused,
@@ -30,7 +29,7 @@ from ops.tickets import (
     is_stale,
     print_tickets,
 )
-from ops.views.orders import OperatorRequiredMixin
+from ops.views.orders import OperatorRequiredMixin, back_to_list
 from payments.services import site_base_url
 from production.models import ProductionOrder
 
@@ -74,21 +73,15 @@ class TicketPrintView(OperatorRequiredMixin, View):
     def post(self, request: HttpRequest) -> HttpResponse:
         form = TicketPrintForm(request.POST)
         if not form.is_valid():
-            for error in form.errors.get("__all__", []) or ["Choose what to print."]:
-                messages.error(request, error)
-            return HttpResponseRedirect(
-                list_url(filter_params(QueryDict(request.POST.get("filters", ""))))
-            )
+            return back_to_list(request, form, "Choose what to print.")
         data = form.cleaned_data
         filters = data["filter_query"]
         try:
             if data["scope"] == "selected":
                 ids = data["ids"]
             else:
-                matching = matching_orders(filters)
-                # Counting stops just past the limit: an over-broad filter is refused cheaply.
                 limit = settings.TICKET_BATCH_LIMIT
-                count = matching.order_by()[: limit + 1].count()
+                matching, count = matching_up_to(filters, limit)
                 if count > limit:
                     raise TicketsRefused(
                         f"More than {limit:,} orders match: job tickets are printed at most "
