@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict, Unpack
 from uuid import UUID
 
 from django.conf import settings
@@ -272,26 +272,25 @@ def refresh_technique_bits(order_ids: Iterable[UUID]) -> None:
 # --- changing an order ---------------------------------------------------------------------------
 
 
+class OrderChanges(TypedDict, total=False):
+    """What `update_order` may be asked besides the order, actor and source (its arguments are
+    `update_order_reporting`'s)."""
+
+    status: OrderState | None
+    production_status: ProductionStatus | None
+    priority: Priority | None
+    note: str
+
+
 def update_order(
     *,
     order: ProductionOrder | UUID,
     actor: User | None,
     source: EventSource,
-    status: OrderState | None = None,
-    production_status: ProductionStatus | None = None,
-    priority: Priority | None = None,
-    note: str = "",
+    **changes: Unpack[OrderChanges],
 ) -> ProductionOrder:
     """Apply an operator's changes to one order, all or nothing (see `update_order_reporting`)."""
-    return update_order_reporting(
-        order=order,
-        actor=actor,
-        source=source,
-        status=status,
-        production_status=production_status,
-        priority=priority,
-        note=note,
-    )[0]
+    return update_order_reporting(order=order, actor=actor, source=source, **changes)[0]
 
 
 def update_order_reporting(
