@@ -190,7 +190,7 @@ def orders_version() -> str:
 # thread (a PATCH's answer) starts from it, which saves asking the shared cache for the version it
 # was just given and for JSON that cannot be stored under it yet (two round trips). One slot,
 # taken by the first read of that order: a slot nobody takes (a webhook delivery, a bulk move:
-# the live pages' processes read the order, `broadcasts.frames_for`) only makes a later read of
+# the live pages' processes read the order, `frames.frames_for`) only makes a later read of
 # that order in this thread load it from the database once and store it under a version nobody
 # reads any more — never a stale answer, since that read skips the cached copies.
 _fresh = threading.local()
