@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 from django_tasks import task
@@ -178,16 +178,46 @@ def request_refund(
     state. Never more than is left: paid, less the refunds not failed or canceled, checked under
     the order's row lock, so two requests at once cannot both take the last of it.
 
-    `request_key` (the form's one-time token) makes a double submit one refund."""
+    `request_key` (the form's one-time token) makes a double submit one refund: the same key on
+    the same order for the same amount answers the refund it made; on another order or for
+    another amount it is refused (RefundRefused) and nothing is written."""
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         raise RefundRefused("A refund needs an amount above zero.", field="amount")
     note = (note or "").strip()[:2000]
     order_id = order.pk if isinstance(order, ProductionOrder) else order
     key = f"refund-request-{request_key}" if request_key else ""
+    try:
+        return _request_refund(order_id, amount, actor=actor, note=note, key=key, source=source)
+    except IntegrityError:
+        # The same key committed by a request that raced this one (on any order): its refund
+        # answers, or the mismatch is refused, as if it had been found first.
+        existing = Refund.objects.filter(idempotency_key=key).first() if key else None
+        if existing is None:
+            raise
+        return _same_request(existing, order_id, amount)
+
+
+def _same_request(existing: Refund, order_id: UUID, amount: int) -> Refund:
+    """A refund form's key seen again: the same order and amount is the same request (its refund
+    answers); anything else is a form used twice for different refunds, refused."""
+    if existing.order_id == order_id and existing.amount == amount:
+        return existing
+    raise RefundRefused(
+        "This refund form was used already for "
+        f"{format_money(existing.amount, existing.currency)}"
+        f"{'' if existing.order_id == order_id else ' on another order'}: nothing was refunded "
+        "now. Reload the order's page to make another refund.",
+        field="amount",
+    )
+
+
+def _request_refund(
+    order_id: UUID, amount: int, *, actor: User | None, note: str, key: str, source: EventSource
+) -> Refund:
     with transaction.atomic(durable=True):
         locked = lock_order(order_id, with_owner=True)
         if key and (existing := Refund.objects.filter(idempotency_key=key).first()):
-            return existing  # the same form posted twice
+            return _same_request(existing, locked.pk, amount)  # the same form posted again
         payments = list(Payment.objects.filter(order=locked))
         if not payments:
             raise RefundRefused(

@@ -1,12 +1,15 @@
 """Refunds on the ops order page (what was paid, each refund and why one failed, a partial
 refund form) and in the admin (read-only, failed ones easy to find), for every cancel surface."""
 
+from html import unescape
+
 import pytest
 from django.contrib.messages import get_messages
 
 from payments.models import Refund
 from payments.refunds import request_refund, settle_refund
 from production.lifecycle import OrderState
+from production.models import FulfillmentEvent
 from tests.factories import make_order
 from tests.payments.refund_support import paid_order, refunds_of
 
@@ -181,3 +184,83 @@ def test_the_order_admin_page_lists_its_payment_and_refunds(staff_client, order,
 
     assert order.payments.get().payment_intent_id in html
     assert "10.00 USD" in html and "Partial refund by an operator" in html
+
+
+# --- the form's one-time token belongs to one order and one amount -------------------------------
+
+USED_TOKEN = "3f1e2d4c-5b6a-4798-8a9b-0c1d2e3f4a5b"
+
+
+@pytest.fixture
+def fake_stripe(settings):
+    from tests.payments.fake_stripe import FakeStripe
+
+    fake = FakeStripe().start()
+    settings.STRIPE_SECRET_KEY = "sk_test_fake_key"
+    settings.STRIPE_API_BASE = fake.url
+    yield fake
+    fake.stop()
+
+
+def refund_and_read(client, order, amount, token=USED_TOKEN) -> str:
+    """Post the refund form, follow the redirect as the browser does: the order page's text."""
+    response = client.post(
+        f"/ops/orders/{order.id}/refunds",
+        {"amount": amount, "note": "", "token": token},
+        follow=True,
+    )
+    assert response.redirect_chain == [(f"/ops/orders/{order.id}/", 302)]
+    return unescape(response.content.decode())
+
+
+def stripe_refund_amounts(fake_stripe, task_worker) -> list[str]:
+    task_worker()  # whatever was queued reaches Stripe now
+    return [request["form"]["amount"] for request in fake_stripe.refund_requests()]
+
+
+def test_the_same_form_posted_again_answers_the_same_and_refunds_once(
+    ops_client, order, fake_stripe, task_worker
+):
+    first = refund_and_read(ops_client, order, "1.00")
+    again = refund_and_read(ops_client, order, "1.00")
+
+    requested = "Refund of 1.00 USD requested: Stripe's answer shows below within a minute."
+    assert requested in first
+    assert requested in again
+    assert refunds_of(order) == [(100, "pending", "operator")]
+    assert stripe_refund_amounts(fake_stripe, task_worker) == ["100"]
+
+
+def test_a_used_form_posted_to_another_order_is_refused_and_refunds_nothing(
+    ops_client, order, customer, garment, fake_stripe, task_worker
+):
+    other = paid_order(owner=customer, garment=garment, state=OrderState.APPROVED)
+    refund_and_read(ops_client, order, "1.00")
+
+    shown = refund_and_read(ops_client, other, "5.00")
+
+    assert (
+        "This refund form was used already for 1.00 USD on another order: nothing was refunded "
+        "now. Reload the order's page to make another refund."
+    ) in shown
+    assert "Refund of 1.00 USD requested" not in shown
+    assert "<dt>Refundable</dt><dd>90.00 USD</dd>" in shown
+    assert refunds_of(other) == []
+    assert FulfillmentEvent.objects.filter(order=other, kind="refund").count() == 0
+    assert stripe_refund_amounts(fake_stripe, task_worker) == ["100"]  # order A's only
+
+
+def test_a_used_form_posted_again_with_another_amount_is_refused_and_refunds_nothing(
+    ops_client, order, fake_stripe, task_worker
+):
+    refund_and_read(ops_client, order, "1.00")
+
+    shown = refund_and_read(ops_client, order, "2.00")
+
+    assert (
+        "This refund form was used already for 1.00 USD: nothing was refunded now. Reload the "
+        "order's page to make another refund."
+    ) in shown
+    assert "<dt>Refundable</dt><dd>89.00 USD</dd>" in shown
+    assert refunds_of(order) == [(100, "pending", "operator")]
+    assert stripe_refund_amounts(fake_stripe, task_worker) == ["100"]
