@@ -318,6 +318,9 @@ SHOP_STAFF_EMAIL = env.str("SHOP_STAFF_EMAIL", default="")
 REFUND_SETTLE_AFTER_MINUTES = env.int("REFUND_SETTLE_AFTER_MINUTES", default=30)
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")  # tests point the SDK at a fake server
 STRIPE_WEBHOOK_TOLERANCE = env.int("STRIPE_WEBHOOK_TOLERANCE", default=300)
+# The shop's Stripe account (acct_…): an event naming another `account` is recorded and ignored.
+# Empty: not checked. Events must also match the mode of STRIPE_SECRET_KEY (payments.services).
+STRIPE_ACCOUNT_ID = env.str("STRIPE_ACCOUNT_ID", default="")
 SITE_URL = env.str("SITE_URL", default="")  # absolute base for Stripe's redirect URLs
 
 ORDER_CREATE_RATE = env.str("ORDER_CREATE_RATE", default="30/min")

@@ -26,6 +26,8 @@ class ProcessedEvent(models.Model):
         REFUND_UPDATED = "refund_updated", "Refund state updated"
         REFUND_RECORDED = "refund_recorded", "Refund made outside this app recorded"
         UNKNOWN_PAYMENT = "unknown_payment", "No payment of this shop matches"
+        REFUND_REFUSED = "refund_refused", "Refused: a refund its payment cannot have"
+        OTHER_ACCOUNT = "other_account", "Ignored: another Stripe account or mode"
 
     event_id = models.CharField(max_length=255, unique=True)
     event_type = models.CharField(max_length=100)

@@ -458,6 +458,9 @@ def apply_refund_in_transaction(
     paid total stays true. Returns (outcome, detail) for the event log."""
     refund = _ours(order, stripe_refund)
     if refund is not None:
+        if refused := refund_refusal(stripe_refund, refund.payment):
+            logger.error("%s: Stripe refund event refused: %s", order.reference, refused)
+            return "refund_refused", refused
         changed = advance(refund, stripe_refund, source=source)
         if changed:
             return "refund_updated", f"Refund {refund.pk} is {refund.state}."
@@ -465,9 +468,17 @@ def apply_refund_in_transaction(
     payment = Payment.objects.filter(
         order=order, payment_intent_id=stripe_refund.get("payment_intent") or "-"
     ).first()
-    amount = stripe_refund.get("amount")
-    if payment is None or not isinstance(amount, int) or amount <= 0:
+    if payment is None:
         return "unknown_payment", "No payment of this order matches the refund."
+    amount = stripe_refund.get("amount")
+    if not isinstance(amount, int):
+        refused = f"Refund {stripe_refund.get('id')} carries no amount."
+    else:
+        refused = refund_refusal(stripe_refund, payment)
+    if refused:
+        # Nothing recorded: a refund its payment cannot have is no refund of this shop's money.
+        logger.error("%s: Stripe refund event refused: %s", order.reference, refused)
+        return "refund_refused", refused
     refund = Refund.objects.create(
         order=order,
         payment=payment,
@@ -487,6 +498,27 @@ def apply_refund_in_transaction(
         format_money(amount, refund.currency),
     )
     return "refund_recorded", f"Refund {stripe_refund['id']} made outside this app, recorded."
+
+
+def refund_refusal(stripe_refund: Mapping[str, Any], payment: Payment) -> str:
+    """Why a refund object from Stripe cannot be one of `payment`'s ("" when it can): an amount
+    outside 1 to what the payment took (negative, larger than the payment, larger than any
+    column), or another currency. Such an event is genuine (it is signed), but acting on it
+    cannot be right, and Stripe sending it again would not change it."""
+    amount, currency = stripe_refund.get("amount"), stripe_refund.get("currency")
+    refund_id = stripe_refund.get("id")
+    if isinstance(amount, int) and not 0 < amount <= payment.amount:
+        return (
+            f"Refund {refund_id} is for {amount} (minor units), outside what payment "
+            f"{payment.payment_intent_id} can give back: 1 to {payment.amount} "
+            f"({format_money(payment.amount, payment.currency)})."
+        )
+    if isinstance(currency, str) and currency.lower() != payment.currency:
+        return (
+            f"Refund {refund_id} is in {currency.upper()}, payment {payment.payment_intent_id} "
+            f"was in {payment.currency.upper()}."
+        )
+    return ""
 
 
 def _ours(order: ProductionOrder, stripe_refund: Mapping[str, Any]) -> Refund | None:

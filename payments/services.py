@@ -181,14 +181,18 @@ def handle_event(event: Mapping[str, Any]) -> EventResult:
         logger.info("Stripe event %s of type %s ignored", event_id, event_type)
         return EventResult(event_id, event_type, IGNORED)
     kind, handler = entry
-    obj = kind.read(event)
+    foreign = other_account(event)
+    obj = {} if foreign else kind.read(event)  # another account's object is not looked into
     # A fast path only: the unique column, not this read, is what guarantees once.
     if ProcessedEvent.objects.filter(event_id=event_id).exists():
         return EventResult(event_id, event_type, DUPLICATE)
     try:
         with transaction.atomic(durable=True):
-            order = kind.locate(obj)
-            if order is None:
+            order = None if foreign else kind.locate(obj)
+            if foreign:
+                outcome, detail = Outcome.OTHER_ACCOUNT, foreign
+                logger.error("Stripe event %s ignored: %s", event_id, detail)
+            elif order is None:
                 outcome, detail = kind.unknown
                 logger.warning("Stripe event %s: %s", event_id, detail)
             else:
@@ -209,6 +213,32 @@ def handle_event(event: Mapping[str, Any]) -> EventResult:
             return EventResult(event_id, event_type, DUPLICATE)
         raise
     return EventResult(event_id, event_type, outcome, order.pk if order else None, detail)
+
+
+def other_account(event: Mapping[str, Any]) -> str:
+    """Why a verified event is not this shop's to act on ("" when it is): its `livemode` is not
+    the mode of STRIPE_SECRET_KEY (a live key, `sk_live_`/`rk_live_`, expects live events; a test
+    key or none, the simulator, test events), or it names a Stripe `account` other than
+    STRIPE_ACCOUNT_ID (when that is set). Recorded as `other_account` and answered 200: the
+    endpoint is configured for another account or mode, and Stripe sending it again would not
+    make it ours (docs/decisions/0053). Stripe always sends `livemode`; an event without it (only
+    this code's own tests and tools sign such events) counts as a test-mode event."""
+    livemode = event.get("livemode", False)
+    if not isinstance(livemode, bool):
+        raise InvalidEvent("The event's livemode is not what Stripe sends.")
+    secret_key = settings.STRIPE_SECRET_KEY
+    live_key = secret_key.startswith(("sk_live_", "rk_live_"))
+    if livemode != live_key:
+        key = f"a {'live' if live_key else 'test'}-mode key" if secret_key else "empty"
+        return f"a {'live' if livemode else 'test'}-mode event, but STRIPE_SECRET_KEY is {key}."
+    account = event.get("account")
+    expected = settings.STRIPE_ACCOUNT_ID
+    if account is not None and expected:
+        if not isinstance(account, str):
+            raise InvalidEvent("The event's account is not what Stripe sends.")
+        if account != expected:
+            return f"an event of Stripe account {account[:64]!r}, not STRIPE_ACCOUNT_ID {expected}."
+    return ""
 
 
 @dataclass(frozen=True)
@@ -371,6 +401,19 @@ def _submit(order: ProductionOrder, session: Mapping[str, Any], event_id: str) -
             actor=None,
             source=EventSource.STRIPE,
         )
+        if not made:
+            # This payment's refund was asked for already (another event of the same session,
+            # say checkout.session.completed then async_payment_succeeded): nothing more to do.
+            logger.info(
+                "Stripe event %s: the payment of canceled %s is refunded already",
+                event_id,
+                order.reference,
+            )
+            return (
+                Outcome.UNCHANGED,
+                f"{order.reference} was canceled before this payment; its refund was asked for "
+                "already, nothing more to refund.",
+            )
         refunded = format_money(sum(r.amount for r in made), payment.currency)
         return (
             Outcome.REFUND_REQUESTED,
@@ -393,12 +436,14 @@ def _charge_refunded(
     """`charge.refunded`: each refund it lists (when Stripe includes them) like a refund event;
     a total that our refunds do not explain is said in the log (the refund's own events record
     it)."""
-    outcomes = [
+    applied = [
         refunds.apply_refund_in_transaction(
             order=order, stripe_refund=refund, source=EventSource.STRIPE
-        )[0]
+        )
         for refund in (charge.get("refunds") or {}).get("data", [])
     ]
+    outcomes = [outcome for outcome, _detail in applied]
+    refused = " ".join(d for outcome, d in applied if outcome == Outcome.REFUND_REFUSED)
     detail = ""
     payment = Payment.objects.filter(order=order, payment_intent_id=charge.get("payment_intent"))
     payment = payment.first()
@@ -413,6 +458,8 @@ def _charge_refunded(
                 f"Stripe reports {format_money(reported, payment.currency)} refunded, "
                 f"{format_money(known, payment.currency)} known here as succeeded."
             )
+    if refused:
+        return Outcome.REFUND_REFUSED, f"{refused} {detail}".strip()
     for outcome in (Outcome.REFUND_RECORDED, Outcome.REFUND_UPDATED):
         if outcome in outcomes:
             return outcome, detail
