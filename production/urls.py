@@ -1,9 +1,11 @@
 from django.urls import path
 
 from production import proof_files
+from production.pages import account
 from production.pages import orders as pages
 
 urlpatterns = [
+    path("accounts/api-token/", account.api_token, name="api-token"),
     path("orders/", pages.my_orders, name="order-list"),
     path("orders/<uuid:order_id>/", pages.order_detail, name="order-detail"),
     path(

@@ -58,6 +58,7 @@ PAGES = [
     ("customer", "/orders/new/"),
     ("customer", "/orders/{proof_order}/"),
     ("customer", "/orders/{draft_order}/"),
+    ("customer", "/accounts/api-token/"),
     ("operator", "/ops/orders"),
     ("operator", "/ops/orders?q=ORD&priority=hold"),
     ("operator", "/ops/orders/{proof_order}/"),
