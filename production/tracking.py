@@ -4,8 +4,9 @@ A number is checked against the formats its carrier publishes (the shapes printe
 barcode of its labels), after removing the spaces and dashes people type or labels print. Check
 digits are not verified: they differ per service, and a real label refused at the packing table
 costs more than the rare typo that passes the format (docs/decisions/0012). "Other" carriers (a
-courier, a freight forwarder) take any non-empty text, and the operator may give the tracking page
-themselves (http or https only), or none.
+courier, a freight forwarder) take what a tracking number is made of: letters and digits, with
+spaces, '-', '.' or '/' between them, on one line (no markup, no line breaks); the operator may
+give the tracking page themselves (http or https only), or none.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from django.db import models
 from production.exceptions import OrderError
 
 MAX_TRACKING_LENGTH = 100
+
+# An "other" carrier's number: ASCII letters and digits, single separators between them.
+_OTHER_NUMBER = re.compile(r"[A-Za-z0-9]+(?:[ ./-][A-Za-z0-9]+)*")
 
 
 class Carrier(models.TextChoices):
@@ -102,6 +106,12 @@ def check_tracking(*, carrier: str, number: str, url: str = "") -> Tracking:
             field="trackingNumber",
         )
     if carrier == Carrier.OTHER:
+        if not _OTHER_NUMBER.fullmatch(raw):
+            raise OrderError(
+                "A tracking number is letters and digits, with single spaces, '-', '.' or '/' "
+                "between them.",
+                field="trackingNumber",
+            )
         return Tracking(carrier, raw, _operator_url(url))
     if (url or "").strip():
         raise OrderError(

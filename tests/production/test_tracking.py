@@ -70,11 +70,36 @@ def test_numbers_that_do_not_fit_the_carrier_are_refused(carrier, number, expect
     assert number in refused.value.message
 
 
-def test_other_carriers_take_any_text_and_an_optional_http_link():
+def test_other_carriers_take_a_numbers_characters_and_an_optional_http_link():
     plain = check_tracking(carrier="other", number="  Courier ref 42/B  ")
     assert (plain.number, plain.url) == ("Courier ref 42/B", "")
     linked = check_tracking(carrier="other", number="42", url="https://courier.example/track?id=42")
     assert linked.url == "https://courier.example/track?id=42"
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        "42\nCall us now",
+        "42\r\n43",
+        "<img src=x onerror=alert(1)>",
+        "<b>42</b>",
+        "42 -- 43",
+        "Courier ref: 42",
+        "42\t43",
+        "ÅB-42",
+    ],
+)
+def test_other_carriers_refuse_line_breaks_markup_and_odd_characters(number):
+    with pytest.raises(OrderError, match="letters and digits") as refused:
+        check_tracking(carrier="other", number=number)
+    assert refused.value.field == "trackingNumber"
+
+
+def test_other_carriers_numbers_are_bounded():
+    assert check_tracking(carrier="other", number="A" * 100).number == "A" * 100
+    with pytest.raises(OrderError, match="at most 100 characters"):
+        check_tracking(carrier="other", number="A" * 101)
 
 
 @pytest.mark.parametrize(
