@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from ops.views import floor, orders, proofs, shipping, tickets
+from ops.views import designs, floor, orders, proofs, shipping, tickets
 
 app_name = "ops"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     re_path(r"^orders/bulk/?$", orders.BulkUpdateView.as_view(), name="order-bulk"),
     re_path(r"^orders/export\.csv$", orders.OrderExportView.as_view(), name="order-export"),
     path("orders/<uuid:order_id>/", orders.OrderDetailView.as_view(), name="order-detail"),
+    path("orders/<uuid:order_id>/design", designs.OrderDesignView.as_view(), name="order-design"),
     path("orders/<uuid:order_id>/actions", orders.OrderActionView.as_view(), name="order-action"),
     path(
         "orders/<uuid:order_id>/refunds", orders.RefundRequestView.as_view(), name="refund-request"

@@ -36,7 +36,9 @@ def test_the_page_shows_the_whole_order(ops_client, customer, garment, operator)
     response = ops_client.get(f"/ops/orders/{order.id}/")
     html = response.content.decode()
     assert f"<h1>{order.reference}" in html
-    assert 'src="https://cdn.example.com/design.png"' in html
+    # The design through the app's safe fetch, never straight from the customer's server.
+    assert f'src="/ops/orders/{order.id}/design"' in html
+    assert 'src="https://cdn.example.com/design.png"' not in html
     assert "Classic Tee" in html and garment.shopify_gid in html
     assert "customer@example.com" in html
     assert (
