@@ -10,7 +10,7 @@ PORT ?= 8000
 # because the test client speaks plain HTTP.
 TEST_ENV := DEBUG=false SECRET_KEY=tests-only-insecure-key SECURE_SSL_REDIRECT=false
 DEPLOY_ENV := DEBUG=false SECRET_KEY=deploy-check-$$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n') ALLOWED_HOSTS=shop.example.com \
-  STRIPE_SECRET_KEY=sk_test_deploy_check STRIPE_WEBHOOK_SECRET=whsec_deploy_check
+  SITE_URL=https://shop.example.com STRIPE_SECRET_KEY=sk_test_deploy_check STRIPE_WEBHOOK_SECRET=whsec_deploy_check
 
 .PHONY: run test install lint check-deploy test-unit test-browser browser clean
 

@@ -6,4 +6,7 @@ class ProductionConfig(AppConfig):
     verbose_name = "Production"
 
     def ready(self) -> None:
-        from production import signals  # noqa: F401  (connects the receivers)
+        from production import (  # noqa: F401
+            checks,  # registers the deploy checks
+            signals,  # connects the receivers
+        )
