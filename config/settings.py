@@ -170,7 +170,6 @@ if REDIS_URL:
             "KEY_PREFIX": env.str("CACHE_PREFIX", default="printshop"),
             "OPTIONS": {
                 "IGNORE_EXCEPTIONS": True,
-                "LOG_IGNORED_EXCEPTIONS": True,
                 "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_CONNECT_TIMEOUT", default=0.5),
                 "SOCKET_TIMEOUT": env.float("REDIS_TIMEOUT", default=0.5),
             },
@@ -179,6 +178,10 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# An error the Redis cache ignores is logged (logger "django_redis.cache", now and then: LOGGING
+# below). django-redis reads these two as settings, not as CACHES options.
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+DJANGO_REDIS_LOGGER = "django_redis.cache"
 
 # Live sockets one user may hold open in one daphne process; the next is closed with 4429.
 WS_MAX_SOCKETS_PER_USER = env.int("WS_MAX_SOCKETS_PER_USER", default=20)

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
+from redis.exceptions import OutOfMemoryError
 
 logger = logging.getLogger(__name__)
 
@@ -17,7 +18,7 @@ REQUIRED = frozenset({"database"})  # without these a process cannot serve; the 
 
 
 def dependency_checks() -> dict[str, str]:
-    """{"database": "ok" | "down", "redis": ... (when configured)}."""
+    """{"database": "ok" | "down", "redis": "ok" | "down" | "full" (when configured)}."""
     checks = {"database": _state(_database)}
     if settings.REDIS_URL:
         checks["redis"] = _state(_redis)
@@ -27,6 +28,10 @@ def dependency_checks() -> dict[str, str]:
 def _state(check: Callable[[], None]) -> str:
     try:
         check()
+    except OutOfMemoryError as error:
+        name = check.__name__.lstrip("_")
+        logger.warning("Readiness: %s is full, it refuses writes (%s)", name, error)
+        return "full"
     except Exception as error:
         name = check.__name__.lstrip("_")
         logger.warning("Readiness: %s is down (%s: %s)", name, type(error).__name__, error)
@@ -41,10 +46,13 @@ def _database() -> None:
 
 def _redis() -> None:
     # The cache hides Redis errors (it degrades to the database), so ask Redis itself, through
-    # the cache's pool and timeouts. The channel layer uses the same server (REDIS_URL).
+    # the cache's pool and timeouts. The channel layer uses the same server (REDIS_URL). A write,
+    # not a PING: a Redis at `maxmemory` under `noeviction` answers PING but refuses every write
+    # (OOM), and the channel layer with it (every socket closes with 4503).
+    from django.core.cache import cache
     from django_redis import get_redis_connection
 
-    get_redis_connection("default").ping()
+    get_redis_connection("default").set(cache.make_key("readyz"), b"1", ex=10)
 
 
 @require_GET

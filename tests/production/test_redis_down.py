@@ -31,7 +31,6 @@ def redis_down(settings):
             "LOCATION": dead,
             "OPTIONS": {
                 "IGNORE_EXCEPTIONS": True,
-                "LOG_IGNORED_EXCEPTIONS": True,
                 "SOCKET_CONNECT_TIMEOUT": 0.5,
                 "SOCKET_TIMEOUT": 0.5,
             },
@@ -58,6 +57,21 @@ def test_readyz_names_redis_as_degraded_and_stays_in_the_balancer(client, redis_
         "down": ["redis"],
     }
     assert "Readiness: redis is down" in caplog.text
+
+
+def test_a_failing_cache_is_logged(redis_down, caplog):
+    # The "django_redis" logger does not propagate to the root (LOGGING): listen on it.
+    from django.core.cache import cache
+
+    listened = logging.getLogger("django_redis")
+    listened.addHandler(caplog.handler)
+    try:
+        assert cache.get("any-key") is None  # the miss the site sees: it goes on from the database
+    finally:
+        listened.removeHandler(caplog.handler)
+    [record] = [r for r in caplog.records if r.name == "django_redis.cache"]
+    assert record.getMessage() == "Exception ignored"
+    assert record.exc_info is not None  # with the connection error's traceback
 
 
 def test_readyz_is_503_naming_the_database_when_it_is_down(client):
