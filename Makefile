@@ -48,7 +48,7 @@ run: $(STAMP) .env
 	$(BIN)/python manage.py db_worker --no-reload & worker=$$!; \
 	  trap 'kill -0 $$worker 2>/dev/null && sleep 1; kill $$worker 2>/dev/null; wait $$worker' \
 	    EXIT INT TERM; \
-	  $(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
+	  $(BIN)/python -m production.plumbing.bounded_daphne -b $(HOST) -p $(PORT) config.asgi:application
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

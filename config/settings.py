@@ -262,10 +262,9 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
-# Request bodies: at most this many bytes outside uploaded files (413 beyond, see
-# production.plumbing.request_limits). Files in multipart uploads are not counted here: Django
-# streams them
-# to disk past FILE_UPLOAD_MAX_MEMORY_SIZE (its default, 2.5 MB); the upload view bounds their size.
+# Request bodies: at most this many bytes, multipart or not, on every view that declares no
+# larger limit (the proof uploads: PROOF_MAX_BYTES and the envelope); 413 beyond, before the body
+# is read (production.plumbing.request_limits).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BODY_BYTES", default=1024 * 1024)
 
 # Content-Security-Policy (django-csp): scripts and styles from this site only, no inline code

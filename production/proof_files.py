@@ -53,14 +53,10 @@ def limit_text() -> str:
     return filesizeformat(settings.PROOF_MAX_BYTES)
 
 
-def upload_too_large(request: HttpRequest) -> bool:
-    """Whether the request declares a body bigger than any proof upload can be. Checked before
-    Django reads the body, so a 30 MB upload is refused without being received."""
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    return declared > settings.PROOF_MAX_BYTES + MULTIPART_SLACK
+def proof_upload_limit() -> int:
+    """The largest body a proof upload may have: the file and the multipart envelope around it.
+    Declared on the upload views (`body_limit`): a longer body is refused with 413 unread."""
+    return settings.PROOF_MAX_BYTES + MULTIPART_SLACK
 
 
 def check_proof_file(upload: UploadedFile | None) -> CheckedProof:

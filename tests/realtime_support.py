@@ -253,7 +253,9 @@ class Daphne(ServerProcess):
     def __init__(self, env: dict[str, str], app: str = APP[0]) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        daphne = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), app]
+        # As production serves it: daphne with its request bodies bounded.
+        daphne = [sys.executable, "-m", "production.plumbing.bounded_daphne"]
+        daphne += ["-b", "127.0.0.1", "-p", str(self.port), app]
         super().__init__(daphne, env)
 
     def wait_ready(self, timeout: float = 30) -> None:

@@ -12,19 +12,17 @@ from django.views import View
 from ops.views.orders import OperatorRequiredMixin
 from production.exceptions import OrderError
 from production.models import ArtworkProof, ProductionOrder
-from production.proof_files import limit_text, upload_too_large
+from production.plumbing.request_limits import body_limit
+from production.proof_files import proof_upload_limit
 from production.services.proofs import ProofDecision, answer_proof, send_proof
 
 
+@body_limit(proof_upload_limit)  # a longer body is a 413 page, never read
 class ProofSendView(OperatorRequiredMixin, View):
     """Upload the next revision of the proof (file + notes)."""
 
     def post(self, request: HttpRequest, order_id: UUID) -> HttpResponse:
         back = reverse("ops:order-detail", args=[order_id])
-        # The declared length first: a file far over the limit is refused, never processed.
-        if upload_too_large(request):
-            messages.error(request, f"The proof is too large: at most {limit_text()}.")
-            return HttpResponseRedirect(back)
         order = ProductionOrder.objects.only("id", "reference").filter(pk=order_id).first()
         if order is None:
             raise Http404("No such order")

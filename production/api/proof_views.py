@@ -19,8 +19,8 @@ from production.api.serializers import (
 )
 from production.lifecycle import proof_answer_refusal
 from production.models import ArtworkProof, ProductionOrder
-from production.plumbing.request_limits import TOO_LARGE
-from production.proof_files import upload_too_large
+from production.plumbing.request_limits import body_limit
+from production.proof_files import proof_upload_limit
 from production.selectors import get_order_json
 from production.services.proofs import answer_proof, send_proof
 
@@ -33,11 +33,6 @@ ERRORS = {
 CONFLICT = OpenApiResponse(
     ErrorOutput, description="Conflict: that revision is not the proof waiting for an answer"
 )
-
-
-class PayloadTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = TOO_LARGE
 
 
 def order_for_request(request: Request, order_id: str) -> ProductionOrder:
@@ -53,15 +48,11 @@ def order_for_request(request: Request, order_id: str) -> ProductionOrder:
     return order
 
 
+# A longer body is refused with 413 before anything reads it (RequestSizeLimitMiddleware).
+@body_limit(proof_upload_limit)
 class ProofUploadView(APIView):
     permission_classes = [IsAuthenticated, IsOperator]
     parser_classes = [MultiPartParser]
-
-    def initial(self, request: Request, *args: object, **kwargs: object) -> None:
-        # Before authentication: the session's CSRF check would read (and spool) the body.
-        if upload_too_large(request):
-            raise PayloadTooLarge()
-        super().initial(request, *args, **kwargs)
 
     @extend_schema(
         operation_id="sendProof",

@@ -15,6 +15,7 @@ import socket
 import socketserver
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -193,8 +194,10 @@ class Stack:
     processes: list[Process] = field(default_factory=list)
     http: str = ""
     ws_port: int = 0
+    tmp: str = ""  # the servers' TMPDIR, where uploads and spooled bodies would go
 
     def start(self) -> None:
+        self.tmp = tempfile.mkdtemp(prefix="faults-tmp-")
         self.env = server_env(
             self.database_url,
             REDIS_URL=self.redis.url,
@@ -206,6 +209,7 @@ class Stack:
             SITE_URL="http://127.0.0.1",
             ORDER_CREATE_RATE="100000/min",
             LOG_LEVEL="WARNING",
+            TMPDIR=self.tmp,
         )
         run_manage(self.env, "migrate", "--noinput", "-v", "0")
         run_manage(self.env, "collectstatic", "--noinput", "-v", "0")
@@ -229,6 +233,7 @@ class Stack:
         for process in self.processes:
             process.stop()
         self._daphne.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def logs(self) -> str:
         parts = [f"--- {p.name} ---\n{p.output(8000)}" for p in self.processes]

@@ -48,11 +48,22 @@ def test_a_refused_file_says_why(ops_client, customer):
     assert not ArtworkProof.objects.exists()
 
 
-def test_a_30_mb_file_is_refused(ops_client, customer):
+def test_a_30_mb_file_is_refused_unread_with_the_limit(ops_client, customer):
     order = make_order(owner=customer, state=OrderState.SUBMITTED)
     big = proof_upload(b"\0" * (30 * 1024 * 1024))
-    messages = post(ops_client, f"/ops/orders/{order.id}/proofs", {"file": big})
-    assert messages == ["The proof is too large: at most 10.0\xa0MB."]
+    response = ops_client.post(f"/ops/orders/{order.id}/proofs", {"file": big})
+    assert response.status_code == 413
+    assert "at most 10.1\xa0MB" in response.content.decode()  # the proof and its envelope
+    assert not ArtworkProof.objects.exists()
+
+
+def test_a_file_just_over_the_proof_limit_says_the_limit(ops_client, customer, settings):
+    settings.PROOF_MAX_BYTES = 1024  # read (within the envelope's margin), refused for its size
+    order = make_order(owner=customer, state=OrderState.SUBMITTED)
+    messages = post(
+        ops_client, f"/ops/orders/{order.id}/proofs", {"file": proof_upload(b"\0" * 2048)}
+    )
+    assert messages == ["The proof is too large: at most 1.0\xa0KB."]
     assert not ArtworkProof.objects.exists()
 
 
