@@ -296,6 +296,10 @@ EMAIL_RETRY_DELAY = env.int("EMAIL_RETRY_DELAY", default=60)
 # Task queue (Django's Tasks API, django-tasks backport): tasks are rows in the app's own database,
 # written in the transaction that enqueues them; `manage.py db_worker` runs them (decisions/0041).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# A task RUNNING this long under a worker not seen for as long lost its worker:
+# `requeue_stale_tasks` (cron, and `task_worker` at start) runs it again or fails it
+# (ops.task_recovery).
+TASK_STALE_AFTER_SECONDS = env.int("TASK_STALE_AFTER_SECONDS", default=120)
 
 # Payments. No STRIPE_SECRET_KEY: the local checkout simulator (DEBUG only) stands in for Stripe.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")

@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from ops.models import StationScan, TicketBatch
+from ops.models import StationScan, TaskWorker, TicketBatch
 from production.admin import ReadOnlyAdmin
 
 
@@ -52,3 +52,11 @@ class StationScanAdmin(ReadOnlyAdmin):
     list_select_related = ("order", "scanned_by")
     date_hierarchy = "scanned_at"
     readonly_fields = [f.name for f in StationScan._meta.fields]
+
+
+@admin.register(TaskWorker)
+class TaskWorkerAdmin(ReadOnlyAdmin):
+    """The task workers that said they are alive, and when last (ops.task_recovery)."""
+
+    list_display = ("worker_id", "hostname", "pid", "started_at", "seen_at")
+    ordering = ("-seen_at",)

@@ -101,3 +101,20 @@ class TicketBatch(models.Model):
     @property
     def percent(self) -> int:
         return 100 if not self.total else min(100, self.done * 100 // self.total)
+
+
+class TaskWorker(models.Model):
+    """A task worker (`manage.py task_worker`) that says it is alive: it writes `seen_at` every
+    few seconds from a thread of its own. A task RUNNING under a worker not seen for
+    TASK_STALE_AFTER_SECONDS lost its worker (killed, its host gone): `ops.task_recovery` runs it
+    again or fails it. django-tasks-db records which worker ids claimed a task, not whether they
+    live on."""
+
+    worker_id = models.CharField(max_length=64, primary_key=True)  # db_worker's --worker-id
+    hostname = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    seen_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} ({self.hostname}:{self.pid})"

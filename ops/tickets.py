@@ -229,6 +229,17 @@ def _who(user: AbstractBaseUser | None) -> str:
     return user.get_full_name() or user.email or user.get_username()
 
 
+def requeue_lost_batch(batch_id: str) -> bool:
+    """The worker building this batch is gone: put the batch back in the queue, so its task,
+    run again, builds it from the start (nothing is recorded on the orders before a build
+    finishes). Returns whether it was being built (a finished batch stays as it is)."""
+    return bool(
+        TicketBatch.objects.filter(pk=batch_id, state=TicketBatch.State.RUNNING).update(
+            state=TicketBatch.State.QUEUED, done=0, started_at=None
+        )
+    )
+
+
 # --- old batches -----------------------------------------------------------------------------
 
 

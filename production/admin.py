@@ -223,10 +223,30 @@ class EmailInline(ReadOnlyInline):
         return notifications.delivery_state(email)
 
 
+class DeliveryFilter(admin.SimpleListFilter):
+    """Filter by delivery; "in doubt" lists the mails a person must decide about."""
+
+    title = "delivery"
+    parameter_name = "delivery"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple]:
+        return [("in_doubt", "In doubt"), ("unsent", "Not sent"), ("sent", "Sent")]
+
+    def queryset(self, request: HttpRequest, queryset):
+        if self.value() == "in_doubt":
+            return queryset.filter(pk__in=notifications.in_doubt().values("pk"))
+        if self.value() == "unsent":
+            return queryset.filter(sent_at__isnull=True)
+        if self.value() == "sent":
+            return queryset.filter(sent_at__isnull=False)
+        return queryset
+
+
 @admin.register(OutgoingEmail)
 class OutgoingEmailAdmin(admin.ModelAdmin):
-    """Customer mails and whether they left: support can see what a customer was told, and send
-    a stuck one again once the mail server is back."""
+    """Customer mails and whether they left: support can see what a customer was told, send a
+    stuck one again once the mail server is back, and decide about a mail in doubt (send it
+    again, or mark it sent), each decision recorded in the mail's history."""
 
     list_display = (
         "created_at",
@@ -238,7 +258,7 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
         "attempts",
         "last_error",
     )
-    list_filter = (("sent_at", admin.EmptyFieldListFilter), "kind")
+    list_filter = (DeliveryFilter, "kind")
     search_fields = ("order__reference", "to")
     list_select_related = ("order",)
     readonly_fields = (
@@ -255,7 +275,7 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
         "sent_at",
         "last_error",
     )
-    actions = ["try_again_now"]
+    actions = ["try_again_now", "mark_as_sent"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -267,16 +287,43 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
     def delivery(self, email: OutgoingEmail) -> str:
         return notifications.delivery_state(email)
 
-    @admin.action(description="Try sending the selected unsent mails again now")
+    @admin.action(description="Send the selected unsent (or in-doubt) mails again now")
     def try_again_now(self, request: HttpRequest, queryset) -> None:
         # Queued, not sent here: support's page never waits on the mail server.
-        selected = list(queryset.values_list("pk", flat=True))
-        queued = notifications.retry_now(selected)
-        left = len(selected) - queued
-        text = f"{queued} queued for sending; the task worker sends them within seconds."
+        selected = list(queryset)
+        doubted = set(
+            notifications.in_doubt()
+            .filter(pk__in=[e.pk for e in selected])
+            .values_list("pk", flat=True)
+        )
+        queued = set(notifications.retry_now([email.pk for email in selected]))
+        for email in selected:
+            if email.pk in queued:
+                self.log_change(
+                    request,
+                    email,
+                    "Sent again (was in doubt)" if email.pk in doubted else "Tried again now",
+                )
+        left = len(selected) - len(queued)
+        text = f"{len(queued)} queued for sending; the task worker sends them within seconds."
         if left:
             text += f" {left} left alone (already sent, or being sent right now)."
         self.message_user(request, text, messages.SUCCESS if queued else messages.WARNING)
+
+    @admin.action(
+        description="Mark the selected in-doubt mails as sent (the mail server took them)"
+    )
+    def mark_as_sent(self, request: HttpRequest, queryset) -> None:
+        selected = list(queryset)
+        marked = set(notifications.mark_sent([email.pk for email in selected]))
+        for email in selected:
+            if email.pk in marked:
+                self.log_change(request, email, "Marked as sent (was in doubt)")
+        left = len(selected) - len(marked)
+        text = f"{len(marked)} marked as sent."
+        if left:
+            text += f" {left} left alone (only mails in doubt can be marked as sent)."
+        self.message_user(request, text, messages.SUCCESS if marked else messages.WARNING)
 
 
 @admin.register(ProductionOrder)

@@ -22,7 +22,11 @@ A mail is sent at most once:
 - A worker that could not reach the mail server postpones the other mails for EMAIL_RETRY_DELAY
   without trying them, so an outage costs one EMAIL_TIMEOUT per delay, not one per mail.
 - A worker killed before the hand-over (while connecting) leaves a claim that runs out after
-  CLAIM_LEASE; `manage.py send_pending_email` (cron) then queues the mail again.
+  CLAIM_LEASE; `manage.py send_pending_email` (cron) then queues the mail again. Sooner: once the
+  worker is known gone, `requeue_stale_tasks` releases its claim (`release_claim`) and runs the
+  task again.
+- A mail in doubt waits for a person: support checks the mail server's log, then either sends
+  it again (`retry_now`) or marks it sent (`mark_sent`), from the admin.
 """
 
 from __future__ import annotations
@@ -208,10 +212,11 @@ def enqueue_due(*, limit: int = 500) -> tuple[int, int]:
     return len(due) - len(waiting), len(waiting)
 
 
-def retry_now(email_ids: Iterable[int]) -> int:
-    """Support's "try again now": queue these unsent mails at once, with one more attempt allowed
-    even if they had used them all. In-doubt mails are included (a person checked the mail
-    server); one being handed over right now is not. Returns how many were queued."""
+def retry_now(email_ids: Iterable[int]) -> list[int]:
+    """Support's "try again now" (for a mail in doubt, "send again"): queue these unsent mails at
+    once, with one more attempt allowed even if they had used them all. In-doubt mails are
+    included (a person checked the mail server); one being handed over right now is not. Returns
+    the ids queued."""
     now = timezone.now()
     with transaction.atomic():
         retry = (
@@ -227,7 +232,50 @@ def retry_now(email_ids: Iterable[int]) -> int:
         )
         for email_id in retry_ids:
             deliver_email.enqueue(email_id, despite_outage=True)
-    return len(retry_ids)
+    return retry_ids
+
+
+def release_claim(email_id: int) -> bool:
+    """The worker that claimed this mail is gone (killed while connecting): make the mail due
+    now instead of when its claim runs out. A mail already handed over stays as it is (in doubt:
+    it may have left). Safe even if that worker lives on: the next claim makes its attempt no
+    longer the row's, so it stops before the hand-over. Returns whether the mail is due again."""
+    return bool(
+        OutgoingEmail.objects.filter(
+            pk=email_id,
+            sent_at__isnull=True,
+            handed_over_at__isnull=True,
+            next_attempt_at__gt=timezone.now(),
+            attempts__gt=0,
+        ).update(next_attempt_at=timezone.now())
+    )
+
+
+def in_doubt(*, now: datetime | None = None) -> QuerySet[OutgoingEmail]:
+    """Mails handed over to the mail server without an outcome, long enough ago that their worker
+    is no longer sending them: a person decides (the alert "mail in doubt > 0")."""
+    now = now or timezone.now()
+    return OutgoingEmail.objects.filter(
+        sent_at__isnull=True, handed_over_at__lte=now - IN_DOUBT_AFTER
+    )
+
+
+def mark_sent(email_ids: Iterable[int]) -> list[int]:
+    """Support's "mark as sent": the mail server's log shows these in-doubt mails left. Only
+    mails in doubt are marked (not unsent ones, not one being handed over right now). Returns
+    the ids marked."""
+    now = timezone.now()
+    with transaction.atomic():
+        marked = list(
+            in_doubt(now=now)
+            .select_for_update()
+            .filter(pk__in=list(email_ids))
+            .values_list("pk", flat=True)
+        )
+        OutgoingEmail.objects.filter(pk__in=marked).update(sent_at=now)
+    for email_id in marked:
+        logger.info("E-mail %d in doubt marked as sent by support", email_id)
+    return marked
 
 
 def delivery_state(email: OutgoingEmail, *, now: datetime | None = None) -> str:

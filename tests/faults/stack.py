@@ -37,6 +37,7 @@ from tests.realtime_support import (
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 PASSWORD = "pw-for-tests-123"
 WEBHOOK_SECRET = "whsec_fault_suite"
+WORKER_ID = "fault-suite-worker-1"
 
 
 def suite_marks() -> list:
@@ -223,8 +224,10 @@ class Stack:
         self._daphne = daphne
         # Under a supervisor that starts it again, as the README deploys it: a worker whose
         # database connection is cut exits.
+        # A stable worker id, as docs/operations.md deploys it: a worker started again after a
+        # kill recovers the task its predecessor left RUNNING.
         worker = [sys.executable, "-m", "tests.faults.supervise", sys.executable, "manage.py"]
-        worker += ["db_worker", "--no-reload", "--interval", "0.2"]
+        worker += ["task_worker", "--no-reload", "--interval", "0.2", "--worker-id", WORKER_ID]
         self.processes.append(Process("worker", worker, self.env))
         wait_for_port(http_port)
         daphne.wait_ready()

@@ -218,10 +218,10 @@ class TestOutbox:
         assert ProductionOrder.objects.get(pk=order.pk).status == OrderState.APPROVED
 
         settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-        assert notifications.retry_now([email.pk]) == 1
+        assert notifications.retry_now([email.pk]) == [email.pk]
         assert mailoutbox == []  # queued, not sent by support's click
         assert task_worker() == ["sent"]
-        assert notifications.retry_now([email.pk]) == 0  # sent: nothing to try again
+        assert notifications.retry_now([email.pk]) == []  # sent: nothing to try again
         time_passes()
         assert task_worker() == []
         assert len(mailoutbox) == 1
@@ -283,9 +283,9 @@ class TestOutbox:
         assert task_worker() == []
         assert mailoutbox == []
         # Support checked the mail server's log: the mail never arrived.
-        assert notifications.retry_now([email.pk]) == 0  # not while it may still be sending
+        assert notifications.retry_now([email.pk]) == []  # not while it may still be sending
         OutgoingEmail.objects.update(handed_over_at=timezone.now() - timedelta(hours=1))
-        assert notifications.retry_now([email.pk]) == 1
+        assert notifications.retry_now([email.pk]) == [email.pk]
         assert task_worker() == ["sent"]
         assert len(mailoutbox) == 1
 
