@@ -1,7 +1,10 @@
 import pytest
 
+from tests.faults.report import FaultReport, summary_lines
 from tests.faults.stack import SmtpStandIn, Stack, drop_database, fresh_database
 from tests.realtime_support import RedisServer
+
+REPORTS = pytest.StashKey[list[FaultReport]]()
 
 
 @pytest.fixture(scope="session")
@@ -21,3 +24,20 @@ def stack():
         redis.stop()
         smtp.close()
         drop_database(database)
+
+
+@pytest.fixture
+def fault_report(request: pytest.FixtureRequest) -> FaultReport:
+    """The figures of this scenario (requests, faults, 5xx, writes lost and doubled), printed in
+    the run's terminal summary whether or not output is captured."""
+    report = FaultReport(request.node.nodeid)
+    request.config.stash.setdefault(REPORTS, []).append(report)
+    return report
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    reports = config.stash.get(REPORTS, [])
+    if reports:
+        terminalreporter.section("fault suite")
+        for line in summary_lines(reports):
+            terminalreporter.write_line(line)

@@ -48,7 +48,7 @@ class Killer:
                 self.killed += sum(1 for (done,) in rows if done)
 
 
-def test_killed_connections_lose_and_double_nothing(stack):
+def test_killed_connections_lose_and_double_nothing(stack, fault_report):
     seed = stack.seed(drafts=30, approved=1)
     base = stack.http
     (patched,) = seed["approved"]
@@ -110,6 +110,8 @@ def test_killed_connections_lose_and_double_nothing(stack):
     killer.stop()
     time.sleep(1)
     traffic.stop()
+    fault_report.add_traffic(traffic)
+    fault_report.faults = killer.killed
     assert killer.killed > 0
     assert not traffic.failures, traffic.summary()
     assert not traffic.server_errors(), traffic.summary() + stack.logs()
@@ -133,6 +135,11 @@ def test_killed_connections_lose_and_double_nothing(stack):
         "paid.count(), paid.values('order_id').distinct().count(),"
         f"ProcessedEvent.objects.filter(event_id__startswith='evt_{run}_').count()"
         "]"
+    )
+    written = [(notes, *stored[0:2]), (creates, *stored[2:4]), (len(draft_ids), *stored[4:6])]
+    fault_report.count_writes(
+        lost=sum(max(0, answered - distinct) for answered, _, distinct in written),
+        doubled=sum(total - distinct for _, total, distinct in written),
     )
     assert stored == [
         notes,
