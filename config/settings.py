@@ -194,8 +194,9 @@ AUTH_PASSWORD_VALIDATORS = [
     # Not a rule: Django's password_changed() hook, where a new password revokes the API token.
     {"NAME": "production.accounts.api_tokens.RevokeTokensOnPasswordChange"},
 ]
-# Sessions are read from the cache (Redis in production) and written through to the database.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions are read from the cache (Redis in production) and written through to the database
+# (Django's cached_db, saved again on a new connection when the database connection is cut).
+SESSION_ENGINE = "production.plumbing.sessions"
 # Messages ride in the session: cheaper per request than signing a cookie on every API call.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 LOGIN_URL = "login"

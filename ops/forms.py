@@ -117,6 +117,8 @@ class OrderActionForm(forms.Form):
     value = forms.CharField(required=False, max_length=40)
     body = forms.CharField(required=False, max_length=2000, strip=True)
     confirmed = forms.BooleanField(required=False)  # a move that cannot be undone was confirmed
+    # The note and message forms' one-time token: the same form posted again adds nothing.
+    token = forms.UUIDField(required=False)
 
     def clean(self) -> dict:
         data = super().clean()

@@ -252,10 +252,22 @@ class FulfillmentEvent(models.Model):
     )
     source = models.CharField(max_length=20, choices=EventSource)
     metadata = models.JSONField(null=True, blank=True)
+    # The one-time token of the form that posted it (a message): the same form posted again
+    # posts nothing.
+    request_key = models.CharField(  # noqa: DJ001
+        max_length=64, null=True, blank=True, editable=False
+    )
 
     class Meta:
         ordering = ["occurred_at", "id"]
         indexes = [models.Index(fields=["order", "occurred_at", "id"], name="event_order_time")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request_key"],
+                condition=models.Q(request_key__isnull=False),
+                name="event_request_key_unique",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.status}: {self.message or ''}"
@@ -409,9 +421,20 @@ class OrderNote(models.Model):
     )
     body = models.TextField(max_length=5000)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The one-time token of the form that added it: the same form posted again adds nothing.
+    request_key = models.CharField(  # noqa: DJ001
+        max_length=64, null=True, blank=True, editable=False
+    )
 
     class Meta:
         ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request_key"],
+                condition=models.Q(request_key__isnull=False),
+                name="note_request_key_unique",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.body[:50]

@@ -64,7 +64,7 @@ from production.lifecycle import (
     ship_refusal,
 )
 from production.models import ProductionOrder
-from production.plumbing.db_retry import rerun_safe
+from production.plumbing.db_retry import mark_rerun_safe, rerun_safe
 from production.pricing import format_money
 from production.proof_files import proof_history
 from production.services.messages import add_customer_message, add_order_note
@@ -275,6 +275,8 @@ def render_order_detail(
             "pickup_hours": settings.PICKUP_HOURS,
             "money": refund_summary(order=order),
             "refund_token": uuid4(),
+            "note_token": uuid4(),
+            "message_token": uuid4(),
         },
         status=status,
     )
@@ -338,13 +340,21 @@ class OrderActionView(OperatorRequiredMixin, View):
                 messages.error(request, error)
             return HttpResponseRedirect(back)
         action, value, body = (form.cleaned_data[k] for k in ("action", "value", "body"))
+        token = form.cleaned_data["token"]
+        key = token.hex if token and action in ("note", "message") else ""
+        if key:  # the form posted again, or this view run again, finds what it wrote
+            mark_rerun_safe(request)
         try:
             if action == "note":
-                add_order_note(order=order.pk, author=request.user, body=body)
+                add_order_note(order=order.pk, author=request.user, body=body, request_key=key)
                 messages.success(request, "Internal note added.")
             elif action == "message":
                 add_customer_message(
-                    order=order.pk, author=request.user, body=body, source=EventSource.OPERATOR
+                    order=order.pk,
+                    author=request.user,
+                    body=body,
+                    source=EventSource.OPERATOR,
+                    request_key=key,
                 )
                 messages.success(request, "Message posted to the customer's timeline.")
             else:

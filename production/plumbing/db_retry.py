@@ -58,6 +58,12 @@ def rerun_safe(view: View) -> View:
     return view
 
 
+def mark_rerun_safe(request: HttpRequest) -> None:
+    """Mark one request whose writes are idempotent (keyed by its form's one-time token), where its
+    view as a whole is not: it may run again as a `rerun_safe` view may."""
+    request.db_rerun_safe = True
+
+
 def _committed(request: HttpRequest) -> int:
     return getattr(connection, "committed_writes", 0) - request.db_commits_at_start
 
@@ -88,8 +94,10 @@ class RetryOnLostConnection:
         match = request.resolver_match
         view = match.func
         # A class-based view is marked on its class (`view_class`: Django's and DRF's as_view).
-        safe = getattr(view, "db_rerun_safe", False) or getattr(
-            getattr(view, "view_class", None), "db_rerun_safe", False
+        safe = (
+            getattr(view, "db_rerun_safe", False)
+            or getattr(getattr(view, "view_class", None), "db_rerun_safe", False)
+            or getattr(request, "db_rerun_safe", False)
         )
         while connection_lost(error) and getattr(request, "db_retries_left", 0) > 0:
             if not safe and _committed(request):

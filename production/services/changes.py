@@ -66,6 +66,7 @@ class Change:
     status: str
     message: str
     metadata: dict | None = None
+    request_key: str | None = None  # the one-time token of the form that asked for it
 
 
 def require_transaction() -> None:
@@ -230,6 +231,7 @@ def save_changes(
             source=source,
             change=(change.field, change.before, change.after),
             extra=change.metadata,
+            request_key=change.request_key,
         )
         for change in changes
     ]
@@ -247,6 +249,7 @@ def record_change(
     source: EventSource,
     change: tuple[str, str | None, str | None],
     extra: dict | None = None,
+    request_key: str | None = None,
 ) -> FulfillmentEvent:
     field, before, after = change
     # The actor as a role: this metadata is customer-visible; the person is the `actor` column.
@@ -264,4 +267,5 @@ def record_change(
         actor=actor,
         source=source,
         metadata=metadata,
+        request_key=request_key,
     )
