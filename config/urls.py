@@ -1,11 +1,12 @@
 from django.contrib import admin
 from django.contrib.auth.views import LoginView, PasswordResetView
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from payments.pages import new_order, order_price
 from production.accounts.password_reset import QueuedPasswordResetForm
 from production.accounts.signup import EmailAuthenticationForm, SignUpView
+from production.api.errors import unknown_api_path
 from production.pages.site import favicon, home
 from production.plumbing.db_retry import rerun_safe
 from production.plumbing.health import healthz, readyz
@@ -45,6 +46,8 @@ urlpatterns = [
     ),
     path("api/", include("production.api.urls")),
     path("api/", include("payments.urls_api")),
+    # Nothing else under /api/ (a segment a converter refused included) answers the HTML 404.
+    re_path(r"^api/(?P<path>.*)$", unknown_api_path),
     path("payments/", include("payments.urls")),
     path("ops/", include("ops.urls")),
     path("orders/new/", new_order, name="order-new"),  # the payments app's order form

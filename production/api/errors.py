@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -95,6 +96,14 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     if _is_api(request):
         return JsonResponse({"error": "Not found"}, status=404)
     return defaults.page_not_found(request, exception)
+
+
+@csrf_exempt  # as every API view: a token client sends no CSRF token, and no 403 page instead
+def unknown_api_path(request: HttpRequest, path: str = "") -> HttpResponse:
+    """The last route under /api/: a URL no API route matched, or one whose converter refused a
+    segment (`/proofs/null/decision`), answers the JSON 404 with DEBUG on as well (handler404 only
+    runs with DEBUG off; DEBUG's own 404 page is HTML), whatever the method."""
+    return JsonResponse({"error": "Not found"}, status=404)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -34,6 +34,12 @@ class BoundedRequest(WebRequest):
     refused = False
     received = 0
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        # Twisted parses a multipart POST body itself before daphne hands it on (into
+        # `request.args`, which daphne never reads) and answers one it cannot parse (`--B--`, no
+        # parts) with a bare 400: no body, no Content-Type. Django parses the body, and answers.
+        super().__init__(*args, parsePOSTFormSubmission=False, **kwargs)
+
     def gotLength(self, length: int | None) -> None:
         super().gotLength(length)
         limit = ceiling()
