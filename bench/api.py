@@ -170,7 +170,9 @@ def serve(kind: str, port: int, workers: int) -> subprocess.Popen:
     bin_dir = Path(sys.executable).parent
     if kind == "daphne":
         cmd = [
-            str(bin_dir / "daphne"),
+            sys.executable,
+            "-m",
+            "production.plumbing.bounded_daphne",  # as production serves it
             "-b",
             "127.0.0.1",
             "-p",

@@ -1,7 +1,7 @@
 """Launch day: the whole flow under many customers at once, on the production setup.
 
 Starts the production setup on this machine — gunicorn (README's `-w 4`, CONN_MAX_AGE=600), daphne
-for /ws/ (DATABASE_POOL=true), the task worker (`manage.py db_worker`), a redis-server of its own
+for /ws/ (DATABASE_POOL=true), the task worker (`manage.py task_worker`), a redis-server of its own
 and a PostgreSQL database of its own (created, migrated, seeded; dropped at the end) — and drives
 it from a separate load process (bench/launch_load.py: locust as a library, headless, FastHttpUser,
 one process: the load generator shares the 2 cores, and locust's --processes would take more of
@@ -93,7 +93,7 @@ def main() -> int:
         stack.start(customers=people, operators=args.operators)
         print(
             f"serving: gunicorn -w {args.workers} (CONN_MAX_AGE=600) {stack.http}, daphne "
-            f"(DATABASE_POOL) {stack.ws}, db_worker, redis-server :{stack.redis.port}; "
+            f"(DATABASE_POOL) {stack.ws}, task_worker, redis-server :{stack.redis.port}; "
             "load: locust (library, headless, FastHttpUser) in 1 process",
             flush=True,
         )
@@ -192,8 +192,8 @@ class LaunchStack:
         self.daphne = Daphne({**env, "DATABASE_POOL": "true"})
         self.processes.append(self.daphne)
         self.ws = f"ws://127.0.0.1:{self.daphne.port}"
-        worker = [*manage, "db_worker", "--no-reload", "--interval", "1"]
-        self.worker = Named("db_worker", worker, env)
+        worker = [*manage, "task_worker", "--no-reload", "--interval", "1"]
+        self.worker = Named("task_worker", worker, env)
         self.processes.append(self.worker)
         self.daphne.wait_ready()
         wait_http(f"{self.http}/healthz")
@@ -265,7 +265,7 @@ class LaunchStack:
         except psutil.Error:
             children = []
         pids += [(f"gunicorn worker {n}", child.pid) for n, child in enumerate(children, 1)]
-        pids += [("daphne", self.daphne.process.pid), ("db_worker", self.worker.process.pid)]
+        pids += [("daphne", self.daphne.process.pid), ("task_worker", self.worker.process.pid)]
         if self.redis.process:
             pids.append(("redis-server", self.redis.process.pid))
         return pids
