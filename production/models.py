@@ -2,7 +2,10 @@ import uuid
 from collections.abc import Iterable
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from production.lifecycle import (
@@ -81,6 +84,108 @@ class Garment(models.Model):
 
     def unit_price(self, size: str) -> int:
         return self.base_price + int(self.size_upcharges.get(size, 0))
+
+
+class GarmentColor(models.Model):
+    """A colour a garment is offered in. Each garment has exactly one default colour (the one a
+    line item without a colour gets); the services and the admin keep it so."""
+
+    garment = models.ForeignKey(Garment, on_delete=models.CASCADE, related_name="colors")
+    name = models.CharField(max_length=50, help_text="As customers read it, e.g. Black.")
+    hex = models.CharField(
+        max_length=7,
+        default="#ffffff",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "A swatch like #111111.")],
+        help_text="Swatch colour, #rrggbb.",
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+    is_default = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["garment", "position", "id"]
+        constraints = [
+            # Customers name a colour case-insensitively: "black" is "Black".
+            models.UniqueConstraint("garment", Lower("name"), name="color_name_per_garment"),
+            models.UniqueConstraint(
+                fields=["garment"],
+                condition=models.Q(is_default=True),
+                name="one_default_color_per_garment",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Variant(models.Model):
+    """Garment × colour × size: what the shop stocks and sells, with its own SKU and upcharge."""
+
+    garment = models.ForeignKey(Garment, on_delete=models.CASCADE, related_name="variants")
+    color = models.ForeignKey(GarmentColor, on_delete=models.CASCADE, related_name="variants")
+    size = models.CharField(max_length=20)
+    sku = models.CharField(max_length=64, unique=True)
+    shopify_variant_gid = models.CharField(
+        max_length=100, blank=True, help_text="gid://shopify/ProductVariant/…, when known."
+    )
+    upcharge = models.PositiveIntegerField(
+        default=0, help_text="Extra per unit over the garment's price, in minor units."
+    )
+    in_stock = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["garment", "color__position", "color_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["color", "size"], name="variant_color_size"),
+            models.UniqueConstraint(
+                fields=["shopify_variant_gid"],
+                condition=~models.Q(shopify_variant_gid=""),
+                name="variant_shopify_gid_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.sku
+
+    def clean(self) -> None:
+        if self.color_id and self.garment_id and self.color.garment_id != self.garment_id:
+            raise ValidationError({"color": "This colour belongs to another garment."})
+
+
+class PlacementCode(models.TextChoices):
+    FRONT = "front", "Front"
+    BACK = "back", "Back"
+    LEFT_SLEEVE = "left_sleeve", "Left sleeve"
+    RIGHT_SLEEVE = "right_sleeve", "Right sleeve"
+    NECK_LABEL = "neck_label", "Inside neck label"
+    POCKET = "pocket", "Pocket"
+
+
+class Placement(models.Model):
+    """Where on a garment a design can be printed, with its print area. The front is included in
+    the garment's price; every other placement an order uses adds its `unit_amount` per item."""
+
+    garment = models.ForeignKey(Garment, on_delete=models.CASCADE, related_name="placements")
+    code = models.CharField(max_length=20, choices=PlacementCode)
+    name = models.CharField(max_length=50)
+    width_in = models.DecimalField(
+        max_digits=5, decimal_places=2, validators=[MinValueValidator(0)]
+    )
+    height_in = models.DecimalField(
+        max_digits=5, decimal_places=2, validators=[MinValueValidator(0)]
+    )
+    unit_amount = models.PositiveIntegerField(
+        default=0, help_text="Price per item of printing here too, in minor units (front: 0)."
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["garment", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["garment", "code"], name="placement_code_per_garment")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class ReferenceNumber(models.Model):
@@ -209,7 +314,10 @@ class ProductionOrder(models.Model):
 
 class LineItem(models.Model):
     order = models.ForeignKey(ProductionOrder, on_delete=models.CASCADE, related_name="line_items")
+    color = models.ForeignKey(GarmentColor, on_delete=models.PROTECT, related_name="line_items")
     size = models.CharField(max_length=20)
+    # The variant's SKU when ordered: what was sold, whatever the catalogue says later.
+    sku = models.CharField(max_length=64, blank=True)
     quantity = models.PositiveIntegerField()
     technique = models.CharField(max_length=20, choices=Technique, default=Technique.DTG)
     unit_amount = models.PositiveIntegerField(help_text="Unit price charged, in minor units.")
@@ -224,6 +332,24 @@ class LineItem(models.Model):
     @property
     def line_amount(self) -> int:
         return self.unit_amount * self.quantity
+
+
+class OrderDesign(models.Model):
+    """The design printed at one placement of an order. The front one is the order's
+    `design_url` (the spec's `designUrl`); written only by the services, with the order."""
+
+    order = models.ForeignKey(ProductionOrder, on_delete=models.CASCADE, related_name="designs")
+    placement = models.ForeignKey(Placement, on_delete=models.PROTECT, related_name="designs")
+    url = models.URLField(max_length=2048)
+
+    class Meta:
+        ordering = ["order", "placement__position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "placement"], name="design_per_placement")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.placement_id}: {self.url}"
 
 
 class FulfillmentEvent(models.Model):

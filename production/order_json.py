@@ -23,7 +23,10 @@ from production.models import (
     ArtworkProof,
     FulfillmentEvent,
     Garment,
+    GarmentColor,
     LineItem,
+    OrderDesign,
+    Placement,
     ProductionOrder,
     Shipment,
 )
@@ -59,10 +62,57 @@ def garment_json(garment: Garment | None) -> dict | None:
     }
 
 
+def color_sizes_in_stock(color: GarmentColor) -> list[str]:
+    """The sizes of a colour in stock, in the garment's size order (its variants prefetched)."""
+    rank = {size: i for i, size in enumerate(color.garment.sizes)}
+    sizes = [str(v.size) for v in color.variants.all() if v.in_stock]
+    return sorted(sizes, key=lambda size: (rank.get(size, len(rank)), size))
+
+
+def color_json(color: GarmentColor) -> dict:
+    return {
+        "name": str(color.name),
+        "hex": str(color.hex),
+        "sizes": color_sizes_in_stock(color),
+        "default": color.is_default,
+    }
+
+
+def placement_json(placement: Placement) -> dict:
+    return {
+        "code": str(placement.code),
+        "name": str(placement.name),
+        "widthIn": float(placement.width_in),
+        "heightIn": float(placement.height_in),
+        "unitAmount": placement.unit_amount,
+    }
+
+
+def garment_catalogue_json(garment: Garment | None) -> dict | None:
+    """The garment with its colours and placements (prefetched: `selectors`)."""
+    if garment is None:
+        return None
+    return {
+        **garment_json(garment),
+        "colors": [color_json(color) for color in garment.colors.all()],
+        "placements": [placement_json(placement) for placement in garment.placements.all()],
+    }
+
+
+def design_json(design: OrderDesign) -> dict:
+    return {
+        "placement": str(design.placement.code),
+        "placementName": str(design.placement.name),
+        "url": str(design.url),
+    }
+
+
 def line_item_json(item: LineItem) -> dict:
     return {
         "id": str(item.id),
         "size": str(item.size),
+        "color": str(item.color.name),
+        "sku": str(item.sku),
         "quantity": item.quantity,
         "technique": str(item.technique),
         "unitAmount": item.unit_amount,
@@ -153,6 +203,8 @@ def order_json(order: ProductionOrder) -> dict:
     and the customer's words for it (as their order page shows them)."""
     return {
         **order_summary_json(order),
+        "garment": garment_catalogue_json(order.garment),
+        "designs": [design_json(design) for design in order.designs.all()],
         "events": [event_json(event) for event in order.events.all()],
         "proofs": [proof_json(proof) for proof in order.proofs.all()],
         "shipments": [shipment_json(shipment) for shipment in order.shipments.all()],

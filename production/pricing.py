@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from production.lifecycle import Priority
-from production.models import Garment
+from production.models import Garment, Placement, Variant
 
 RUSH_SURCHARGE_PERCENT = 25
 
@@ -14,6 +14,8 @@ RUSH_SURCHARGE_PERCENT = 25
 class SizeQuantity:
     size: str
     quantity: int
+    # The colour's name (case-insensitive); None: the garment's default colour.
+    color: str | None = None
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,7 @@ class QuoteLine:
     size: str
     quantity: int
     unit_amount: int
+    variant: Variant | None = None
 
 
 @dataclass(frozen=True)
@@ -36,12 +39,38 @@ class Quote:
         return sum(line.quantity for line in self.lines)
 
 
-def quote_order(*, garment: Garment, sizes: Sequence[SizeQuantity], priority: str) -> Quote:
-    """Price in minor units: (unit price + size upcharge) × quantity, plus any rush surcharge."""
-    lines = tuple(
-        QuoteLine(size=item.size, quantity=item.quantity, unit_amount=garment.unit_price(item.size))
-        for item in sizes
-    )
+def quote_order(
+    *,
+    garment: Garment,
+    sizes: Sequence[SizeQuantity],
+    priority: str,
+    variants: Sequence[Variant] | None = None,
+    extra_placements: Sequence[Placement] = (),
+) -> Quote:
+    """Price in minor units: (garment price + the variant's upcharge + each extra placement's
+    price) × quantity, plus any rush surcharge. `variants[i]` is the variant of `sizes[i]`
+    (without them, the garment's `size_upcharges`); the front placement is in the garment's
+    price, `extra_placements` are the others the order prints."""
+    placements = sum(placement.unit_amount for placement in extra_placements)
+    if variants is None:
+        lines = tuple(
+            QuoteLine(
+                size=item.size,
+                quantity=item.quantity,
+                unit_amount=garment.unit_price(item.size) + placements,
+            )
+            for item in sizes
+        )
+    else:
+        lines = tuple(
+            QuoteLine(
+                size=item.size,
+                quantity=item.quantity,
+                unit_amount=garment.base_price + variant.upcharge + placements,
+                variant=variant,
+            )
+            for item, variant in zip(sizes, variants, strict=True)
+        )
     subtotal = sum(line.unit_amount * line.quantity for line in lines)
     # Round half up to the cent, so the surcharge never undercharges by a rounding artefact.
     rush = (subtotal * RUSH_SURCHARGE_PERCENT + 50) // 100 if priority == Priority.RUSH else 0

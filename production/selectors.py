@@ -3,7 +3,7 @@
 from typing import TypeVar
 from uuid import UUID
 
-from django.db.models import Model, Prefetch, QuerySet
+from django.db.models import Case, Model, Prefetch, QuerySet, Value, When
 from django.http import HttpRequest
 
 from production import order_reads
@@ -12,7 +12,11 @@ from production.models import (
     OPERATOR_ONLY_KINDS,
     ArtworkProof,
     FulfillmentEvent,
+    GarmentColor,
     LineItem,
+    OrderDesign,
+    Placement,
+    PlacementCode,
     ProductionOrder,
     Shipment,
     ShipmentItem,
@@ -28,10 +32,32 @@ def order_detail_queryset() -> QuerySet[ProductionOrder]:
     the customer's too: operator-only events (job tickets printed) stay out of it."""
     customer_events = FulfillmentEvent.objects.exclude(kind__in=OPERATOR_ONLY_KINDS)
     return ProductionOrder.objects.select_related("garment").prefetch_related(
-        Prefetch("line_items", queryset=LineItem.objects.order_by("id")),
+        line_items_prefetch(),
+        designs_prefetch(),
+        Prefetch(
+            "garment__colors",
+            queryset=GarmentColor.objects.order_by("position", "id").prefetch_related("variants"),
+        ),
+        Prefetch("garment__placements", queryset=Placement.objects.order_by("position", "id")),
         Prefetch("events", queryset=customer_events.order_by("occurred_at", "id")),
         Prefetch("proofs", queryset=ArtworkProof.objects.order_by("revision")),
         shipments_prefetch(),
+    )
+
+
+def line_items_prefetch() -> Prefetch:
+    """An order's line items with their colour, in one query."""
+    return Prefetch("line_items", queryset=LineItem.objects.select_related("color").order_by("id"))
+
+
+def designs_prefetch() -> Prefetch:
+    """An order's designs with their placement, the front first, in one query."""
+    front_first = Case(When(placement__code=PlacementCode.FRONT, then=Value(0)), default=Value(1))
+    return Prefetch(
+        "designs",
+        queryset=OrderDesign.objects.select_related("placement").order_by(
+            front_first, "placement__position", "id"
+        ),
     )
 
 
@@ -93,7 +119,7 @@ def get_order_json(*, order_id: UUID | str) -> dict | None:
 def orders_visible_to(user: object) -> QuerySet[ProductionOrder]:
     """Operators see every order; a customer sees their own."""
     orders = ProductionOrder.objects.select_related("garment").prefetch_related(
-        Prefetch("line_items", queryset=LineItem.objects.order_by("id"))
+        line_items_prefetch()
     )
     if is_operator(user):
         return orders

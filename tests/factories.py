@@ -16,6 +16,7 @@ from production.lifecycle import (
 )
 from production.models import Garment, LineItem, ProductionOrder
 from production.pricing import SizeQuantity
+from production.services.catalogue import ensure_catalogue
 from production.services.orders import (
     cancel_unpaid_order,
     create_draft_order,
@@ -56,6 +57,7 @@ class GarmentFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Garment
         django_get_or_create = ("shopify_gid",)
+        skip_postgeneration_save = True
 
     shopify_gid = factory.Sequence(lambda n: f"gid://shopify/Product/{900000 + n}")
     name = factory.Sequence(lambda n: f"Tee {n}")
@@ -65,6 +67,13 @@ class GarmentFactory(factory.django.DjangoModelFactory):
     size_upcharges = factory.LazyFunction(lambda: {"XXL": 200})
     techniques = factory.LazyFunction(lambda: ["dtg", "screen"])
     is_active = True
+
+    @factory.post_generation
+    def catalogue(self, create: bool, extracted: object, **kwargs) -> None:
+        """Its default colour, a variant per size and a front placement, as migration 0013 gave
+        the garments of its day."""
+        if create:
+            ensure_catalogue(self)
 
 
 def make_order(

@@ -18,14 +18,20 @@ from production.models import (
     ArtworkProof,
     FulfillmentEvent,
     Garment,
+    GarmentColor,
     LineItem,
+    OrderDesign,
+    Placement,
+    PlacementCode,
     ProductionOrder,
     Shipment,
     ShipmentItem,
 )
+from production.order_json import color_sizes_in_stock
 from production.tracking import CARRIERS, MAX_TRACKING_LENGTH, Carrier
 
 MAX_SIZES = 20
+MAX_PLACEMENTS = 10
 
 
 class StrictIntegerField(serializers.IntegerField):
@@ -40,6 +46,20 @@ class StrictIntegerField(serializers.IntegerField):
 class SizeQuantityInput(serializers.Serializer):
     size = serializers.CharField(max_length=20)
     quantity = StrictIntegerField(min_value=1, max_value=10000)
+    color = serializers.CharField(
+        max_length=50,
+        required=False,
+        help_text="The colour's name (case-insensitive); omitted: the garment's default colour.",
+    )
+
+
+class DesignInput(serializers.Serializer):
+    placement = serializers.CharField(
+        max_length=20, help_text="A placement code of the garment: back, left_sleeve, …"
+    )
+    url = serializers.URLField(
+        max_length=2048, validators=[URLValidator(schemes=["http", "https"])]
+    )
 
 
 class CreateOrderInput(serializers.Serializer):
@@ -51,6 +71,13 @@ class CreateOrderInput(serializers.Serializer):
     priority = serializers.ChoiceField(choices=Priority.values, default=Priority.STANDARD)
     notes = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
     prompt = serializers.CharField(max_length=2000, allow_null=True, required=False, default=None)
+    designs = DesignInput(
+        many=True,
+        required=False,
+        default=list,
+        max_length=MAX_PLACEMENTS,
+        help_text="Designs at other placements than the front (designUrl); each is priced.",
+    )
 
 
 class CheckoutOutput(serializers.Serializer):
@@ -85,9 +112,53 @@ class GarmentOutput(serializers.Serializer):
         model = Garment
 
 
+class GarmentColorOutput(serializers.Serializer):
+    name = serializers.CharField()
+    hex = serializers.CharField(help_text="Swatch, #rrggbb.")
+    sizes = serializers.SerializerMethodField(help_text="The sizes in stock in this colour.")
+    default = serializers.BooleanField(source="is_default")
+
+    class Meta:
+        model = GarmentColor
+
+    def get_sizes(self, color: GarmentColor) -> list[str]:
+        return color_sizes_in_stock(color)
+
+
+class PlacementOutput(serializers.Serializer):
+    code = serializers.ChoiceField(choices=PlacementCode.values)
+    name = serializers.CharField()
+    widthIn = serializers.FloatField(source="width_in", help_text="Print area width, inches.")
+    heightIn = serializers.FloatField(source="height_in", help_text="Print area height, inches.")
+    unitAmount = serializers.IntegerField(
+        source="unit_amount", help_text="Extra per item for printing here (front: 0)."
+    )
+
+    class Meta:
+        model = Placement
+
+
+class GarmentCatalogueOutput(GarmentOutput):
+    """The order's garment with its colours and placements (as the catalogue is now)."""
+
+    colors = GarmentColorOutput(source="colors.all", many=True)
+    placements = PlacementOutput(source="placements.all", many=True)
+
+
+class OrderDesignOutput(serializers.Serializer):
+    placement = serializers.ChoiceField(source="placement.code", choices=PlacementCode.values)
+    placementName = serializers.CharField(source="placement.name")
+    url = serializers.CharField()
+
+    class Meta:
+        model = OrderDesign
+
+
 class LineItemOutput(serializers.Serializer):
     id = serializers.CharField()
     size = serializers.CharField()
+    color = serializers.CharField(source="color.name", help_text="The colour's name.")
+    sku = serializers.CharField(help_text="The variant's SKU when ordered.")
     quantity = serializers.IntegerField()
     technique = serializers.CharField()
     unitAmount = serializers.IntegerField(source="unit_amount")
@@ -272,6 +343,10 @@ class OrderSummaryOutput(serializers.Serializer):
 
 
 class OrderOutput(OrderSummaryOutput):
+    garment = GarmentCatalogueOutput(allow_null=True)
+    designs = OrderDesignOutput(
+        source="designs.all", many=True, help_text="One per placement printed, the front first."
+    )
     events = EventOutput(source="events.all", many=True)
     proofs = ProofOutput(source="proofs.all", many=True)
     shipments = ShipmentOutput(source="shipments.all", many=True)

@@ -33,6 +33,7 @@ from production.selectors import (
     get_order_json,
     orders_visible_to,
 )
+from production.services.catalogue import PlacementDesign
 from production.services.orders import place_order, update_order
 
 ERRORS = {
@@ -114,12 +115,13 @@ class OrderCollectionView(APIView):
             owner=request.user,
             garment_gid=fields["garmentId"],
             design_url=fields["designUrl"],
-            sizes=[SizeQuantity(s["size"], s["quantity"]) for s in fields["sizes"]],
+            sizes=[SizeQuantity(s["size"], s["quantity"], s.get("color")) for s in fields["sizes"]],
             priority=fields["priority"],
             notes=fields["notes"],
             prompt=fields["prompt"],
             idempotency_key=key,
             request=request,
+            designs=[PlacementDesign(d["placement"], d["url"]) for d in fields["designs"]],
         )
         body = {
             "checkoutUrl": placed.checkout_url,

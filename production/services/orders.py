@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypedDict, Unpack
 from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -35,6 +36,7 @@ from production.models import (
     FulfillmentEvent,
     Garment,
     LineItem,
+    OrderDesign,
     OrderNote,
     ProductionOrder,
     ReferenceNumber,
@@ -42,6 +44,7 @@ from production.models import (
     technique_bits,
 )
 from production.pricing import SizeQuantity, quote_order
+from production.services.catalogue import PlacementDesign, resolve_order
 from production.services.changes import (
     Change,
     change_priority,
@@ -85,6 +88,7 @@ def place_order(
     prompt: str | None = None,
     idempotency_key: str | None = None,
     request: HttpRequest | None = None,
+    designs: Sequence[PlacementDesign] = (),
 ) -> PlacedOrder:
     """A customer's order, as the API and the order form both place it: a priced draft, then its
     checkout. Payment submits the draft (the webhook); nothing else can.
@@ -104,6 +108,7 @@ def place_order(
         prompt=prompt,
         idempotency_key=idempotency_key,
         source=EventSource.CUSTOMER,
+        designs=designs,
     )
     start_checkout = import_string(settings.ORDER_CHECKOUT)
     return PlacedOrder(order=order, checkout_url=start_checkout(order=order, request=request))
@@ -123,14 +128,26 @@ def create_draft_order(
     prompt: str | None = None,
     idempotency_key: str | None = None,
     source: EventSource = EventSource.CUSTOMER,
+    designs: Sequence[PlacementDesign] = (),
 ) -> ProductionOrder:
     """Create an unpaid draft with its line items and server-computed prices.
+
+    Each line is a variant of the garment: its colour (`SizeQuantity.color`, the default colour
+    when None) in its size, in stock. `design_url` is the front design; `designs` adds others at
+    the garment's other placements, each priced per item. Anything the catalogue does not offer
+    raises InvalidOrder naming the field, and nothing is written.
 
     With an `idempotency_key`, a retry of the same request returns the order the first call made
     (a unique constraint decides races); the same key with a different request is refused.
     """
     request = _DraftRequest(
-        garment_gid, design_url, tuple(sizes), Priority(priority), notes, prompt
+        garment_gid,
+        design_url,
+        tuple(sizes),
+        Priority(priority),
+        notes,
+        prompt,
+        _design_keys((d.placement, d.url) for d in designs),
     )
     if idempotency_key:
         existing = _order_for_key(owner, idempotency_key)
@@ -140,17 +157,25 @@ def create_draft_order(
     garment = Garment.objects.filter(shopify_gid=garment_gid, is_active=True).first()
     if garment is None:
         raise InvalidOrder({"garmentId": [f"No active garment {garment_gid!r}."]})
-    _check_sizes(garment, request.sizes)
-    quote = quote_order(garment=garment, sizes=request.sizes, priority=request.priority)
+    resolved = resolve_order(garment, request.sizes, design_url, designs)
+    quote = quote_order(
+        garment=garment,
+        sizes=request.sizes,
+        priority=request.priority,
+        variants=resolved.variants,
+        extra_placements=resolved.extra_placements,
+    )
 
     items = [
         LineItem(
+            color=variant.color,
             size=line.size,
+            sku=variant.sku,
             quantity=line.quantity,
             technique=Technique.DTG,
             unit_amount=line.unit_amount,
         )
-        for line in quote.lines
+        for line, variant in zip(quote.lines, resolved.variants, strict=True)
     ]
     try:
         with transaction.atomic(durable=True):
@@ -176,6 +201,10 @@ def create_draft_order(
             for item in items:
                 item.order = order
             LineItem.objects.bulk_create(items)
+            OrderDesign.objects.bulk_create(
+                OrderDesign(order=order, placement=placement, url=url)
+                for placement, url in resolved.designs
+            )
             event = record_change(
                 order,
                 kind=FulfillmentEvent.Kind.CREATED,
@@ -199,53 +228,55 @@ def create_draft_order(
 class _DraftRequest:
     garment_gid: str
     design_url: str
-    sizes: tuple[SizeQuantity, ...]
+    sizes: tuple  # of SizeQuantity; compared as (size, quantity, colour)
     priority: Priority
     notes: str
     prompt: str | None
+    designs: tuple[tuple[str, str], ...]
+
+
+def _design_keys(designs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """The designs besides the front one, comparable between two requests."""
+    keys = {(placement.strip().lower(), url) for placement, url in designs}
+    return tuple(sorted(key for key in keys if key[0] != "front"))
 
 
 def _order_for_key(owner: User, key: str) -> ProductionOrder | None:
     return (
         ProductionOrder.objects.select_related("garment")
-        .prefetch_related("line_items")
+        .prefetch_related(
+            Prefetch("line_items", queryset=LineItem.objects.select_related("color")),
+            Prefetch("designs", queryset=OrderDesign.objects.select_related("placement")),
+        )
         .filter(owner=owner, idempotency_key=key)
         .first()
     )
 
 
 def _same_request_or_conflict(order: ProductionOrder, request: _DraftRequest) -> ProductionOrder:
+    default = order.garment.colors.filter(is_default=True).values_list("name", flat=True).first()
+
+    def color_key(color: str | None) -> str:
+        return (color if color is not None else default or "").strip().lower()
+
     original = _DraftRequest(
         order.garment.shopify_gid,
         order.design_url,
-        tuple(SizeQuantity(li.size, li.quantity) for li in order.line_items.all()),
+        tuple((li.size, li.quantity, color_key(li.color.name)) for li in order.line_items.all()),
         Priority(order.priority) if order.status == OrderState.DRAFT else request.priority,
         order.notes,
         order.prompt,
+        _design_keys((d.placement.code, d.url) for d in order.designs.all()),
     )
-    if original != request:
+    asked = replace(
+        request,
+        sizes=tuple((item.size, item.quantity, color_key(item.color)) for item in request.sizes),
+    )
+    if original != asked:
         raise IdempotencyConflict(
             "This Idempotency-Key was already used for a different order.", field="Idempotency-Key"
         )
     return order
-
-
-def _check_sizes(garment: Garment, sizes: Sequence[SizeQuantity]) -> None:
-    errors: list[str] = []
-    seen: set[str] = set()
-    for item in sizes:
-        if item.size in seen:
-            errors.append(f"Size {item.size!r} appears more than once.")
-        seen.add(item.size)
-        if item.size not in garment.sizes:
-            offered = ", ".join(garment.sizes)
-            errors.append(
-                f"Size {item.size!r} is not offered for {garment.name} (offered: {offered})."
-            )
-    if not sizes:
-        errors.append("At least one size is required.")
-    if errors:
-        raise InvalidOrder({"sizes": errors})
 
 
 def refresh_technique_bits(order_ids: Iterable[UUID]) -> None:
