@@ -17,6 +17,7 @@ envelope). Multipart bodies count like any other: Django's own limit leaves file
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any, TypeVar
@@ -77,8 +78,21 @@ def largest_body_limit(urlconf: str | None = None) -> int | None:
     small = small_limit()
     if small is None:
         return None
-    declared = [limit() for limit in _declared_limits(get_resolver(urlconf).url_patterns)]
-    return max([small, *declared])
+    return max([small, *(limit() for limit in declared_limits(urlconf))])
+
+
+def smallest_body_limit(urlconf: str | None = None) -> int | None:
+    """A body this size or smaller every view accepts, so it needs no URL resolving to check."""
+    small = small_limit()
+    if small is None:
+        return None
+    return min([small, *(limit() for limit in declared_limits(urlconf))])
+
+
+@functools.cache
+def declared_limits(urlconf: str | None = None) -> tuple[Limit, ...]:
+    """The limits views declare (`body_limit`), found once per process and URL configuration."""
+    return tuple(_declared_limits(get_resolver(urlconf).url_patterns))
 
 
 def _declared_limits(patterns: Iterable[URLPattern | URLResolver]) -> Iterable[Limit]:
@@ -119,9 +133,12 @@ class RequestSizeLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        limit = limit_for_path(request.path_info, getattr(request, "urlconf", None))
-        if limit is not None and declared_length(request) > limit:
-            return too_large(request, limit)
+        length, smallest = declared_length(request), smallest_body_limit()
+        # A body every view accepts needs no URL resolving (the hot path: most have none).
+        if smallest is not None and length > smallest:
+            limit = limit_for_path(request.path_info, getattr(request, "urlconf", None))
+            if limit is not None and length > limit:
+                return too_large(request, limit)
         return self.get_response(request)
 
 
@@ -140,12 +157,19 @@ class BodyLimitASGI:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        length, smallest = _content_length(scope), smallest_body_limit()
+        declared = _header(scope, b"content-length") or scope.get("method") in ("GET", "HEAD")
+        if smallest is not None and length <= smallest and declared:
+            # A declared body every view accepts, or a GET's none (daphne hands on no more than
+            # the Content-Length): no URL resolving on the hot path.
+            await self.app(scope, receive, send)
+            return
         path = scope["path"].removeprefix(scope.get("root_path", "")) or "/"
         limit = limit_for_path(path)
         if limit is None:
             await self.app(scope, receive, send)
             return
-        if _content_length(scope) > limit:
+        if length > limit:
             await _refuse(scope, send)
             return
         counted = _CountedBody(receive, limit)
