@@ -15,8 +15,13 @@ A design URL is the customer's text. Before anything is fetched:
   stops past TICKET_DESIGN_MAX_BYTES;
 - Pillow reads only PNG, JPEG, GIF and WebP, checks the pixel count from the header before
   decoding (TICKET_DESIGN_MAX_PIXELS: no decompression bombs) and re-encodes a small JPEG.
-SVG is never drawn (a vector file can pull in other URLs and scripts): the ticket shows a
-placeholder saying so.
+- SVG is drawn by resvg (Rust, no scripts, no network), never as the customer wrote it: the XML is
+  parsed by defusedxml with no DTD allowed (no entities: billion laughs refused at once), the
+  document is bounded (SVG_MAX_ELEMENTS elements after `<use>` expansion, SVG_MAX_DEPTH deep),
+  every `href` that is not a fragment (`#id`) or a small data: PNG/JPEG/GIF/WebP is removed (resvg
+  would read a path from this server's disk; it never fetches http(s)), and the picture is drawn
+  straight at thumbnail size (THUMBNAIL_PIXELS on the longer side) from its declared
+  width/height/viewBox, so a 100 000 px wide SVG costs what a 480 px one does.
 
 Designs on this site itself (the demo's `/static/demo/design-*.svg`, any URL on SITE_URL's or an
 ALLOWED_HOSTS name, or a relative URL) are read from the static files on disk, never over the
@@ -30,15 +35,23 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import math
+import re
 import socket
 import time
 import warnings
+import xml.etree.ElementTree as ET
+from base64 import b64decode
+from binascii import Error as BinasciiError
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
+import resvg_py
 import urllib3
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as parse_xml
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.core.cache import cache
@@ -70,7 +83,7 @@ class Refused(Exception):
 
 def design_thumbnail(url: str) -> Thumbnail:
     """The thumbnail of the design at `url` (cached briefly). Never raises for a bad design."""
-    key = "ticket-design:v1:" + hashlib.sha256(url.encode()).hexdigest()
+    key = "ticket-design:v2:" + hashlib.sha256(url.encode()).hexdigest()
     cached = cache.get(key)
     if cached is not None:
         return Thumbnail(*cached)
@@ -339,33 +352,207 @@ def _looks_like_svg(data: bytes) -> bool:
 def make_thumbnail(data: bytes) -> bytes:
     """A small JPEG of the design, or Refused. The header is checked before anything is decoded."""
     if _looks_like_svg(data):
-        raise Refused("SVG design: vector files are not drawn on tickets (open the design URL).")
+        return _jpeg_on_white(_open_image(svg_to_png(data)))
     limit = settings.TICKET_DESIGN_MAX_PIXELS
     too_large = f"The design is too large an image (more than {limit / 1e6:g} megapixels)."
     try:
-        with warnings.catch_warnings():
-            # Pillow's own bomb check (at Image.MAX_IMAGE_PIXELS) warns before ours runs: an error.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            probe = Image.open(BytesIO(data), formats=sorted(ALLOWED_FORMATS))
-        with probe:
-            width, height = probe.size
-            if width * height > limit:
-                raise Refused(too_large)
-            probe.verify()
+        _check_pixels(data, too_large)
         with Image.open(BytesIO(data), formats=sorted(ALLOWED_FORMATS)) as image:
             image.draft("RGB", (THUMBNAIL_PIXELS, THUMBNAIL_PIXELS))  # JPEG: decode scaled down
             image.thumbnail((THUMBNAIL_PIXELS, THUMBNAIL_PIXELS))
-            # A JPEG: the PDF embeds it as it is (a PNG would be decoded and deflated again for
-            # every ticket), and it is a fraction of the size. Transparency lands on white paper.
-            rgba = image.convert("RGBA")
-            paper = Image.new("RGB", rgba.size, "white")
-            paper.paste(rgba, mask=rgba.getchannel("A"))
-            out = BytesIO()
-            paper.save(out, format="JPEG", quality=85)
-            return out.getvalue()
+            return _jpeg_on_white(image)
     except Refused:
         raise
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
         raise Refused(too_large) from error
     except (OSError, ValueError, SyntaxError) as error:
         raise Refused("The design is not an image the tickets can show.") from error
+
+
+def _check_pixels(data: bytes, too_large: str) -> None:
+    """Refused past TICKET_DESIGN_MAX_PIXELS, read from the header; the file is verified."""
+    with warnings.catch_warnings():
+        # Pillow's own bomb check (at Image.MAX_IMAGE_PIXELS) warns before ours runs: an error.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        probe = Image.open(BytesIO(data), formats=sorted(ALLOWED_FORMATS))
+    with probe:
+        width, height = probe.size
+        if width * height > settings.TICKET_DESIGN_MAX_PIXELS:
+            raise Refused(too_large)
+        probe.verify()
+
+
+def _open_image(png: bytes) -> Image.Image:
+    image = Image.open(BytesIO(png), formats=["PNG"])
+    image.load()
+    return image
+
+
+def _jpeg_on_white(image: Image.Image) -> bytes:
+    # A JPEG: the PDF embeds it as it is (a PNG would be decoded and deflated again for every
+    # ticket), and it is a fraction of the size. Transparency lands on white paper.
+    rgba = image.convert("RGBA")
+    paper = Image.new("RGB", rgba.size, "white")
+    paper.paste(rgba, mask=rgba.getchannel("A"))
+    out = BytesIO()
+    paper.save(out, format="JPEG", quality=85)
+    return out.getvalue()
+
+
+# --- SVG -------------------------------------------------------------------------------------
+
+SVG_NS = "http://www.w3.org/2000/svg"
+XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
+SVG_MAX_ELEMENTS = 20_000  # after <use> expansion; the demo's designs have about 10
+SVG_MAX_DEPTH = 200
+# CSS units in px (96 dpi), as resvg reads them; em/ex at resvg's default font size of 16.
+_UNITS = {"": 1.0, "px": 1.0, "pt": 4 / 3, "pc": 16.0, "mm": 96 / 25.4, "cm": 96 / 2.54}
+_UNITS |= {"in": 96.0, "em": 16.0, "ex": 8.0}
+_LENGTH = re.compile(r"\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([a-z%]*)\s*$")
+_DATA_IMAGE = re.compile(r"data:image/(png|jpeg|jpg|gif|webp);base64,", re.IGNORECASE)
+
+
+def svg_to_png(data: bytes) -> bytes:
+    """The SVG design drawn as a PNG of at most THUMBNAIL_PIXELS on its longer side, or Refused.
+
+    The document is checked and cleaned before resvg sees it; resvg itself runs no scripts and
+    fetches nothing over the network. What bounds the time: the bytes (TICKET_DESIGN_MAX_BYTES),
+    the element count after <use> expansion (SVG_MAX_ELEMENTS) and the canvas (480 px)."""
+    root = _parse_svg(data)
+    _check_complexity(root)
+    _strip_external_references(root)
+    width, height = svg_size(root)
+    scale = THUMBNAIL_PIXELS / max(width, height)
+    out_width = max(1, min(THUMBNAIL_PIXELS, round(width * scale)))
+    out_height = max(1, min(THUMBNAIL_PIXELS, round(height * scale)))
+    try:
+        return resvg_py.svg_to_bytes(
+            svg_string=ET.tostring(root, encoding="unicode"),
+            width=out_width,
+            height=out_height,
+            dpi=96.0,  # CSS inches; resvg_py's default of 0 makes any `in`/`mm` size invalid
+        )
+    except Exception as error:  # resvg's own refusals (its node limit, unreadable parts)
+        raise Refused("The SVG design could not be drawn.") from error
+
+
+def _parse_svg(data: bytes) -> ET.Element:
+    try:
+        # No DTD at all: no entity can be declared, so none expands (billion laughs) and none
+        # names a file or URL. Comments and processing instructions (xml-stylesheet) are dropped.
+        root = parse_xml(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as error:
+        raise Refused(
+            "SVG design refused: it declares a DTD or XML entities, which are never expanded."
+        ) from error
+    except (ET.ParseError, ValueError) as error:
+        raise Refused("The SVG design is not valid XML.") from error
+    if root.tag != f"{{{SVG_NS}}}svg":
+        raise Refused("The design is not an SVG image the tickets can show.")
+    return root
+
+
+def _check_complexity(root: ET.Element) -> None:
+    """Refused past SVG_MAX_ELEMENTS once every <use> is counted as the copy it draws (a few
+    nested <use> can multiply into millions of shapes), or past SVG_MAX_DEPTH levels."""
+    too_many = f"SVG design refused: it draws more than {SVG_MAX_ELEMENTS:,} elements."
+    by_id = {el.get("id"): el for el in root.iter() if el.get("id")}
+    sizes: dict[int, int] = {}
+    stack: list[tuple[ET.Element, int, bool]] = [(root, 0, False)]
+    visiting: set[int] = set()
+    while stack:
+        element, depth, done = stack.pop()
+        key = id(element)
+        if done:
+            visiting.discard(key)
+            total = 1 + sum(sizes.get(id(child), 0) for child in element)
+            target = _use_target(element, by_id)
+            if target is not None:
+                total += sizes.get(id(target), 0)  # a cycle counts 0: resvg skips it
+            if total > SVG_MAX_ELEMENTS:
+                raise Refused(too_many)
+            sizes[key] = total
+            continue
+        if key in sizes or key in visiting:
+            continue
+        if depth > SVG_MAX_DEPTH:
+            raise Refused(f"SVG design refused: it nests more than {SVG_MAX_DEPTH} levels deep.")
+        visiting.add(key)
+        stack.append((element, depth, True))
+        target = _use_target(element, by_id)
+        if target is not None:
+            stack.append((target, depth + 1, False))
+        stack.extend((child, depth + 1, False) for child in element)
+
+
+def _use_target(element: ET.Element, by_id: dict[str | None, ET.Element]) -> ET.Element | None:
+    if element.tag != f"{{{SVG_NS}}}use":
+        return None
+    href = (element.get("href") or element.get(XLINK_HREF) or "").strip()
+    return by_id.get(href[1:]) if href.startswith("#") else None
+
+
+def _strip_external_references(root: ET.Element) -> None:
+    """Every href that is not a fragment of this document or a small embedded raster is removed
+    (resvg would read `/path` or `path` from this server's disk; it never fetches http(s))."""
+    for element in root.iter():
+        for name in ("href", XLINK_HREF):
+            href = element.get(name)
+            if href is None:
+                continue
+            href = href.strip()
+            if href.startswith("#") or _safe_embedded_image(href):
+                continue
+            del element.attrib[name]
+
+
+def _safe_embedded_image(href: str) -> bool:
+    match = _DATA_IMAGE.match(href)
+    if match is None:
+        return False
+    try:
+        _check_pixels(b64decode(href[match.end() :], validate=False), "too large")
+    except (Refused, BinasciiError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return False
+    except Image.DecompressionBombWarning:  # raised as an error by _check_pixels
+        return False
+    return True
+
+
+def svg_size(root: ET.Element) -> tuple[float, float]:
+    """The SVG's size in px as resvg reads it: width/height, else the viewBox's, else 100."""
+    view_box = _view_box(root.get("viewBox"))
+    width = _length(root.get("width"), view_box[0] if view_box else None)
+    height = _length(root.get("height"), view_box[1] if view_box else None)
+    if width is None and height is not None and view_box:
+        width = height * view_box[0] / view_box[1]
+    if height is None and width is not None and view_box:
+        height = width * view_box[1] / view_box[0]
+    width, height = width or 100.0, height or 100.0
+    if not (math.isfinite(width) and math.isfinite(height)) or width <= 0 or height <= 0:
+        raise Refused("The SVG design has no usable width and height.")
+    return width, height
+
+
+def _view_box(value: str | None) -> tuple[float, float] | None:
+    try:
+        numbers = [float(n) for n in re.split(r"[\s,]+", (value or "").strip()) if n]
+    except ValueError:
+        return None
+    if len(numbers) != 4 or not all(math.isfinite(n) for n in numbers):
+        return None
+    if numbers[2] <= 0 or numbers[3] <= 0:
+        return None
+    return numbers[2], numbers[3]
+
+
+def _length(value: str | None, fallback: float | None) -> float | None:
+    match = _LENGTH.match(value or "")
+    if match is None:
+        return fallback
+    number, unit = float(match.group(1)), match.group(2)
+    if unit == "%":
+        return fallback * number / 100 if fallback else None
+    if unit not in _UNITS:
+        return fallback
+    return number * _UNITS[unit]
