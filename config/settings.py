@@ -376,6 +376,7 @@ SPECTACULAR_SETTINGS = {
         "PriorityLabelEnum": "production.lifecycle.PRIORITY_LABELS",
         "ProofStateEnum": "production.models.PROOF_STATES",
         "ProofViaEnum": "production.models.PROOF_VIAS",
+        "PlacementCodeEnum": "production.models.PLACEMENT_CODES",
     },
 }
 

@@ -6,6 +6,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -28,14 +29,66 @@ from production.models import (
     ArtworkProof,
     FulfillmentEvent,
     Garment,
+    GarmentColor,
     LineItem,
     OrderNote,
     OutgoingEmail,
+    Placement,
     ProductionOrder,
     Shipment,
+    Variant,
 )
+from production.services.catalogue import ensure_catalogue, set_in_stock
 from production.services.messages import add_customer_message, add_order_note
 from production.services.orders import update_order
+
+
+class OneDefaultColorFormSet(forms.BaseInlineFormSet):
+    """A garment keeps exactly one default colour (the one a line item without a colour gets)."""
+
+    def clean(self) -> None:
+        super().clean()
+        kept = [
+            form.cleaned_data
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        defaults = sum(1 for data in kept if data.get("is_default"))
+        if kept and defaults != 1:
+            raise forms.ValidationError("Mark exactly one colour as the default.")
+
+
+class GarmentColorInline(admin.TabularInline):
+    model = GarmentColor
+    formset = OneDefaultColorFormSet
+    fields = ("name", "hex", "position", "is_default")
+    extra = 0
+
+
+class VariantInline(admin.TabularInline):
+    model = Variant
+    fields = ("color", "size", "sku", "shopify_variant_gid", "upcharge", "in_stock")
+    extra = 0
+
+    def get_formset(self, request: HttpRequest, obj: Garment | None = None, **kwargs) -> type:
+        self._garment = obj  # the colours offered are this garment's
+        return super().get_formset(request, obj, **kwargs)
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs) -> object:
+        if db_field.name == "color":
+            garment = getattr(self, "_garment", None)
+            kwargs["queryset"] = (
+                GarmentColor.objects.filter(garment=garment)
+                if garment is not None
+                else GarmentColor.objects.none()
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class PlacementInline(admin.TabularInline):
+    model = Placement
+    fields = ("code", "name", "width_in", "height_in", "unit_amount", "position")
+    extra = 0
 
 
 @admin.register(Garment)
@@ -43,6 +96,47 @@ class GarmentAdmin(admin.ModelAdmin):
     list_display = ("name", "shopify_gid", "base_price", "currency", "is_active")
     list_filter = ("is_active",)
     search_fields = ("name", "shopify_gid")
+    inlines = [GarmentColorInline, VariantInline, PlacementInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        # A garment saved without colours or a front placement gets the default ones.
+        ensure_catalogue(form.instance)
+
+
+@admin.register(Variant)
+class VariantAdmin(admin.ModelAdmin):
+    """Stock by variant: support marks a variant out of stock (the list's checkbox or the
+    action); orders for it are refused from then on."""
+
+    list_display = ("sku", "garment", "color", "size", "upcharge", "in_stock")
+    list_editable = ("in_stock",)
+    list_filter = ("in_stock", "garment", "color__name")
+    list_select_related = ("garment", "color")
+    search_fields = ("sku", "garment__name", "color__name", "shopify_variant_gid")
+    actions = ["mark_out_of_stock", "mark_in_stock"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("production.change_garment")
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return request.user.has_perm("production.change_garment")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> tuple:
+        if request.user.has_perm("production.change_garment"):
+            return ()
+        return ("garment", "color", "size", "sku", "shopify_variant_gid", "upcharge")
+
+    @admin.action(description="Mark out of stock (orders for them are refused)")
+    def mark_out_of_stock(self, request: HttpRequest, queryset) -> None:
+        count = set_in_stock(variant_ids=queryset.values_list("pk", flat=True), in_stock=False)
+        self.message_user(request, f"{count} variant(s) marked out of stock.")
+
+    @admin.action(description="Mark in stock")
+    def mark_in_stock(self, request: HttpRequest, queryset) -> None:
+        count = set_in_stock(variant_ids=queryset.values_list("pk", flat=True), in_stock=True)
+        self.message_user(request, f"{count} variant(s) marked in stock.")
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

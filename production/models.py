@@ -160,6 +160,10 @@ class PlacementCode(models.TextChoices):
     POCKET = "pocket", "Pocket"
 
 
+# The placement codes as the API spells them (named once in the OpenAPI schema).
+PLACEMENT_CODES: list[str] = PlacementCode.values
+
+
 class Placement(models.Model):
     """Where on a garment a design can be printed, with its print area. The front is included in
     the garment's price; every other placement an order uses adds its `unit_amount` per item."""

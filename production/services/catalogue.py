@@ -8,7 +8,7 @@ catalogue; migration 0013 did the same for the garments that existed then.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -223,3 +223,90 @@ def _designs(
     if errors:
         raise InvalidOrder({"designs": errors})
     return chosen
+
+
+def set_in_stock(*, variant_ids: Iterable[int], in_stock: bool) -> int:
+    """Mark these variants in or out of stock; return how many changed. An order for a variant
+    out of stock is refused from then on (orders already placed keep it). The garment as an
+    order's cached JSON shows it may say the old stock until that JSON is read again."""
+    return (
+        Variant.objects.filter(pk__in=list(variant_ids))
+        .exclude(in_stock=in_stock)
+        .update(in_stock=in_stock)
+    )
+
+
+@dataclass(frozen=True)
+class ColorSpec:
+    name: str
+    hex: str
+    sizes: Sequence[str] | None = None  # None: every size of the garment
+    default: bool = False
+
+
+@dataclass(frozen=True)
+class PlacementSpec:
+    code: str
+    width_in: Decimal
+    height_in: Decimal
+    unit_amount: int = 0
+    name: str = ""
+
+
+def upsert_catalogue(
+    garment: Garment, *, colors: Sequence[ColorSpec], placements: Sequence[PlacementSpec]
+) -> None:
+    """Offer these colours (their variants priced by `size_upcharges`) and placements, adding
+    what is missing and updating what exists (by colour name, by placement code); nothing is
+    removed. A "Default" colour from migration 0013 becomes the new default colour, so the line
+    items that have it keep it. For catalogue loads (the demo data, tests)."""
+    with transaction.atomic():
+        default_spec = next((spec for spec in colors if spec.default), None)
+        current = {c.name.lower(): c for c in garment.colors.all()}
+        placeholder = current.get(DEFAULT_COLOR_NAME.lower())
+        if default_spec is not None:
+            if placeholder is not None and default_spec.name.lower() not in current:
+                placeholder.name = default_spec.name
+                placeholder.save(update_fields=["name"])  # its variants keep their SKUs
+            garment.colors.exclude(name__iexact=default_spec.name).update(is_default=False)
+        for position, spec in enumerate(colors):
+            color, _ = GarmentColor.objects.update_or_create(
+                garment=garment,
+                name__iexact=spec.name,
+                defaults={
+                    "name": spec.name,
+                    "hex": spec.hex,
+                    "position": position,
+                    "is_default": spec.default,
+                },
+                create_defaults={
+                    "garment": garment,
+                    "name": spec.name,
+                    "hex": spec.hex,
+                    "position": position,
+                    "is_default": spec.default,
+                },
+            )
+            for size in spec.sizes if spec.sizes is not None else garment.sizes:
+                Variant.objects.get_or_create(
+                    color=color,
+                    size=size,
+                    defaults={
+                        "garment": garment,
+                        "sku": variant_sku(garment.pk, color.name, size),
+                        "upcharge": int((garment.size_upcharges or {}).get(size, 0)),
+                    },
+                )
+        for position, spec in enumerate(placements):
+            Placement.objects.update_or_create(
+                garment=garment,
+                code=spec.code,
+                defaults={
+                    "name": spec.name or PlacementCode(spec.code).label,
+                    "width_in": spec.width_in,
+                    "height_in": spec.height_in,
+                    "unit_amount": spec.unit_amount,
+                    "position": position,
+                },
+            )
+    ensure_catalogue(garment)

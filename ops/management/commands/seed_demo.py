@@ -5,6 +5,7 @@ the checkout simulator's path; `production` never imports `payments`: see pyproj
 import contracts)."""
 
 import os
+from decimal import Decimal
 from io import BytesIO
 
 from django.conf import settings
@@ -25,6 +26,12 @@ from production.lifecycle import (
 )
 from production.models import Garment, ProductionOrder
 from production.pricing import SizeQuantity
+from production.services.catalogue import (
+    ColorSpec,
+    PlacementDesign,
+    PlacementSpec,
+    upsert_catalogue,
+)
 from production.services.orders import cancel_unpaid_order, create_draft_order, update_order
 from production.services.proofs import send_proof
 from production.services.shipping import ShipLine, record_shipment
@@ -56,6 +63,36 @@ GARMENTS = [
     },
 ]
 
+# Colours and print placements by garment (the first colour is the default). Black needs a white
+# underbase on the press: the demo has a dark-garment order.
+IN = Decimal
+CATALOGUE = {
+    "gid://shopify/Product/123456": (
+        [
+            ColorSpec("White", "#ffffff", default=True),
+            ColorSpec("Black", "#111111"),
+            ColorSpec("Heather Grey", "#9ca3af", sizes=["S", "M", "L", "XL"]),
+        ],
+        [
+            PlacementSpec("front", IN("12"), IN("16")),
+            PlacementSpec("back", IN("12"), IN("16"), unit_amount=500),
+            PlacementSpec("left_sleeve", IN("3.5"), IN("3.5"), unit_amount=300),
+            PlacementSpec("right_sleeve", IN("3.5"), IN("3.5"), unit_amount=300),
+        ],
+    ),
+    "gid://shopify/Product/234567": (
+        [ColorSpec("Charcoal", "#374151", default=True), ColorSpec("Black", "#111111")],
+        [
+            PlacementSpec("front", IN("12"), IN("12")),
+            PlacementSpec("back", IN("14"), IN("16"), unit_amount=600),
+        ],
+    ),
+    "gid://shopify/Product/345678": (
+        [ColorSpec("Natural", "#f5f0e1", default=True)],
+        [PlacementSpec("front", IN("14"), IN("14"))],
+    ),
+}
+
 # (email, first name, role): customers, an operator (/ops/) and support staff (/admin/).
 USERS = [
     ("customer@example.com", "Casey", "customer"),
@@ -76,6 +113,12 @@ SUPPORT_PERMISSIONS = [
     "view_ordernote",
     "view_outgoingemail",
     "view_garment",
+    "view_garmentcolor",
+    "view_placement",
+    "view_orderdesign",
+    # Stock: support marks a variant out of stock in the admin (orders for it are refused).
+    "view_variant",
+    "change_variant",
 ]
 
 
@@ -116,13 +159,15 @@ def design_url(index: int) -> str:
     return f"{base}/{static_url.strip('/')}/{name}"
 
 
-# (final state, priority, sizes) — each order is walked there through the services.
+# (final state, priority, sizes as (size, quantity[, colour])): each order is walked there
+# through the services.
 SAMPLES = [
     (OrderState.DRAFT, Priority.STANDARD, [("M", 2), ("L", 3)]),
     (OrderState.SUBMITTED, Priority.RUSH, [("S", 10), ("M", 15)]),
     (OrderState.APPROVED, Priority.STANDARD, [("L", 4)]),
     (OrderState.APPROVED, Priority.HOLD, [("XL", 6)]),
-    (OrderState.IN_PRODUCTION, Priority.RUSH, [("M", 20), ("XXL", 5)]),
+    # Black tees printed front and back: a dark garment, two placements.
+    (OrderState.IN_PRODUCTION, Priority.RUSH, [("M", 20, "Black"), ("XXL", 5, "Black")]),
     (OrderState.FULFILLED, Priority.STANDARD, [("S", 1), ("M", 1)]),
     (OrderState.CANCELED, Priority.STANDARD, [("L", 2)]),
 ]
@@ -134,10 +179,12 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         password = os.environ.get("DEMO_PASSWORD", "demo")
         for spec in GARMENTS:
-            Garment.objects.update_or_create(
+            garment, _ = Garment.objects.update_or_create(
                 shopify_gid=spec["shopify_gid"],
                 defaults={**spec, "currency": "usd", "image_url": "", "is_active": True},
             )
+            colors, placements = CATALOGUE[garment.shopify_gid]
+            upsert_catalogue(garment, colors=colors, placements=placements)
         User = get_user_model()
         groups = {"operator": operators_group(), "support": support_group()}
         users = {}
@@ -228,16 +275,20 @@ class Command(BaseCommand):
         index: int,
         state: OrderState,
         priority: Priority,
-        sizes: list[tuple[str, int]],
+        sizes: list[tuple],
     ) -> None:
         # Hold is set after payment, so the held sample shows a paused, paid order.
         order = create_draft_order(
             owner=owner,
             garment_gid=GARMENTS[index % 2]["shopify_gid"],
             design_url=design_url(index),
-            sizes=[SizeQuantity(size, qty) for size, qty in sizes],
+            sizes=[SizeQuantity(*line) for line in sizes],
             priority=Priority.STANDARD if priority == Priority.HOLD else priority,
             notes="Demo order",
+            # The dark-garment sample also prints its back.
+            designs=[PlacementDesign("back", design_url(index + 1))]
+            if any(len(line) > 2 for line in sizes)
+            else [],
         )
         if state == OrderState.DRAFT:
             return
