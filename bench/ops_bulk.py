@@ -59,9 +59,12 @@ CASES = [
 
 def make_orders(count: int, *, status: str, production_status: str) -> list[uuid.UUID]:
     from production.models import FulfillmentEvent, Garment, LineItem
+    from production.services.catalogue import ensure_catalogue
     from tests.factories import UserFactory
 
     garment = Garment.objects.get(name="Bench Tee")
+    ensure_catalogue(garment)  # its default colour, which every line item has
+    color = garment.colors.get(is_default=True)
     owners = [UserFactory() for _ in range(5)]
     now = timezone.now()
     orders = [
@@ -85,7 +88,7 @@ def make_orders(count: int, *, status: str, production_status: str) -> list[uuid
     ]
     ProductionOrder.objects.bulk_create(orders)
     LineItem.objects.bulk_create(
-        LineItem(order=order, size=size, quantity=quantity, unit_amount=1800)
+        LineItem(order=order, color=color, size=size, quantity=quantity, unit_amount=1800)
         for order in orders
         for size, quantity in (("M", 2), ("L", 3))
     )
