@@ -99,6 +99,20 @@ class GarmentAdmin(admin.ModelAdmin):
     inlines = [GarmentColorInline, VariantInline, PlacementInline]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
+    def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset, change) -> None:
+        if isinstance(formset, OneDefaultColorFormSet):
+            # The new default is saved while the old one still is: the old one first stops being
+            # the default (the formset checked there is exactly one).
+            chosen = [
+                f.instance.pk
+                for f in formset.forms
+                if f.cleaned_data.get("is_default") and not f.cleaned_data.get("DELETE")
+            ]
+            form.instance.colors.exclude(pk__in=[pk for pk in chosen if pk]).update(
+                is_default=False
+            )
+        super().save_formset(request, form, formset, change)
+
     def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets, change) -> None:
         super().save_related(request, form, formsets, change)
         # A garment saved without colours or a front placement gets the default ones.

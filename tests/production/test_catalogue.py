@@ -307,3 +307,71 @@ def test_factories_give_garments_their_catalogue():
     assert garment.colors.get(is_default=True).name == "Default"
     assert garment.variants.count() == len(garment.sizes)
     assert garment.placements.get().code == "front"
+
+
+def test_a_retry_with_the_same_key_is_the_same_order_however_the_colour_is_spelled(
+    customer_api, tee
+):
+    def keyed(**overrides):
+        return customer_api.post(
+            URL, reference_body(**overrides), format="json", HTTP_IDEMPOTENCY_KEY="k-1"
+        )
+
+    first = keyed(
+        sizes=[{"size": "M", "quantity": 2, "color": "Black"}, {"size": "L", "quantity": 3}],
+        designs=[{"placement": "back", "url": BACK}],
+    )
+    again = keyed(
+        sizes=[
+            {"size": "M", "quantity": 2, "color": "black"},
+            {"size": "L", "quantity": 3, "color": "White"},
+        ],
+        designs=[{"placement": "back", "url": BACK}],
+    )
+    assert again.json()["orderId"] == first.json()["orderId"]
+    other = keyed(sizes=[{"size": "M", "quantity": 2}, {"size": "L", "quantity": 3}])
+    assert other.status_code == 409
+    assert ProductionOrder.objects.count() == 1
+
+
+def test_the_garment_page_refuses_two_default_colours_or_none(rf, admin_user, tee):
+    from django.contrib.admin.sites import site
+
+    from production.admin import GarmentAdmin, GarmentColorInline
+
+    request = rf.post("/")
+    request.user = admin_user
+    formset_class = GarmentColorInline(Garment, site).get_formset(request, tee)
+    prefix = formset_class.get_default_prefix()
+    colors = list(tee.colors.order_by("position"))
+
+    def posted(defaults: set[str]) -> object:
+        data = {
+            f"{prefix}-TOTAL_FORMS": str(len(colors)),
+            f"{prefix}-INITIAL_FORMS": str(len(colors)),
+        }
+        for i, color in enumerate(colors):
+            data |= {
+                f"{prefix}-{i}-id": str(color.pk),
+                f"{prefix}-{i}-garment": str(tee.pk),
+                f"{prefix}-{i}-name": color.name,
+                f"{prefix}-{i}-hex": color.hex,
+                f"{prefix}-{i}-position": str(color.position),
+            }
+            if color.name in defaults:
+                data[f"{prefix}-{i}-is_default"] = "on"
+        formset = formset_class(data, instance=tee, prefix=prefix)
+        if not formset.is_valid():
+            assert formset.non_form_errors() == ["Mark exactly one colour as the default."]
+            return None
+        return formset
+
+    assert posted({"White", "Black"}) is None
+    assert posted(set()) is None
+    # Black listed first: saved as the default while White still is, which the page allows.
+    tee.colors.filter(name="Black").update(position=0)
+    tee.colors.filter(name="White").update(position=1)
+    colors = list(tee.colors.order_by("position"))
+    formset = posted({"Black"})
+    GarmentAdmin(Garment, site).save_formset(request, SimpleNamespace(instance=tee), formset, True)
+    assert list(tee.colors.filter(is_default=True).values_list("name", flat=True)) == ["Black"]
