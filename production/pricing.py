@@ -39,6 +39,16 @@ class Quote:
         return sum(line.quantity for line in self.lines)
 
 
+def default_upcharges(garment: Garment) -> dict[str, int]:
+    """The upcharge of each size in the garment's default colour (one query); a garment without
+    variants yet, its `size_upcharges`."""
+    rows = Variant.objects.filter(garment=garment, color__is_default=True).values_list(
+        "size", "upcharge"
+    )
+    found = dict(rows)
+    return found or {size: int(amount) for size, amount in (garment.size_upcharges or {}).items()}
+
+
 def quote_order(
     *,
     garment: Garment,
@@ -53,11 +63,12 @@ def quote_order(
     price, `extra_placements` are the others the order prints."""
     placements = sum(placement.unit_amount for placement in extra_placements)
     if variants is None:
+        upcharges = default_upcharges(garment)
         lines = tuple(
             QuoteLine(
                 size=item.size,
                 quantity=item.quantity,
-                unit_amount=garment.unit_price(item.size) + placements,
+                unit_amount=garment.base_price + upcharges.get(item.size, 0) + placements,
             )
             for item in sizes
         )

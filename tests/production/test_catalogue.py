@@ -375,3 +375,12 @@ def test_the_garment_page_refuses_two_default_colours_or_none(rf, admin_user, te
     formset = posted({"Black"})
     GarmentAdmin(Garment, site).save_formset(request, SimpleNamespace(instance=tee), formset, True)
     assert list(tee.colors.filter(is_default=True).values_list("name", flat=True)) == ["Black"]
+
+
+def test_the_live_price_without_a_colour_is_the_default_colours(customer_api, tee):
+    from production.pricing import SizeQuantity, quote_order
+
+    Variant.objects.filter(color__name="White", size="XXL").update(upcharge=900)
+    quote = quote_order(garment=tee, sizes=[SizeQuantity("XXL", 1)], priority="standard")
+    order = order_of(post(customer_api, sizes=[{"size": "XXL", "quantity": 1}]))
+    assert quote.total == order.total_amount == 1800 + 900
