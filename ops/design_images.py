@@ -38,6 +38,8 @@ import ipaddress
 import math
 import re
 import socket
+import subprocess
+import sys
 import time
 import warnings
 import xml.etree.ElementTree as ET
@@ -48,7 +50,6 @@ from io import BytesIO
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
-import resvg_py
 import urllib3
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as parse_xml
@@ -425,15 +426,43 @@ def svg_to_png(data: bytes) -> bytes:
     scale = THUMBNAIL_PIXELS / max(width, height)
     out_width = max(1, min(THUMBNAIL_PIXELS, round(width * scale)))
     out_height = max(1, min(THUMBNAIL_PIXELS, round(height * scale)))
+    return render_svg(ET.tostring(root, encoding="unicode"), out_width, out_height)
+
+
+# resvg has no timeout and a filter can make one element cost seconds (a blur over a region 30
+# times the canvas: 200 of them took 157 s), so it runs in a child process that is killed at
+# SVG_RENDER_SECONDS, with its memory capped at SVG_RENDER_MEMORY.
+SVG_RENDER_SECONDS = 3.0
+SVG_RENDER_MEMORY = 1024 * 1024 * 1024
+_RENDER_SCRIPT = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (int(sys.argv[3]), int(sys.argv[3])))
+import resvg_py
+svg = sys.stdin.buffer.read().decode()
+# dpi: CSS inches; resvg_py's default of 0 makes any `in` or `mm` size invalid.
+width, height = int(sys.argv[1]), int(sys.argv[2])
+png = resvg_py.svg_to_bytes(svg_string=svg, width=width, height=height, dpi=96.0)
+sys.stdout.buffer.write(png)
+"""
+
+
+def render_svg(svg: str, width: int, height: int) -> bytes:
+    """resvg's PNG of a checked and cleaned SVG, drawn in a child process within the limits."""
+    command = [sys.executable, "-I", "-c", _RENDER_SCRIPT, str(width), str(height)]
+    command.append(str(SVG_RENDER_MEMORY))
     try:
-        return resvg_py.svg_to_bytes(
-            svg_string=ET.tostring(root, encoding="unicode"),
-            width=out_width,
-            height=out_height,
-            dpi=96.0,  # CSS inches; resvg_py's default of 0 makes any `in`/`mm` size invalid
+        done = subprocess.run(  # noqa: S603 (our own interpreter and script; the SVG is stdin)
+            command, input=svg.encode(), capture_output=True, timeout=SVG_RENDER_SECONDS
         )
-    except Exception as error:  # resvg's own refusals (its node limit, unreadable parts)
+    except subprocess.TimeoutExpired as error:
+        raise Refused(
+            f"SVG design refused: it takes longer than {SVG_RENDER_SECONDS:g} s to draw."
+        ) from error
+    except OSError as error:
         raise Refused("The SVG design could not be drawn.") from error
+    if done.returncode != 0 or not done.stdout.startswith(b"\x89PNG"):
+        raise Refused("The SVG design could not be drawn.")
+    return done.stdout
 
 
 def _parse_svg(data: bytes) -> ET.Element:

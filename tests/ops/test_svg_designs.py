@@ -13,6 +13,7 @@ from django.urls import reverse
 from PIL import Image
 from pypdf import PdfReader
 
+from ops import design_images
 from ops.design_images import design_thumbnail
 from production.lifecycle import OrderState
 from production.models import ProductionOrder
@@ -210,3 +211,19 @@ def test_the_ops_design_view_shows_a_remote_svg_as_a_jpeg(ops_client, monkeypatc
     assert image.status_code == 200
     assert image["Content-Type"] == "image/jpeg"
     assert near(colour_at(image.content, (240, 240)), BLUE)
+
+
+def test_an_svg_that_takes_too_long_to_draw_is_stopped(monkeypatch):
+    monkeypatch.setattr(design_images, "SVG_RENDER_SECONDS", 0.5)
+    blurred = '<rect width="480" height="480" fill="red" filter="url(#f)"/>' * 200
+    svg = (
+        f'<svg xmlns="{SVG}" width="480" height="480"><defs>'
+        '<filter id="f" x="-1000%" y="-1000%" width="3000%" height="3000%">'
+        f'<feGaussianBlur stdDeviation="5000"/></filter></defs>{blurred}</svg>'
+    ).encode()  # a blur over 30 times the canvas, 200 times: minutes of drawing
+
+    started = time.monotonic()
+    thumbnail, _, _ = serve_svg(monkeypatch, svg)
+
+    assert time.monotonic() - started < 3
+    assert thumbnail.reason == "SVG design refused: it takes longer than 0.5 s to draw."
