@@ -21,7 +21,8 @@ A design URL is the customer's text. Before anything is fetched:
   every `href` that is not a fragment (`#id`) or a small data: PNG/JPEG/GIF/WebP is removed (resvg
   would read a path from this server's disk; it never fetches http(s)), and the picture is drawn
   straight at thumbnail size (THUMBNAIL_PIXELS on the longer side) from its declared
-  width/height/viewBox, so a 100 000 px wide SVG costs what a 480 px one does.
+  width/height/viewBox, so a 100 000 px wide SVG costs what a 480 px one does; resvg runs in a
+  child process killed after SVG_RENDER_SECONDS (a filter can still make a small file slow).
 
 Designs on this site itself (the demo's `/static/demo/design-*.svg`, any URL on SITE_URL's or an
 ALLOWED_HOSTS name, or a relative URL) are read from the static files on disk, never over the
