@@ -227,8 +227,8 @@ def _designs(
 
 def set_in_stock(*, variant_ids: Iterable[int], in_stock: bool) -> int:
     """Mark these variants in or out of stock; return how many changed. An order for a variant
-    out of stock is refused from then on (orders already placed keep it). The garment as an
-    order's cached JSON shows it may say the old stock until that JSON is read again."""
+    out of stock is refused from then on (orders already placed keep it). An order's cached
+    JSON shows the garment's new stock within `order_reads.TTL`."""
     return (
         Variant.objects.filter(pk__in=list(variant_ids))
         .exclude(in_stock=in_stock)
