@@ -1,9 +1,12 @@
 """The customer order form: parses and validates input; the order itself is made by the services.
 
-The size fields are the chosen garment's only (a tee has no "One Size", a tote no XS). Without
-JavaScript the page is rendered for one garment; `sizes_for` says which, so a garment switched on
-that page asks for its own sizes again instead of dropping what was typed. With JavaScript
-(static/js/order-form.js) the fields are swapped in place and `sizes_for` follows.
+The size fields are the chosen garment's only (a tee has no "One Size", a tote no XS), and of
+those only the sizes the chosen colour has in stock are offered (the services refuse the others
+anyway). Without JavaScript the page is rendered for one garment and colour; `sizes_for` says
+which garment, so a garment switched on that page asks for its own sizes again instead of
+dropping what was typed. With JavaScript (static/js/order-form.js) the colours, sizes and
+placement fields are swapped in place and `sizes_for` follows. Each placement other than the
+front gets an optional design URL field (`design_<code>`), priced per item when filled.
 """
 
 from __future__ import annotations
@@ -11,14 +14,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.core.validators import URLValidator
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
+from production.exceptions import InvalidOrder
 from production.lifecycle import LEAD_DAYS, Priority
-from production.models import Garment
+from production.models import Garment, GarmentColor, Placement, PlacementCode, Variant
 from production.pricing import (
     RUSH_SURCHARGE_PERCENT,
     Quote,
@@ -26,6 +31,7 @@ from production.pricing import (
     format_money,
     quote_order,
 )
+from production.services.catalogue import PlacementDesign, resolve_order
 
 MAX_QUANTITY = 10000  # per size, as the API allows
 
@@ -35,22 +41,93 @@ SERVICE_FIELDS = {
     "designUrl": "design_url",
     "notes": "notes",
     "sizes": "sizes_for",
+    "designs": None,  # the form checks each design URL itself: rarely reached
 }
 
 
 def active_garments() -> QuerySet[Garment]:
-    return Garment.objects.filter(is_active=True).order_by("name")
+    """The garments on offer, with their colours, variants and placements (three queries more)."""
+    return (
+        Garment.objects.filter(is_active=True)
+        .order_by("name")
+        .prefetch_related(
+            Prefetch(
+                "colors",
+                queryset=GarmentColor.objects.order_by("position", "id").prefetch_related(
+                    Prefetch("variants", queryset=Variant.objects.order_by("id"))
+                ),
+            ),
+            Prefetch("placements", queryset=Placement.objects.order_by("position", "id")),
+        )
+    )
 
 
 def size_field_name(size: str) -> str:
     return "qty_" + re.sub(r"[^a-z0-9]+", "_", size.lower()).strip("_")
 
 
-def size_choices(garments: QuerySet[Garment]) -> dict[str, dict[str, Any]]:
-    """Each garment's sizes with their field names and prices, for the page's script
-    (json_script): switching the garment swaps the size fields without a reload."""
-    return {
-        garment.shopify_gid: {
+def design_field_name(code: str) -> str:
+    return "design_" + code
+
+
+def inches(value: Decimal) -> str:
+    """12.00 -> "12", 3.50 -> "3.5"."""
+    return f"{value.normalize():f}"
+
+
+def placement_label(placement: Placement, currency: str) -> str:
+    """ "Back — 12 × 16 in, +4.00 USD per item" """
+    area = f"{inches(placement.width_in)} × {inches(placement.height_in)} in"
+    price = format_money(placement.unit_amount, currency)
+    return f"{placement.name} — {area}, " + (
+        f"+{price} per item" if placement.unit_amount else "included"
+    )
+
+
+def extra_placements(garment: Garment) -> list[Placement]:
+    return [p for p in garment.placements.all() if p.code != PlacementCode.FRONT]
+
+
+def default_color(garment: Garment) -> GarmentColor | None:
+    colors = list(garment.colors.all())
+    return next((c for c in colors if c.is_default), colors[0] if colors else None)
+
+
+def in_stock_sizes(garment: Garment, color: GarmentColor | None) -> list[str]:
+    """The garment's sizes this colour has in stock, in the garment's order (no colour: all)."""
+    if color is None:
+        return list(garment.sizes)
+    stocked = {v.size for v in color.variants.all() if v.in_stock}
+    return [size for size in garment.sizes if size in stocked]
+
+
+def garment_choices(garments: QuerySet[Garment]) -> dict[str, dict[str, Any]]:
+    """Each garment's colours (with the sizes each has in stock and their prices), sizes and
+    placements, for the page's script (json_script): switching the garment or the colour swaps
+    the fields without a reload."""
+    data: dict[str, dict[str, Any]] = {}
+    for garment in garments:
+        colors = []
+        for color in garment.colors.all():
+            variants = {v.size: v for v in color.variants.all() if v.in_stock}
+            colors.append(
+                {
+                    "name": color.name,
+                    "hex": color.hex,
+                    "default": color.is_default,
+                    "sizes": [
+                        {
+                            "size": size,
+                            "unitPrice": format_money(
+                                garment.base_price + variants[size].upcharge, garment.currency
+                            ),
+                        }
+                        for size in garment.sizes
+                        if size in variants
+                    ],
+                }
+            )
+        data[garment.shopify_gid] = {
             "name": garment.name,
             "sizes": [
                 {
@@ -60,9 +137,17 @@ def size_choices(garments: QuerySet[Garment]) -> dict[str, dict[str, Any]]:
                 }
                 for size in garment.sizes
             ],
+            "colors": colors,
+            "placements": [
+                {
+                    "code": p.code,
+                    "field": design_field_name(p.code),
+                    "label": placement_label(p, garment.currency),
+                }
+                for p in extra_placements(garment)
+            ],
         }
-        for garment in garments
-    }
+    return data
 
 
 class HttpUrlField(forms.URLField):
@@ -111,11 +196,21 @@ class QuoteForm(forms.Form):
     # The garment whose size fields the page showed (see the module docstring).
     sizes_for = forms.CharField(widget=forms.HiddenInput, required=False, max_length=255)
 
+    # The colour's name; its choices are the chosen garment's colours (validated by the services,
+    # whose words then show next to this field).
+    color = forms.CharField(required=False, max_length=50, widget=forms.RadioSelect)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.garments = active_garments()
         self.fields["garment"].queryset = self.garments
         self.chosen = self._chosen_garment()
+        colors = list(self.chosen.colors.all()) if self.chosen else []
+        self.fields["color"].widget.choices = [(c.name, c.name) for c in colors]
+        self.chosen_color = self._chosen_color(colors)
+        self.offered_sizes = in_stock_sizes(self.chosen, self.chosen_color) if self.chosen else []
+        # A field for every size of the garment, so a quantity typed before the colour changed
+        # (without JavaScript) is still read, and refused with the services' words.
         self.size_fields: list[tuple[str, str]] = []
         for size in self.chosen.sizes if self.chosen else []:
             name = size_field_name(size)
@@ -127,9 +222,22 @@ class QuoteForm(forms.Form):
                 widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
             )
             self.size_fields.append((size, name))
+        self.placement_fields: list[tuple[Placement, str]] = []
+        for placement in extra_placements(self.chosen) if self.chosen else []:
+            name = design_field_name(placement.code)
+            self.fields[name] = HttpUrlField(
+                label=placement_label(placement, self.chosen.currency),
+                max_length=2048,
+                assume_scheme="https",
+                required=False,
+                help_text=f"Optional: the design printed on the {placement.name.lower()}.",
+            )
+            self.placement_fields.append((placement, name))
         if not self.is_bound and self.chosen:
             self.initial["garment"] = self.chosen.shopify_gid
             self.initial["sizes_for"] = self.chosen.shopify_gid
+            if self.chosen_color is not None:
+                self.initial["color"] = self.chosen_color.name
 
     def _chosen_garment(self) -> Garment | None:
         """The garment whose sizes the page shows: the posted one, else the preselected one
@@ -141,8 +249,35 @@ class QuoteForm(forms.Form):
             chosen = garments[0] if garments else None
         return chosen
 
+    def _chosen_color(self, colors: list[GarmentColor]) -> GarmentColor | None:
+        """The colour whose sizes the page offers: the posted (or ?color=) one, else the
+        garment's default."""
+        source = self.data if self.is_bound else self.initial
+        wanted = str(source.get("color") or "").strip().lower()
+        chosen = next((c for c in colors if c.name.lower() == wanted), None)
+        if chosen is None:
+            chosen = next((c for c in colors if c.is_default), colors[0] if colors else None)
+        return chosen
+
+    def color_options(self) -> list[dict[str, Any]]:
+        """The chosen garment's colours as the swatches show them."""
+        chosen = self.chosen_color.pk if self.chosen_color else None
+        return [
+            {"id": f"id_color_{i}", "name": c.name, "hex": c.hex, "checked": c.pk == chosen}
+            for i, c in enumerate(self.chosen.colors.all() if self.chosen else [])
+        ]
+
     def size_inputs(self) -> list[forms.BoundField]:
-        return [self[name] for _, name in self.size_fields]
+        """The sizes offered in the chosen colour, and any other size a quantity was typed for
+        (so the customer sees the refusal and can clear it)."""
+        return [
+            self[name]
+            for size, name in self.size_fields
+            if size in self.offered_sizes or str(self.data.get(name, "") or "0").strip() != "0"
+        ]
+
+    def placement_inputs(self) -> list[forms.BoundField]:
+        return [self[name] for _, name in self.placement_fields]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -161,24 +296,68 @@ class QuoteForm(forms.Form):
             self.add_error("sizes_for", "Enter a quantity for at least one size.")
         return data
 
+    def color_name(self) -> str | None:
+        """The colour as posted (the services check it), or None: the default colour."""
+        return (self.cleaned_data.get("color") or "").strip() or None
+
     def sizes(self) -> list[SizeQuantity]:
+        color = self.color_name()
         return [
-            SizeQuantity(size, self.cleaned_data[name])
+            SizeQuantity(size, self.cleaned_data[name], color=color)
             for size, name in self.size_fields
             if self.cleaned_data.get(name)
         ]
 
+    def designs(self) -> list[PlacementDesign]:
+        return [
+            PlacementDesign(placement.code, self.cleaned_data[name])
+            for placement, name in self.placement_fields
+            if self.cleaned_data.get(name)
+        ]
+
     def quote(self) -> Quote | None:
-        """The price of what was entered so far, or None while garment, sizes or priority are
-        missing or invalid. Call after `is_valid()`."""
-        priced = ("garment", "priority", "sizes_for", *(name for _, name in self.size_fields))
+        """The price of what was entered so far, or None while garment, colour, sizes or
+        priority are missing or refused (the refusal is added to the form). Priced as the order
+        is: each line's variant of the chosen colour (the services' own `resolve_order`), and
+        each placement whose design URL field is filled. Call after `is_valid()`."""
+        priced = (
+            "garment",
+            "priority",
+            "sizes_for",
+            "color",
+            *(name for _, name in self.size_fields),
+        )
         if any(name in self.errors for name in priced) or not self.sizes():
             return None
+        garment = self.cleaned_data["garment"]
+        try:
+            resolved = resolve_order(garment, self.sizes(), "", ())
+        except InvalidOrder as exc:
+            self.add_service_errors(exc.details)
+            return None
         return quote_order(
-            garment=self.cleaned_data["garment"],
+            garment=garment,
             sizes=self.sizes(),
             priority=self.cleaned_data["priority"],
+            variants=resolved.variants,
+            extra_placements=[
+                placement
+                for placement, name in self.placement_fields
+                if str(self.data.get(name, "")).strip()
+            ],
         )
+
+    def add_service_errors(self, details: dict[str, list[str]]) -> None:
+        """The services' refusals, next to the field they are about (a colour the garment does
+        not offer: the colour; the rest of `sizes`: the sizes)."""
+        for field, messages in details.items():
+            for message in dict.fromkeys(messages):  # one line per size: say it once
+                target = SERVICE_FIELDS.get(field)
+                if field == "sizes" and message.startswith("Colour "):
+                    target = "color"
+                if target is not None and target not in self.fields:
+                    target = None
+                self.add_error(target, message)
 
 
 class OrderForm(QuoteForm):
@@ -200,15 +379,11 @@ class OrderForm(QuoteForm):
             [
                 self.cleaned_data["garment"].shopify_gid,
                 self.cleaned_data["design_url"],
-                [(s.size, s.quantity) for s in self.sizes()],
+                [(s.size, s.quantity, s.color) for s in self.sizes()],
+                [(d.placement, d.url) for d in self.designs()],
                 self.cleaned_data["priority"],
                 self.cleaned_data["notes"],
             ]
         )
         digest = hashlib.sha256(content.encode()).hexdigest()[:16]
         return f"order-form-{self.cleaned_data['form_token']}-{digest}"
-
-    def add_service_errors(self, details: dict[str, list[str]]) -> None:
-        for field, messages in details.items():
-            for message in messages:
-                self.add_error(SERVICE_FIELDS.get(field), message)

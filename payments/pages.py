@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from payments.forms import OrderForm, QuoteForm, size_choices
+from payments.forms import OrderForm, QuoteForm, garment_choices
 from payments.gateway import GatewayError
 from payments.services import start_checkout
 from production.api.throttles import order_creation_wait
@@ -42,7 +42,7 @@ def render_form(request: HttpRequest, form: OrderForm, status: int = 200) -> Htt
     context = {
         "form": form,
         "quote": quote,
-        "garment_sizes": size_choices(form.garments),
+        "garment_data": garment_choices(form.garments),
     }
     return render(request, "payments/order_form.html", context, status=status)
 
@@ -75,6 +75,7 @@ def new_order(request: HttpRequest) -> HttpResponse:
                 garment_gid=form.cleaned_data["garment"].shopify_gid,
                 design_url=form.cleaned_data["design_url"],
                 sizes=form.sizes(),
+                designs=form.designs(),
                 priority=form.cleaned_data["priority"],
                 notes=form.cleaned_data["notes"],
                 idempotency_key=form.idempotency_key(),
@@ -95,7 +96,8 @@ def order_price(request: HttpRequest) -> JsonResponse:
     """The live price of the order form (GET, the form's fields as the query): the same
     `quote_order` that prices the order at checkout, so the two cannot disagree. A form not
     complete enough to price (no quantity yet) is an ordinary answer, `"ok": false` with what is
-    missing, not an error: the page asks while the customer is still typing."""
+    missing, not an error: the page asks while the customer is still typing. The colour's
+    variants and each filled placement are priced as the order prices them."""
     form = QuoteForm(request.GET)
     form.is_valid()
     quote = form.quote()

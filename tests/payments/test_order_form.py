@@ -323,3 +323,123 @@ def test_the_form_throttle_counts_per_user(shopper, garment, other_customer, mon
     other = Client()
     other.force_login(other_customer)
     assert other.post(URL, form_data(garment, form_token="c")).status_code == 302
+
+
+# --- colours and placements (issue 23) -----------------------------------------------------------
+
+
+@pytest.fixture
+def tee_in_colours(garment):
+    """The tee in White (default) and Black (M-XXL, +3.00; XL out of stock), front and back."""
+    from decimal import Decimal
+
+    from production.models import Variant
+    from production.services.catalogue import ColorSpec, PlacementSpec, upsert_catalogue
+
+    upsert_catalogue(
+        garment,
+        colors=[
+            ColorSpec("White", "#ffffff", default=True),
+            ColorSpec("Black", "#111111", sizes=["M", "L", "XL", "XXL"]),
+        ],
+        placements=[
+            PlacementSpec("front", Decimal("12"), Decimal("16")),
+            PlacementSpec("back", Decimal("12"), Decimal("16"), unit_amount=400),
+        ],
+    )
+    Variant.objects.filter(garment=garment, color__name="Black").update(upcharge=300)
+    Variant.objects.filter(garment=garment, color__name="Black", size="XL").update(in_stock=False)
+    return garment
+
+
+def test_the_form_shows_swatches_in_stock_sizes_and_placements(shopper, tee_in_colours):
+    page = shopper.get(URL, {"garment": tee_in_colours.shopify_gid}).content.decode()
+    assert re.search(
+        r'name="color" value="White" id="id_color_0" class="swatch-input" checked', page
+    )
+    assert 'fill="#111111"' in page and "<span>Black</span>" in page
+    assert "Back — 12 × 16 in, +4.00 USD per item" in page and 'name="design_back"' in page
+
+    data = form_data(tee_in_colours, color="Black", qty_m="", qty_l="", update_price="1")
+    black = shopper.post(URL, data).content.decode()
+    # Black has no S, and its XL is out of stock: neither is offered.
+    for size in ("M", "L", "XXL"):
+        assert f">{size}</label>" in black
+    assert ">S</label>" not in black and ">XL</label>" not in black
+
+
+def test_a_colour_makes_its_line_items_and_its_upcharge_is_charged(shopper, tee_in_colours):
+    response = shopper.post(URL, form_data(tee_in_colours, color="Black"))
+
+    assert response.status_code == 302
+    order = ProductionOrder.objects.get()
+    assert [(li.color.name, li.size, li.unit_amount) for li in order.line_items.all()] == [
+        ("Black", "M", 2100),
+        ("Black", "L", 2100),
+    ]
+    assert order.total_amount == 5 * 2100
+
+
+def test_a_size_out_of_stock_in_the_colour_is_refused_in_the_services_words(
+    shopper, tee_in_colours
+):
+    response = shopper.post(URL, form_data(tee_in_colours, color="Black", qty_xl="1"))
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["sizes_for"] == [
+        "Classic Tee in Black, size XL, is out of stock."
+    ]
+    page = response.content.decode()
+    assert re.search(
+        r'id="size-errors">\s*<ul class="errorlist"[^>]*><li>Classic Tee in Black', page
+    )
+    assert 'name="qty_xl"' in page  # still shown, so it can be cleared
+    assert not ProductionOrder.objects.exists()
+
+
+def test_an_unknown_colour_is_refused_next_to_the_colours(shopper, tee_in_colours):
+    response = shopper.post(URL, form_data(tee_in_colours, color="Purple"))
+
+    assert response.status_code == 200
+    [error] = response.context["form"].errors["color"]
+    assert error.startswith("Colour 'Purple' is not offered for Classic Tee")
+    assert not ProductionOrder.objects.exists()
+
+
+def test_a_back_design_is_ordered_and_priced(shopper, tee_in_colours):
+    back = "https://cdn.example.com/back.png"
+    response = shopper.post(URL, form_data(tee_in_colours, design_back=back))
+
+    assert response.status_code == 302
+    order = ProductionOrder.objects.get()
+    assert [(d.placement.code, d.url) for d in order.designs.all()] == [
+        ("front", "https://cdn.example.com/design.png"),
+        ("back", back),
+    ]
+    assert order.total_amount == 5 * (1800 + 400)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"color": "Black", "priority": "rush", "design_back": "https://cdn.example.com/b.png"},
+        {"color": "White", "qty_xxl": "1"},
+        {"color": "Black", "qty_xxl": "4", "design_back": "https://cdn.example.com/b.png"},
+    ],
+)
+def test_the_live_price_is_what_the_order_charges(shopper, tee_in_colours, overrides):
+    data = form_data(tee_in_colours, **overrides)
+    price = shopper.get(PRICE_URL, data).json()
+
+    shopper.post(URL, data)
+    order = ProductionOrder.objects.get()
+    assert price["ok"] is True
+    assert price["totalAmount"] == order.total_amount
+    assert price["total"] == format_money(order.total_amount, "usd")
+
+
+def test_the_live_price_says_why_a_colour_size_cannot_be_priced(shopper, tee_in_colours):
+    body = shopper.get(PRICE_URL, form_data(tee_in_colours, color="Black", qty_xl="1")).json()
+
+    assert body["ok"] is False
+    assert body["errors"]["sizes_for"] == ["Classic Tee in Black, size XL, is out of stock."]

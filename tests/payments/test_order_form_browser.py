@@ -142,3 +142,62 @@ def test_without_javascript_the_form_prices_and_orders(live_server, browser, set
     page.get_by_role("button", name="Continue to payment").click()
     expect(page.locator("#checkout-total")).to_have_text("90.00 USD")
     context.close()
+
+
+@pytest.mark.parametrize("viewport", ["phone", "desktop"])
+def test_a_dark_colour_its_sizes_and_a_back_design_are_priced_and_ordered(
+    live_server, page, settings, garment, customer, viewport
+):
+    from decimal import Decimal
+
+    from production.models import Variant
+    from production.services.catalogue import ColorSpec, PlacementSpec, upsert_catalogue
+
+    settings.DEBUG = True  # the checkout simulator serves only with DEBUG on
+    settings.STRIPE_SECRET_KEY = ""
+    settings.SITE_URL = ""
+    upsert_catalogue(
+        garment,
+        colors=[
+            ColorSpec("White", "#ffffff", default=True),
+            ColorSpec("Black", "#111111", sizes=["M", "L", "XL", "XXL"]),
+        ],
+        placements=[
+            PlacementSpec("front", Decimal("12"), Decimal("16")),
+            PlacementSpec("back", Decimal("12"), Decimal("16"), unit_amount=400),
+        ],
+    )
+    Variant.objects.filter(garment=garment, color__name="Black").update(upcharge=300)
+    Variant.objects.filter(garment=garment, color__name="Black", size="XL").update(in_stock=False)
+    width, height = {"phone": (360, 740), "desktop": (1366, 900)}[viewport]
+    page.set_viewport_size({"width": width, "height": height})
+    log_in(page, live_server.url, "customer@example.com", next_url="/orders/new/")
+
+    expect(page.locator("#size-fields label")).to_have_text(["S", "M", "L", "XL", "XXL"])
+    page.get_by_label("M", exact=True).fill("2")
+    expect(page.locator("#price-total")).to_have_text("36.00 USD")
+
+    # The black swatch, chosen from the keyboard: only the sizes black has in stock remain.
+    page.get_by_label("White", exact=True).focus()
+    page.keyboard.press("ArrowRight")
+    expect(page.get_by_label("Black", exact=True)).to_be_checked()
+    expect(page.locator("#size-fields label")).to_have_text(["M", "L", "XXL"])
+    expect(page.get_by_label("M", exact=True)).to_have_value("2")  # kept across colours
+    expect(page.locator("#price-total")).to_have_text("42.00 USD")
+
+    back = page.get_by_label("Back — 12 × 16 in, +4.00 USD per item")
+    back.fill("https://cdn.example.com/back.png")
+    expect(page.locator("#price-total")).to_have_text("50.00 USD")
+    page.get_by_label("Design URL", exact=True).fill("https://cdn.example.com/front.png")
+    fits(page)
+
+    page.get_by_role("button", name="Continue to payment").click()
+    expect(page).to_have_url(re.compile(r"/payments/checkout/cs_local_[0-9a-f]{32}/$"))
+    expect(page.locator("#checkout-total")).to_have_text("50.00 USD")
+    page.get_by_role("button", name="Pay 50.00 USD").click()
+
+    expect(page).to_have_url(re.compile(r"/orders/[0-9a-f-]{36}/\?checkout=success$"))
+    expect(page.locator("table.items tbody td[data-label='Colour']")).to_have_text("Black")
+    order = ProductionOrder.objects.get()
+    assert [d.placement.code for d in order.designs.all()] == ["front", "back"]
+    fits(page)
