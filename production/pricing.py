@@ -59,9 +59,9 @@ def quote_order(
 ) -> Quote:
     """Price in minor units: (garment price + the variant's upcharge + each extra placement's
     price) × quantity, plus any rush surcharge. `variants[i]` is the variant of `sizes[i]`
-    (without them, the variants of the garment's default colour: `default_upcharges`, the order
-    form's live price); the front placement is in the garment's
-    price, `extra_placements` are the others the order prints."""
+    (without them, the variants of the garment's default colour: `default_upcharges`; the order
+    form's live price passes the variants as the order does); the front placement is in the
+    garment's price, `extra_placements` are the others the order prints."""
     placements = sum(placement.unit_amount for placement in extra_placements)
     if variants is None:
         upcharges = default_upcharges(garment)
