@@ -19,7 +19,9 @@ from production.lifecycle import OrderState, eta_days
 from production.models import (
     FulfillmentEvent,
     LineItem,
+    OrderDesign,
     OrderNote,
+    PlacementCode,
     ProductionOrder,
     Shipment,
     ShipmentItem,
@@ -102,7 +104,15 @@ def get_ops_order(*, order_id: UUID | str) -> ProductionOrder | None:
     return (
         ProductionOrder.objects.select_related("garment", "owner")
         .prefetch_related(
-            Prefetch("line_items", queryset=LineItem.objects.order_by("id")),
+            Prefetch(
+                "line_items", queryset=LineItem.objects.select_related("color").order_by("id")
+            ),
+            Prefetch(
+                "designs",
+                queryset=OrderDesign.objects.select_related("placement").order_by(
+                    "placement__position", "placement_id"
+                ),
+            ),
             Prefetch(
                 "events",
                 queryset=FulfillmentEvent.objects.select_related("actor").order_by(
@@ -124,6 +134,15 @@ def get_ops_order(*, order_id: UUID | str) -> ProductionOrder | None:
         )
         .filter(pk=order_id)
         .first()
+    )
+
+
+def placement_designs(order: ProductionOrder) -> list[OrderDesign]:
+    """The designs of an order from `get_ops_order` (prefetched: no query), front first, then
+    in the garment's placement order."""
+    return sorted(
+        order.designs.all(),
+        key=lambda d: (d.placement.code != PlacementCode.FRONT, d.placement.position, d.pk),
     )
 
 

@@ -12,6 +12,11 @@ urlpatterns = [
     re_path(r"^orders/export\.csv$", orders.OrderExportView.as_view(), name="order-export"),
     path("orders/<uuid:order_id>/", orders.OrderDetailView.as_view(), name="order-detail"),
     path("orders/<uuid:order_id>/design", designs.OrderDesignView.as_view(), name="order-design"),
+    path(
+        "orders/<uuid:order_id>/design/<slug:placement>",
+        designs.OrderDesignView.as_view(),
+        name="order-placement-design",
+    ),
     path("orders/<uuid:order_id>/actions", orders.OrderActionView.as_view(), name="order-action"),
     path(
         "orders/<uuid:order_id>/refunds", orders.RefundRequestView.as_view(), name="refund-request"

@@ -20,15 +20,25 @@ from django.views import View
 
 from ops.design_images import THUMBNAIL_CACHE_SECONDS, Refused, design_thumbnail, local_static_path
 from ops.views.orders import OperatorRequiredMixin
-from production.models import ProductionOrder
+from production.models import OrderDesign, PlacementCode, ProductionOrder
 
 
 class OrderDesignView(OperatorRequiredMixin, View):
-    """The order's design as a small JPEG (the job ticket's thumbnail); a design among this
-    site's own static files is redirected to there; a refused one is a 404 whose text says why."""
+    """The order's design at one placement (the front without one) as a small JPEG (the job
+    ticket's thumbnail); a design among this site's own static files is redirected to there; a
+    refused one is a 404 whose text says why."""
 
-    def get(self, request: HttpRequest, order_id: UUID) -> HttpResponse:
-        url = get_object_or_404(ProductionOrder.objects.only("design_url"), pk=order_id).design_url
+    def get(
+        self, request: HttpRequest, order_id: UUID, placement: str = PlacementCode.FRONT
+    ) -> HttpResponse:
+        if placement == PlacementCode.FRONT:
+            # The front design is the order's design_url (orders before placements have no row).
+            order = get_object_or_404(ProductionOrder.objects.only("design_url"), pk=order_id)
+            url = order.design_url
+        else:
+            url = get_object_or_404(
+                OrderDesign.objects.only("url"), order_id=order_id, placement__code=placement
+            ).url
         try:
             if local_static_path(url.strip()) is not None:
                 # Our own file (the demo's SVG designs): the browser reads it from this site.

@@ -39,6 +39,7 @@ from ops.selectors import (
     matching_up_to,
     order_list_counts,
     order_list_page,
+    placement_designs,
     remaining_by_line,
 )
 from ops.services import BULK_FIELDS, BulkResult, bulk_update_orders
@@ -251,6 +252,7 @@ def render_order_detail(
         "ops/order_detail.html",
         {
             "order": order,
+            "designs": placement_designs(order),
             "transitions": moves,
             "forward": forward,
             "next_step": step and step.to,

@@ -1,0 +1,93 @@
+"""Every placement of an order on the operator's order page (issue 23): its name, print area and
+design, each drawn through the app's safe fetch, front first."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from io import BytesIO
+
+import pytest
+from django.urls import reverse
+from PIL import Image
+
+from production.models import ProductionOrder
+from production.pricing import SizeQuantity
+from production.services.catalogue import (
+    ColorSpec,
+    PlacementDesign,
+    PlacementSpec,
+    upsert_catalogue,
+)
+from production.services.orders import create_draft_order
+from tests.factories import UserFactory, png_bytes
+from tests.ops.test_tickets_designs import design_server, url
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _not_our_site(settings):
+    settings.ALLOWED_HOSTS = ["shop.example.com", "testserver"]
+    settings.SITE_URL = "https://shop.example.com"
+    settings.TICKET_DESIGN_TIMEOUT = 0.5
+
+
+@pytest.fixture
+def tee(garment):
+    upsert_catalogue(
+        garment,
+        colors=[
+            ColorSpec("White", "#ffffff", default=True),
+            ColorSpec("Black", "#111111", sizes=["M", "L", "XL"]),
+        ],
+        placements=[
+            PlacementSpec("front", Decimal("12"), Decimal("16")),
+            PlacementSpec("back", Decimal("14"), Decimal("18"), unit_amount=500),
+        ],
+    )
+    return garment
+
+
+def front_and_back_order(tee, front: str, back: str) -> ProductionOrder:
+    return create_draft_order(
+        owner=UserFactory(),
+        garment_gid=tee.shopify_gid,
+        design_url=front,
+        sizes=[SizeQuantity("M", 2, "Black"), SizeQuantity("L", 1)],
+        designs=[PlacementDesign("back", back)],
+    )
+
+
+def test_the_ops_page_shows_each_placement_with_its_design(ops_client, tee, monkeypatch):
+    with design_server(monkeypatch) as server:
+        server.routes["/front.png"] = (200, {"Content-Type": "image/png"}, png_bytes((600, 600)), 0)
+        server.routes["/back.png"] = (200, {"Content-Type": "image/png"}, png_bytes((900, 600)), 0)
+        order = front_and_back_order(tee, url(server, "/front.png"), url(server, "/back.png"))
+
+        page = ops_client.get(reverse("ops:order-detail", args=[order.pk])).content.decode()
+        front_view = reverse("ops:order-design", args=[order.pk])
+        back_view = reverse("ops:order-placement-design", args=[order.pk, "back"])
+        assert f'src="{front_view}"' in page
+        assert f'src="{back_view}"' in page
+        assert page.index(front_view) < page.index(back_view)  # front first
+        assert "print area 12 × 16 in" in page
+        assert "print area 14 × 18 in" in page
+        assert f'<img class="design" src="{url(server, "/back.png")}"' not in page
+        assert server.requests == []  # showing the page fetched nothing from the customer
+
+        back = ops_client.get(back_view)
+        front = ops_client.get(reverse("ops:order-placement-design", args=[order.pk, "front"]))
+
+    assert back.status_code == 200
+    assert back["Content-Type"] == "image/jpeg"
+    assert Image.open(BytesIO(back.content)).size == (480, 320)
+    assert Image.open(BytesIO(front.content)).size == (480, 480)
+    assert sorted(server.requests) == ["/back.png", "/front.png"]
+
+
+def test_a_placement_the_order_does_not_use_is_a_404(ops_client, tee):
+    order = front_and_back_order(
+        tee, "https://cdn.example.com/f.png", "https://cdn.example.com/b.png"
+    )
+    missing = ops_client.get(reverse("ops:order-placement-design", args=[order.pk, "left_sleeve"]))
+    assert missing.status_code == 404
