@@ -1,5 +1,5 @@
-"""Every placement of an order on the operator's order page (issue 23): its name, print area and
-design, each drawn through the app's safe fetch, front first."""
+"""Every placement of an order (issue 23) on the operator's order page (its name, print area and
+design, each drawn through the app's safe fetch) and on the customer's, front first."""
 
 from __future__ import annotations
 
@@ -91,3 +91,17 @@ def test_a_placement_the_order_does_not_use_is_a_404(ops_client, tee):
     )
     missing = ops_client.get(reverse("ops:order-placement-design", args=[order.pk, "left_sleeve"]))
     assert missing.status_code == 404
+
+
+def test_the_customers_page_shows_each_placement_with_its_design(client, tee):
+    order = front_and_back_order(
+        tee, "https://cdn.example.com/f.png", "https://cdn.example.com/b.png"
+    )
+    client.force_login(order.owner)
+
+    page = client.get(reverse("order-detail", args=[order.pk])).content.decode()
+
+    # The site's CSP allows https images: the customer's own designs are shown as they gave them.
+    front = page.index('<img src="https://cdn.example.com/f.png" alt="Front design')
+    back = page.index('<img src="https://cdn.example.com/b.png" alt="Back design')
+    assert front < back
