@@ -339,6 +339,20 @@ ORDER_CREATE_RATE = env.str("ORDER_CREATE_RATE", default="30/min")
 PICKUP_ADDRESS = env.str("PICKUP_ADDRESS", default="")
 PICKUP_HOURS = env.str("PICKUP_HOURS", default="")
 
+# Shipping (production/pricing.py, production/addresses.py): the countries shipped to (ISO 3166-1
+# alpha-2), the price of shipping an order in minor units of the garment's currency, per country
+# ("US=500,CA=1500") or flat (SHIPPING_RATE, for countries SHIPPING_RATES does not name).
+SHIPPING_COUNTRIES = [
+    code.strip().upper()
+    for code in env.list("SHIPPING_COUNTRIES", default=["US", "CA", "GB", "DE", "FR", "NL", "AU"])
+    if code.strip()
+]
+SHIPPING_RATES = {
+    code.strip().upper(): int(amount)
+    for code, amount in env.dict("SHIPPING_RATES", default={}).items()
+}
+SHIPPING_RATE = env.int("SHIPPING_RATE", default=0)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an anonymous API call then gets 401 with a WWW-Authenticate header.

@@ -197,6 +197,17 @@ def checkout_session_params(*, order: ProductionOrder, base_url: str) -> dict:
                 "quantity": 1,
             }
         )
+    if order.shipping_amount:
+        line_items.append(
+            {
+                "price_data": {
+                    "currency": order.currency,
+                    "unit_amount": order.shipping_amount,
+                    "product_data": {"name": "Shipping"},
+                },
+                "quantity": 1,
+            }
+        )
     charged = sum(li["price_data"]["unit_amount"] * li["quantity"] for li in line_items)
     if charged != order.total_amount or not items:
         # A pricing bug must not reach a customer's card.

@@ -46,3 +46,8 @@ class PaymentMismatch(OrderError):
 class CheckoutUnavailable(Exception):
     """The payment provider could not start a checkout. Nothing was charged; the draft stays and
     a retry (same Idempotency-Key, same form) starts its checkout again."""
+
+
+class InvalidAddress(InvalidOrder):
+    """A shipping address its country's rules refuse; `details` names each field
+    (`shipping.zip`, `shipping.stateCode`, ...) with why."""

@@ -39,6 +39,15 @@ class Priority(models.TextChoices):
     HOLD = "hold", "Hold"
 
 
+class Delivery(models.TextChoices):
+    """How an order reaches the customer. Orders made before the choice existed are `unknown`:
+    operators may ship them as before (the ops page says the address is missing)."""
+
+    SHIPPING = "shipping", "Shipping"
+    PICKUP = "pickup", "Pickup at the shop"
+    UNKNOWN = "unknown", "Unknown"
+
+
 class EventSource(models.TextChoices):
     CUSTOMER = "customer", "Customer"
     OPERATOR = "operator", "Operator"

@@ -11,6 +11,7 @@ from django.utils import timezone
 from production.lifecycle import (
     FINAL_STATES,
     OPEN_STATES,
+    Delivery,
     EventSource,
     OrderState,
     Priority,
@@ -222,6 +223,8 @@ class ProductionOrder(models.Model):
     garment = models.ForeignKey(Garment, on_delete=models.PROTECT, related_name="orders")
     subtotal_amount = models.PositiveIntegerField(default=0)
     rush_surcharge_amount = models.PositiveIntegerField(default=0)
+    # Shipping, in minor units: a line of the total when delivery is shipping (else 0).
+    shipping_amount = models.PositiveIntegerField(default=0)
     total_amount = models.PositiveIntegerField(default=0)
     currency = models.CharField(max_length=3, default="usd")
     total_quantity = models.PositiveIntegerField(default=0)
@@ -234,6 +237,8 @@ class ProductionOrder(models.Model):
         max_length=255, null=True, blank=True, editable=False
     )
     due_date = models.DateField(null=True, blank=True, help_text="Promised ready-to-ship date.")
+    # Shipping (with a `shipping_address`), pickup at the shop, or unknown (orders from before).
+    delivery = models.CharField(max_length=10, choices=Delivery, default=Delivery.UNKNOWN)
     created_at = models.DateTimeField(auto_now_add=True)  # indexed by order_created_seek
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
@@ -314,6 +319,28 @@ class ProductionOrder(models.Model):
             due_date=self.due_date,
             today=timezone.localdate(),
         )
+
+
+class ShippingAddress(models.Model):
+    """Where an order ships (Printful's recipient), validated per country when given
+    (production/addresses.py). Personal data: shown to the order's owner and operators only,
+    never logged. Written only by the services; a correction keeps the old value on an event."""
+
+    order = models.OneToOneField(
+        ProductionOrder, on_delete=models.CASCADE, related_name="shipping_address"
+    )
+    name = models.CharField(max_length=200)
+    address1 = models.CharField(max_length=200)
+    address2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state_code = models.CharField(max_length=50, blank=True)
+    country_code = models.CharField(max_length=2)
+    postal_code = models.CharField(max_length=20, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.name}, {self.city} {self.country_code}"
 
 
 class LineItem(models.Model):

@@ -4,7 +4,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from production.lifecycle import Priority
+from django.conf import settings
+
+from production.lifecycle import Delivery, Priority
 from production.models import Garment, Placement, Variant
 
 RUSH_SURCHARGE_PERCENT = 25
@@ -33,6 +35,7 @@ class Quote:
     rush_surcharge: int
     total: int
     currency: str
+    shipping: int = 0
 
     @property
     def total_quantity(self) -> int:
@@ -49,6 +52,12 @@ def default_upcharges(garment: Garment) -> dict[str, int]:
     return found or {size: int(amount) for size, amount in (garment.size_upcharges or {}).items()}
 
 
+def shipping_rate(country_code: str) -> int:
+    """What shipping an order to this country costs, in minor units: SHIPPING_RATES' rate for the
+    country, else the flat SHIPPING_RATE."""
+    return settings.SHIPPING_RATES.get(country_code.upper(), settings.SHIPPING_RATE)
+
+
 def quote_order(
     *,
     garment: Garment,
@@ -56,12 +65,16 @@ def quote_order(
     priority: str,
     variants: Sequence[Variant] | None = None,
     extra_placements: Sequence[Placement] = (),
+    delivery: str = Delivery.UNKNOWN,
+    country_code: str = "",
 ) -> Quote:
     """Price in minor units: (garment price + the variant's upcharge + each extra placement's
-    price) × quantity, plus any rush surcharge. `variants[i]` is the variant of `sizes[i]`
-    (without them, the variants of the garment's default colour: `default_upcharges`; the order
-    form's live price passes the variants as the order does); the front placement is in the
-    garment's price, `extra_placements` are the others the order prints."""
+    price) × quantity, plus any rush surcharge (on the items), plus shipping when `delivery` is
+    shipping (`shipping_rate` of `country_code`; pickup and unknown: none). `variants[i]` is the
+    variant of `sizes[i]` (without them, the variants of the garment's default colour:
+    `default_upcharges`; the order form's live price passes the variants as the order does); the
+    front placement is in the garment's price, `extra_placements` are the others the order
+    prints."""
     placements = sum(placement.unit_amount for placement in extra_placements)
     if variants is None:
         upcharges = default_upcharges(garment)
@@ -86,12 +99,14 @@ def quote_order(
     subtotal = sum(line.unit_amount * line.quantity for line in lines)
     # Round half up to the cent, so the surcharge never undercharges by a rounding artefact.
     rush = (subtotal * RUSH_SURCHARGE_PERCENT + 50) // 100 if priority == Priority.RUSH else 0
+    shipping = shipping_rate(country_code) if delivery == Delivery.SHIPPING else 0
     return Quote(
         lines=lines,
         subtotal=subtotal,
         rush_surcharge=rush,
-        total=subtotal + rush,
+        total=subtotal + rush + shipping,
         currency=garment.currency,
+        shipping=shipping,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypedDict, Unpack
 from uuid import UUID
@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from production import broadcasts, notifications, order_reads
+from production.addresses import ShippingAddressData, clean_address
 from production.exceptions import (
     IdempotencyConflict,
     InvalidOrder,
@@ -23,6 +24,7 @@ from production.exceptions import (
 )
 from production.lifecycle import (
     STATUS_MAP,
+    Delivery,
     EventSource,
     OrderFacts,
     OrderState,
@@ -40,6 +42,7 @@ from production.models import (
     OrderNote,
     ProductionOrder,
     ReferenceNumber,
+    ShippingAddress,
     Technique,
     technique_bits,
 )
@@ -89,6 +92,8 @@ def place_order(
     idempotency_key: str | None = None,
     request: HttpRequest | None = None,
     designs: Sequence[PlacementDesign] = (),
+    delivery: str | None = None,
+    shipping: Mapping[str, object] | ShippingAddressData | None = None,
 ) -> PlacedOrder:
     """A customer's order, as the API and the order form both place it: a priced draft, then its
     checkout. Payment submits the draft (the webhook); nothing else can.
@@ -109,6 +114,8 @@ def place_order(
         idempotency_key=idempotency_key,
         source=EventSource.CUSTOMER,
         designs=designs,
+        delivery=delivery,
+        shipping=shipping,
     )
     start_checkout = import_string(settings.ORDER_CHECKOUT)
     return PlacedOrder(order=order, checkout_url=start_checkout(order=order, request=request))
@@ -129,6 +136,8 @@ def create_draft_order(
     idempotency_key: str | None = None,
     source: EventSource = EventSource.CUSTOMER,
     designs: Sequence[PlacementDesign] = (),
+    delivery: str | None = None,
+    shipping: Mapping[str, object] | ShippingAddressData | None = None,
 ) -> ProductionOrder:
     """Create an unpaid draft with its line items and server-computed prices.
 
@@ -137,9 +146,14 @@ def create_draft_order(
     the garment's other placements, each priced per item. Anything the catalogue does not offer
     raises InvalidOrder naming the field, and nothing is written.
 
+    `delivery` is shipping (needs `shipping`, the address: validated by `clean_address`, priced
+    by `pricing.shipping_rate`), pickup (only when the shop has a PICKUP_ADDRESS) or, when neither
+    is given, unknown; a `shipping` address alone means shipping.
+
     With an `idempotency_key`, a retry of the same request returns the order the first call made
     (a unique constraint decides races); the same key with a different request is refused.
     """
+    chosen, address = clean_delivery(delivery, shipping)
     request = _DraftRequest(
         garment_gid,
         design_url,
@@ -148,6 +162,8 @@ def create_draft_order(
         notes,
         prompt,
         _design_keys((d.placement, d.url) for d in designs),
+        chosen,
+        address,
     )
     if idempotency_key:
         existing = _order_for_key(owner, idempotency_key)
@@ -164,6 +180,8 @@ def create_draft_order(
         priority=request.priority,
         variants=resolved.variants,
         extra_placements=resolved.extra_placements,
+        delivery=chosen,
+        country_code=address.country_code if address else "",
     )
 
     items = [
@@ -192,9 +210,11 @@ def create_draft_order(
                 garment=garment,
                 subtotal_amount=quote.subtotal,
                 rush_surcharge_amount=quote.rush_surcharge,
+                shipping_amount=quote.shipping,
                 total_amount=quote.total,
                 currency=quote.currency,
                 total_quantity=quote.total_quantity,
+                delivery=chosen,
                 idempotency_key=idempotency_key or None,
                 technique_bits=technique_bits(item.technique for item in items),
             )
@@ -205,6 +225,8 @@ def create_draft_order(
                 OrderDesign(order=order, placement=placement, url=url)
                 for placement, url in resolved.designs
             )
+            if address is not None:
+                ShippingAddress.objects.create(order=order, **address.as_model_fields())
             event = record_change(
                 order,
                 kind=FulfillmentEvent.Kind.CREATED,
@@ -233,6 +255,42 @@ class _DraftRequest:
     notes: str
     prompt: str | None
     designs: tuple[tuple[str, str], ...]
+    delivery: Delivery = Delivery.UNKNOWN
+    address: ShippingAddressData | None = None
+
+
+def clean_delivery(
+    delivery: str | None, shipping: Mapping[str, object] | ShippingAddressData | None
+) -> tuple[Delivery, ShippingAddressData | None]:
+    """The delivery asked for and its address, checked (InvalidOrder / InvalidAddress naming the
+    field): shipping needs an address, pickup needs the shop's PICKUP_ADDRESS and no address."""
+    if delivery in (None, ""):
+        chosen = Delivery.SHIPPING if shipping is not None else Delivery.UNKNOWN
+    elif delivery in (Delivery.SHIPPING, Delivery.PICKUP):
+        chosen = Delivery(delivery)
+    else:
+        raise InvalidOrder({"delivery": ["Choose shipping or pickup."]})
+    if chosen == Delivery.PICKUP:
+        if not settings.PICKUP_ADDRESS.strip():
+            raise InvalidOrder({"delivery": ["This shop offers no pickup: choose shipping."]})
+        if shipping is not None:
+            raise InvalidOrder({"shipping": ["An order for pickup has no shipping address."]})
+        return chosen, None
+    if chosen == Delivery.SHIPPING:
+        if shipping is None:
+            raise InvalidOrder({"shipping": ["A shipping address is required for shipping."]})
+        if isinstance(shipping, ShippingAddressData):
+            shipping = shipping.as_api()
+        return chosen, clean_address(shipping)
+    return chosen, None
+
+
+def order_address(order: ProductionOrder) -> ShippingAddressData | None:
+    """The order's shipping address, if it has one."""
+    try:
+        return ShippingAddressData.of(order.shipping_address)
+    except ShippingAddress.DoesNotExist:
+        return None
 
 
 def _design_keys(designs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
@@ -244,6 +302,7 @@ def _design_keys(designs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], .
 def _order_for_key(owner: User, key: str) -> ProductionOrder | None:
     return (
         ProductionOrder.objects.select_related("garment")
+        .select_related("shipping_address")
         .prefetch_related(
             Prefetch("line_items", queryset=LineItem.objects.select_related("color")),
             Prefetch("designs", queryset=OrderDesign.objects.select_related("placement")),
@@ -267,6 +326,8 @@ def _same_request_or_conflict(order: ProductionOrder, request: _DraftRequest) ->
         order.notes,
         order.prompt,
         _design_keys((d.placement.code, d.url) for d in order.designs.all()),
+        Delivery(order.delivery),
+        order_address(order),
     )
     asked = replace(
         request,

@@ -9,6 +9,8 @@ from payments.models import ProcessedEvent
 from payments.services import start_checkout
 from production.lifecycle import OrderState
 from production.models import FulfillmentEvent, ProductionOrder
+from production.pricing import SizeQuantity
+from production.services.orders import create_draft_order
 from tests.factories import make_order
 from tests.payments.fake_stripe import FakeStripe
 from tests.payments.stripe_events import checkout_session, deliver, stripe_event
@@ -226,3 +228,27 @@ def test_reconcile_without_a_key_says_there_is_nothing_to_do(settings, db):
     call_command("reconcile_payments", stdout=out)
 
     assert "nothing to reconcile" in out.getvalue()
+
+
+def test_shipping_is_its_own_line_item(customer, garment, fake_stripe, settings):
+    settings.SHIPPING_RATES = {"US": 650}
+    order = create_draft_order(
+        owner=customer,
+        garment_gid=garment.shopify_gid,
+        design_url="https://cdn.example.com/d.png",
+        sizes=[SizeQuantity("M", 1)],
+        shipping={
+            "name": "Ada",
+            "address1": "19749 Dearborn St",
+            "city": "Chatsworth",
+            "stateCode": "CA",
+            "countryCode": "US",
+            "zip": "91311",
+        },
+    )
+    start_checkout(order=order, request=None)
+
+    form = fake_stripe.requests[0]["form"]
+    assert form["line_items[1][price_data][product_data][name]"] == "Shipping"
+    assert form["line_items[1][price_data][unit_amount]"] == "650"
+    assert order.total_amount == 1800 + 650
