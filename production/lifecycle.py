@@ -422,6 +422,37 @@ def ship_refusal(facts: OrderFacts, *, actor: Actor) -> str | None:
     return move_refusal(facts, OrderState.FULFILLED, actor=actor)
 
 
+def parcel_refusal(
+    facts: OrderFacts, *, actor: Actor, delivery: str, has_address: bool
+) -> str | None:
+    """Why `actor` may not hand a parcel of this order to a carrier now: what shipping needs
+    (`ship_refusal`), then the delivery the customer chose: an order for pickup gets no shipment,
+    and one to ship needs its address. Orders from before the choice (`unknown`) ship as before."""
+    if (refused := ship_refusal(facts, actor=actor)) is not None:
+        return refused
+    if delivery == Delivery.PICKUP:
+        return "The customer collects this order at the shop: record the pickup instead."
+    if delivery == Delivery.SHIPPING and not has_address:
+        return "The order has no shipping address: add one first."
+    return None
+
+
+def address_correction_refusal(
+    facts: OrderFacts, *, actor: Actor, delivery: str = Delivery.SHIPPING
+) -> str | None:
+    """Why `actor` may not correct (or add) the order's shipping address now: operators do, until
+    the first parcel leaves; an order for pickup has none."""
+    if actor != Actor.OPERATOR:
+        return f"{actor.label} cannot correct the shipping address: operators do."
+    if facts.status == OrderState.CANCELED:
+        return "The order is canceled: it cannot change any more."
+    if facts.shipped_quantity > 0:
+        return "A parcel has left already: the address can no longer change."
+    if delivery == Delivery.PICKUP:
+        return "The customer collects this order at the shop: it has no shipping address."
+    return None
+
+
 def correction_refusal(facts: OrderFacts, *, actor: Actor) -> str | None:
     """Why `actor` may not correct a recorded shipment's carrier or tracking number now. A wrong
     number is often noticed after the last parcel left, so a fulfilled order may be corrected."""

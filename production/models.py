@@ -398,6 +398,7 @@ class FulfillmentEvent(models.Model):
         PICKUP = "pickup", "Local pickup"
         REFUND = "refund", "Refund"
         JOB_TICKET = "job_ticket", "Job ticket printed"
+        ADDRESS = "address", "Delivery address"
 
     order = models.ForeignKey(ProductionOrder, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind)
@@ -613,6 +614,7 @@ class OutgoingEmail(models.Model):
         PICKED_UP = "picked_up", "Picked up"
         REFUND_SUCCEEDED = "refund_succeeded", "Refund sent (to the customer)"
         REFUND_FAILED = "refund_failed", "Refund failed (to the shop's staff)"
+        ADDRESS_CORRECTED = "address_corrected", "Delivery address corrected"
 
     order = models.ForeignKey(ProductionOrder, on_delete=models.CASCADE, related_name="emails")
     kind = models.CharField(max_length=20, choices=Kind)

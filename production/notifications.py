@@ -47,6 +47,7 @@ from django.utils import timezone
 from django_tasks import TaskResultStatus, task
 from django_tasks_db.models import DBTaskResult
 
+from production.addresses import ShippingAddressData
 from production.models import (
     ArtworkProof,
     FulfillmentEvent,
@@ -125,6 +126,16 @@ def shipment_corrected(*, order: ProductionOrder, shipment: Shipment) -> None:
         OutgoingEmail.Kind.SHIPMENT_CORRECTED,
         subject=f"Corrected tracking for your order {order.reference}",
         shipment=shipment,
+    )
+
+
+def address_corrected(*, order: ProductionOrder, address: ShippingAddressData) -> None:
+    """Mail the owner the order's corrected delivery address, queued with the correction."""
+    _record(
+        order,
+        OutgoingEmail.Kind.ADDRESS_CORRECTED,
+        subject=f"New delivery address for your order {order.reference}",
+        address=address,
     )
 
 

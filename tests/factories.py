@@ -85,9 +85,11 @@ def make_order(
     state: OrderState = OrderState.DRAFT,
     step: ProductionStatus | None = None,
     operator: object | None = None,
+    delivery: str | None = None,
+    shipping: dict | None = None,
 ) -> ProductionOrder:
     """An order walked to `state` (and, in production, to production `step`) through the
-    services, as production would."""
+    services, as production would; `delivery` and `shipping` as create_draft_order takes them."""
     owner = owner or UserFactory()
     garment = garment or GarmentFactory()
     order = create_draft_order(
@@ -96,6 +98,8 @@ def make_order(
         design_url="https://cdn.example.com/design.png",
         sizes=[SizeQuantity(s, q) for s, q in (sizes or [("M", 2), ("L", 3)])],
         priority=priority,
+        delivery=delivery,
+        shipping=shipping,
     )
     if state == OrderState.DRAFT:
         return order

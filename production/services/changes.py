@@ -205,6 +205,7 @@ _FIELDS_BY_CHANGE = {
     "message": [],
     "shipment": ["shipped_quantity", "pickup_ready_at"],
     "refund": [],
+    "shipping": ["delivery"],
 }
 
 

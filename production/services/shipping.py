@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
@@ -14,17 +14,21 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from production import notifications
+from production.addresses import ShippingAddressData, clean_address
 from production.exceptions import (
     IllegalTransition,
     InvalidOrder,
     OrderError,
 )
 from production.lifecycle import (
+    Delivery,
     EventSource,
     OrderFacts,
     OrderState,
     actor_of,
+    address_correction_refusal,
     correction_refusal,
+    parcel_refusal,
     pickup_notice_refusal,
     ship_refusal,
 )
@@ -34,6 +38,7 @@ from production.models import (
     ProductionOrder,
     Shipment,
     ShipmentItem,
+    ShippingAddress,
 )
 from production.services.changes import (
     Change,
@@ -75,7 +80,8 @@ def record_shipment(
     """An operator hands a parcel to a carrier: the line items and quantities in it (None: all
     that remain), its tracking (`production.tracking`), the day it left (default: today).
 
-    Only from production status Ready (the rulebook's `ship_refusal`, its reason verbatim). More
+    Only from production status Ready, never for an order the customer collects, and for one to
+    ship only with its address (the rulebook's `parcel_refusal`, its reason verbatim). More
     than remains of a line, counting earlier shipments and pickups, is refused and nothing is
     written. The shipment that leaves nothing to ship fulfils the order in the same transaction
     through the rulebook's fulfil move (one state event, once: the order row is locked). Its mail
@@ -87,7 +93,7 @@ def record_shipment(
     order_id = order.pk if isinstance(order, ProductionOrder) else order
     with transaction.atomic(durable=True):
         locked = lock_order(order_id)
-        _refuse_shipping(locked, source)
+        _refuse_parcel(locked, source)
         _check_not_before_payment(locked, shipped_on)
         lines = _lines_to_ship(locked, asked)
         _refuse_known_tracking(locked, tracking)
@@ -261,6 +267,73 @@ def correct_shipment(
         save_changes(locked, [change], actor=actor, source=source)
         notifications.shipment_corrected(order=locked, shipment=shipment)
     return shipment
+
+
+def correct_shipping_address(
+    *,
+    order: ProductionOrder | UUID,
+    address: Mapping[str, object] | ShippingAddressData,
+    actor: User | None,
+    note: str = "",
+    source: EventSource = EventSource.OPERATOR,
+) -> ShippingAddress:
+    """An operator corrects the order's shipping address (or adds the one an order from before
+    the delivery choice lacks, which then ships): validated as at order time (`clean_address`,
+    InvalidAddress per field), only until the first parcel leaves (the rulebook's
+    `address_correction_refusal`). The event keeps the old and the new address in its metadata
+    (the order JSON, read by its owner and operators only) and the customer is mailed the new one.
+    The same address again changes nothing. The price stays as paid."""
+    clean = clean_address(address.as_api() if isinstance(address, ShippingAddressData) else address)
+    note = clean_note(note)
+    order_id = order.pk if isinstance(order, ProductionOrder) else order
+    with transaction.atomic(durable=True):
+        locked = lock_order(order_id)
+        refused = address_correction_refusal(
+            OrderFacts.of(locked), actor=actor_of(source), delivery=locked.delivery
+        )
+        if refused:
+            raise IllegalTransition(f"{locked.reference}: {refused}", field="shipping")
+        stored = ShippingAddress.objects.filter(order=locked).first()
+        previous = ShippingAddressData.of(stored) if stored is not None else None
+        if previous == clean:
+            return stored
+        if stored is None:
+            stored = ShippingAddress(order=locked)
+        for field, value in clean.as_model_fields().items():
+            setattr(stored, field, value)
+        stored.save()
+        locked.delivery = Delivery.SHIPPING
+        message = "Delivery address corrected" if previous else "Delivery address added"
+        change = Change(
+            kind=FulfillmentEvent.Kind.ADDRESS,
+            field="shipping",
+            before=None,
+            after=None,
+            status=message,
+            message=f"{message}: {note}" if note else message,
+            metadata={
+                "shipping": clean.as_api(),
+                "previous": previous.as_api() if previous else None,
+                "correction": True,
+            },
+        )
+        save_changes(locked, [change], actor=actor, source=source)
+        notifications.address_corrected(order=locked, address=clean)
+    return stored
+
+
+def _refuse_parcel(order: ProductionOrder, source: EventSource) -> None:
+    has_address = (
+        order.delivery == Delivery.SHIPPING and ShippingAddress.objects.filter(order=order).exists()
+    )
+    refused = parcel_refusal(
+        OrderFacts.of(order),
+        actor=actor_of(source),
+        delivery=order.delivery,
+        has_address=has_address,
+    )
+    if refused:
+        raise IllegalTransition(f"{order.reference}: {refused}", field="shipment")
 
 
 def _refuse_shipping(order: ProductionOrder, source: EventSource) -> None:
