@@ -3,9 +3,10 @@
 One page per order (reportlab): the reference as large text and as a Code 128 barcode that
 encodes exactly the reference (what the scan stations read), a QR code of the order's ops page
 (SITE_URL, or the address of the request that asked), the customer, garment, due date and
-priority (rush and hold in a black band across the top), a size × quantity × technique table, the
-customer's notes and the design's thumbnail (`ops.design_images`, a placeholder when it cannot be
-shown).
+priority (rush and hold in a black band across the top), a colour × size × quantity × technique
+table, the customer's notes and each placement's design thumbnail, captioned with its name and
+print area (`ops.design_images`, a placeholder when it cannot be shown; smaller for 2+ placements,
+so a ticket stays one page).
 
 `print_tickets` is the one entry point: it refuses more than TICKET_BATCH_LIMIT orders, answers up
 to TICKET_DIRECT_LIMIT with the PDF itself, and queues larger batches as a `TicketBatch` built by
@@ -48,9 +49,9 @@ from reportlab.platypus import KeepInFrame, Paragraph, Table, TableStyle
 
 from ops.design_images import Thumbnail, design_thumbnail
 from ops.models import TicketBatch
-from ops.selectors import ticket_order_ids, ticket_orders
+from ops.selectors import placement_designs, ticket_order_ids, ticket_orders
 from production.lifecycle import Priority
-from production.models import ProductionOrder
+from production.models import PlacementCode, ProductionOrder
 from production.services.orders import record_job_tickets_printed
 
 if TYPE_CHECKING:
@@ -67,6 +68,8 @@ BAND = 22 * mm  # the rush / hold band across the top
 QR_SIZE = 38 * mm
 DESIGN_BOX = 70 * mm
 NOTES_MIN_HEIGHT = 30 * mm  # the line table leaves at least this for the customer's notes
+DESIGN_GAP = 3 * mm  # between the thumbnails of an order printed at 2+ placements
+CAPTION = 11  # points under each thumbnail: the placement's name and print area
 
 
 class TicketsRefused(Exception):
@@ -298,7 +301,7 @@ def _table_style(fonts: Fonts) -> TableStyle:
             ("LINEBELOW", (0, 0), (-1, 0), 1, colors.black),
             ("LINEABOVE", (0, -1), (-1, -1), 1, colors.black),
             ("GRID", (0, 1), (-1, -2), 0.25, colors.grey),
-            ("ALIGN", (1, 0), (1, -1), "RIGHT"),
+            ("ALIGN", (2, 0), (2, -1), "RIGHT"),
             ("TOPPADDING", (0, 0), (-1, -1), 3),
             ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
         ]
@@ -325,15 +328,17 @@ def render_tickets(
     thumbnails: dict[str, Thumbnail] = {}  # one fetch per design within the batch
     orders = list(orders)
     for done, order in enumerate(orders, start=1):
-        design = thumbnails.get(order.design_url)
-        if design is None:
-            design = thumbnails[order.design_url] = thumbnail(order.design_url)
+        designs = []
+        for caption, url in _placements(order):
+            if url not in thumbnails:
+                thumbnails[url] = thumbnail(url)
+            designs.append((caption, thumbnails[url]))
         _draw_ticket(
             canvas,
             order,
             size=size,
             qr_url=ops_order_url(base_url, order.pk),
-            design=design,
+            designs=designs,
             footer=f"Ticket {done} of {len(orders)} · printed {printed_at}"
             + (f" by {printed_by}" if printed_by else ""),
             fonts=fonts,
@@ -345,13 +350,28 @@ def render_tickets(
     return out.getvalue()
 
 
+def _placements(order: ProductionOrder) -> list[tuple[str, str]]:
+    """Each placement's caption (name and print area) and design URL, front first. The front's
+    design is the order's `design_url`."""
+    placements: list[tuple[str, str]] = []
+    for design in placement_designs(order):
+        placement = design.placement
+        area = f"{placement.width_in.normalize():f} × {placement.height_in.normalize():f} in"
+        caption = f"{placement.name} · {area}"
+        front = placement.code == PlacementCode.FRONT
+        placements.append((caption, order.design_url if front else design.url))
+    if not any(d.placement.code == PlacementCode.FRONT for d in order.designs.all()):
+        placements.insert(0, ("Front", order.design_url))
+    return placements
+
+
 def _draw_ticket(
     canvas: Canvas,
     order: ProductionOrder,
     *,
     size: tuple[float, float],
     qr_url: str,
-    design: Thumbnail,
+    designs: list[tuple[str, Thumbnail]],
     footer: str,
     fonts: Fonts,
 ) -> None:
@@ -395,8 +415,8 @@ def _draw_ticket(
         fitted = _fit(canvas, value, facts_width, font, points)
         canvas.drawString(MARGIN, y - 9 - points - 2, fitted)
         y -= 9 + points + 10
-    _design(canvas, design, width - MARGIN - DESIGN_BOX, facts_top - DESIGN_BOX, fonts)
-    top = min(y, facts_top - DESIGN_BOX) - 6 * mm
+    designs_bottom = _designs(canvas, designs, width - MARGIN - DESIGN_BOX, facts_top, fonts)
+    top = min(y, designs_bottom) - 6 * mm
 
     # Size × quantity × technique.
     table, table_height = _line_table(
@@ -466,30 +486,55 @@ def _qr(canvas: Canvas, url: str, x: float, y: float) -> None:
     canvas.drawPath(path, stroke=0, fill=1)
 
 
-def _design(canvas: Canvas, design: Thumbnail, x: float, y: float, fonts: Fonts) -> None:
+def _designs(
+    canvas: Canvas, designs: list[tuple[str, Thumbnail]], x: float, top: float, fonts: Fonts
+) -> float:
+    """The placements' thumbnails in the design column (one: the full box; 2-4: two across;
+    more: three across), each captioned; returns the column's bottom."""
+    columns = 1 if len(designs) == 1 else 2 if len(designs) <= 4 else 3
+    box = (DESIGN_BOX - (columns - 1) * DESIGN_GAP) / columns
+    bottom = top
+    for index, (caption, design) in enumerate(designs):
+        row, column = divmod(index, columns)
+        left = x + column * (box + DESIGN_GAP)
+        y = top - row * (box + CAPTION + DESIGN_GAP) - box
+        _design(canvas, design, left, y, box, fonts)
+        canvas.setFillColor(colors.black)
+        points = 9 if columns == 1 else 7
+        canvas.setFont(fonts.regular, points)
+        canvas.drawString(left, y - points - 1, _fit(canvas, caption, box, fonts.regular, points))
+        bottom = y - CAPTION
+    return bottom
+
+
+def _design(
+    canvas: Canvas, design: Thumbnail, x: float, y: float, box: float, fonts: Fonts
+) -> None:
     if design.image:
         canvas.drawImage(
             ImageReader(BytesIO(design.image)),
             x,
             y,
-            DESIGN_BOX,
-            DESIGN_BOX,
+            box,
+            box,
             preserveAspectRatio=True,
             anchor="c",
         )
         return
     canvas.setStrokeColor(colors.grey)
     canvas.setDash(4, 3)
-    canvas.rect(x, y, DESIGN_BOX, DESIGN_BOX, stroke=1, fill=0)
+    canvas.rect(x, y, box, box, stroke=1, fill=0)
     canvas.setDash()
     canvas.setFillColor(colors.HexColor("#555555"))
-    canvas.setFont(fonts.bold, 11)
-    canvas.drawCentredString(x + DESIGN_BOX / 2, y + DESIGN_BOX / 2 + 14, "No design preview")
+    points = 11 if box >= DESIGN_BOX else 8
+    canvas.setFont(fonts.bold, points)
+    canvas.drawCentredString(x + box / 2, y + box / 2 + points + 3, "No design preview")
     reason = Paragraph(
-        escape(design.reason), ParagraphStyle("why", parent=_small(fonts), fontSize=8)
+        escape(design.reason),
+        ParagraphStyle("why", parent=_small(fonts), fontSize=8 if box >= DESIGN_BOX else 6),
     )
-    _, h = reason.wrapOn(canvas, DESIGN_BOX - 8 * mm, DESIGN_BOX / 2)
-    reason.drawOn(canvas, x + 4 * mm, y + DESIGN_BOX / 2 - h)
+    _, h = reason.wrapOn(canvas, box - 4 * mm, box / 2)
+    reason.drawOn(canvas, x + 2 * mm, y + box / 2 - h)
     canvas.setFillColor(colors.black)
     canvas.setStrokeColor(colors.black)
 
@@ -497,19 +542,27 @@ def _design(canvas: Canvas, design: Thumbnail, x: float, y: float, fonts: Fonts)
 def _line_table(
     canvas: Canvas, order: ProductionOrder, width: float, *, max_height: float, fonts: Fonts
 ) -> tuple[Table, float]:
-    """The size × quantity × technique table and its height: as many lines as fit (at most
-    MAX_TABLE_ROWS), the rest summed up in one row, and the total."""
+    """The colour × size × quantity × technique table and its height: as many lines as fit (at
+    most MAX_TABLE_ROWS), the rest summed up in one row, and the total."""
     items = list(order.line_items.all())
     for shown in range(min(len(items), MAX_TABLE_ROWS), -1, -1):
-        rows: list[list[str]] = [["Size", "Quantity", "Technique"]]
-        rows += [[i.size, str(i.quantity), i.get_technique_display()] for i in items[:shown]]
+        rows: list[list[str]] = [["Colour", "Size", "Quantity", "Technique"]]
+        rows += [
+            [i.color.name, i.size, str(i.quantity), i.get_technique_display()]
+            for i in items[:shown]
+        ]
         rest = items[shown:]
         if rest:
             rows.append(
-                [f"+ {len(rest)} more lines", str(sum(i.quantity for i in rest)), "see ops page"]
+                [
+                    "",
+                    f"+ {len(rest)} more lines",
+                    str(sum(i.quantity for i in rest)),
+                    "see ops page",
+                ]
             )
-        rows.append(["Total", str(sum(item.quantity for item in items)), ""])
-        table = Table(rows, colWidths=[width * 0.3, width * 0.25, width * 0.45])
+        rows.append(["Total", "", str(sum(item.quantity for item in items)), ""])
+        table = Table(rows, colWidths=[width * 0.3, width * 0.2, width * 0.15, width * 0.35])
         table.setStyle(_table_style(fonts))
         _, height = table.wrapOn(canvas, width, max_height)
         if height <= max_height:

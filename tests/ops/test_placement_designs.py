@@ -9,7 +9,10 @@ from io import BytesIO
 import pytest
 from django.urls import reverse
 from PIL import Image
+from pypdf import PdfReader
 
+from ops import tickets
+from ops.selectors import ticket_orders
 from production.models import ProductionOrder
 from production.pricing import SizeQuantity
 from production.services.catalogue import (
@@ -21,6 +24,7 @@ from production.services.catalogue import (
 from production.services.orders import create_draft_order
 from tests.factories import UserFactory, png_bytes
 from tests.ops.test_tickets_designs import design_server, url
+from tests.ops.ticket_support import page_texts
 
 pytestmark = pytest.mark.django_db
 
@@ -105,3 +109,22 @@ def test_the_customers_page_shows_each_placement_with_its_design(client, tee):
     front = page.index('<img src="https://cdn.example.com/f.png" alt="Front design')
     back = page.index('<img src="https://cdn.example.com/b.png" alt="Back design')
     assert front < back
+
+
+def test_the_job_ticket_prints_each_placement_and_each_lines_colour(tee, monkeypatch):
+    with design_server(monkeypatch) as server:
+        server.routes["/front.png"] = (200, {}, png_bytes((300, 300)), 0)
+        server.routes["/back.png"] = (200, {}, png_bytes((300, 200)), 0)
+        order = front_and_back_order(tee, url(server, "/front.png"), url(server, "/back.png"))
+        pdf = tickets.render_tickets(ticket_orders([order.pk]), base_url="https://shop.example.com")
+
+    assert sorted(server.requests) == ["/back.png", "/front.png"]
+    pages = PdfReader(BytesIO(pdf)).pages
+    assert len(pages) == 1  # one page per ticket, whatever the placements
+    assert len(pages[0].images) == 2
+    [text] = page_texts(pdf)
+    assert "Front · 12 × 16 in" in text
+    assert "Back · 14 × 18 in" in text
+    assert "No design preview" not in text
+    table = text.split("Technique\n", 1)[1].split("\nTotal", 1)[0].splitlines()
+    assert table == ["Black", "M", "2", "Direct to garment", "White", "L", "1", "Direct to garment"]

@@ -414,11 +414,12 @@ def test_building_a_batch_takes_a_bounded_number_of_queries(settings, operator, 
             assert tickets.build_ticket_batch.call(str(printed.batch.pk)) == "ready"
         return len(captured)
 
-    # Per chunk of 5 orders: the orders and their line items; the progress updates are capped
-    # at PROGRESS_STEPS whatever the size; the events are one INSERT.
+    # Per chunk of 5 orders: the orders, their line items (with colours) and their designs (with
+    # placements); the progress updates are capped at PROGRESS_STEPS whatever the size; the
+    # events are one INSERT.
     small, large = built_with(10), built_with(40)
-    assert large - small <= (40 - 10) // 5 * 2 + tickets.PROGRESS_STEPS
-    assert large <= 40 // 5 * 2 + tickets.PROGRESS_STEPS + 10
+    assert large - small <= (40 - 10) // 5 * 3 + tickets.PROGRESS_STEPS
+    assert large <= 40 // 5 * 3 + tickets.PROGRESS_STEPS + 10
 
 
 def test_a_batch_whose_worker_died_is_reported_failed_by_the_cleanup(
