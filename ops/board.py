@@ -1,9 +1,10 @@
 """Reads of the shop floor: the production board's columns and cards, a station's last scans.
 
 The board is a fixed number of queries whatever the shop's size (asserted in tests, timed by
-bench/ops_board.py): the cards shown with each column's counts, and the garment filter's choices.
-Open orders are a small slice of a long history, found by a partial index (`order_open_board`);
-an order's techniques are a column of its own (`technique_bits`), so no line item is read.
+bench/ops_board.py): the cards shown with each column's counts, the garment filter's choices, and
+the colours and placements of the cards shown. Open orders are a small slice of a long history,
+found by a partial index (`order_open_board`); an order's techniques are a column of its own
+(`technique_bits`), so only the line items of the cards shown are read (for their colours).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import BooleanField, Case, Count, F, QuerySet, Value, When
+from django.db.models import BooleanField, Case, Count, F, QuerySet, Sum, Value, When
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
@@ -29,6 +30,9 @@ from production import order_reads
 from production.lifecycle import OPEN_STATES, Priority, ProductionStatus
 from production.models import (
     Garment,
+    LineItem,
+    OrderDesign,
+    PlacementCode,
     ProductionOrder,
     Technique,
     bit_sets_with,
@@ -91,6 +95,8 @@ class Card:
     late: bool
     held: bool
     proof_waiting: bool
+    colors: list[tuple[str, str, int]] = field(default_factory=list)  # name, hex, pieces
+    placements: str = ""  # "Front · Back"
 
 
 @dataclass
@@ -198,14 +204,15 @@ def production_board(params: QueryDict, *, limit: int | None = None) -> Board:
 
 
 def _read_board(filters: BoardFilters, limit: int, today: date) -> Board:
-    """The board from the database, in three queries.
+    """The board from the database, in five queries.
 
     The open orders are a couple of thousand, but the board shows ~30 a column: one query counts
     them by stage (and held or not), one reads just the cards shown — per column and held or not,
     the first `limit` by due date, as a UNION ALL of LIMITed selects, each a walk of the partial
     index `order_open_board` (status, step, due date, reference) that stops after `limit` rows —
     and one the garments for the filter and the cards. The technique filter is a condition on the
-    order's own `technique_bits`: no line item is read.
+    order's own `technique_bits`. Two more read the colours (line items) and placements
+    (designs) of the cards shown, by their ids.
     """
     (count_sql, count_params), templates = _compiled(filters.technique, filters.garment, limit)
     bind = {_GARMENT: filters.garment}
@@ -245,6 +252,7 @@ def _read_board(filters: BoardFilters, limit: int, today: date) -> Board:
         (column.held_cards if card.held else column.cards).append(card)
     for column in columns.values():
         column.shown, column.held_shown = len(column.cards), len(column.held_cards)
+    _add_colors_and_placements([card for c in columns.values() for card in c.cards + c.held_cards])
 
     return Board(
         columns=list(columns.values()),
@@ -364,6 +372,30 @@ def _card(row: tuple, stage: str, garments: dict[int, str], today: date) -> Card
     )
 
 
+def _add_colors_and_placements(cards: list[Card]) -> None:
+    """Each card's garment colours (pieces of each) and placement names, front first: two
+    queries for all the cards shown."""
+    if not cards:
+        return
+    by_id = {UUID(card.id): card for card in cards}  # raw rows: SQLite's ids are bare hex
+    colors = (
+        LineItem.objects.filter(order_id__in=list(by_id))
+        .values_list("order_id", "color__name", "color__hex", "color__position")
+        .annotate(pieces=Sum("quantity"))
+        .order_by("order_id", "color__position", "color__name")
+    )
+    for order_id, name, hex_, _, pieces in colors:
+        by_id[order_id].colors.append((name, hex_, pieces))
+    placements: dict[UUID, list[tuple[bool, int, str]]] = {}
+    designs = OrderDesign.objects.filter(order_id__in=list(by_id)).values_list(
+        "order_id", "placement__code", "placement__position", "placement__name"
+    )
+    for order_id, code, position, name in designs:
+        placements.setdefault(order_id, []).append((code != PlacementCode.FRONT, position, name))
+    for order_id, names in placements.items():
+        by_id[order_id].placements = " · ".join(name for *_, name in sorted(names))
+
+
 def _render_cards(board: Board, *, move_url: str, query: str) -> None:
     """Each column's cards as HTML (`html`, `held_html`), built here rather than by the template
     engine, which took ten times as long for a few hundred cards (bench/ops_board.py). Their
@@ -394,6 +426,14 @@ def _render_cards(board: Board, *, move_url: str, query: str) -> None:
         what = f"{escape(card.garment)} · {card.quantity} pcs"
         if card.techniques:
             what += f" · {escape(card.techniques)}"
+        colors = "".join(
+            '<span class="card-color"><svg class="swatch-chip" viewBox="0 0 24 24" '
+            f'aria-hidden="true" focusable="false"><circle cx="12" cy="12" r="10" '
+            f'fill="{escape(hex_)}" stroke="#6b6b70" stroke-width="1.5"/></svg>'
+            f"{escape(name)} × {pieces}</span>"
+            for name, hex_, pieces in card.colors
+        )
+        placements = escape(card.placements)
         return (
             f'<li class="{classes}" draggable="true" data-order-id="{card.id}" '
             f'data-stage="{card.stage}" data-reference="{escape(card.reference)}">'
@@ -402,7 +442,9 @@ def _render_cards(board: Board, *, move_url: str, query: str) -> None:
             f'<a href="{card.url}">{escape(card.reference)}</a>{badges}</p>'
             f'<p class="card-customer">{escape(card.customer)}</p>'
             f'<p class="card-what">{what}</p>'
-            f'<p class="card-due">Due <time datetime="{card.due_iso}">{card.due}</time></p>'
+            + (f'<p class="card-colors">{colors}</p>' if colors else "")
+            + (f'<p class="card-placements">{placements}</p>' if placements else "")
+            + f'<p class="card-due">Due <time datetime="{card.due_iso}">{card.due}</time></p>'
             f'<form method="post" action="{move_url}" class="card-move">{hidden}'
             f'<input type="hidden" name="order" value="{card.id}">'
             f'<label for="move-{card.id}">Move to</label> '

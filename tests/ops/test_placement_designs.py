@@ -21,7 +21,7 @@ from production.services.catalogue import (
     PlacementSpec,
     upsert_catalogue,
 )
-from production.services.orders import create_draft_order
+from production.services.orders import create_draft_order, submit_paid_order
 from tests.factories import UserFactory, png_bytes
 from tests.ops.test_tickets_designs import design_server, url
 from tests.ops.ticket_support import page_texts
@@ -128,3 +128,17 @@ def test_the_job_ticket_prints_each_placement_and_each_lines_colour(tee, monkeyp
     assert "No design preview" not in text
     table = text.split("Technique\n", 1)[1].split("\nTotal", 1)[0].splitlines()
     assert table == ["Black", "M", "2", "Direct to garment", "White", "L", "1", "Direct to garment"]
+
+
+def test_the_board_card_shows_the_colours_and_placements(ops_client, tee):
+    order = front_and_back_order(
+        tee, "https://cdn.example.com/f.png", "https://cdn.example.com/b.png"
+    )
+    submit_paid_order(order=order, amount_total=order.total_amount, currency=order.currency)
+
+    page = ops_client.get("/ops/board/").content.decode()
+
+    card = page[page.index(f'data-reference="{order.reference}"') :].split("</li>", 1)[0]
+    assert 'fill="#111111"' in card and "Black × 2" in card
+    assert 'fill="#ffffff"' in card and "White × 1" in card
+    assert '<p class="card-placements">Front · Back</p>' in card
