@@ -391,6 +391,8 @@ SPECTACULAR_SETTINGS = {
         "ProofStateEnum": "production.models.PROOF_STATES",
         "ProofViaEnum": "production.models.PROOF_VIAS",
         "PlacementCodeEnum": "production.models.PLACEMENT_CODES",
+        "DeliveryEnum": "production.lifecycle.DELIVERIES",
+        "DeliveryChoiceEnum": "production.lifecycle.DELIVERY_CHOICES",
     },
 }
 

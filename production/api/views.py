@@ -122,6 +122,8 @@ class OrderCollectionView(APIView):
             idempotency_key=key,
             request=request,
             designs=[PlacementDesign(d["placement"], d["url"]) for d in fields["designs"]],
+            delivery=fields.get("delivery"),
+            shipping=fields.get("shipping"),
         )
         body = {
             "checkoutUrl": placed.checkout_url,

@@ -34,7 +34,8 @@ def frames_for(change: dict) -> list[dict]:
         return []
     group = change["group"]
     if group == OPS_GROUP:
-        row = {key: value for key, value in order_json.items() if key != "events"}
+        # The list row: no timeline, and no ship-to address (personal data, not for the list).
+        row = {key: value for key, value in order_json.items() if key not in ("events", "shipping")}
         return [message(group, ORDER_UPDATED, order=row)]
     # The events are already serialized inside the order: reuse them instead of a second pass.
     events_by_id = {str(event["id"]): event for event in order_json["events"]}
