@@ -26,6 +26,7 @@ from django.utils.safestring import mark_safe
 
 from ops.floor import STAGES, Stage
 from ops.models import StationScan
+from ops.selectors import color_exists
 from production import order_reads
 from production.lifecycle import OPEN_STATES, Priority, ProductionStatus
 from production.models import (
@@ -49,6 +50,7 @@ class BoardFilters:
     technique: str = ""
     garment: int | None = None
     errors: tuple[str, ...] = ()
+    color: str = ""  # a garment colour's name, any case
 
     @classmethod
     def from_query(cls, params: QueryDict) -> BoardFilters:
@@ -64,7 +66,8 @@ class BoardFilters:
                 garment = int(garment_text)
             else:
                 errors.append("Unknown garment: showing every garment.")
-        return cls(technique, garment, tuple(errors))
+        color = params.get("color", "").strip()[:50]
+        return cls(technique, garment, tuple(errors), color)
 
     def query(self) -> str:
         params = QueryDict(mutable=True)
@@ -72,6 +75,8 @@ class BoardFilters:
             params["technique"] = self.technique
         if self.garment is not None:
             params["garment"] = str(self.garment)
+        if self.color:
+            params["color"] = self.color
         return params.urlencode()
 
 
@@ -185,11 +190,11 @@ def _stage_key(stage: Stage) -> tuple[str, str]:
 
 
 def production_board(params: QueryDict, *, limit: int | None = None) -> Board:
-    """The board for the query string `params` (technique, garment): read (`_read_board`), or
-    the copy of the same read kept in the shared cache under the orders' version, which every
-    change of an order through the services replaces. Every board screen refetches its columns
-    after each change; one of them reads, the others take its copy. Changes made outside the
-    services show within `order_reads.TTL`, as for the order reads.
+    """The board for the query string `params` (technique, garment, colour): read
+    (`_read_board`), or the copy of the same read kept in the shared cache under the orders'
+    version, which every change of an order through the services replaces. Every board screen
+    refetches its columns after each change; one of them reads, the others take its copy.
+    Changes made outside the services show within `order_reads.TTL`, as for the order reads.
     """
     limit = limit or settings.OPS_BOARD_COLUMN_LIMIT
     filters = BoardFilters.from_query(params)
@@ -214,8 +219,10 @@ def _read_board(filters: BoardFilters, limit: int, today: date) -> Board:
     order's own `technique_bits`. Two more read the colours (line items) and placements
     (designs) of the cards shown, by their ids.
     """
-    (count_sql, count_params), templates = _compiled(filters.technique, filters.garment, limit)
-    bind = {_GARMENT: filters.garment}
+    (count_sql, count_params), templates = _compiled(
+        filters.technique, filters.garment, bool(filters.color), limit
+    )
+    bind = {_GARMENT: filters.garment, _COLOR: filters.color.lower()}
     stage_keys = {_stage_key(stage): stage.key for stage in STAGES}
 
     columns = {stage.key: Column(stage) for stage in STAGES}
@@ -268,13 +275,16 @@ def _read_board(filters: BoardFilters, limit: int, today: date) -> Board:
 # took ~3 ms a read, as long as PostgreSQL takes to answer it): the counts' SELECT, and the cards'
 # (held or not) with stand-ins for a column's state and step and for the garment filter's id.
 _GARMENT = -7_654_321
-_SQL: dict[tuple[str, bool, int], tuple[tuple[str, tuple], dict[bool, tuple[str, tuple]]]] = {}
+_COLOR = "\x00color"
+_SQL: dict[
+    tuple[str, bool, bool, int], tuple[tuple[str, tuple], dict[bool, tuple[str, tuple]]]
+] = {}
 
 
 def _compiled(
-    technique: str, garment: int | None, limit: int
+    technique: str, garment: int | None, color: bool, limit: int
 ) -> tuple[tuple[str, tuple], dict[bool, tuple[str, tuple]]]:
-    shape = (technique, garment is not None, limit)
+    shape = (technique, garment is not None, color, limit)
     if shape not in _SQL:
         # The cards' SELECTs name one state each, which alone lets PostgreSQL walk the partial
         # index in due-date order; naming the open states too made it misjudge the rows and sort.
@@ -283,6 +293,8 @@ def _compiled(
             filtered = filtered.filter(garment_id=_GARMENT)
         if technique:
             filtered = filtered.filter(technique_bits__in=bit_sets_with(technique))
+        if color:  # an EXISTS on the order's line items in that colour (`color_exists`)
+            filtered = filtered.filter(color_exists(_COLOR))
         counts = (
             filtered.filter(status__in=OPEN_STATES)
             .annotate(held=_HELD)

@@ -24,6 +24,7 @@ FILTER_PARAMS = (
     "createdFrom",
     "createdTo",
     "q",
+    "color",
     "sort",
 )
 MAX_SELECTED = 200

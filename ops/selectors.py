@@ -6,8 +6,10 @@ from collections import Counter
 from dataclasses import dataclass
 from uuid import UUID
 
+import django_filters
 from django.conf import settings
-from django.db.models import F, IntegerField, Prefetch, QuerySet, Subquery
+from django.db.models import Exists, F, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models.functions import Lower
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
@@ -28,6 +30,28 @@ from production.models import (
 )
 
 PAGE_SIZE = 20
+
+
+class OpsOrderFilter(OrderFilter):
+    """The API's order filters, and the garment colour (the operators' list, its exports and
+    job-ticket batches): orders with a line in a colour of that name, any case, whatever the
+    garment. An EXISTS on the order's line items (their order_id index) and their colour."""
+
+    color = django_filters.CharFilter(method="by_color", label="Garment colour", max_length=50)
+
+    def by_color(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if not value.strip():
+            return queryset
+        return queryset.filter(color_exists(value))
+
+
+def color_exists(value: str) -> Exists:
+    """Has a line in the colour named `value` (any case)."""
+    lines = LineItem.objects.annotate(color_name=Lower("color__name")).filter(
+        order_id=OuterRef("pk"), color_name=value.strip().lower()
+    )
+    return Exists(lines)
+
 
 # Only what a list row shows: 100k-order tables make row width matter.
 LIST_FIELDS = (
@@ -57,7 +81,7 @@ def export_orders(params: QueryDict) -> QuerySet[ProductionOrder]:
         Prefetch("line_items", queryset=LineItem.objects.order_by("id")),
         Prefetch("shipments", queryset=Shipment.objects.order_by("created_at", "id")),
     )
-    filterset = OrderFilter(filter_params(params), queryset=orders)
+    filterset = OpsOrderFilter(filter_params(params), queryset=orders)
     filterset.is_valid()  # invalid values are ignored, as on the list
     return order_by_sort(filterset.qs, filterset.sort_key)
 
@@ -169,7 +193,7 @@ def matching_orders(filters: QueryDict) -> QuerySet[ProductionOrder]:
     """Every order the list's filters match, unordered (what "apply to all matching" changes)."""
     unsorted = filters.copy()
     unsorted.pop("sort", None)
-    return OrderFilter(unsorted, queryset=ProductionOrder.objects.all()).qs
+    return OpsOrderFilter(unsorted, queryset=ProductionOrder.objects.all()).qs
 
 
 def matching_up_to(filters: QueryDict, limit: int) -> tuple[QuerySet[ProductionOrder], int]:
@@ -233,7 +257,7 @@ def list_rows(orders: list[ProductionOrder]) -> list[Row]:
 class OrderListPage:
     """Everything /ops/orders shows for one query string (the template's context)."""
 
-    filterset: OrderFilter  # the filter form, with the errors of values it ignored
+    filterset: OpsOrderFilter  # the filter form, with the errors of values it ignored
     filters: QueryDict  # the filter and sort parameters, without paging
     query: str
     sort_key: str
@@ -252,7 +276,7 @@ class OrderListPage:
 def order_list_counts(params: QueryDict) -> dict[str, object]:
     """The tab counts and the "N matching" of /ops/orders for the query string `params`, as
     the page would show them now (static/js/ops.js refreshes them when orders change)."""
-    filterset = OrderFilter(filter_params(params), queryset=order_list_queryset())
+    filterset = OpsOrderFilter(filter_params(params), queryset=order_list_queryset())
     filterset.is_valid()
     selected = filterset.form.cleaned_data.pop("status", None) or []
     counts = status_counts(
@@ -273,7 +297,7 @@ def order_list_page(params: QueryDict, *, page_size: int = PAGE_SIZE) -> OrderLi
     narrowed to the selected states, the rows; the total is the sum of those states' counts.
     """
     filters = filter_params(params)
-    filterset = OrderFilter(filters, queryset=order_list_queryset())
+    filterset = OpsOrderFilter(filters, queryset=order_list_queryset())
     filterset.is_valid()  # invalid values are ignored by the filters and shown on the form
     selected = filterset.form.cleaned_data.pop("status", None) or []
     matching = filterset.filter_queryset(filterset.queryset)

@@ -142,3 +142,45 @@ def test_the_board_card_shows_the_colours_and_placements(ops_client, tee):
     assert 'fill="#111111"' in card and "Black × 2" in card
     assert 'fill="#ffffff"' in card and "White × 1" in card
     assert '<p class="card-placements">Front · Back</p>' in card
+
+
+def paid_order(tee, sizes: list[SizeQuantity]) -> ProductionOrder:
+    order = create_draft_order(
+        owner=UserFactory(),
+        garment_gid=tee.shopify_gid,
+        design_url="https://cdn.example.com/f.png",
+        sizes=sizes,
+    )
+    submit_paid_order(order=order, amount_total=order.total_amount, currency=order.currency)
+    return order
+
+
+def test_the_colour_filter_narrows_the_board(ops_client, tee):
+    black = paid_order(tee, [SizeQuantity("M", 1, "Black"), SizeQuantity("L", 1)])
+    white = paid_order(tee, [SizeQuantity("L", 4)])
+
+    everything = ops_client.get("/ops/board/").content.decode()
+    blacks = ops_client.get("/ops/board/?color=black").content.decode()
+    whites = ops_client.get("/ops/board/?color=White").content.decode()
+    none = ops_client.get("/ops/board/?color=Red").content.decode()
+
+    assert black.reference in everything and white.reference in everything
+    assert black.reference in blacks and white.reference not in blacks
+    assert black.reference in whites and white.reference in whites  # both have a white line
+    assert black.reference not in none and white.reference not in none
+    assert 'name="color" maxlength="50" value="black"' in blacks
+
+
+def test_the_colour_filter_narrows_the_list_and_its_ticket_batch(ops_client, tee):
+    black = paid_order(tee, [SizeQuantity("M", 1, "Black")])
+    white = paid_order(tee, [SizeQuantity("L", 4)])
+
+    listed = ops_client.get("/ops/orders?color=BLACK").content.decode()
+    response = ops_client.post(
+        reverse("ops:ticket-print"), {"scope": "all", "ids": [], "filters": "color=black"}
+    )
+
+    assert black.reference in listed and white.reference not in listed
+    texts = page_texts(response.content)
+    assert len(texts) == 1
+    assert black.reference in texts[0]
