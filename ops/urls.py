@@ -46,6 +46,11 @@ urlpatterns = [
     ),
     path("orders/<uuid:order_id>/pickup", shipping.PickupView.as_view(), name="pickup"),
     path(
+        "orders/<uuid:order_id>/shipping-address",
+        shipping.AddressCorrectView.as_view(),
+        name="address-correct",
+    ),
+    path(
         "orders/<uuid:order_id>/proofs/<int:revision>/phone-decision",
         proofs.ProofPhoneDecisionView.as_view(),
         name="proof-phone-decision",

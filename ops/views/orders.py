@@ -23,6 +23,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from ops import exports
+from ops.address_forms import AddressForm
 from ops.forms import (
     BULK_CHOICES,
     BulkUpdateForm,
@@ -57,8 +58,10 @@ from production.lifecycle import (
     OrderState,
     Priority,
     ProductionStatus,
+    address_correction_refusal,
     correction_refusal,
     offered_moves,
+    parcel_refusal,
     pickup_notice_refusal,
     priority_refusal,
     proof_refusal,
@@ -69,7 +72,7 @@ from production.plumbing.db_retry import mark_rerun_safe, rerun_safe
 from production.pricing import format_money
 from production.proof_files import proof_history
 from production.services.messages import add_customer_message, add_order_note
-from production.services.orders import update_order
+from production.services.orders import order_address, update_order
 from production.sorting import SORTS
 
 MAX_LISTED_FAILURES = 50
@@ -215,6 +218,7 @@ def render_order_detail(
     *,
     shipment_form: ShipmentForm | None = None,
     correction: tuple[int, CorrectionForm] | None = None,
+    address_form: AddressForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     """The ops order page; with a bound form whose errors it shows (nothing was changed)."""
@@ -247,6 +251,10 @@ def render_order_detail(
         )
         shipment.correction_open = bool(bound)
     ship_refused = ship_refusal(facts, actor=Actor.OPERATOR)
+    ship_to = order_address(order)
+    parcel_refused = parcel_refusal(
+        facts, actor=Actor.OPERATOR, delivery=order.delivery, has_address=ship_to is not None
+    )
     return render(
         request,
         "ops/order_detail.html",
@@ -268,6 +276,12 @@ def render_order_detail(
             "shipments": shipments,
             "ship_refusal": ship_refused,
             "shipment_form": shipment_form or ShipmentForm(remaining=remaining),
+            "ship_to": ship_to,
+            "parcel_refusal": parcel_refused,
+            "address_refusal": address_correction_refusal(
+                facts, actor=Actor.OPERATOR, delivery=order.delivery
+            ),
+            "address_form": address_form or AddressForm.for_address(ship_to),
             "pickup_refusal": ship_refused or (None if settings.PICKUP_ADDRESS else NO_PICKUP),
             "pickup_notice_refusal": pickup_notice_refusal(
                 facts, actor=Actor.OPERATOR, told_at=order.pickup_ready_at

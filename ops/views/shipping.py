@@ -11,16 +11,18 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.views import View
 
+from ops.address_forms import AddressForm
 from ops.forms import CorrectionForm, ShipmentForm, add_service_error
 from ops.selectors import get_ops_order, remaining_by_line
 from ops.views.orders import OperatorRequiredMixin, render_order_detail
-from production.exceptions import OrderError
+from production.exceptions import InvalidOrder, OrderError
 from production.lifecycle import EventSource
 from production.models import ProductionOrder
 from production.services.shipping import (
     ShipLine,
     announce_pickup,
     correct_shipment,
+    correct_shipping_address,
     record_pickup,
     record_shipment,
 )
@@ -113,3 +115,35 @@ class PickupView(OperatorRequiredMixin, View):
         except OrderError as error:
             messages.error(request, error.message)
         return HttpResponseRedirect(reverse("ops:order-detail", args=[order.pk]))
+
+
+class AddressCorrectView(OperatorRequiredMixin, View):
+    """Correct the ship-to address (or add the one an old order lacks) until the first parcel
+    leaves; the customer is e-mailed the new address."""
+
+    def post(self, request: HttpRequest, order_id: UUID) -> HttpResponse:
+        order = _order(order_id)
+        form = AddressForm(request.POST, prefix="address")
+        if form.is_valid():
+            try:
+                correct_shipping_address(
+                    order=order.pk,
+                    address=form.as_api(),
+                    note=form.cleaned_data["note"],
+                    actor=request.user,
+                    source=EventSource.OPERATOR,
+                )
+            except InvalidOrder as error:
+                form.add_service_errors(error.details)
+            except OrderError as error:
+                # A refusal (a parcel has left): the page no longer offers the form, so say it
+                # above the page.
+                messages.error(request, error.message)
+                form.add_error(None, error.message)
+            else:
+                messages.success(
+                    request,
+                    f"{order.reference}: delivery address saved; the customer is e-mailed it.",
+                )
+                return HttpResponseRedirect(reverse("ops:order-detail", args=[order.pk]))
+        return render_order_detail(request, _order(order_id), address_form=form, status=400)

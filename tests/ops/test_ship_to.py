@@ -1,0 +1,129 @@
+"""The ship-to address on the ops order page: shown (or "Address missing" / "Pickup at the
+shop"), correctable until the first parcel leaves, and where the shipment form ships."""
+
+import pytest
+from django.utils import timezone
+
+from production.lifecycle import OrderState, ProductionStatus
+from production.models import FulfillmentEvent, OutgoingEmail, ShippingAddress
+from production.services.shipping import record_shipment
+from tests.factories import make_order
+
+pytestmark = pytest.mark.django_db
+
+US = {
+    "name": "Ada Lovelace",
+    "address1": "19749 Dearborn St",
+    "city": "Chatsworth",
+    "stateCode": "CA",
+    "countryCode": "US",
+    "zip": "91311",
+}
+
+
+@pytest.fixture(autouse=True)
+def shop(settings):
+    settings.SHIPPING_COUNTRIES = ["US", "GB"]
+    settings.PICKUP_ADDRESS = "1 Shop St"
+
+
+def ready(customer, garment, **kwargs):
+    return make_order(
+        owner=customer,
+        garment=garment,
+        sizes=[("M", 2)],
+        state=OrderState.IN_PRODUCTION,
+        step=ProductionStatus.READY,
+        **kwargs,
+    )
+
+
+def page(client, order) -> str:
+    response = client.get(f"/ops/orders/{order.pk}/")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def address_form(**overrides) -> dict:
+    data = {
+        "name": "Ada Lovelace",
+        "address1": "1 Infinite Loop",
+        "address2": "",
+        "city": "Cupertino",
+        "state_code": "CA",
+        "country_code": "US",
+        "postal_code": "95014",
+        "phone": "",
+        "note": "Customer phoned",
+        **overrides,
+    }
+    return {f"address-{key}": value for key, value in data.items()}
+
+
+def test_the_page_shows_the_address_and_where_the_shipment_goes(ops_client, customer, garment):
+    html = page(ops_client, ready(customer, garment, shipping=US))
+    assert "Ada Lovelace, 19749 Dearborn St, Chatsworth CA 91311, US" in html
+    assert 'id="ships-to">to Chatsworth, US</span>' in html
+    assert 'id="address-form"' in html
+
+
+def test_an_old_order_says_address_missing_and_still_ships(ops_client, customer, garment):
+    html = page(ops_client, ready(customer, garment))
+    assert 'id="address-missing"' in html and "Address missing" in html
+    assert 'id="shipment-form"' in html
+
+
+def test_a_pickup_order_says_so_and_has_no_shipment_form(ops_client, customer, garment):
+    html = page(ops_client, ready(customer, garment, delivery="pickup"))
+    assert "Pickup at the shop" in html
+    assert 'id="shipment-form"' not in html and 'id="address-form"' not in html
+    assert "record the pickup instead" in html
+    assert 'id="picked-up"' in html
+
+
+def test_an_operator_corrects_the_address_and_the_customer_is_told(ops_client, customer, garment):
+    order = ready(customer, garment, shipping=US)
+    response = ops_client.post(f"/ops/orders/{order.pk}/shipping-address", address_form())
+    assert response.status_code == 302
+    html = page(ops_client, order)
+    assert "1 Infinite Loop, Cupertino CA 95014, US" in html
+    assert "Delivery address corrected: Customer phoned" in html
+    assert OutgoingEmail.objects.filter(order=order, kind="address_corrected").exists()
+
+
+def test_a_bad_postal_code_is_shown_next_to_its_field_and_nothing_changes(
+    ops_client, customer, garment
+):
+    order = ready(customer, garment, shipping=US)
+    response = ops_client.post(
+        f"/ops/orders/{order.pk}/shipping-address", address_form(postal_code="ABC")
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'id="address-postal_code-error"' in html and "Not a valid postal code for US" in html
+    assert ShippingAddress.objects.get(order=order).postal_code == "91311"
+    assert not FulfillmentEvent.objects.filter(order=order, kind="address").exists()
+
+
+def test_no_correction_form_after_the_first_parcel(ops_client, customer, garment, operator):
+    order = ready(customer, garment, shipping=US)
+    record_shipment(
+        order=order.pk,
+        carrier="ups",
+        tracking_number="1Z999AA10123456784",
+        items=None,
+        shipped_on=timezone.localdate(),
+        actor=operator,
+    )
+    assert 'id="address-form"' not in page(ops_client, order)
+    response = ops_client.post(f"/ops/orders/{order.pk}/shipping-address", address_form())
+    assert response.status_code == 400
+    assert "A parcel has left already" in response.content.decode()
+    assert ShippingAddress.objects.get(order=order).city == "Chatsworth"
+
+
+def test_customers_cannot_post_the_correction(customer_client, customer, garment):
+    order = ready(customer, garment, shipping=US)
+    response = customer_client.post(f"/ops/orders/{order.pk}/shipping-address", address_form())
+    assert response.status_code in (302, 403)
+    assert ShippingAddress.objects.get(order=order).city == "Chatsworth"
