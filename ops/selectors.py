@@ -369,7 +369,9 @@ def ticket_order_ids(order_ids: list[UUID] | QuerySet[ProductionOrder]) -> list[
 def ticket_orders(order_ids: list[UUID] | list[str]) -> list[ProductionOrder]:
     """These orders with what a ticket shows (customer, garment, line items and their colours,
     designs and their placements), in the order given. Three queries, however many orders."""
-    orders = ProductionOrder.objects.select_related("garment", "owner").prefetch_related(
+    orders = ProductionOrder.objects.select_related(
+        "garment", "owner", "shipping_address"
+    ).prefetch_related(
         Prefetch("line_items", queryset=LineItem.objects.select_related("color").order_by("id")),
         Prefetch("designs", queryset=OrderDesign.objects.select_related("placement")),
     )

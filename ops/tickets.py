@@ -50,9 +50,9 @@ from reportlab.platypus import KeepInFrame, Paragraph, Table, TableStyle
 from ops.design_images import Thumbnail, design_thumbnail
 from ops.models import TicketBatch
 from ops.selectors import placement_designs, ticket_order_ids, ticket_orders
-from production.lifecycle import Priority
+from production.lifecycle import Delivery, Priority
 from production.models import PlacementCode, ProductionOrder
-from production.services.orders import record_job_tickets_printed
+from production.services.orders import order_address, record_job_tickets_printed
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -401,6 +401,7 @@ def _draw_ticket(
         ("Due", order.due_date.strftime("%a %d %b %Y") if order.due_date else "not set"),
         ("Stage", f"{order.get_status_display()} · {order.production_status}"),
         ("Items", f"{order.total_quantity}"),
+        ("Ship to", _ship_to(order)),
     ]
     y = facts_top
     facts_width = width - 2 * MARGIN - DESIGN_BOX - 8 * mm
@@ -443,6 +444,18 @@ def _draw_ticket(
     canvas.setFillColor(colors.HexColor("#555555"))
     canvas.drawString(MARGIN, MARGIN - 4 * mm, footer)
     canvas.drawRightString(width - MARGIN, MARGIN - 4 * mm, order.reference)
+
+
+def _ship_to(order: ProductionOrder) -> str:
+    """Where the finished order goes, as the floor needs it: "Pickup", or the city and country
+    (the full address is on the packing slip)."""
+    if order.delivery == Delivery.PICKUP:
+        return "Pickup"
+    address = order_address(order)
+    if address is None:
+        return "Address missing"
+    city = f"{address.city} {address.state_code}".strip()
+    return f"{city}, {address.country_code}" if city else address.country_code
 
 
 def _band(canvas: Canvas, order: ProductionOrder, width: float, top: float, fonts: Fonts) -> None:

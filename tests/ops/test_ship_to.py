@@ -2,12 +2,16 @@
 shop"), correctable until the first parcel leaves, and where the shipment form ships."""
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
+from ops import tickets
+from ops.design_images import Thumbnail
 from production.lifecycle import OrderState, ProductionStatus
 from production.models import FulfillmentEvent, OutgoingEmail, ShippingAddress
 from production.services.shipping import record_shipment
 from tests.factories import make_order
+from tests.ops.ticket_support import page_texts
 
 pytestmark = pytest.mark.django_db
 
@@ -127,3 +131,27 @@ def test_customers_cannot_post_the_correction(customer_client, customer, garment
     response = customer_client.post(f"/ops/orders/{order.pk}/shipping-address", address_form())
     assert response.status_code in (302, 403)
     assert ShippingAddress.objects.get(order=order).city == "Chatsworth"
+
+
+@pytest.fixture
+def no_design_fetch(monkeypatch, settings):
+    settings.SITE_URL = "https://shop.example.com"
+    # The ticket's design thumbnails have their own tests (tests/ops/test_tickets_designs.py).
+    monkeypatch.setattr(
+        tickets, "design_thumbnail", lambda url: Thumbnail(None, "Design preview off in tests")
+    )
+
+
+def test_the_job_ticket_prints_where_the_order_goes(ops_client, customer, garment, no_design_fetch):
+    shipped = ready(customer, garment, shipping=US)
+    pickup = ready(customer, garment, delivery="pickup")
+    old = ready(customer, garment)
+    texts = {}
+    for order in (shipped, pickup, old):
+        response = ops_client.post(reverse("ops:order-ticket", args=[order.pk]))
+        assert response.status_code == 200
+        (texts[order.delivery],) = page_texts(response.content)
+    assert "Chatsworth CA, US" in texts["shipping"]
+    assert "19749 Dearborn" not in texts["shipping"]  # the street is for the packing slip
+    assert "Pickup" in texts["pickup"]
+    assert "Address missing" in texts["unknown"]
