@@ -46,6 +46,11 @@ urlpatterns = [
     ),
     path("orders/<uuid:order_id>/pickup", shipping.PickupView.as_view(), name="pickup"),
     path(
+        "orders/<uuid:order_id>/shipments/<int:shipment_id>/packing-slip.pdf",
+        shipping.PackingSlipView.as_view(),
+        name="packing-slip",
+    ),
+    path(
         "orders/<uuid:order_id>/shipping-address",
         shipping.AddressCorrectView.as_view(),
         name="address-correct",

@@ -7,17 +7,19 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.contrib import messages
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.views import View
 
 from ops.address_forms import AddressForm
 from ops.forms import CorrectionForm, ShipmentForm, add_service_error
+from ops.packing_slips import render_packing_slip
 from ops.selectors import get_ops_order, remaining_by_line
 from ops.views.orders import OperatorRequiredMixin, render_order_detail
 from production.exceptions import InvalidOrder, OrderError
 from production.lifecycle import EventSource
-from production.models import ProductionOrder
+from production.models import ProductionOrder, Shipment, ShipmentItem
 from production.services.shipping import (
     ShipLine,
     announce_pickup,
@@ -147,3 +149,29 @@ class AddressCorrectView(OperatorRequiredMixin, View):
                 )
                 return HttpResponseRedirect(reverse("ops:order-detail", args=[order.pk]))
         return render_order_detail(request, _order(order_id), address_form=form, status=400)
+
+
+class PackingSlipView(OperatorRequiredMixin, View):
+    """A shipment's packing slip PDF: the address, the parcel's items, the order's barcode."""
+
+    def get(self, request: HttpRequest, order_id: UUID, shipment_id: int) -> HttpResponse:
+        shipment = (
+            Shipment.objects.select_related("order", "order__garment", "order__shipping_address")
+            .prefetch_related(
+                Prefetch(
+                    "items",
+                    queryset=ShipmentItem.objects.select_related("line_item__color").order_by(
+                        "line_item_id"
+                    ),
+                )
+            )
+            .filter(pk=shipment_id, order_id=order_id)
+            .first()
+        )
+        if shipment is None:
+            raise Http404("No such shipment")
+        response = HttpResponse(render_packing_slip(shipment), content_type="application/pdf")
+        filename = f"packing-slip-{shipment.order.reference}-{shipment.pk}.pdf"
+        response["Content-Disposition"] = f'inline; filename="{filename}"'
+        response["X-Content-Type-Options"] = "nosniff"
+        return response

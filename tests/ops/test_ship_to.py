@@ -9,9 +9,9 @@ from ops import tickets
 from ops.design_images import Thumbnail
 from production.lifecycle import OrderState, ProductionStatus
 from production.models import FulfillmentEvent, OutgoingEmail, ShippingAddress
-from production.services.shipping import record_shipment
+from production.services.shipping import ShipLine, record_shipment
 from tests.factories import make_order
-from tests.ops.ticket_support import page_texts
+from tests.ops.ticket_support import page_texts, scanned_codes
 
 pytestmark = pytest.mark.django_db
 
@@ -155,3 +155,46 @@ def test_the_job_ticket_prints_where_the_order_goes(ops_client, customer, garmen
     assert "19749 Dearborn" not in texts["shipping"]  # the street is for the packing slip
     assert "Pickup" in texts["pickup"]
     assert "Address missing" in texts["unknown"]
+
+
+def test_a_packing_slip_per_shipment_has_the_address_its_items_and_the_reference_barcode(
+    ops_client, customer_client, customer, garment, operator
+):
+    order = make_order(
+        owner=customer,
+        garment=garment,
+        sizes=[("M", 2), ("L", 3)],
+        state=OrderState.IN_PRODUCTION,
+        step=ProductionStatus.READY,
+        shipping=US,
+    )
+    m = order.line_items.get(size="M")
+    first = record_shipment(
+        order=order.pk,
+        carrier="ups",
+        tracking_number="1Z999AA10123456784",
+        items=[ShipLine(m.pk, 2)],
+        actor=operator,
+    )
+    second = record_shipment(
+        order=order.pk, carrier="ups", tracking_number="1Z5R89390357567127", actor=operator
+    )
+    url = reverse("ops:packing-slip", args=[order.pk, first.pk])
+    assert url in page(ops_client, order)
+
+    response = ops_client.get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    (text,) = page_texts(response.content)
+    for line in ("Ada Lovelace", "19749 Dearborn St", "Chatsworth CA 91311", order.reference):
+        assert line in text
+    # Only the first parcel's items: size, colour, quantity.
+    assert "Quantity\nM\nDefault\n2\nItems in this parcel\n2" in text
+    assert scanned_codes(response.content)["Code128"] == order.reference
+
+    (second_text,) = page_texts(
+        ops_client.get(reverse("ops:packing-slip", args=[order.pk, second.pk])).content
+    )
+    assert "L\nDefault\n3\nItems in this parcel\n3" in second_text
+    assert customer_client.get(url).status_code in (302, 403)
+    other = make_order(owner=customer, garment=garment)
+    assert ops_client.get(reverse("ops:packing-slip", args=[other.pk, first.pk])).status_code == 404
