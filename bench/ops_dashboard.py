@@ -178,6 +178,7 @@ def generate() -> None:
 
     from production.accounts.access import operators_group
     from production.models import Garment
+    from production.services.catalogue import ensure_catalogue
 
     started = time.perf_counter()
     with connection.cursor() as cur:
@@ -190,7 +191,7 @@ def generate() -> None:
         cur.execute("DELETE FROM auth_user_groups")
         cur.execute("DELETE FROM auth_user")
     for i, (name, price) in enumerate(GARMENTS):
-        Garment.objects.create(
+        garment = Garment.objects.create(
             shopify_gid=f"gid://shopify/Product/{700000 + i}",
             name=name,
             sizes=["XS", "S", "M", "L", "XL", "XXL"],
@@ -198,6 +199,7 @@ def generate() -> None:
             size_upcharges={"XXL": 200},
             techniques=["dtg", "screen", "embroidery"],
         )
+        ensure_catalogue(garment)  # its default colour, variants and front placement
     operator = get_user_model().objects.create_user(
         username=OPERATOR, email=OPERATOR, password="bench-password-unused"
     )
@@ -270,7 +272,8 @@ def generate() -> None:
                 id, reference, owner_id, status, production_status, priority, design_url, prompt,
                 notes, garment_id, subtotal_amount, rush_surcharge_amount, total_amount, currency,
                 total_quantity, stripe_checkout_session_id, checkout_url, idempotency_key,
-                due_date, created_at, updated_at, submitted_at, shipped_quantity, technique_bits)
+                due_date, created_at, updated_at, submitted_at, shipped_quantity, technique_bits,
+                delivery, shipping_amount)
             SELECT o.id, 'ORD-' || lpad(o.g::text, 6, '0'), u.id, o.status,
                    CASE o.status
                        WHEN 'draft' THEN 'Spec Review'
@@ -291,7 +294,8 @@ def generate() -> None:
                    o.created_at + interval '3 days',
                    CASE WHEN o.status = 'draft' OR (o.status = 'canceled' AND o.r_step < 0.5)
                         THEN NULL ELSE o.created_at + interval '2 hours' END,
-                   0, 0  -- nothing shipped yet; techniques set below from the line items
+                   0, 0,  -- nothing shipped yet; techniques set below from the line items
+                   'unknown', 0  -- orders from before the delivery choice
             FROM bench_orders o
             JOIN (SELECT id, row_number() OVER (ORDER BY id) AS n FROM auth_user
                   WHERE username <> %s) u ON u.n = o.customer_no
@@ -303,14 +307,16 @@ def generate() -> None:
         cur.execute(
             """
             INSERT INTO production_lineitem (order_id, size, quantity, technique, unit_amount,
-                                             metadata)
+                                             metadata, color_id, sku)
             SELECT o.id, (ARRAY['XS','S','M','L','XL','XXL'])[1 + (o.g + s) % 6],
                    1 + floor(random() * 24)::int,
                    (ARRAY['dtg','dtg','screen','embroidery'])[1 + (o.g + s) % 4],
-                   gm.base_price + CASE WHEN (o.g + s) % 6 = 5 THEN 200 ELSE 0 END, NULL
+                   gm.base_price + CASE WHEN (o.g + s) % 6 = 5 THEN 200 ELSE 0 END, NULL,
+                   gc.id, ''
             FROM bench_orders o
             JOIN production_productionorder p ON p.id = o.id
             JOIN production_garment gm ON gm.id = p.garment_id
+            JOIN production_garmentcolor gc ON gc.garment_id = gm.id AND gc.is_default
             CROSS JOIN LATERAL generate_series(1, 1 + (o.g % 5)) AS s
             """
         )
