@@ -18,11 +18,13 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core.validators import URLValidator
 from django.db.models import Prefetch, QuerySet
 
-from production.exceptions import InvalidOrder
-from production.lifecycle import LEAD_DAYS, Priority
+from production.addresses import ShippingAddressData, clean_address
+from production.exceptions import InvalidAddress, InvalidOrder
+from production.lifecycle import LEAD_DAYS, Delivery, Priority
 from production.models import Garment, GarmentColor, Placement, PlacementCode, Variant
 from production.pricing import (
     RUSH_SURCHARGE_PERCENT,
@@ -42,7 +44,54 @@ SERVICE_FIELDS = {
     "notes": "notes",
     "sizes": "sizes_for",
     "designs": None,  # the form checks each design URL itself: rarely reached
+    "delivery": "delivery",
+    "shipping": None,
 }
+
+# The address's API field (production.addresses) -> the order form's field.
+ADDRESS_FIELDS = {
+    "name": "ship_name",
+    "address1": "ship_address1",
+    "address2": "ship_address2",
+    "city": "ship_city",
+    "stateCode": "ship_state",
+    "zip": "ship_zip",
+    "countryCode": "ship_country",
+    "phone": "ship_phone",
+}
+SERVICE_FIELDS.update({f"shipping.{api}": field for api, field in ADDRESS_FIELDS.items()})
+
+# Names for the country select; a code not listed here shows as the code.
+COUNTRY_NAMES = {
+    "US": "United States",
+    "CA": "Canada",
+    "GB": "United Kingdom",
+    "DE": "Germany",
+    "FR": "France",
+    "NL": "Netherlands",
+    "AU": "Australia",
+    "IE": "Ireland",
+    "ES": "Spain",
+    "IT": "Italy",
+    "BE": "Belgium",
+    "AT": "Austria",
+    "CH": "Switzerland",
+    "NZ": "New Zealand",
+}
+
+
+def delivery_choices() -> list[tuple[str, str]]:
+    """Shipping; pickup only where the shop has a PICKUP_ADDRESS."""
+    choices = [(Delivery.SHIPPING.value, "Shipping")]
+    if settings.PICKUP_ADDRESS:
+        choices.append((Delivery.PICKUP.value, f"Pickup at the shop ({settings.PICKUP_ADDRESS})"))
+    return choices
+
+
+def country_choices() -> list[tuple[str, str]]:
+    return [("", "Choose a country")] + [
+        (code, COUNTRY_NAMES.get(code, code)) for code in settings.SHIPPING_COUNTRIES
+    ]
 
 
 def active_garments() -> QuerySet[Garment]:
@@ -200,8 +249,15 @@ class QuoteForm(forms.Form):
     # whose words then show next to this field).
     color = forms.CharField(required=False, max_length=50, widget=forms.RadioSelect)
 
+    # Shipping or pickup; with the country, it prices the shipping line. Not chosen: the order's
+    # delivery is unknown, as for an API client that does not send one.
+    delivery = forms.ChoiceField(required=False, widget=forms.RadioSelect)
+    ship_country = forms.ChoiceField(label="Country", required=False)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["delivery"].choices = delivery_choices()
+        self.fields["ship_country"].choices = country_choices()
         self.garments = active_garments()
         self.fields["garment"].queryset = self.garments
         self.chosen = self._chosen_garment()
@@ -340,12 +396,18 @@ class QuoteForm(forms.Form):
             sizes=self.sizes(),
             priority=self.cleaned_data["priority"],
             variants=resolved.variants,
+            delivery=self.delivery_choice() or Delivery.UNKNOWN,
+            country_code=self.cleaned_data.get("ship_country") or "",
             extra_placements=[
                 placement
                 for placement, name in self.placement_fields
                 if str(self.data.get(name, "")).strip()
             ],
         )
+
+    def delivery_choice(self) -> str | None:
+        """The delivery chosen (shipping or pickup), or None: not chosen."""
+        return self.cleaned_data.get("delivery") or None
 
     def add_service_errors(self, details: dict[str, list[str]]) -> None:
         """The services' refusals, next to the field they are about (a colour the garment does
@@ -372,6 +434,34 @@ class OrderForm(QuoteForm):
     )
     # Makes a double-submitted form (or a retry after a payment-provider error) one order.
     form_token = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    # The ship-to address, for shipping: checked per country by `clean_address`, whose words show
+    # next to each field. The maximum lengths are the stored ones.
+    ship_name = forms.CharField(label="Full name", required=False, max_length=200)
+    ship_address1 = forms.CharField(label="Address line 1", required=False, max_length=200)
+    ship_address2 = forms.CharField(
+        label="Address line 2 (optional)", required=False, max_length=200
+    )
+    ship_city = forms.CharField(label="City", required=False, max_length=100)
+    ship_state = forms.CharField(label="State, province or region", required=False, max_length=50)
+    ship_zip = forms.CharField(label="Postal code", required=False, max_length=20)
+    ship_phone = forms.CharField(label="Phone (optional)", required=False, max_length=40)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        self.address: ShippingAddressData | None = None
+        if self.delivery_choice() == Delivery.SHIPPING and not any(
+            name in self.errors for name in ADDRESS_FIELDS.values()
+        ):
+            try:
+                self.address = clean_address(
+                    {api: data.get(field) or "" for api, field in ADDRESS_FIELDS.items()}
+                )
+            except InvalidAddress as exc:
+                self.add_service_errors(exc.details)
+        return data
+
+    def address_fields(self) -> list[forms.BoundField]:
+        return [self[field] for field in ADDRESS_FIELDS.values() if field != "ship_country"]
 
     def idempotency_key(self) -> str:
         """Same form, same content: same draft. Changed content after an error: a new draft."""
@@ -383,6 +473,8 @@ class OrderForm(QuoteForm):
                 [(d.placement, d.url) for d in self.designs()],
                 self.cleaned_data["priority"],
                 self.cleaned_data["notes"],
+                self.delivery_choice(),
+                self.address.as_api() if self.address else None,
             ]
         )
         digest = hashlib.sha256(content.encode()).hexdigest()[:16]

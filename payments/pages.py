@@ -80,6 +80,8 @@ def new_order(request: HttpRequest) -> HttpResponse:
                 notes=form.cleaned_data["notes"],
                 idempotency_key=form.idempotency_key(),
                 request=request,
+                delivery=form.delivery_choice(),
+                shipping=form.address,
             )
             return redirect(placed.checkout_url)
         except OrderError as exc:
@@ -138,6 +140,7 @@ def quote_json(quote: Quote | None) -> dict[str, Any]:
         if quote.rush_surcharge
         else "",
         "quantity": quote.total_quantity,
+        "shipping": format_money(quote.shipping, quote.currency) if quote.shipping else "",
         "lines": [
             {
                 "size": line.size,

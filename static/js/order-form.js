@@ -5,6 +5,7 @@
 //   typed for sizes both keep. Switching the colour offers only the sizes it has in stock.
 // - The price follows what is typed: the server's own pricing (GET /orders/new/price), debounced,
 //   so the price shown is the checkout total.
+// - The address fields hide while pickup is chosen; delivery and country price the shipping line.
 // - Submitting disables the button ("Starting checkout…"): no double submit from a double click.
 //   The server's idempotency token remains the real guard.
 (function () {
@@ -155,6 +156,7 @@
       total.textContent = body.total;
       var text = body.quantity + " item" + (body.quantity === 1 ? "" : "s");
       if (body.rushSurcharge) text += ", rush +" + body.rushSurcharge + " included";
+      if (body.shipping) text += ", shipping +" + body.shipping + " included";
       detail.textContent = text;
     } else {
       total.textContent = "—";
@@ -172,6 +174,10 @@
     if (priority) query.set("priority", priority.value);
     var color = form.querySelector('input[name="color"]:checked');
     if (color) query.set("color", color.value);
+    var delivery = form.querySelector('input[name="delivery"]:checked');
+    if (delivery) query.set("delivery", delivery.value);
+    var country = form.querySelector('select[name="ship_country"]');
+    if (country && country.value) query.set("ship_country", country.value);
     sizeFields.querySelectorAll("input").forEach(function (input) {
       if (input.value) query.set(input.name, input.value);
     });
@@ -193,8 +199,16 @@
     timer = window.setTimeout(refreshPrice, DEBOUNCE_MS);
   }
 
+  // The address fields are for shipping: hidden while pickup is chosen.
+  var addressFields = document.getElementById("address-fields");
+  function showAddress() {
+    var delivery = form.querySelector('input[name="delivery"]:checked');
+    if (addressFields) addressFields.hidden = !!delivery && delivery.value === "pickup";
+  }
+
   form.addEventListener("change", function (event) {
     if (event.target.name === "garment") swapSizes();
+    if (event.target.name === "delivery") showAddress();
     if (event.target.name === "color") {
       var garment = garments[chosenGarment()];
       if (garment) showSizes(garment);
@@ -208,6 +222,9 @@
         event.target.name.indexOf("design_") === 0)) {
       event.target.removeAttribute("aria-invalid");
       schedulePrice();
+    }
+    if (event.target.name && event.target.name.indexOf("ship_") === 0) {
+      event.target.removeAttribute("aria-invalid");
     }
   });
 
@@ -227,5 +244,6 @@
   });
 
   swapSizes();
+  showAddress();
   schedulePrice();
 })();

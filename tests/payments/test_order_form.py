@@ -443,3 +443,103 @@ def test_the_live_price_says_why_a_colour_size_cannot_be_priced(shopper, tee_in_
 
     assert body["ok"] is False
     assert body["errors"]["sizes_for"] == ["Classic Tee in Black, size XL, is out of stock."]
+
+
+ADDRESS = {
+    "delivery": "shipping",
+    "ship_name": "Ada Lovelace",
+    "ship_address1": "1600 Amphitheatre Pkwy",
+    "ship_city": "Mountain View",
+    "ship_state": "California",
+    "ship_zip": "94043",
+    "ship_country": "US",
+}
+
+
+def test_delivery_offers_shipping_and_pickup_only_where_the_shop_has_an_address(
+    shopper, garment, settings
+):
+    settings.PICKUP_ADDRESS = ""
+    page = shopper.get(URL).content.decode()
+    assert 'value="shipping"' in page and 'value="pickup"' not in page
+    assert '<option value="US">United States</option>' in page
+
+    settings.PICKUP_ADDRESS = "12 Mill Lane"
+    page = shopper.get(URL).content.decode()
+    assert "Pickup at the shop (12 Mill Lane)" in page
+
+
+def test_shipping_order_carries_the_checked_address_and_the_shipping_line(
+    shopper, garment, settings
+):
+    settings.SHIPPING_RATES = {"US": 500}
+    response = shopper.post(URL, form_data(garment, **ADDRESS))
+
+    order = ProductionOrder.objects.get()
+    assert response.status_code == 302
+    assert order.delivery == "shipping"
+    assert (order.subtotal_amount, order.shipping_amount, order.total_amount) == (9000, 500, 9500)
+    address = order.shipping_address
+    assert (address.name, address.city, address.state_code, address.postal_code) == (
+        "Ada Lovelace",
+        "Mountain View",
+        "CA",
+        "94043",
+    )
+    assert address.country_code == "US"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"ship_zip": "9404"}, "ship_zip", "Not a valid postal code for US"),
+        ({"ship_state": "Narnia"}, "ship_state", "Not a state or province of US"),
+        ({"ship_name": ""}, "ship_name", "This field is required."),
+        ({"ship_country": ""}, "ship_country", "This field is required."),
+        ({"ship_country": "ZZ"}, "ship_country", "Select a valid choice."),
+    ],
+)
+def test_a_wrong_address_is_refused_next_to_its_field_and_writes_nothing(
+    shopper, garment, overrides, field, message
+):
+    before = snapshot()
+    response = shopper.post(URL, form_data(garment, **{**ADDRESS, **overrides}))
+
+    assert response.status_code == 200
+    errors = response.context["form"].errors[field]
+    assert any(message in error for error in errors), errors
+    page = response.content.decode()
+    assert f'id="id_{field}"' in page and message in page
+    assert snapshot() == before
+
+
+def test_pickup_order_has_no_address_and_no_shipping(shopper, garment, settings):
+    settings.PICKUP_ADDRESS = "12 Mill Lane"
+    settings.SHIPPING_RATE = 700
+    response = shopper.post(URL, form_data(garment, delivery="pickup"))
+
+    order = ProductionOrder.objects.get()
+    assert response.status_code == 302
+    assert (order.delivery, order.shipping_amount, order.total_amount) == ("pickup", 0, 9000)
+    assert not hasattr(order, "shipping_address") or order.shipping_address is None
+
+
+def test_pickup_is_refused_where_the_shop_has_no_pickup_address(shopper, garment, settings):
+    settings.PICKUP_ADDRESS = ""
+    response = shopper.post(URL, form_data(garment, delivery="pickup"))
+
+    assert "Select a valid choice." in str(response.context["form"].errors["delivery"])
+    assert not ProductionOrder.objects.exists()
+
+
+def test_live_price_includes_the_shipping_line_of_the_country(shopper, garment, settings):
+    settings.SHIPPING_RATES = {"US": 500, "CA": 1500}
+    query = {"garment": garment.shopify_gid, "priority": "standard", "qty_m": "2"}
+
+    us = shopper.get(PRICE_URL, {**query, "delivery": "shipping", "ship_country": "US"}).json()
+    ca = shopper.get(PRICE_URL, {**query, "delivery": "shipping", "ship_country": "CA"}).json()
+    none = shopper.get(PRICE_URL, query).json()
+
+    assert (us["total"], us["shipping"]) == ("41.00 USD", "5.00 USD")
+    assert (ca["total"], ca["shipping"]) == ("51.00 USD", "15.00 USD")
+    assert (none["total"], none["shipping"]) == ("36.00 USD", "")
