@@ -36,7 +36,7 @@ from payments.services import (
 from production.accounts.access import can_view_order
 from production.lifecycle import OrderFacts, payment_refusal
 from production.models import ProductionOrder
-from production.services.orders import attach_checkout_session
+from production.services.orders import attach_checkout_session, order_address
 
 SESSION_LIFETIME_SECONDS = 24 * 3600  # Stripe's default for Checkout Sessions
 
@@ -125,7 +125,9 @@ def _order_for_session(request: HttpRequest, session_id: str) -> ProductionOrder
     if not session_id.startswith(LOCAL_SESSION_PREFIX):
         raise Http404("Not a local checkout session.")
     order = get_object_or_404(
-        ProductionOrder.objects.select_related("garment").prefetch_related("line_items"),
+        ProductionOrder.objects.select_related("garment", "shipping_address").prefetch_related(
+            "line_items"
+        ),
         stripe_checkout_session_id=session_id,
     )
     if not can_view_order(request.user, order):
@@ -145,6 +147,10 @@ def checkout_page(request: HttpRequest, session_id: str) -> HttpResponse:
             "session_id": session_id,
             "payable": payment_refusal(OrderFacts.of(order)) is None,
             "cancel_url": f"{reverse('order-detail', args=[order.pk])}?checkout=canceled",
+            # What Stripe's page shows of the address: here, the one our form collected.
+            "ship_to": order_address(order),
+            "full_address": request.user.pk == order.owner_id,
+            "pickup_address": settings.PICKUP_ADDRESS,
         },
     )
 

@@ -17,6 +17,7 @@ from production.exceptions import OrderError, ProofConflict
 from production.lifecycle import (
     CUSTOMER_WORDS,
     STAGES,
+    Delivery,
     OrderState,
     ProductionStatus,
     customer_eta_text,
@@ -27,6 +28,7 @@ from production.lifecycle import (
 from production.models import ArtworkProof, ProductionOrder
 from production.plumbing.request_limits import wants_json
 from production.selectors import get_order_detail, orders_owned_by
+from production.services.orders import order_address
 from production.services.proofs import ProofDecision, answer_proof
 
 ORDERS_PER_PAGE = 20
@@ -108,6 +110,10 @@ def order_detail(request: HttpRequest, order_id: UUID) -> HttpResponse:
             and order.status == OrderState.IN_PRODUCTION,
             "pickup_address": settings.PICKUP_ADDRESS,
             "pickup_hours": settings.PICKUP_HOURS,
+            # Where it ships: the whole address to its owner; name, city, region and country to
+            # the operators who also see this page.
+            "ship_to": order_address(order) if order.delivery == Delivery.SHIPPING else None,
+            "full_address": request.user.pk == order.owner_id,
             "waiting_proof": next((p for p in proofs if p.revision == waiting), None),
             "earlier_proofs": [p for p in proofs if p.revision != waiting],
             # Labels for the page's script, so live updates read like the server-rendered page.

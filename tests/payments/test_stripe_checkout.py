@@ -4,6 +4,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import Client
 
 from payments.models import ProcessedEvent
 from payments.services import start_checkout
@@ -252,3 +253,35 @@ def test_shipping_is_its_own_line_item(customer, garment, fake_stripe, settings)
     assert form["line_items[1][price_data][product_data][name]"] == "Shipping"
     assert form["line_items[1][price_data][unit_amount]"] == "650"
     assert order.total_amount == 1800 + 650
+
+
+def test_the_order_forms_address_reaches_stripe_as_the_shipping_line(
+    customer, garment, fake_stripe, settings
+):
+    # Our form collects and checks the address (decision 0060); Checkout gets the Shipping line.
+    settings.SHIPPING_RATES = {"US": 650}
+    client = Client()
+    client.force_login(customer)
+    response = client.post(
+        "/orders/new/",
+        {
+            "garment": garment.shopify_gid,
+            "design_url": "https://cdn.example.com/design.png",
+            "priority": "standard",
+            "form_token": "token-stripe",
+            "qty_m": "1",
+            "delivery": "shipping",
+            "ship_name": "Ada",
+            "ship_address1": "19749 Dearborn St",
+            "ship_city": "Chatsworth",
+            "ship_state": "CA",
+            "ship_zip": "91311",
+            "ship_country": "US",
+        },
+    )
+
+    assert response.status_code == 302
+    form = fake_stripe.requests[0]["form"]
+    assert form["line_items[1][price_data][product_data][name]"] == "Shipping"
+    assert form["line_items[1][price_data][unit_amount]"] == "650"
+    assert ProductionOrder.objects.get().total_amount == 1800 + 650
