@@ -13,13 +13,14 @@ from production.models import Garment, ProductionOrder
 pytestmark = pytest.mark.django_db
 
 
-def test_seed_demo_loads_every_state_once(django_user_model):
+def test_seed_demo_loads_every_state_once(django_user_model, settings):
+    settings.PICKUP_ADDRESS = ""
     call_command("seed_demo")
     call_command("seed_demo")
     assert Garment.objects.filter(shopify_gid="gid://shopify/Product/123456").exists()
     states = set(ProductionOrder.objects.values_list("status", flat=True))
     assert states == set(OrderState.values)
-    assert ProductionOrder.objects.count() == 9
+    assert ProductionOrder.objects.count() == 10
     users = {u.email: u for u in django_user_model.objects.all()}
     assert {"customer@example.com", "other@example.com", "operator@example.com"} <= set(users)
     assert is_operator(users["operator@example.com"])
@@ -78,7 +79,10 @@ def test_seed_demo_has_a_partly_shipped_ready_order():
     assert shipped.shipments.get().tracking_url.endswith("1Z999AA10123456784")
 
 
-def test_paid_demo_orders_were_paid_through_checkout_and_refund_like_real_ones(task_worker):
+def test_paid_demo_orders_were_paid_through_checkout_and_refund_like_real_ones(
+    task_worker, settings
+):
+    settings.PICKUP_ADDRESS = ""
     from payments.models import Payment, ProcessedEvent, Refund
     from production.lifecycle import EventSource
     from production.services.orders import transition_order
@@ -86,7 +90,7 @@ def test_paid_demo_orders_were_paid_through_checkout_and_refund_like_real_ones(t
     call_command("seed_demo")
 
     paid = ProductionOrder.objects.exclude(status__in=[OrderState.DRAFT, OrderState.CANCELED])
-    assert paid.count() == 7
+    assert paid.count() == 8
     for order in paid:
         [payment] = Payment.objects.filter(order=order)
         assert (payment.amount, payment.currency) == (order.total_amount, order.currency)
@@ -99,3 +103,17 @@ def test_paid_demo_orders_were_paid_through_checkout_and_refund_like_real_ones(t
     task_worker()  # asks the gateway (make run's: the local simulator) for the refund
     [refund] = Refund.objects.filter(order=order)
     assert (refund.amount, refund.state) == (order.total_amount, Refund.State.SUCCEEDED)
+
+
+def test_demo_has_a_paid_order_to_ship_to_an_address_and_one_to_pick_up(client, settings):
+    settings.PICKUP_ADDRESS = "Print Shop, 12 Demo Street, Springfield"
+    call_command("seed_demo")
+
+    paid = ProductionOrder.objects.filter(status=OrderState.SUBMITTED)
+    [shipping] = paid.filter(delivery="shipping")
+    [pickup] = paid.filter(delivery="pickup")
+    assert shipping.shipping_address.city == "Springfield"
+    assert shipping.total_amount == shipping.subtotal_amount + shipping.shipping_amount
+    client.force_login(pickup.owner)
+    page = client.get(f"/orders/{pickup.pk}/").content.decode()
+    assert "Pickup at the shop</strong> (Print Shop, 12 Demo Street, Springfield)" in page

@@ -150,6 +150,17 @@ DESIGNS = 7
 DEFAULT_SITE_URL = "http://127.0.0.1:8000"
 
 
+# The demo's ship-to address (a real-format US address, so the per-country check passes).
+DEMO_ADDRESS = {
+    "name": "Casey Customer",
+    "address1": "742 Evergreen Terrace",
+    "city": "Springfield",
+    "stateCode": "OR",
+    "countryCode": "US",
+    "zip": "97477",
+}
+
+
 def design_url(index: int) -> str:
     name = f"demo/design-{index % DESIGNS}.svg"
     static_url = settings.STATIC_URL
@@ -210,6 +221,28 @@ class Command(BaseCommand):
             self._make_order(customer, operator, index, state, priority, sizes)
         self._send_demo_proof(customer, operator)
         self._ship_demo_order(customer, operator)
+        # Where orders go: one paid order to ship to an address, one to pick up (where the shop
+        # has a PICKUP_ADDRESS, as `make run` sets).
+        self._make_order(
+            customer,
+            operator,
+            8,
+            OrderState.SUBMITTED,
+            Priority.STANDARD,
+            [("L", 2)],
+            delivery="shipping",
+            shipping=DEMO_ADDRESS,
+        )
+        if settings.PICKUP_ADDRESS:
+            self._make_order(
+                customer,
+                operator,
+                9,
+                OrderState.SUBMITTED,
+                Priority.STANDARD,
+                [("M", 1)],
+                delivery="pickup",
+            )
         self._make_order(
             users["other@example.com"],
             operator,
@@ -276,6 +309,9 @@ class Command(BaseCommand):
         state: OrderState,
         priority: Priority,
         sizes: list[tuple],
+        *,
+        delivery: str | None = None,
+        shipping: dict[str, str] | None = None,
     ) -> None:
         # Hold is set after payment, so the held sample shows a paused, paid order.
         order = create_draft_order(
@@ -289,6 +325,8 @@ class Command(BaseCommand):
             designs=[PlacementDesign("back", design_url(index + 1))]
             if any(len(line) > 2 for line in sizes)
             else [],
+            delivery=delivery,
+            shipping=shipping,
         )
         if state == OrderState.DRAFT:
             return
