@@ -201,3 +201,56 @@ def test_a_dark_colour_its_sizes_and_a_back_design_are_priced_and_ordered(
     order = ProductionOrder.objects.get()
     assert [d.placement.code for d in order.designs.all()] == ["front", "back"]
     fits(page)
+
+
+@pytest.mark.parametrize("width", [360, 1366])
+def test_shipping_address_is_checked_next_to_its_field_paid_and_shown_on_the_order(
+    live_server, page, settings, garment, customer, width
+):
+    settings.DEBUG = True  # the checkout simulator serves only with DEBUG on
+    settings.STRIPE_SECRET_KEY = ""
+    settings.SITE_URL = ""
+    settings.SHIPPING_RATES = {"US": 500}
+    base = live_server.url
+    page.set_viewport_size({"width": width, "height": 900})
+    log_in(page, base, "customer@example.com", next_url="/orders/new/")
+
+    page.get_by_label("M", exact=True).fill("2")
+    page.get_by_label("Design URL").fill("https://cdn.example.com/design.png")
+    page.get_by_label("Shipping", exact=True).check()
+    page.get_by_label("Full name").fill("Ada Lovelace")
+    page.get_by_label("Address line 1").fill("1600 Amphitheatre Pkwy")
+    page.get_by_label("City").fill("Mountain View")
+    page.get_by_label("State, province or region").fill("CA")
+    page.get_by_label("Country").select_option("US")
+    page.get_by_label("Postal code").fill("9404")  # four digits: not a US ZIP
+    expect(page.locator("#price-total")).to_have_text("41.00 USD")  # 2 × 18.00 + 5.00 shipping
+    expect(page.locator("#price-detail")).to_contain_text("shipping +5.00 USD included")
+    page.get_by_role("button", name="Continue to payment").click()
+
+    # Refused next to the postal code, in the validator's words; what was typed is kept.
+    zip_field = page.locator(".address-field", has=page.locator("#id_ship_zip"))
+    expect(zip_field).to_contain_text("Not a valid postal code for US")
+    expect(page.get_by_label("City")).to_have_value("Mountain View")
+    assert not ProductionOrder.objects.exists()
+    page.set_viewport_size({"width": width, "height": 900})
+    if width == 360:
+        fits(page)
+
+    page.get_by_label("Postal code").fill("94043")
+    page.get_by_role("button", name="Continue to payment").click()
+
+    expect(page).to_have_url(re.compile(r"/payments/checkout/cs_local_[0-9a-f]{32}/$"))
+    expect(page.locator("#checkout-shipping")).to_contain_text("5.00 USD")
+    expect(page.locator("#checkout-total")).to_have_text("41.00 USD")
+    expect(page.locator("#ship-to")).to_contain_text("1600 Amphitheatre Pkwy")
+    page.get_by_role("button", name="Pay 41.00 USD").click()
+
+    expect(page).to_have_url(re.compile(r"/orders/[0-9a-f-]{36}/\?checkout=success$"))
+    ship_to = page.locator("#ship-to")
+    for text in ("Ada Lovelace", "1600 Amphitheatre Pkwy", "Mountain View, CA 94043", "US"):
+        expect(ship_to).to_contain_text(text)
+    if width == 360:
+        fits(page)
+    order = ProductionOrder.objects.get()
+    assert (order.delivery, order.shipping_amount, order.total_amount) == ("shipping", 500, 4100)
