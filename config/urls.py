@@ -47,7 +47,7 @@ urlpatterns = [
     path("api/", include("production.api.urls")),
     path("api/", include("payments.urls_api")),
     # Nothing else under /api/ (a segment a converter refused included) answers the HTML 404.
-    re_path(r"^api/(?P<path>.*)$", unknown_api_path),
+    re_path(r"^api/(?P<path>(?s:.*))$", unknown_api_path),  # (?s): a newline in a segment too
     path("payments/", include("payments.urls")),
     path("ops/", include("ops.urls")),
     path("orders/new/", new_order, name="order-new"),  # the payments app's order form

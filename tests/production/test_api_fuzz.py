@@ -137,6 +137,7 @@ ODD_PATHS = [
     "/api/production/0/nothing",
     "/api/nothing-here",
     "/api/",
+    "/api/production/%C2%BB%0A/proofs/-1.5e-227/decision",  # a newline in a segment (the fuzzer)
 ]
 
 
