@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, TypedDict, Unpack
+from typing import TYPE_CHECKING, Required, TypedDict, Unpack
 from uuid import UUID
 
 from django.conf import settings
@@ -74,27 +74,30 @@ logger = logging.getLogger(__name__)
 # --- placing an order ---------------------------------------------------------------------------
 
 
+class DraftOrder(TypedDict, total=False):
+    """What a customer's order is placed with (`place_order`): `create_draft_order`'s arguments
+    but its `source`, which is the customer's."""
+
+    owner: Required[User]
+    garment_gid: Required[str]
+    design_url: Required[str]
+    sizes: Required[Sequence[SizeQuantity]]
+    priority: Priority
+    notes: str
+    prompt: str | None
+    idempotency_key: str | None
+    designs: Sequence[PlacementDesign]
+    delivery: str | None
+    shipping: Mapping[str, object] | ShippingAddressData | None
+
+
 @dataclass(frozen=True)
 class PlacedOrder:
     order: ProductionOrder
     checkout_url: str
 
 
-def place_order(
-    *,
-    owner: User,
-    garment_gid: str,
-    design_url: str,
-    sizes: Sequence[SizeQuantity],
-    priority: Priority = Priority.STANDARD,
-    notes: str = "",
-    prompt: str | None = None,
-    idempotency_key: str | None = None,
-    request: HttpRequest | None = None,
-    designs: Sequence[PlacementDesign] = (),
-    delivery: str | None = None,
-    shipping: Mapping[str, object] | ShippingAddressData | None = None,
-) -> PlacedOrder:
+def place_order(*, request: HttpRequest | None = None, **draft: Unpack[DraftOrder]) -> PlacedOrder:
     """A customer's order, as the API and the order form both place it: a priced draft, then its
     checkout. Payment submits the draft (the webhook); nothing else can.
 
@@ -103,20 +106,7 @@ def place_order(
     raises CheckoutUnavailable and leaves the draft, which a retry with the same idempotency key
     reuses.
     """
-    order = create_draft_order(
-        owner=owner,
-        garment_gid=garment_gid,
-        design_url=design_url,
-        sizes=sizes,
-        priority=priority,
-        notes=notes,
-        prompt=prompt,
-        idempotency_key=idempotency_key,
-        source=EventSource.CUSTOMER,
-        designs=designs,
-        delivery=delivery,
-        shipping=shipping,
-    )
+    order = create_draft_order(source=EventSource.CUSTOMER, **draft)
     start_checkout = import_string(settings.ORDER_CHECKOUT)
     return PlacedOrder(order=order, checkout_url=start_checkout(order=order, request=request))
 
