@@ -334,6 +334,10 @@ SITE_URL = env.str("SITE_URL", default="")  # absolute base for Stripe's redirec
 
 ORDER_CREATE_RATE = env.str("ORDER_CREATE_RATE", default="30/min")
 
+# How money is written on pages, in mails, PDFs and the admin (production/pricing.py
+# format_money, Babel's CLDR data): en_US "$18.00", de_DE "18,00 €", ja_JP "￥1,800".
+MONEY_LOCALE = env.str("MONEY_LOCALE", default="en_US")
+
 # Local pickup: where and when customers collect their orders, as the "ready for pickup" e-mail and
 # their order page say it. No address: the shop offers no pickup (the ops page says why).
 PICKUP_ADDRESS = env.str("PICKUP_ADDRESS", default="")

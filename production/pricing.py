@@ -1,9 +1,12 @@
 """Server-side prices, and how money is shown (docs/decisions/0006)."""
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
+from babel import Locale
+from babel.numbers import format_currency
 from django.conf import settings
 
 from production.lifecycle import Delivery, Priority
@@ -118,9 +121,11 @@ THREE_DECIMAL = frozenset({"bhd", "jod", "kwd", "omr", "tnd"})
 
 
 def format_money(amount: int | None, currency: str, *, plain: bool = False) -> str:
-    """Minor units as people read them: 1800 USD → "18.00 USD", 1800 JPY → "1,800 JPY",
-    1800 KWD → "1.800 KWD". `plain`: the bare number, no grouping ("18.00", "1800"), which a
-    spreadsheet reads as a number (the CSV export). Every page, mail and export formats money here.
+    """Minor units as people read them, in the shop's locale (MONEY_LOCALE, through Babel's
+    CLDR data): en_US reads 1800 USD as "$18.00", 1800 JPY as "¥1,800", 1800 EUR as "€18.00";
+    de_DE reads 1800 EUR as "18,00 €". `plain`: the bare number, no grouping, no symbol ("18.00",
+    "1800"), which a spreadsheet reads as a number (the CSV export). Every page, mail, PDF,
+    export and the admin formats money here; the API keeps minor units.
     """
     if amount is None:
         return ""
@@ -129,4 +134,23 @@ def format_money(amount: int | None, currency: str, *, plain: bool = False) -> s
     value = Decimal(amount).scaleb(-digits)  # exact: no float rounding on large amounts
     if plain:
         return f"{value:.{digits}f}"
-    return f"{value:,.{digits}f} {code.upper()}"
+    with localcontext() as context:
+        # Babel rounds to the currency digits: precision enough to keep every digit.
+        context.prec = max(context.prec, len(str(abs(amount))) + 4)
+        return format_currency(value, code.upper(), locale=money_locale())
+
+
+def money_locale() -> Locale:
+    """The locale money is written in (MONEY_LOCALE, e.g. en_US, de_DE, ja_JP)."""
+    return _locale(settings.MONEY_LOCALE)
+
+
+def money_locale_tag() -> str:
+    """MONEY_LOCALE as a BCP 47 tag ("en-US"), for a page's `lang` or a browser's Intl."""
+    locale = money_locale()
+    return "-".join(part for part in (locale.language, locale.script, locale.territory) if part)
+
+
+@functools.cache
+def _locale(identifier: str) -> Locale:
+    return Locale.parse(identifier.replace("-", "_"))

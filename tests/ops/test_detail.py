@@ -45,7 +45,7 @@ def test_the_page_shows_the_whole_order(ops_client, customer, garment, operator)
         '<td data-label="Size">XXL</td><td class="num" data-label="Quantity">1</td>'
         '<td data-label="Technique">Direct to garment</td>'
     ) in html
-    assert "56.00 USD" in html  # 2 × 18.00 + 1 × 20.00
+    assert "$56.00" in html  # 2 × 18.00 + 1 × 20.00
     assert "cs_test_123" in html
     assert "Order created, awaiting payment" in html
     assert "Payment confirmed, order queued" in html

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def order(customer, garment, settings):
     settings.SITE_URL = "http://shop.test"
-    return paid_order(owner=customer, garment=garment, state=OrderState.APPROVED)  # 90.00 USD
+    return paid_order(owner=customer, garment=garment, state=OrderState.APPROVED)  # $90.00
 
 
 def page(client, order) -> str:
@@ -40,17 +40,15 @@ def refund(client, order, amount, token="7d4c1a0e-0a6b-4a8e-9d4c-3b2f0e9a1c55", 
 def test_the_page_shows_what_was_paid_and_offers_a_refund(ops_client, order):
     html = page(ops_client, order)
 
-    assert "<dt>Paid</dt><dd>90.00 USD</dd>" in html
-    assert "<dt>Refundable</dt><dd>90.00 USD</dd>" in html
+    assert "<dt>Paid</dt><dd>$90.00</dd>" in html
+    assert "<dt>Refundable</dt><dd>$90.00</dd>" in html
     assert 'id="refund-form"' in html
 
 
 def test_an_operator_refunds_part_of_an_order(ops_client, order, operator):
     messages = refund(ops_client, order, "12.50", note="one shirt misprinted")
 
-    assert messages == [
-        "Refund of 12.50 USD requested: Stripe's answer shows below within a minute."
-    ]
+    assert messages == ["Refund of $12.50 requested: Stripe's answer shows below within a minute."]
     [made] = Refund.objects.all()
     assert (made.amount, made.state, made.requested_by, made.note) == (
         1250,
@@ -59,8 +57,8 @@ def test_an_operator_refunds_part_of_an_order(ops_client, order, operator):
         "one shirt misprinted",
     )
     html = page(ops_client, order)
-    assert "12.50 USD on its way" in html
-    assert "<dt>Refundable</dt><dd>77.50 USD</dd>" in html
+    assert "$12.50 on its way" in html
+    assert "<dt>Refundable</dt><dd>$77.50</dd>" in html
     assert "Partial refund by an operator: one shirt misprinted" in html
 
 
@@ -77,8 +75,8 @@ def test_more_than_is_left_is_refused_with_the_reason(ops_client, order):
     messages = refund(ops_client, order, "10.01", token="00000000-0000-4000-8000-000000000002")
 
     assert messages == [
-        f"{order.reference}: at most 10.00 USD can still be refunded "
-        "(90.00 USD paid, 80.00 USD refunded or on its way)."
+        f"{order.reference}: at most $10.00 can still be refunded "
+        "($90.00 paid, $80.00 refunded or on its way)."
     ]
     assert len(refunds_of(order)) == 1
 
@@ -106,10 +104,10 @@ def test_a_failed_refund_shows_a_banner_with_stripes_reason(ops_client, order, o
     html = page(ops_client, order)
 
     assert (
-        'class="banner refund-failed" role="alert">Refund of 90.00 USD failed: '
+        'class="banner refund-failed" role="alert">Refund of $90.00 failed: '
         "Stripe: lost or stolen card"
     ) in html
-    assert "<dt>Refundable</dt><dd>90.00 USD</dd>" in html  # a failed refund gave nothing back
+    assert "<dt>Refundable</dt><dd>$90.00</dd>" in html  # a failed refund gave nothing back
 
 
 def test_customers_cannot_refund(customer_client, order):
@@ -138,7 +136,7 @@ def test_canceling_on_the_ops_page_says_the_payment_goes_back_then_refunds_it(op
     confirm = ops_client.post(
         f"/ops/orders/{order.id}/actions", {"action": "status", "value": "canceled"}
     ).content.decode()
-    assert "90.00 USD paid goes back to the customer's card through Stripe." in confirm
+    assert "$90.00 paid goes back to the customer's card through Stripe." in confirm
     assert Refund.objects.count() == 0
 
     ops_client.post(
@@ -183,7 +181,7 @@ def test_the_order_admin_page_lists_its_payment_and_refunds(staff_client, order,
     html = html.decode()
 
     assert order.payments.get().payment_intent_id in html
-    assert "10.00 USD" in html and "Partial refund by an operator" in html
+    assert "$10.00" in html and "Partial refund by an operator" in html
 
 
 # --- the form's one-time token belongs to one order and one amount -------------------------------
@@ -224,7 +222,7 @@ def test_the_same_form_posted_again_answers_the_same_and_refunds_once(
     first = refund_and_read(ops_client, order, "1.00")
     again = refund_and_read(ops_client, order, "1.00")
 
-    requested = "Refund of 1.00 USD requested: Stripe's answer shows below within a minute."
+    requested = "Refund of $1.00 requested: Stripe's answer shows below within a minute."
     assert requested in first
     assert requested in again
     assert refunds_of(order) == [(100, "pending", "operator")]
@@ -240,11 +238,11 @@ def test_a_used_form_posted_to_another_order_is_refused_and_refunds_nothing(
     shown = refund_and_read(ops_client, other, "5.00")
 
     assert (
-        "This refund form was used already for 1.00 USD on another order: nothing was refunded "
+        "This refund form was used already for $1.00 on another order: nothing was refunded "
         "now. Reload the order's page to make another refund."
     ) in shown
-    assert "Refund of 1.00 USD requested" not in shown
-    assert "<dt>Refundable</dt><dd>90.00 USD</dd>" in shown
+    assert "Refund of $1.00 requested" not in shown
+    assert "<dt>Refundable</dt><dd>$90.00</dd>" in shown
     assert refunds_of(other) == []
     assert FulfillmentEvent.objects.filter(order=other, kind="refund").count() == 0
     assert stripe_refund_amounts(fake_stripe, task_worker) == ["100"]  # order A's only
@@ -258,9 +256,9 @@ def test_a_used_form_posted_again_with_another_amount_is_refused_and_refunds_not
     shown = refund_and_read(ops_client, order, "2.00")
 
     assert (
-        "This refund form was used already for 1.00 USD: nothing was refunded now. Reload the "
+        "This refund form was used already for $1.00: nothing was refunded now. Reload the "
         "order's page to make another refund."
     ) in shown
-    assert "<dt>Refundable</dt><dd>89.00 USD</dd>" in shown
+    assert "<dt>Refundable</dt><dd>$89.00</dd>" in shown
     assert refunds_of(order) == [(100, "pending", "operator")]
     assert stripe_refund_amounts(fake_stripe, task_worker) == ["100"]

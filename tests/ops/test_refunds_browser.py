@@ -11,7 +11,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def paid_server(tmp_path):
-    """daphne with an approved order whose Stripe payment (90.00 USD) is on record."""
+    """daphne with an approved order whose Stripe payment ($90.00) is on record."""
     from tests.realtime_support import prepare_database, run_json, server_env, serving
 
     env = server_env(f"sqlite:///{tmp_path / 'browser.sqlite3'}")
@@ -48,27 +48,27 @@ def test_an_operators_refunds_reach_the_customers_open_page(page, paid_server):
     ops.goto(f"{server.url}/ops/orders/{seed['order_id']}/")
     # The seeded order: 2 M + 3 L at 18.00.
     expect(ops.locator("#refund-totals")).to_contain_text("Refundable")
-    expect(ops.locator("#refund-totals")).to_contain_text("90.00 USD")
+    expect(ops.locator("#refund-totals")).to_contain_text("$90.00")
 
     ops.fill("#refund-amount", "12.50")
     ops.fill("#refund-note", "one shirt misprinted")
     ops.get_by_role("button", name="Refund", exact=True).click()
 
     expect(ops.locator(".messages")).to_contain_text(
-        "Refund of 12.50 USD requested: Stripe's answer shows below within a minute."
+        "Refund of $12.50 requested: Stripe's answer shows below within a minute."
     )
     expect(ops.locator("#refund-list")).to_contain_text("Partial refund by an operator")
-    expect(ops.locator("#refund-totals")).to_contain_text("77.50 USD")
-    expect(page.locator("body")).to_contain_text("Refund of 12.50 USD requested")
+    expect(ops.locator("#refund-totals")).to_contain_text("$77.50")
+    expect(page.locator("body")).to_contain_text("Refund of $12.50 requested")
 
     ops.get_by_role("button", name="Cancel order…").click()
     expect(ops.locator("#cancel-refund")).to_have_text(
-        "77.50 USD paid and not yet refunded goes back to the customer's card through Stripe."
+        "$77.50 paid and not yet refunded goes back to the customer's card through Stripe."
     )
     ops.get_by_role("button", name="Yes, cancel order").click()
 
     expect(ops.locator("#refund-list tbody tr")).to_have_count(2)
-    expect(page.locator("body")).to_contain_text("Refund of 77.50 USD requested")
+    expect(page.locator("body")).to_contain_text("Refund of $77.50 requested")
     assert page.evaluate("window.__sameDocument") is True
     assert errors == []
     operator_context.close()

@@ -15,7 +15,7 @@ from tests.payments.stripe_events import checkout_session, sign, stripe_event
 
 
 def paid_order(*, state: OrderState = OrderState.SUBMITTED, **kwargs: object) -> ProductionOrder:
-    """A draft (90.00 USD unless sizes say otherwise), paid through a signed
+    """A draft ($90.00 unless sizes say otherwise), paid through a signed
     checkout.session.completed, then walked to `state` by an operator."""
     draft = make_order(**kwargs)
     start_checkout(order=draft)

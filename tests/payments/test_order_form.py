@@ -68,9 +68,9 @@ def test_anonymous_visitors_are_sent_to_log_in(garment):
 def test_shows_garments_with_prices_and_the_chosen_garments_sizes(shopper, garment, tote):
     page = shopper.get(URL).content.decode()
 
-    assert "Classic Tee — 18.00 USD each" in page
-    assert "XXL +2.00 USD" in page
-    assert "Tote Bag — 12.00 USD each" in page
+    assert "Classic Tee — $18.00 each" in page
+    assert "XXL +$2.00" in page
+    assert "Tote Bag — $12.00 each" in page
     # The first garment is chosen: its sizes only, not every size of the catalogue.
     for size in ("S", "M", "L", "XL", "XXL"):
         assert f">{size}</label>" in page
@@ -189,8 +189,8 @@ class TestPrice:
         order = ProductionOrder.objects.get()
         assert price["totalAmount"] == order.total_amount
         # (2 × 18.00 + 3 × 20.00) × 1.25
-        assert price["total"] == "120.00 USD" == format_money(order.total_amount, "USD")
-        assert price["rushSurcharge"] == "24.00 USD"
+        assert price["total"] == "$120.00" == format_money(order.total_amount, "USD")
+        assert price["rushSurcharge"] == "$24.00"
 
     def test_no_quantity_yet_has_no_price(self, shopper, garment):
         response = shopper.get(PRICE_URL, {"garment": garment.shopify_gid, "priority": "standard"})
@@ -205,7 +205,7 @@ class TestPrice:
         response = shopper.post(URL, form_data(garment, update_price="1"))
 
         assert response.status_code == 200
-        assert re.search(r'id="price-total"[^>]*>90.00 USD<', response.content.decode())
+        assert re.search(r'id="price-total"[^>]*>\$90\.00<', response.content.decode())
         assert not ProductionOrder.objects.exists()
 
     def test_anonymous_visitors_get_no_price(self, garment):
@@ -358,7 +358,7 @@ def test_the_form_shows_swatches_in_stock_sizes_and_placements(shopper, tee_in_c
         r'name="color" value="White" id="id_color_0" class="swatch-input" checked', page
     )
     assert 'fill="#111111"' in page and "<span>Black</span>" in page
-    assert "Back — 12 × 16 in, +4.00 USD per item" in page and 'name="design_back"' in page
+    assert "Back — 12 × 16 in, +$4.00 per item" in page and 'name="design_back"' in page
 
     data = form_data(tee_in_colours, color="Black", qty_m="", qty_l="", update_price="1")
     black = shopper.post(URL, data).content.decode()
@@ -540,6 +540,6 @@ def test_live_price_includes_the_shipping_line_of_the_country(shopper, garment, 
     ca = shopper.get(PRICE_URL, {**query, "delivery": "shipping", "ship_country": "CA"}).json()
     none = shopper.get(PRICE_URL, query).json()
 
-    assert (us["total"], us["shipping"]) == ("41.00 USD", "5.00 USD")
-    assert (ca["total"], ca["shipping"]) == ("51.00 USD", "15.00 USD")
-    assert (none["total"], none["shipping"]) == ("36.00 USD", "")
+    assert (us["total"], us["shipping"]) == ("$41.00", "$5.00")
+    assert (ca["total"], ca["shipping"]) == ("$51.00", "$15.00")
+    assert (none["total"], none["shipping"]) == ("$36.00", "")

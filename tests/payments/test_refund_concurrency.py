@@ -22,7 +22,7 @@ pytestmark = [
 @pytest.fixture
 def order(settings):
     settings.SITE_URL = "http://shop.test"
-    return paid_order(state=OrderState.APPROVED)  # 90.00 USD paid
+    return paid_order(state=OrderState.APPROVED)  # $90.00 paid
 
 
 def test_two_partial_refunds_at_once_never_exceed_what_was_paid(order):
@@ -38,7 +38,7 @@ def test_two_partial_refunds_at_once_never_exceed_what_was_paid(order):
     assert len(results) == 1
     [refused] = errors
     assert isinstance(refused, RefundRefused)
-    assert "at most 30.00 USD can still be refunded" in refused.message
+    assert "at most $30.00 can still be refunded" in refused.message
     assert refunds_of(order) == [(6000, "pending", "operator")]
 
 

@@ -60,7 +60,7 @@ class Trace:
 @pytest.fixture
 def order(settings):
     settings.SITE_URL = "http://shop.test"
-    return paid_order(state=OrderState.APPROVED)  # 90.00 USD paid
+    return paid_order(state=OrderState.APPROVED)  # $90.00 paid
 
 
 def test_an_operators_refund_locks_the_order_before_it_reads_what_is_left(order, monkeypatch):

@@ -56,7 +56,7 @@ def fake_stripe(settings):
 
 @pytest.fixture
 def order(customer, garment):
-    """Approved, paid 90.00 USD (2 M + 3 L at 18.00) through the webhook."""
+    """Approved, paid $90.00 (2 M + 3 L at 18.00) through the webhook."""
     return paid_order(owner=customer, garment=garment, state=OrderState.APPROVED)
 
 
@@ -135,12 +135,12 @@ def test_operator_cancel_asks_stripe_once_for_the_full_amount_with_the_refunds_k
     refund.refresh_from_db()
     assert (refund.state, refund.stripe_refund_id) == ("succeeded", "re_fake0001")
     assert timeline(order) == [
-        ("Refund requested", "Refund of 90.00 USD requested", "operator"),
-        ("Refunded", "90.00 USD refunded to your card", "system"),
+        ("Refund requested", "Refund of $90.00 requested", "operator"),
+        ("Refunded", "$90.00 refunded to your card", "system"),
     ]
     [sent] = mail.outbox
     assert sent.to == ["customer@example.com"]
-    assert "refunded 90.00 USD" in sent.body
+    assert "refunded $90.00" in sent.body
 
 
 def test_the_customers_order_page_shows_the_refund(order, operator, customer, task_worker):
@@ -151,7 +151,7 @@ def test_the_customers_order_page_shows_the_refund(order, operator, customer, ta
     client.force_login(customer)
     page = client.get(f"/orders/{order.pk}/").content.decode()
 
-    assert "90.00 USD refunded to your card" in page
+    assert "$90.00 refunded to your card" in page
 
 
 def test_canceling_an_unpaid_draft_refunds_nothing(customer, garment, operator):
@@ -428,7 +428,7 @@ def test_charge_refunded_without_its_refunds_says_what_is_unexplained(client, pe
 
     assert response.json()["outcome"] == "unchanged"
     log = ProcessedEvent.objects.get(event_id="evt_charge")
-    assert log.detail == "Stripe reports 90.00 USD refunded, 0.00 USD known here as succeeded."
+    assert log.detail == "Stripe reports $90.00 refunded, $0.00 known here as succeeded."
 
 
 def test_a_refund_made_in_stripes_dashboard_is_recorded_and_counts_against_the_paid_total(
@@ -449,7 +449,7 @@ def test_a_refund_made_in_stripes_dashboard_is_recorded_and_counts_against_the_p
 
     assert response.json()["outcome"] == "refund_recorded"
     assert refunds_of(order) == [(4000, "succeeded", "external")]
-    with pytest.raises(RefundRefused, match=r"at most 50\.00 USD can still be refunded"):
+    with pytest.raises(RefundRefused, match=r"at most \$50\.00 can still be refunded"):
         request_refund(order=order, amount=5001, actor=operator)
 
 
@@ -537,8 +537,8 @@ def test_partial_refunds_never_exceed_what_was_paid(order, operator):
         request_refund(order=order, amount=1, actor=operator)
 
     assert refused.value.message == (
-        f"{order.reference}: at most 0.00 USD can still be refunded "
-        "(90.00 USD paid, 90.00 USD refunded or on its way)."
+        f"{order.reference}: at most $0.00 can still be refunded "
+        "($90.00 paid, $90.00 refunded or on its way)."
     )
     assert refunds_of(order) == [(3000, "pending", "operator"), (6000, "pending", "operator")]
 

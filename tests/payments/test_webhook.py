@@ -47,7 +47,7 @@ def client():
 
 @pytest.fixture
 def order(customer, garment):
-    """A draft of 2 M + 3 L at 18.00 (90.00 USD) whose checkout has started."""
+    """A draft of 2 M + 3 L at 18.00 ($90.00) whose checkout has started."""
     draft = make_order(owner=customer, garment=garment)
     start_checkout(order=draft)
     return ProductionOrder.objects.get(pk=draft.pk)
@@ -246,7 +246,7 @@ class TestOrdering:
         assert timeline(order) == [
             CREATED,
             ("Canceled", "Checkout expired before payment, order canceled", "stripe"),
-            ("Refund requested", "Refund of 90.00 USD requested", "stripe"),
+            ("Refund requested", "Refund of $90.00 requested", "stripe"),
         ]
         assert event_log() == [
             ("evt_expired", EXPIRED, "canceled", order.pk),

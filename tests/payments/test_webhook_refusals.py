@@ -39,13 +39,13 @@ def client():
 
 @pytest.fixture
 def order(customer, garment):
-    """Approved, paid 90.00 USD through a signed checkout event."""
+    """Approved, paid $90.00 through a signed checkout event."""
     return paid_order(owner=customer, garment=garment, state=OrderState.APPROVED)
 
 
 @pytest.fixture
 def draft(customer, garment):
-    """A draft of 90.00 USD whose checkout has started."""
+    """A draft of $90.00 whose checkout has started."""
     made = make_order(owner=customer, garment=garment)
     start_checkout(order=made)
     return ProductionOrder.objects.get(pk=made.pk)
@@ -93,7 +93,7 @@ def test_a_refund_outside_what_the_payment_took_is_refused_recorded_and_answered
     intent = payment_of(order).payment_intent_id
     detail = (
         f"Refund re_dashboard is for {amount} (minor units), outside what payment {intent} can "
-        "give back: 1 to 9000 (90.00 USD)."
+        "give back: 1 to 9000 ($90.00)."
     )
     assert recorded("evt_amount") == ("refund_refused", detail)
     assert refunds_of(order) == []  # no "external" refund written
@@ -271,8 +271,6 @@ def test_a_second_event_paying_a_canceled_order_refunds_nothing_more(client, dra
         "nothing more to refund.",
     )
     assert refunds_of(draft) == [(9000, "pending", "paid_after_cancel")]
-    assert "0.00 USD" not in caplog.text
+    assert "$0.00" not in caplog.text
     refund_events = FulfillmentEvent.objects.filter(order=draft, kind="refund")
-    assert list(refund_events.values_list("message", flat=True)) == [
-        "Refund of 90.00 USD requested"
-    ]
+    assert list(refund_events.values_list("message", flat=True)) == ["Refund of $90.00 requested"]

@@ -14,23 +14,44 @@ from tests.factories import GarmentFactory, make_order
 @pytest.mark.parametrize(
     ("amount", "currency", "shown", "plain"),
     [
-        (1800, "usd", "18.00 USD", "18.00"),
-        (123456789, "eur", "1,234,567.89 EUR", "1234567.89"),
-        (5, "EUR", "0.05 EUR", "0.05"),
+        (1800, "usd", "$18.00", "18.00"),
+        (123456789, "eur", "€1,234,567.89", "1234567.89"),
+        (5, "EUR", "€0.05", "0.05"),
         # Zero-decimal (Stripe): the amount is whole yen / won.
-        (1800, "jpy", "1,800 JPY", "1800"),
-        (1500000, "krw", "1,500,000 KRW", "1500000"),
+        (1800, "jpy", "¥1,800", "1800"),
+        (1500000, "krw", "₩1,500,000", "1500000"),
         # Three-decimal (Stripe): 1 dinar is 1,000 fils.
-        (18250, "kwd", "18.250 KWD", "18.250"),
-        (1800, "bhd", "1.800 BHD", "1.800"),
-        # ISK is two-decimal in Stripe's API (100 is 1 króna) though ISO gives it no decimals.
-        (50000, "isk", "500.00 ISK", "500.00"),
-        (0, "usd", "0.00 USD", "0.00"),
+        (18250, "kwd", "KWD18.250", "18.250"),
+        (1800, "bhd", "BHD1.800", "1.800"),
+        # ISK is two-decimal in Stripe's API (100 is 1 króna); people write whole krónur.
+        (50000, "isk", "ISK500", "500.00"),
+        (0, "usd", "$0.00", "0.00"),
+        (1850, "gbp", "£18.50", "18.50"),
+        # Beyond the decimal module's default 28 digits (a Stripe event may name anything).
+        (10**30, "usd", "$10,000,000,000,000,000,000,000,000,000.00", f"{10**28}.00"),
     ],
 )
 def test_amounts_in_minor_units_read_as_people_write_them(amount, currency, shown, plain):
     assert format_money(amount, currency) == shown
     assert format_money(amount, currency, plain=True) == plain
+
+
+@pytest.mark.parametrize(
+    ("locale", "amount", "currency", "shown"),
+    [
+        ("de_DE", 1800, "eur", "18,00\xa0€"),
+        ("de_DE", 123456789, "eur", "1.234.567,89\xa0€"),
+        ("fr_FR", 1800, "eur", "18,00\xa0€"),
+        ("en_GB", 1800, "gbp", "£18.00"),
+        ("ja_JP", 1800, "jpy", "￥1,800"),
+        ("en_US", 1800, "cad", "CA$18.00"),
+    ],
+)
+def test_money_is_written_as_the_shops_locale_writes_it(settings, locale, amount, currency, shown):
+    settings.MONEY_LOCALE = locale
+    assert format_money(amount, currency) == shown
+    # The CSV keeps the plain number whatever the locale: spreadsheets parse it.
+    assert format_money(amount, currency, plain=True).replace(".", "").lstrip("0") == str(amount)
 
 
 def test_no_amount_shows_nothing():
@@ -56,8 +77,8 @@ def test_a_yen_order_shows_whole_yen_on_every_page(yen_order, customer, operator
     }
     for name, response in pages.items():
         html = response.content.decode()
-        assert "1,800 JPY" in html, name
-        assert "18.00 JPY" not in html, name
+        assert "¥1,800" in html, name
+        assert "¥18.00" not in html and "JPY" not in html, name
 
     exported = b"".join(ops.get("/ops/orders/export.csv").streaming_content).decode()
     [row] = csv.DictReader(io.StringIO(exported))

@@ -38,7 +38,7 @@ class TestMyOrders:
         assert "Paid — queued for production" in page
         assert "Rush" in page
         assert "4 days" in page or "3 days" in page  # rush: three days from payment
-        assert "90.00 USD" in page  # 2 × 18.00 + 3 × 18.00
+        assert "$90.00" in page  # 2 × 18.00 + 3 × 18.00
 
     def test_is_paginated(self, client, customer):
         garment = GarmentFactory()
@@ -101,7 +101,7 @@ class TestOrderPage:
         assert order.garment.name in page
         assert '<td data-label="Size">M</td><td data-label="Technique">Direct to garment' in page
         assert '<td data-label="Size">L</td><td data-label="Technique">Direct to garment' in page
-        assert 'Total</th><td class="num">90.00 USD' in page
+        assert 'Total</th><td class="num">$90.00' in page
         # One status line for the customer, not the order state beside the production status.
         assert "Order state" not in page and "Production status" not in page
         for message in ("Order created", "Payment confirmed", "approved", "Production started"):
@@ -221,7 +221,7 @@ class TestCustomerWords:
 class TestHome:
     def test_garment_cards_show_prices_and_start_an_order(self, client, garment):
         page = text(client.get("/"))
-        assert "from 18.00 USD" in page and "minor units" not in page
+        assert "from $18.00" in page and "minor units" not in page
         assert 'href="/orders/new/?garment=gid%3A%2F%2Fshopify%2FProduct%2F123456"' in page
         assert 'class="button" href="/orders/new/">Start an order</a>' in page
         assert 'id="garments"' in page
