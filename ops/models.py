@@ -90,6 +90,7 @@ class TicketBatch(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["state", "finished_at"], name="ticketbatch_state_finished")]
+        verbose_name_plural = "ticket batches"
 
     def __str__(self) -> str:
         return f"Job tickets for {self.total} orders ({self.get_state_display()})"

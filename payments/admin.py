@@ -74,7 +74,12 @@ class RefundAdmin(ReadOnlyAdmin):
     list_filter = ("state", "reason")
     search_fields = ("order__reference", "stripe_refund_id", "payment__payment_intent_id")
     list_select_related = ("order",)
-    readonly_fields = [f.name for f in Refund._meta.fields]
+    # The amount as money (its currency in it), where the raw minor units and code would be.
+    fields = readonly_fields = [
+        "amount_refunded" if f.name == "amount" else f.name
+        for f in Refund._meta.fields
+        if f.name != "currency"
+    ]
     date_hierarchy = "created_at"
 
     @admin.display(description="Amount")

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from production.models import ProductionOrder
+from production.pricing import format_money
 
 
 class ProcessedEvent(models.Model):
@@ -74,7 +75,8 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return (
-            f"{self.payment_intent_id or self.checkout_session_id} ({self.amount} {self.currency})"
+            f"{self.payment_intent_id or self.checkout_session_id} "
+            f"({format_money(self.amount, self.currency)})"
         )
 
 
@@ -128,7 +130,7 @@ class Refund(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Refund {self.amount} {self.currency} of {self.order_id}: {self.state}"
+        return f"Refund of {format_money(self.amount, self.currency)}: {self.get_state_display()}"
 
     @property
     def is_settled(self) -> bool:

@@ -11,8 +11,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.module_loading import import_string
+from django.utils.safestring import mark_safe
 
 from production import notifications
 from production.exceptions import OrderError
@@ -38,6 +39,7 @@ from production.models import (
     Shipment,
     Variant,
 )
+from production.pricing import format_money
 from production.services.catalogue import ensure_catalogue, set_in_stock
 from production.services.messages import add_customer_message, add_order_note
 from production.services.orders import update_order
@@ -93,11 +95,15 @@ class PlacementInline(admin.TabularInline):
 
 @admin.register(Garment)
 class GarmentAdmin(admin.ModelAdmin):
-    list_display = ("name", "shopify_gid", "base_price", "currency", "is_active")
+    list_display = ("name", "shopify_gid", "price", "is_active")
     list_filter = ("is_active",)
     search_fields = ("name", "shopify_gid")
     inlines = [GarmentColorInline, VariantInline, PlacementInline]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    @admin.display(description="Price", ordering="base_price")
+    def price(self, garment: Garment) -> str:
+        return format_money(garment.base_price, garment.currency)
 
     def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset, change) -> None:
         if isinstance(formset, OneDefaultColorFormSet):
@@ -124,7 +130,7 @@ class VariantAdmin(admin.ModelAdmin):
     """Stock by variant: support marks a variant out of stock (the list's checkbox or the
     action); orders for it are refused from then on."""
 
-    list_display = ("sku", "garment", "color", "size", "upcharge", "in_stock")
+    list_display = ("sku", "garment", "color", "size", "extra", "in_stock")
     list_editable = ("in_stock",)
     list_filter = ("in_stock", "garment", "color__name")
     list_select_related = ("garment", "color")
@@ -141,6 +147,10 @@ class VariantAdmin(admin.ModelAdmin):
         if request.user.has_perm("production.change_garment"):
             return ()
         return ("garment", "color", "size", "sku", "shopify_variant_gid", "upcharge")
+
+    @admin.display(description="Upcharge", ordering="upcharge")
+    def extra(self, variant: Variant) -> str:
+        return format_money(variant.upcharge, variant.garment.currency)
 
     @admin.action(description="Mark out of stock (orders for them are refused)")
     def mark_out_of_stock(self, request: HttpRequest, queryset) -> None:
@@ -183,20 +193,37 @@ class ReadOnlyInline(admin.TabularInline):
 
 class LineItemInline(ReadOnlyInline):
     model = LineItem
-    fields = readonly_fields = ("size", "quantity", "technique", "unit_amount", "metadata")
+    fields = readonly_fields = ("color", "size", "quantity", "technique", "unit_price", "amount")
+
+    @admin.display(description="Unit price")
+    def unit_price(self, item: LineItem) -> str:
+        return format_money(item.unit_amount, item.order.currency)
+
+    @admin.display(description="Amount")
+    def amount(self, item: LineItem) -> str:
+        return format_money(item.line_amount, item.order.currency)
 
 
 class EventInline(ReadOnlyInline):
     model = FulfillmentEvent
-    fields = readonly_fields = (
-        "occurred_at",
-        "kind",
-        "status",
-        "message",
-        "source",
-        "actor",
-        "metadata",
-    )
+    fields = readonly_fields = ("occurred_at", "what", "message", "who", "details")
+
+    @admin.display(description="What")
+    def what(self, event: FulfillmentEvent) -> str:
+        return (
+            f"{event.get_kind_display()}: {event.status}"
+            if event.status
+            else event.get_kind_display()
+        )
+
+    @admin.display(description="By")
+    def who(self, event: FulfillmentEvent) -> str:
+        name = event.actor.email or event.actor.username if event.actor else ""
+        return f"{event.get_source_display()} ({name})" if name else event.get_source_display()
+
+    @admin.display(description="Details")
+    def details(self, event: FulfillmentEvent) -> str:
+        return readable_data(event.metadata)
 
 
 class ProofInline(ReadOnlyInline):
@@ -261,6 +288,35 @@ class ShipmentInline(ReadOnlyInline):
     @admin.display(description="Items")
     def contents(self, shipment: Shipment) -> str:
         return ", ".join(f"{i.quantity} × {i.line_item.size}" for i in shipment.items.all())
+
+
+def readable_data(data: object) -> str:
+    """An event's data as support reads it: one "Label: value" line per entry (nested ones
+    indented), amounts in minor units left as recorded; no JSON braces or quotes."""
+    if data in (None, "", {}, []):
+        return "—"
+    lines: list[str] = []
+
+    def walk(value: object, label: str, depth: int) -> None:
+        pad = "\u00a0\u00a0" * depth
+        title = label.replace("_", " ").capitalize() if label else ""
+        if isinstance(value, dict):
+            if title:
+                lines.append(f"{pad}{title}:")
+            for key, inner in value.items():
+                walk(inner, str(key), depth + (1 if title else 0))
+        elif isinstance(value, list):
+            shown = ", ".join(str(v) for v in value if not isinstance(v, dict | list))
+            if shown or not value:
+                lines.append(f"{pad}{title}: {shown or '—'}" if title else f"{pad}{shown}")
+            for inner in (v for v in value if isinstance(v, dict | list)):
+                walk(inner, "", depth + 1)
+        else:
+            text = "—" if value in (None, "") else str(value)
+            lines.append(f"{pad}{title}: {text}" if title else f"{pad}{text}")
+
+    walk(data, "", 0)
+    return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))
 
 
 class NoteInline(ReadOnlyInline):
@@ -447,8 +503,7 @@ class ProductionOrderAdmin(ReadOnlyAdmin):
         "status",
         "production_status",
         "priority",
-        "total_amount",
-        "currency",
+        "total",
         "created_at",
     )
     list_filter = ("status", "production_status", "priority", "created_at")
@@ -467,10 +522,10 @@ class ProductionOrderAdmin(ReadOnlyAdmin):
         "design_url",
         "prompt",
         "notes",
-        "subtotal_amount",
-        "rush_surcharge_amount",
-        "total_amount",
-        "currency",
+        "subtotal",
+        "rush_surcharge",
+        "shipping",
+        "total",
         "total_quantity",
         "stripe_checkout_session_id",
         "due_date",
@@ -504,16 +559,32 @@ class ProductionOrderAdmin(ReadOnlyAdmin):
             "Money",
             {
                 "fields": (
-                    "subtotal_amount",
-                    "rush_surcharge_amount",
-                    "total_amount",
-                    "currency",
+                    "subtotal",
+                    "rush_surcharge",
+                    "shipping",
+                    "total",
                     "stripe_checkout_session_id",
                 )
             },
         ),
     )
     change_form_template = "admin/production/productionorder/change_form.html"
+
+    @admin.display(description="Subtotal")
+    def subtotal(self, order: ProductionOrder) -> str:
+        return format_money(order.subtotal_amount, order.currency)
+
+    @admin.display(description="Rush surcharge")
+    def rush_surcharge(self, order: ProductionOrder) -> str:
+        return format_money(order.rush_surcharge_amount, order.currency)
+
+    @admin.display(description="Shipping")
+    def shipping(self, order: ProductionOrder) -> str:
+        return format_money(order.shipping_amount, order.currency)
+
+    @admin.display(description="Total", ordering="total_amount")
+    def total(self, order: ProductionOrder) -> str:
+        return format_money(order.total_amount, order.currency)
 
     def get_inlines(self, request: HttpRequest, obj: object) -> list:
         # Payments and refunds come from the payments app, named by a setting (this app does not
