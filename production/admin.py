@@ -498,6 +498,7 @@ class ProductionOrderAdmin(ReadOnlyAdmin):
     # on the "change through the service" page, which needs the change permission.
     list_display = (
         "reference",
+        "external_reference",
         "owner",
         "garment",
         "status",
@@ -507,13 +508,14 @@ class ProductionOrderAdmin(ReadOnlyAdmin):
         "created_at",
     )
     list_filter = ("status", "production_status", "priority", "created_at")
-    search_fields = ("reference", "owner__email", "owner__username")
+    search_fields = ("reference", "external_reference", "owner__email", "owner__username")
     list_select_related = ("owner", "garment")
     date_hierarchy = "created_at"
     show_full_result_count = False
     inlines = [LineItemInline, EventInline, ProofInline, ShipmentInline, NoteInline, EmailInline]
     readonly_fields = (
         "reference",
+        "external_reference",
         "owner",
         "status",
         "production_status",
@@ -536,7 +538,19 @@ class ProductionOrderAdmin(ReadOnlyAdmin):
         "pickup_ready_at",
     )
     fieldsets = (
-        (None, {"fields": ("reference", "owner", "status", "production_status", "priority")}),
+        (
+            None,
+            {
+                "fields": (
+                    "reference",
+                    "external_reference",
+                    "owner",
+                    "status",
+                    "production_status",
+                    "priority",
+                )
+            },
+        ),
         (
             "Order",
             {

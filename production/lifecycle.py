@@ -54,6 +54,7 @@ class EventSource(models.TextChoices):
     ADMIN = "admin", "Admin"
     STRIPE = "stripe", "Stripe"
     SYSTEM = "system", "System"
+    STORE = "store", "Online store"
 
 
 # Who made a change, as a customer may see it: a role, never a person. Support staff working in
@@ -65,6 +66,7 @@ ACTOR_ROLES: dict[str, str] = {
     EventSource.ADMIN: "operator",
     EventSource.STRIPE: "stripe",
     EventSource.SYSTEM: "system",
+    EventSource.STORE: "store",
 }
 
 
@@ -95,6 +97,9 @@ class Actor(models.TextChoices):
     OPERATOR = "operator", "An operator"
     STRIPE = "stripe", "Stripe"
     SYSTEM = "system", "The system"
+    # The shop's online store (Shopify): it took the payment of a store order, and its
+    # cancellation cancels the order here while nothing is printed yet.
+    STORE = "store", "The online store"
 
 
 def actor_of(source: str) -> Actor:
@@ -191,7 +196,7 @@ RULES: dict[OrderState, tuple[Move, ...]] = {
     OrderState.DRAFT: (
         Move(
             OrderState.SUBMITTED,
-            frozenset({Actor.STRIPE}),
+            frozenset({Actor.STRIPE, Actor.STORE}),
             "Payment confirmed",
             "Payment confirmed, order queued",
         ),
@@ -221,7 +226,13 @@ RULES: dict[OrderState, tuple[Move, ...]] = {
             "Proof approved",
             guard=_proof_waiting,
         ),
-        Move(OrderState.CANCELED, frozenset({Actor.OPERATOR}), "Cancel order", _CANCEL, final=True),
+        Move(
+            OrderState.CANCELED,
+            frozenset({Actor.OPERATOR, Actor.STORE}),
+            "Cancel order",
+            _CANCEL,
+            final=True,
+        ),
     ),
     OrderState.APPROVED: (
         Move(
@@ -231,7 +242,13 @@ RULES: dict[OrderState, tuple[Move, ...]] = {
             "Production started",
             guard=_not_on_hold,
         ),
-        Move(OrderState.CANCELED, frozenset({Actor.OPERATOR}), "Cancel order", _CANCEL, final=True),
+        Move(
+            OrderState.CANCELED,
+            frozenset({Actor.OPERATOR, Actor.STORE}),
+            "Cancel order",
+            _CANCEL,
+            final=True,
+        ),
     ),
     OrderState.IN_PRODUCTION: (
         Move(

@@ -250,6 +250,9 @@ class ProductionOrder(models.Model):
     shipped_quantity = models.PositiveIntegerField(default=0, editable=False)
     # When the customer was told the order waits for them at the shop (NULL: not told).
     pickup_ready_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The order's name in the store it came from (a Shopify order's "#1001"), shown beside the
+    # reference; empty for orders placed here. Set once, by the service that creates the order.
+    external_reference = models.CharField(max_length=64, blank=True, editable=False)
     # The techniques of its line items (`TECHNIQUE_BITS`), set by the services with the items, which
     # never change after: the production board filters and shows them without reading line items.
     technique_bits = models.PositiveSmallIntegerField(default=0, editable=False)

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from production import notifications
 from production.addresses import ShippingAddressData, clean_address
@@ -127,6 +128,10 @@ def record_shipment(
         notifications.shipment_sent(
             order=locked, shipment=shipment, items=_mail_items(lines), complete=bool(fulfil)
         )
+        # Apps the domain does not import follow a parcel in this transaction (the store app
+        # queues its fulfilment): a shipment that commits has what follows it on record.
+        for hook in settings.ORDER_SHIPPED:
+            import_string(hook)(order=locked, shipment=shipment)
     return shipment
 
 

@@ -131,6 +131,10 @@ IN_PRODUCTION_BACK = {
 C_CANCEL = "The customer cannot do this: cancel order is for an operator."
 S_CANCEL = "Stripe cannot do this: cancel order is for an operator."
 Y_CANCEL = "The system cannot do this: cancel order is for an operator."
+# Until production starts, the online store cancels a store order too (its own cancellation).
+C_CANCEL_EARLY = "The customer cannot do this: cancel order is for an operator or the online store."
+S_CANCEL_EARLY = "Stripe cannot do this: cancel order is for an operator or the online store."
+Y_CANCEL_EARLY = "The system cannot do this: cancel order is for an operator or the online store."
 C_APPROVE = "The customer cannot do this: approve artwork is for an operator."
 S_APPROVE = "Stripe cannot do this: approve artwork is for an operator."
 Y_APPROVE = "The system cannot do this: approve artwork is for an operator."
@@ -176,7 +180,7 @@ STATE_MOVES: dict[str, dict[str, tuple[str, str, str, str]]] = {
         "approved": (NO_PROOF_WAITING, OK, S_APPROVE, Y_APPROVE),
         "in_production": (NO_PROOF_WAITING, APPROVE_FIRST, APPROVE_FIRST, APPROVE_FIRST),
         "fulfilled": (NO_PROOF_WAITING, APPROVE_FIRST, APPROVE_FIRST, APPROVE_FIRST),
-        "canceled": (C_CANCEL, OK, S_CANCEL, Y_CANCEL),
+        "canceled": (C_CANCEL_EARLY, OK, S_CANCEL_EARLY, Y_CANCEL_EARLY),
     },
     # On hold: the artwork may still be approved (production may not start).
     "submitted, on hold": {
@@ -184,7 +188,7 @@ STATE_MOVES: dict[str, dict[str, tuple[str, str, str, str]]] = {
         "approved": (NO_PROOF_WAITING, OK, S_APPROVE, Y_APPROVE),
         "in_production": (NO_PROOF_WAITING, APPROVE_FIRST, APPROVE_FIRST, APPROVE_FIRST),
         "fulfilled": (NO_PROOF_WAITING, APPROVE_FIRST, APPROVE_FIRST, APPROVE_FIRST),
-        "canceled": (C_CANCEL, OK, S_CANCEL, Y_CANCEL),
+        "canceled": (C_CANCEL_EARLY, OK, S_CANCEL_EARLY, Y_CANCEL_EARLY),
     },
     # A proof waits: only the customer's answer approves it; the operator may still cancel.
     "submitted, proof 1 waiting": {
@@ -197,21 +201,21 @@ STATE_MOVES: dict[str, dict[str, tuple[str, str, str, str]]] = {
             APPROVE_FIRST,
         ),
         "fulfilled": (APPROVE_PROOF_FIRST, PROOF_1_UNANSWERED, APPROVE_FIRST, APPROVE_FIRST),
-        "canceled": (C_CANCEL, OK, S_CANCEL, Y_CANCEL),
+        "canceled": (C_CANCEL_EARLY, OK, S_CANCEL_EARLY, Y_CANCEL_EARLY),
     },
     "approved": {
         "draft": (APPROVED_BACK["Draft"],) * 4,
         "submitted": (APPROVED_BACK["Submitted"],) * 4,
         "in_production": (C_START, OK, S_START, Y_START),
         "fulfilled": (START_FIRST,) * 4,
-        "canceled": (C_CANCEL, OK, S_CANCEL, Y_CANCEL),
+        "canceled": (C_CANCEL_EARLY, OK, S_CANCEL_EARLY, Y_CANCEL_EARLY),
     },
     "approved, on hold": {
         "draft": (APPROVED_BACK["Draft"],) * 4,
         "submitted": (APPROVED_BACK["Submitted"],) * 4,
         "in_production": (C_START, RELEASE_HOLD, S_START, Y_START),
         "fulfilled": (START_FIRST, RELEASE_HOLD, START_FIRST, START_FIRST),
-        "canceled": (C_CANCEL, OK, S_CANCEL, Y_CANCEL),
+        "canceled": (C_CANCEL_EARLY, OK, S_CANCEL_EARLY, Y_CANCEL_EARLY),
     },
     "printing": {
         **{to.lower(): (words,) * 4 for to, words in IN_PRODUCTION_BACK.items()},
@@ -672,5 +676,6 @@ def test_the_service_takes_a_phone_answer_from_operators_only(customer, source, 
     assert still_waiting(order)
 
 
-def test_rulebook_actors_are_the_four_of_the_table():
-    assert [actor.value for actor in Actor] == list(SOURCES)
+def test_rulebook_actors_are_the_four_of_the_table_and_the_store():
+    # The online store pays and cancels store orders only (tests/shopify shows its moves).
+    assert [actor.value for actor in Actor] == [*SOURCES, "store"]
