@@ -5,7 +5,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from payments.pages import new_order, order_price
 from production.accounts.password_reset import QueuedPasswordResetForm
-from production.accounts.signup import EmailAuthenticationForm, SignUpView
+from production.accounts.signup import (
+    EmailAuthenticationForm,
+    SignUpView,
+    activate,
+    signup_sent,
+)
 from production.api.errors import unknown_api_path
 from production.pages.site import favicon, home
 from production.plumbing.db_retry import rerun_safe
@@ -21,6 +26,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("accounts/signup/", SignUpView.as_view(), name="signup"),
+    path("accounts/signup/sent/", signup_sent, name="signup-sent"),
+    path("accounts/activate/<uidb64>/<token>/", activate, name="signup-activate"),
     # Before Django's own: the reset mail is queued, so every address answers alike.
     path(
         "accounts/password_reset/",
@@ -49,7 +56,6 @@ urlpatterns = [
     # Nothing else under /api/ (a segment a converter refused included) answers the HTML 404.
     re_path(r"^api/(?P<path>(?s:.*))$", unknown_api_path),  # (?s): a newline in a segment too
     path("payments/", include("payments.urls")),
-    path("shopify/", include("shopify.urls")),
     path("ops/", include("ops.urls")),
     path("orders/new/", new_order, name="order-new"),  # the payments app's order form
     path("orders/new/price", order_price, name="order-price"),  # its live price (JSON)

@@ -6,18 +6,38 @@ timing told anyone which accounts exist. Here the request only queues a task wit
 needs; the worker looks the users up and sends, through Django's own PasswordResetForm.save().
 Every address costs the request the same single INSERT.
 
+The link is built on SITE_URL, never on the request's Host header (which the asker controls):
+a reset mail must not point anywhere but the shop.
+
 A reset mail the server refuses is logged by Django and not retried: the link is worth only what
 the person asking for it is still waiting for; they can ask again.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.tokens import default_token_generator
 from django.http import HttpRequest
 from django_tasks import task
+
+logger = logging.getLogger(__name__)
+
+
+def site_address(request: HttpRequest | None) -> tuple[str, bool] | None:
+    """(domain, use_https) of the reset link: SITE_URL's host (and any path prefix), so the
+    link never follows a Host header the asker chose. Without SITE_URL, only with DEBUG on
+    (`make run` sets SITE_URL anyway): the request's host. Otherwise None: no link is built."""
+    if settings.SITE_URL:
+        parts = urlsplit(settings.SITE_URL)
+        return f"{parts.netloc}{parts.path.rstrip('/')}", parts.scheme == "https"
+    if settings.DEBUG and request is not None:
+        return request.get_host(), request.is_secure()
+    return None
 
 
 class QueuedPasswordResetForm(PasswordResetForm):
@@ -39,11 +59,14 @@ class QueuedPasswordResetForm(PasswordResetForm):
             # The worker rebuilds the form and can only use the default generator.
             raise ValueError("QueuedPasswordResetForm supports the default token generator only")
         if not domain_override:
-            if request is None:
-                raise ValueError("QueuedPasswordResetForm needs the request or a domain_override")
-            # What get_current_site() gives without django.contrib.sites, read now: the worker
-            # has no request.
-            domain_override = request.get_host()
+            site = site_address(request)
+            if site is None:
+                logger.error(
+                    "Password reset for an address not mailed: SITE_URL is not set (the link "
+                    "is never built from the request's Host header outside DEBUG)."
+                )
+                return
+            domain_override, use_https = site
         send_password_reset.enqueue(
             email=self.cleaned_data["email"],
             domain=domain_override,

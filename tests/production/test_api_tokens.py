@@ -116,12 +116,17 @@ def test_changing_the_password_revokes_the_token(signed_in, customer):
     assert "You have no API token." in signed_in.get(PAGE).content.decode()
 
 
-def test_resetting_the_password_revokes_the_token(client, customer, mailoutbox, task_worker):
+def test_resetting_the_password_revokes_the_token(
+    client, customer, mailoutbox, task_worker, settings
+):
+    settings.SITE_URL = "https://shop.example.com"
     old = token_for(customer)
     assert api_status(old) == 200
     client.post("/accounts/password_reset/", {"email": customer.email})
     task_worker()
-    link = re.search(r"http://testserver(/accounts/reset/\S+/)", mailoutbox[0].body).group(1)
+    link = re.search(r"https://shop\.example\.com(/accounts/reset/\S+/)", mailoutbox[0].body).group(
+        1
+    )
     form = client.get(link)["Location"]  # the link's token traded for a session, as Django does
 
     response = client.post(form, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})

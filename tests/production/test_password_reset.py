@@ -12,6 +12,11 @@ from tests.task_queue import waiting_tasks
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _site_url(settings):
+    settings.SITE_URL = "https://shop.example.com"
+
+
 def ask_for_reset(client, email):
     with CaptureQueriesContext(connection) as queries:
         response = client.post("/accounts/password_reset/", {"email": email})
@@ -37,7 +42,7 @@ def test_known_and_unknown_addresses_get_the_same_answer_and_no_mail_in_the_requ
     task_worker()
     [reset_mail] = mailoutbox
     assert reset_mail.to == [customer.email]
-    link = re.search(r"http://testserver(/accounts/reset/\S+/)", reset_mail.body).group(1)
+    link = re.search(r"https://shop\.example\.com(/accounts/reset/\S+/)", reset_mail.body).group(1)
     assert client.get(link).status_code == 302  # to the form that sets the new password
 
 

@@ -5,34 +5,6 @@ from tests.factories import make_order
 pytestmark = pytest.mark.django_db
 
 
-def test_signup_creates_an_account_and_logs_in(client, django_user_model):
-    response = client.post(
-        "/accounts/signup/",
-        {
-            "email": "New@Example.com",
-            "password1": "a-long-pass-phrase",
-            "password2": "a-long-pass-phrase",
-        },
-    )
-    assert response.status_code == 302
-    user = django_user_model.objects.get(email="new@example.com")
-    assert user.username == "new@example.com"
-    assert client.get("/").context["user"] == user
-
-
-def test_signup_refuses_an_existing_email(client, customer):
-    response = client.post(
-        "/accounts/signup/",
-        {
-            "email": customer.email,
-            "password1": "a-long-pass-phrase",
-            "password2": "a-long-pass-phrase",
-        },
-    )
-    assert response.status_code == 200
-    assert "already exists" in response.content.decode()
-
-
 def test_login_and_logout(client, customer):
     response = client.post(
         "/accounts/login/", {"username": customer.email, "password": "pw-for-tests-123"}
