@@ -25,6 +25,7 @@ class WebhookDelivery(models.Model):
         PRODUCT_SYNCED = "product_synced", "Product synced"
         PRODUCT_RETIRED = "product_retired", "Product retired"
         IGNORED = "ignored", "Topic not acted on"
+        FAILED = "failed", "Failed: the store could not be read (see detail)"
 
     webhook_id = models.CharField(max_length=100, unique=True)
     topic = models.CharField(max_length=50)

@@ -205,6 +205,14 @@ def process_delivery(delivery_id: int) -> str:
     return outcome
 
 
+def give_up_delivery(delivery_id: int, reason: str) -> None:
+    """A delivery that could not be acted on (the store kept failing): said on its row, in the
+    admin, for a person; the next `sync_shopify` catches the product up."""
+    WebhookDelivery.objects.filter(pk=delivery_id, processed_at__isnull=True).update(
+        outcome=Outcome.FAILED, detail=reason[:2000], processed_at=timezone.now()
+    )
+
+
 def store_owner() -> Any:
     """The account that owns store orders (SHOPIFY_ORDER_OWNER), created without a password."""
     email = settings.SHOPIFY_ORDER_OWNER

@@ -295,6 +295,14 @@ class FakeStore:
         return {
             "order": {
                 "id": variables["id"],
+                "fulfillments": [
+                    {
+                        "id": f["id"],
+                        "trackingInfo": [{"number": t["number"]} for t in f["trackingInfo"]],
+                    }
+                    for f in self.fulfillments
+                    if f.get("order") == variables["id"]
+                ],
                 "fulfillmentOrders": {
                     "nodes": [
                         {
@@ -360,9 +368,12 @@ class FakeStore:
                 }
             ],
             "input": fulfillment,
+            "order": next(
+                (gid for gid, o in self.orders.items() if fo in o["fulfillment_orders"]), None
+            ),
         }
         self.fulfillments.append(created)
-        answer = {k: v for k, v in created.items() if k != "input"}
+        answer = {k: v for k, v in created.items() if k not in ("input", "order")}
         return {"fulfillmentCreate": {"fulfillment": answer, "userErrors": []}}
 
 

@@ -75,3 +75,21 @@ def test_a_store_that_stays_down_fails_the_sync_loudly(fake_shopify):
     with pytest.raises(client.ShopifyError, match="503"):
         catalogue.sync_catalogue(client.get_client())
     assert not Garment.objects.exists()
+
+
+def test_a_product_webhook_waits_out_a_store_outage(client, store, task_worker, settings):
+    from tests.task_queue import time_passes
+
+    product = next(iter(store.products.values()))
+    product.title = "Store Tee, heavier"
+    product.updated_at = "2099-01-01T00:00:00Z"
+    store.fail_next = [503] * 5  # the client's own retries all fail
+    deliver(client, "products/update", {"id": product.id, "updated_at": product.updated_at})
+    assert task_worker() == ["retrying"]
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.outcome == "queued"  # not lost
+    time_passes()
+    task_worker()
+    delivery.refresh_from_db()
+    assert delivery.outcome == "product_synced"
+    assert Garment.objects.get(shopify_gid=product.gid).name == "Store Tee, heavier"
