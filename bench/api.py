@@ -7,6 +7,10 @@ Usage (PostgreSQL, as production runs):  .venv/bin/python bench/api.py [--second
 Needs `wrk` (Debian: apt-get install wrk). Creates and reuses the database printshop_bench_api.
 Prints req/s and p99 for both endpoints on each server, their ratio, queries per request, and the
 production setup (gunicorn WSGI workers) against daphne for the order endpoint.
+
+--compare-metrics: the order endpoint under gunicorn only, with Prometheus metrics off
+(METRICS_ENABLED=false) and on (multiprocess, as production runs them), alternating, --rounds
+times each; prints each run, the medians and the overhead (goal: under 5 % of throughput).
 """
 
 import argparse
@@ -15,8 +19,10 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -166,7 +172,9 @@ def run_wrk(url: str, token: str, seconds: int, connections: int) -> tuple[float
     return rps, p99_ms
 
 
-def serve(kind: str, port: int, workers: int) -> subprocess.Popen:
+def serve(
+    kind: str, port: int, workers: int, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen:
     bin_dir = Path(sys.executable).parent
     if kind == "daphne":
         cmd = [
@@ -180,11 +188,12 @@ def serve(kind: str, port: int, workers: int) -> subprocess.Popen:
             "config.asgi:application",
         ]
     else:
-        cmd = [str(bin_dir / "gunicorn"), "config.wsgi:application", "-b", f"127.0.0.1:{port}",
+        cmd = [str(bin_dir / "gunicorn"), "-c", "config/gunicorn_conf.py",
+               "config.wsgi:application", "-b", f"127.0.0.1:{port}",
                "-w", str(workers), "--log-level", "warning"]  # fmt: skip
     # As deployed (README): gunicorn keeps connections, daphne borrows from psycopg's pool.
     pooling = {"DATABASE_POOL": "true"} if kind == "daphne" else {"CONN_MAX_AGE": "600"}
-    env = {**os.environ, **ENV, **pooling}
+    env = {**os.environ, **ENV, **pooling, **(extra_env or {})}
     process = subprocess.Popen(
         cmd, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL
     )
@@ -192,11 +201,51 @@ def serve(kind: str, port: int, workers: int) -> subprocess.Popen:
     return process
 
 
+def stop(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def compare_metrics(order_id: str, token: str, args: argparse.Namespace) -> None:
+    """The order endpoint under gunicorn with metrics off and on, alternating."""
+    path = f"/api/production/{order_id}"
+    runs: dict[str, list[float]] = {"off": [], "on": []}
+    print(f"{'gunicorn, metrics':<22}{'round':>6}{'req/s':>10}{'p99 ms':>10}")
+    for round_number in range(1, args.rounds + 1):
+        for mode in ("off", "on"):
+            with tempfile.TemporaryDirectory(prefix="printshop-prom-") as directory:
+                extra = (
+                    {"METRICS_ENABLED": "false"}
+                    if mode == "off"
+                    else {"METRICS_ENABLED": "true", "PROMETHEUS_MULTIPROC_DIR": directory}
+                )
+                port = free_port()
+                process = serve("gunicorn", port, args.workers, extra)
+                try:
+                    base = f"http://127.0.0.1:{port}"
+                    run_wrk(base + path, token, 1, args.connections)  # warm up
+                    rps, p99 = run_wrk(base + path, token, args.seconds, args.connections)
+                finally:
+                    stop(process)
+            runs[mode].append(rps)
+            print(f"{mode:<22}{round_number:>6}{rps:>10.0f}{p99:>10.2f}")
+    off, on = statistics.median(runs["off"]), statistics.median(runs["on"])
+    overhead = (off - on) / off * 100
+    print(f"median req/s: metrics off {off:.0f}, on {on:.0f}")
+    print(f"metrics overhead: {overhead:.1f} % of throughput   (goal < 5 %)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--compare-metrics", action="store_true")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
@@ -207,6 +256,9 @@ def main() -> None:
         f"order with 5 line items, 10 events, 2 proofs; queries per request: {queries[0]} cold, "
         f"{queries[1]} warm (Redis cache)"
     )
+    if args.compare_metrics:
+        compare_metrics(order_id, token, args)
+        return
     print(f"{'server':<22}{'endpoint':<26}{'req/s':>10}{'p99 ms':>10}")
     results: dict[str, dict[str, float]] = {}
     for kind in ("daphne", "gunicorn"):
@@ -226,12 +278,7 @@ def main() -> None:
                 results.setdefault(kind, {})[name] = rps
                 print(f"{label:<22}{name:<26}{rps:>10.0f}{p99:>10.2f}")
         finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+            stop(process)
         ratio = results[kind]["GET /api/production/<id>"] / results[kind]["bare JSON /healthz"]
         print(f"{label:<22}{'order / bare ratio':<26}{ratio:>10.2f}   (goal >= 0.5)")
     speedup = (

@@ -56,6 +56,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the request id (X-Request-ID, in every log line) and the request's metrics.
+    "production.plumbing.request_context.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     # An oversized body is refused before anything reads it (or the session, or the database).
@@ -165,7 +167,8 @@ if REDIS_URL:
     # from the database (slower, never a 500). django-redis shares one pool per process.
     CACHES = {
         "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
+            # django-redis, its hits and misses counted (production.plumbing.cache)
+            "BACKEND": "production.plumbing.cache.CountingRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_PREFIX", default="printshop"),
             "OPTIONS": {
@@ -177,7 +180,7 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {"default": {"BACKEND": "production.plumbing.cache.CountingLocMemCache"}}
 # An error the Redis cache ignores is logged (logger "django_redis.cache", now and then: LOGGING
 # below). django-redis reads these two as settings, not as CACHES options.
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
@@ -299,7 +302,9 @@ EMAIL_RETRY_DELAY = env.int("EMAIL_RETRY_DELAY", default=60)
 
 # Task queue (Django's Tasks API, django-tasks backport): tasks are rows in the app's own database,
 # written in the transaction that enqueues them; `manage.py db_worker` runs them (decisions/0041).
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# django_tasks_db's backend, each task keeping the request id of the request that enqueued it
+# (production.plumbing.tasks).
+TASKS = {"default": {"BACKEND": "production.plumbing.tasks.DatabaseBackend"}}
 # A task RUNNING this long under a worker not seen for as long lost its worker:
 # `requeue_stale_tasks` (cron, and `task_worker` at start) runs it again or fails it
 # (ops.task_recovery).
@@ -403,15 +408,49 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Observability (docs/decisions/0064). Every log line carries the request id (`request_id`, "-"
+# outside requests and tasks): one JSON object per line in production (LOG_FORMAT=json, the
+# default with DEBUG off), plain text with DEBUG (`make run`).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT is 'plain' or 'json'.")
+# X-Request-ID is taken from the request only when the proxy in front sets it (overwriting what
+# the client sent: nginx `proxy_set_header X-Request-ID $request_id;`); otherwise it is made here.
+REQUEST_ID_FROM_PROXY = env.bool("REQUEST_ID_FROM_PROXY", default=False)
+# Prometheus metrics (production.plumbing.metrics, served at /metrics by ops.metrics). /metrics
+# answers only a bearer METRICS_TOKEN or a client address in METRICS_ALLOWED_IPS (addresses or
+# networks, read as TRUSTED_PROXY_COUNT says); neither set: 404 to everyone.
+METRICS_ENABLED = env.bool("METRICS_ENABLED", default=True)
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+# Errors to Sentry (sentry-sdk's Django integration) when set; no personal data is sent.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+if SENTRY_DSN:
+    from production.plumbing.error_reports import init_sentry
+
+    init_sentry(SENTRY_DSN, SENTRY_ENVIRONMENT, SENTRY_TRACES_SAMPLE_RATE)
+# OpenTelemetry traces (Django, psycopg, Redis, the task worker) to an OTLP collector: needs the
+# `otel` extra; off by default and then nothing of it is imported (production.plumbing.tracing).
+OTEL_ENABLED = env.bool("OTEL_ENABLED", default=False)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT},
         "console_now_and_then": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": LOG_FORMAT,
             "filters": ["now_and_then"],
         },
     },

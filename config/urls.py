@@ -3,6 +3,7 @@ from django.contrib.auth.views import LoginView, PasswordResetView
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from ops.metrics import metrics_view
 from payments.pages import new_order, order_price
 from production.accounts.password_reset import QueuedPasswordResetForm
 from production.accounts.signup import (
@@ -25,6 +26,7 @@ urlpatterns = [
     path("favicon.ico", favicon),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),  # Prometheus; not public (ops/metrics.py)
     path("accounts/signup/", SignUpView.as_view(), name="signup"),
     path("accounts/signup/sent/", signup_sent, name="signup-sent"),
     path("accounts/activate/<uidb64>/<token>/", activate, name="signup-activate"),

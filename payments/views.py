@@ -9,6 +9,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from payments.services import InvalidEvent, InvalidSignature, receive_webhook
+from production.plumbing import metrics
 from production.plumbing.db_retry import connection_lost, rerun_safe
 
 logger = logging.getLogger(__name__)
@@ -28,9 +29,11 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
             payload=request.body, signature=request.headers.get("Stripe-Signature")
         )
     except InvalidSignature as exc:
+        metrics.webhook_outcome("unverified", "invalid_signature")
         logger.warning("Stripe webhook refused: %s", exc)
         return JsonResponse({"error": "Invalid signature"}, status=400)
     except InvalidEvent as exc:
+        metrics.webhook_outcome("unverified", "invalid_event")
         logger.warning("Stripe webhook refused: %s", exc)
         return JsonResponse(
             {"error": "Invalid request", "details": {"body": [str(exc)]}}, status=400
@@ -39,6 +42,8 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
         if connection_lost(exc):
             raise  # RetryOnLostConnection delivers it once more on a new connection
         # 500 makes Stripe retry later; nothing of this delivery was committed.
+        metrics.webhook_outcome("unknown", "error")
         logger.exception("Stripe webhook failed on the database")
         return JsonResponse({"error": "Internal error"}, status=500)
+    metrics.webhook_outcome(result.event_type, result.outcome)
     return JsonResponse({"received": True, "outcome": result.outcome})

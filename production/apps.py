@@ -10,3 +10,6 @@ class ProductionConfig(AppConfig):
             checks,  # registers the deploy checks
             signals,  # connects the receivers
         )
+        from production.plumbing import observability
+
+        observability.configure()  # request ids in log lines; tracing when OTEL_ENABLED

@@ -37,6 +37,7 @@ from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_
 from django.db import connection, transaction
 
 from production.models import FulfillmentEvent, ProductionOrder
+from production.plumbing import request_context
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +71,9 @@ def user_group(user_id: int) -> str:
 
 def order_changed(order: ProductionOrder, events: Sequence[FulfillmentEvent]) -> None:
     """Announce `order` and its new `events` once the current transaction commits."""
-    transaction.on_commit(partial(_announce, order.pk, [event.pk for event in events]), robust=True)
+    # The request (or task) making the change: the operators' frames carry its id.
+    announce = partial(_announce, order.pk, [e.pk for e in events], request_context.current())
+    transaction.on_commit(announce, robust=True)
 
 
 def close_session_sockets(session_key: str | None) -> None:
@@ -122,12 +125,21 @@ def held_until_done() -> Iterator[None]:
             _send(layer, held, "Broadcast of a bulk change")
 
 
-def _announce(order_id: UUID, event_ids: list[int]) -> None:
+def _announce(order_id: UUID, event_ids: list[int], request_id: str | None = None) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
     messages = [
-        (group, {"type": ORDER_CHANGED, "group": group, "order": str(order_id), "events": ids})
+        (
+            group,
+            {
+                "type": ORDER_CHANGED,
+                "group": group,
+                "order": str(order_id),
+                "events": ids,
+                "requestId": request_id,
+            },
+        )
         for group, ids in ((order_group(order_id), event_ids), (OPS_GROUP, []))
     ]
     held = _held.get()

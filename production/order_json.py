@@ -121,16 +121,27 @@ def line_item_json(item: LineItem) -> dict:
     }
 
 
+# Event metadata only operators see (the ops page's timeline, the admin): never in this JSON.
+OPERATOR_ONLY_METADATA = ("request_id",)
+
+
+def customer_metadata(event: FulfillmentEvent) -> dict | None:
+    """The event's metadata as customers may see it: the actor as a role, no request id."""
+    if event.metadata is None:
+        return None
+    shown = {k: v for k, v in event.metadata.items() if k not in OPERATOR_ONLY_METADATA}
+    return {**shown, "actor": actor_role(event.source)}
+
+
 def event_json(event: FulfillmentEvent) -> dict:
     # This JSON reaches customers (API, sockets, cached for owner and operators alike): `actor`
     # is the role from the event's source, also for rows that stored a user id.
-    metadata = event.metadata
     return {
         "id": str(event.id),
         "status": str(event.status),
         "message": text_or_none(event.message),
         "occurredAt": when(event.occurred_at),
-        "metadata": None if metadata is None else {**metadata, "actor": actor_role(event.source)},
+        "metadata": customer_metadata(event),
     }
 
 

@@ -11,7 +11,6 @@ from production.lifecycle import (
     OrderState,
     Priority,
     ProductionStatus,
-    actor_role,
     customer_eta_text,
     customer_hold_text,
     customer_stage_text,
@@ -29,7 +28,7 @@ from production.models import (
     Shipment,
     ShipmentItem,
 )
-from production.order_json import color_sizes_in_stock
+from production.order_json import color_sizes_in_stock, customer_metadata
 from production.tracking import CARRIERS, MAX_TRACKING_LENGTH, Carrier
 
 MAX_SIZES = 20
@@ -221,9 +220,7 @@ class EventOutput(serializers.Serializer):
     def get_metadata(self, event: FulfillmentEvent) -> dict | None:
         # This JSON reaches customers (API, sockets, cached for owner and operators alike):
         # `actor` is the role from the event's source, also for rows that stored a user id.
-        if event.metadata is None:
-            return None
-        return {**event.metadata, "actor": actor_role(event.source)}
+        return customer_metadata(event)  # no request id: operators' only
 
 
 class ProofOutput(serializers.Serializer):

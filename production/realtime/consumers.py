@@ -38,6 +38,7 @@ from django.utils.crypto import constant_time_compare
 
 from production.accounts.access import can_view_order, is_operator
 from production.broadcasts import OPS_GROUP, order_group, session_group, user_group
+from production.plumbing import metrics
 
 # `frames` registers the `order.changed` expander: this process's sockets get their frames here.
 from production.realtime import fanout, frames  # noqa: F401
@@ -130,6 +131,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def refuse(self, code: int) -> None:
         """Close with `code`, accepting first so the browser sees the code (not a bare 1006)."""
+        metrics.socket_refused(code)
         if not self._accepted and not self._closed:
             await self.accept()
         await self.close(code=code)
@@ -151,12 +153,14 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return False
         _open_sockets[user_id] += 1
         self._slot = user_id
+        metrics.socket_opened()
         return True
 
     def _release_slot(self) -> None:
         user_id, self._slot = self._slot, None
         if user_id is None:
             return
+        metrics.socket_closed()
         _open_sockets[user_id] -= 1
         if _open_sockets[user_id] <= 0:
             del _open_sockets[user_id]

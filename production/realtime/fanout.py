@@ -31,6 +31,8 @@ from typing import Protocol
 
 from channels.layers import BaseChannelLayer
 
+from production.plumbing import metrics
+
 logger = logging.getLogger(__name__)
 
 # Message types a hub turns into other messages before fanning them out, once per process and
@@ -167,6 +169,8 @@ class Hub:
                     logger.exception("Live fan-out could not build the frames of %s", message)
                     continue
             for each in messages:
+                if "text" in each:  # a frame (not a close or re-check order)
+                    metrics.frames_sent(each["type"], len(listeners))
                 for listener in listeners:
                     try:
                         await listener.dispatch(each)

@@ -36,7 +36,9 @@ def frames_for(change: dict) -> list[dict]:
     if group == OPS_GROUP:
         # The list row: no timeline, and no ship-to address (personal data, not for the list).
         row = {key: value for key, value in order_json.items() if key not in ("events", "shipping")}
-        return [message(group, ORDER_UPDATED, order=row)]
+        # Operators see which request made the change (support searches the logs by it); the
+        # customers' frames do not carry it.
+        return [message(group, ORDER_UPDATED, order=row, requestId=change.get("requestId"))]
     # The events are already serialized inside the order: reuse them instead of a second pass.
     events_by_id = {str(event["id"]): event for event in order_json["events"]}
     return [message(group, ORDER_UPDATED, order=order_json)] + [

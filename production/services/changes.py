@@ -43,6 +43,7 @@ from production.models import (
     FulfillmentEvent,
     ProductionOrder,
 )
+from production.plumbing import metrics, request_context
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -135,6 +136,7 @@ def change_state(
         proof.save(update_fields=["state", "decided_by", "decided_at", "decided_via", "comment"])
         order.waiting_proof_revision = None
     order.status = to
+    metrics.order_entered(to)  # counted when the change commits
     if to in STATUS_MAP:
         order.production_status = STATUS_MAP[to]
     if to == OrderState.SUBMITTED:
@@ -259,6 +261,8 @@ def record_change(
         metadata |= {"from": before and str(before), "to": after and str(after)}
     if extra:
         metadata |= extra
+    if request_id := request_context.current():  # for operators and support, never customers
+        metadata["request_id"] = request_id
     return FulfillmentEvent.objects.create(
         order=order,
         kind=kind,

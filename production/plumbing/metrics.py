@@ -1,0 +1,164 @@
+"""Prometheus metrics counted where things happen (prometheus-client, docs/decisions/0064).
+
+Under gunicorn, daphne and the task worker, set PROMETHEUS_MULTIPROC_DIR (the same directory for
+every process of a host, emptied before they start): each process writes its figures to files
+there and `/metrics` (ops.metrics) adds them up. Without it (`make run`, tests) the figures live
+in this process's default registry.
+
+Figures read from the database (task queue, e-mail, refunds) are not counted here: `/metrics`
+reads them when it is scraped (ops.metrics.ShopFigures).
+
+Each call here is a dictionary look-up and a locked add: a few microseconds. With METRICS_ENABLED
+off nothing is counted (the request middleware skips its measuring entirely).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from prometheus_client import Counter, Gauge, Histogram
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_QUERY_BUCKETS = (0, 1, 2, 5, 10, 20, 50, 100, 500)
+
+REQUEST_SECONDS = Histogram(
+    "printshop_http_request_duration_seconds",
+    "Time to answer an HTTP request, by route (URL name), method and status.",
+    ["view", "method", "status"],
+    buckets=_LATENCY_BUCKETS,
+)
+REQUEST_QUERIES = Histogram(
+    "printshop_http_request_db_queries",
+    "Database queries one HTTP request ran, by route.",
+    ["view"],
+    buckets=_QUERY_BUCKETS,
+)
+REQUEST_DB_SECONDS = Histogram(
+    "printshop_http_request_db_seconds",
+    "Time one HTTP request spent in database queries, by route.",
+    ["view"],
+    buckets=_LATENCY_BUCKETS,
+)
+CACHE_READS = Counter(
+    "printshop_cache_reads_total", "Cache reads (Redis or local memory), by result.", ["result"]
+)
+WEBHOOKS = Counter(
+    "printshop_stripe_webhooks_total",
+    "Stripe webhook deliveries, by event type and outcome (paid, duplicate, refused, ...).",
+    ["event_type", "outcome"],
+)
+ORDERS_ENTERED = Counter(
+    "printshop_orders_entered_state_total",
+    "Orders that entered a state (counted when the change commits).",
+    ["state"],
+)
+TASKS_FINISHED = Counter(
+    "printshop_tasks_finished_total",
+    "Tasks a task worker finished, by task and status (SUCCESSFUL, FAILED).",
+    ["task", "status"],
+)
+TASK_RETRIES = Counter(
+    "printshop_task_retries_total",
+    "Tasks that enqueued themselves again (a mail or a refund retried later).",
+    ["task"],
+)
+SOCKETS_OPEN = Gauge(
+    "printshop_sockets_open",
+    "Live WebSockets open in this process.",
+    multiprocess_mode="liveall",
+)
+SOCKETS_REFUSED = Counter(
+    "printshop_sockets_refused_total",
+    "Live WebSockets refused or closed by the server, by close code (4429: a user's cap).",
+    ["code"],
+)
+FRAMES_SENT = Counter(
+    "printshop_socket_frames_sent_total",
+    "Frames written to live WebSockets, by frame type.",
+    ["type"],
+)
+
+
+def enabled() -> bool:
+    return settings.METRICS_ENABLED
+
+
+class QueryTally:
+    """A `connection.execute_wrapper`: counts the queries run through it and their time."""
+
+    __slots__ = ("count", "seconds")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.seconds = 0.0
+
+    def __call__(self, execute: Callable, sql: str, params: Any, many: bool, context: dict) -> Any:
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.seconds += time.perf_counter() - started
+            self.count += 1
+
+
+def request_finished(
+    view: str, method: str, status: int, seconds: float, queries: QueryTally
+) -> None:
+    REQUEST_SECONDS.labels(view, method, str(status)).observe(seconds)
+    REQUEST_QUERIES.labels(view).observe(queries.count)
+    REQUEST_DB_SECONDS.labels(view).observe(queries.seconds)
+
+
+def cache_read(hits: int, misses: int) -> None:
+    if not settings.METRICS_ENABLED:
+        return
+    if hits:
+        CACHE_READS.labels("hit").inc(hits)
+    if misses:
+        CACHE_READS.labels("miss").inc(misses)
+
+
+def webhook_outcome(event_type: str, outcome: str) -> None:
+    if settings.METRICS_ENABLED:
+        WEBHOOKS.labels(event_type, outcome).inc()
+
+
+def order_entered(state: str) -> None:
+    """Count an order entering `state` once the current transaction commits (a change rolled
+    back was never made)."""
+    if settings.METRICS_ENABLED:
+        transaction.on_commit(ORDERS_ENTERED.labels(str(state)).inc, robust=True)
+
+
+def task_finished(task: str, status: str) -> None:
+    if settings.METRICS_ENABLED:
+        TASKS_FINISHED.labels(task, status).inc()
+
+
+def task_retried(task: str) -> None:
+    if settings.METRICS_ENABLED:
+        TASK_RETRIES.labels(task).inc()
+
+
+def socket_opened() -> None:
+    if settings.METRICS_ENABLED:
+        SOCKETS_OPEN.inc()
+
+
+def socket_closed() -> None:
+    if settings.METRICS_ENABLED:
+        SOCKETS_OPEN.dec()
+
+
+def socket_refused(code: int) -> None:
+    if settings.METRICS_ENABLED:
+        SOCKETS_REFUSED.labels(str(code)).inc()
+
+
+def frames_sent(frame_type: str, count: int) -> None:
+    if settings.METRICS_ENABLED and count:
+        FRAMES_SENT.labels(frame_type).inc(count)
