@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "csp",
     "production",
     "payments",
+    "shopify",
     "ops",
 ]
 
@@ -328,7 +329,47 @@ ORDER_CHECKOUT = "payments.services.start_checkout"
 # back), called in the cancel's transaction; the payments app asks Stripe after commit.
 ORDER_REFUND = "payments.refunds.refund_canceled_order"
 # Extra read-only inlines of the order's admin page, from apps the order domain does not import.
-ORDER_ADMIN_INLINES = ["payments.admin.PaymentInline", "payments.admin.RefundInline"]
+ORDER_ADMIN_INLINES = [
+    "payments.admin.PaymentInline",
+    "payments.admin.RefundInline",
+    "shopify.admin.FulfilmentPushInline",
+]
+# Called in the transaction of every shipment recorded (production.services.shipping): the store
+# app queues the fulfilment of a store order's parcel (docs/decisions/0062).
+ORDER_SHIPPED = ["shopify.services.shipment_recorded"]
+
+# The Shopify store (shopify/): its catalogue, its paid orders, fulfilments back. No store domain:
+# with DEBUG, a local simulator stands in for the store's Admin API (shopify.simulator).
+SHOPIFY_STORE_DOMAIN = env.str("SHOPIFY_STORE_DOMAIN", default="")  # my-shop.myshopify.com
+SHOPIFY_ADMIN_TOKEN = env.str("SHOPIFY_ADMIN_TOKEN", default="")  # the app's Admin API token
+SHOPIFY_API_SECRET = env.str("SHOPIFY_API_SECRET", default="")  # signs the webhooks (HMAC)
+if not SHOPIFY_API_SECRET and DEBUG and not SHOPIFY_STORE_DOMAIN:
+    SHOPIFY_API_SECRET = "shpss_local_store_simulator"  # the simulator's (DEBUG only)
+SHOPIFY_API_VERSION = env.str("SHOPIFY_API_VERSION", default="2025-07")
+SHOPIFY_API_BASE = env.str("SHOPIFY_API_BASE", default="")  # another Admin API address (tests)
+SHOPIFY_API_TIMEOUT = env.float("SHOPIFY_API_TIMEOUT", default=10.0)
+# Line-item properties that carry the design of each placement (placement code=property name).
+SHOPIFY_DESIGN_PROPERTIES = env.dict(
+    "SHOPIFY_DESIGN_PROPERTIES",
+    default={
+        "front": "Design",
+        "back": "Back design",
+        "left_sleeve": "Left sleeve design",
+        "right_sleeve": "Right sleeve design",
+        "neck_label": "Neck label design",
+        "pocket": "Pocket design",
+    },
+)
+# A product's placements: its metafield (namespace.key, a JSON list of {code, width_in, height_in,
+# unit_amount}), else this mapping: code=WIDTHxHEIGHT[+minor units], e.g. front=12x16,back=12x16+500
+SHOPIFY_PLACEMENTS_METAFIELD = env.str(
+    "SHOPIFY_PLACEMENTS_METAFIELD", default="printshop.placements"
+)
+SHOPIFY_PLACEMENTS = env.list("SHOPIFY_PLACEMENTS", default=["front=12x16", "back=12x16+500"])
+# The account that owns the production orders of store orders (created when first needed).
+SHOPIFY_ORDER_OWNER = env.str("SHOPIFY_ORDER_OWNER", default="store@printshop.localhost")
+SHOPIFY_FULFILMENT_ATTEMPTS = env.int("SHOPIFY_FULFILMENT_ATTEMPTS", default=5)
+SHOPIFY_RETRY_DELAY = env.int("SHOPIFY_RETRY_DELAY", default=30)  # seconds, doubled per attempt
 # The shop staff's address: failed refunds are mailed there (empty: logged at ERROR only).
 SHOP_STAFF_EMAIL = env.str("SHOP_STAFF_EMAIL", default="")
 # A refund still pending this long (no webhook came) is asked about by reconcile_payments.

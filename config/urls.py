@@ -58,6 +58,7 @@ urlpatterns = [
     # Nothing else under /api/ (a segment a converter refused included) answers the HTML 404.
     re_path(r"^api/(?P<path>(?s:.*))$", unknown_api_path),  # (?s): a newline in a segment too
     path("payments/", include("payments.urls")),
+    path("shopify/", include("shopify.urls")),
     path("ops/", include("ops.urls")),
     path("orders/new/", new_order, name="order-new"),  # the payments app's order form
     path("orders/new/price", order_price, name="order-price"),  # its live price (JSON)
