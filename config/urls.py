@@ -55,11 +55,13 @@ urlpatterns = [
     ),
     path("api/", include("production.api.urls")),
     path("api/", include("payments.urls_api")),
+    path("api/", include("artwork.urls_api")),
     # Nothing else under /api/ (a segment a converter refused included) answers the HTML 404.
     re_path(r"^api/(?P<path>(?s:.*))$", unknown_api_path),  # (?s): a newline in a segment too
     path("payments/", include("payments.urls")),
     path("shopify/", include("shopify.urls")),
     path("ops/", include("ops.urls")),
+    path("artwork/", include("artwork.urls")),
     path("orders/new/", new_order, name="order-new"),  # the payments app's order form
     path("orders/new/price", order_price, name="order-price"),  # its live price (JSON)
     path("", include("production.urls")),

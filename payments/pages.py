@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from artwork.tasks import checkout_gate
 from payments.forms import OrderForm, QuoteForm, garment_choices
 from payments.gateway import GatewayError
 from payments.services import start_checkout
@@ -117,6 +118,10 @@ def pay_order(request: HttpRequest, order_id: UUID) -> HttpResponse:
     if order.owner_id != request.user.pk:
         raise PermissionDenied
     if payment_refusal(OrderFacts.of(order)):  # paid or canceled meanwhile: the page says so
+        return redirect("order-detail", order_id=order.pk)
+    gate = checkout_gate(order)
+    if gate.refusal:  # the artwork check: the order page shows the report and what to do
+        messages.error(request, gate.refusal)
         return redirect("order-detail", order_id=order.pk)
     try:
         return redirect(start_checkout(order=order, request=request))

@@ -20,7 +20,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.http import HttpRequest
+from django.urls import reverse
 
+from artwork.tasks import checkout_gate
 from payments import refunds
 from payments.gateway import get_gateway
 from payments.models import Payment, ProcessedEvent, Refund
@@ -64,12 +66,27 @@ def site_base_url(request: HttpRequest | None) -> str:
     return request.build_absolute_uri("/").rstrip("/")
 
 
+def order_page_url(order: ProductionOrder, request: HttpRequest | None) -> str:
+    """The customer's order page, absolute (SITE_URL, or the request's host when there is one)."""
+    path = reverse("order-detail", kwargs={"order_id": order.pk})
+    if settings.SITE_URL or request is not None:
+        return site_base_url(request) + path
+    return path
+
+
 def start_checkout(*, order: ProductionOrder, request: HttpRequest | None = None) -> str:
     """The checkout URL of a draft, creating its Checkout Session on first call.
 
     The gateway is called outside any transaction; a gateway error (GatewayError) leaves the draft
     as it was (no session), so a retry simply tries again.
+    The artwork check comes first (`artwork.tasks.checkout_gate`: the designs are queued for a
+    check, a verdict being worked out is waited for briefly): while it refuses the payment (a
+    design that will not print well, or warnings not yet acknowledged) the answer is the order's
+    own page, which says why and what to do, instead of a checkout.
     """
+    gate = checkout_gate(order)
+    if gate.refusal:
+        return order_page_url(order, request)
     if order.checkout_url and order.stripe_checkout_session_id:
         return order.checkout_url
     refused = payment_refusal(OrderFacts.of(order), reference=order.reference)

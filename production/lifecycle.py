@@ -641,6 +641,24 @@ def payment_refusal(facts: OrderFacts, *, reference: str = "The order") -> str |
     return None
 
 
+def artwork_refusal(verdict: str, *, acknowledged: bool) -> str | None:
+    """Why the artwork check stops a checkout (issue 24, decision 0061): a design that will not
+    print well (a fail no operator accepted) until it is replaced or accepted, and warnings until
+    the customer says to print it as it is. `verdict` is the order's (`artwork.models`:
+    unchecked, pending, pass, warning, fail); an unchecked or pending check does not stop it."""
+    if verdict == "fail":
+        return (
+            "The artwork check found a design that will not print well: replace the design "
+            "(the check says what to change), or ask the shop to accept it, then pay."
+        )
+    if verdict == "warning" and not acknowledged:
+        return (
+            "The artwork check has warnings: read them and confirm that the design should be "
+            "printed as it is, then pay."
+        )
+    return None
+
+
 def due_date_for(*, submitted_on: date, priority: Priority) -> date:
     """The promised ready-to-ship date for an order paid on `submitted_on`."""
     return submitted_on + timedelta(days=LEAD_DAYS[Priority(priority)])

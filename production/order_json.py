@@ -12,6 +12,7 @@ from datetime import date, datetime
 from django.urls import reverse
 from django.utils import timezone
 
+from artwork.models import PreflightReport, order_verdict
 from production.lifecycle import (
     OrderState,
     actor_role,
@@ -231,6 +232,43 @@ def order_summary_json(order: ProductionOrder) -> dict:
     }
 
 
+def preflight_json(order: ProductionOrder) -> dict:
+    """The artwork check of the order's designs (issue 24): the order's verdict (unchecked,
+    pending, pass, warning, fail), whether its warnings are acknowledged, and each design's
+    report, its checks in words for people."""
+    reports = list(
+        PreflightReport.objects.filter(order_id=order.pk)
+        .select_related("design__placement")
+        .order_by("design__placement__position", "design_id")
+    )
+    verdict, acknowledged = order_verdict(reports)
+    return {
+        "verdict": str(verdict),
+        "acknowledged": acknowledged,
+        "designs": [
+            {
+                "placement": str(r.design.placement.code),
+                "placementName": str(r.design.placement.name),
+                "url": str(r.url),
+                "verdict": str(r.verdict),
+                "checkedAt": when(r.checked_at),
+                "overridden": r.overridden_at is not None,
+                "overrideReason": str(r.override_reason),
+                "checks": [
+                    {
+                        "code": str(c.get("code", "")),
+                        "status": str(c.get("status", "")),
+                        "title": str(c.get("title", "")),
+                        "message": str(c.get("message", "")),
+                    }
+                    for c in r.checks
+                ],
+            }
+            for r in reports
+        ],
+    }
+
+
 def order_json(order: ProductionOrder) -> dict:
     """The order as GET /api/production/<id> serves it, with its events, proofs and shipments,
     and the customer's words for it (as their order page shows them)."""
@@ -238,6 +276,7 @@ def order_json(order: ProductionOrder) -> dict:
         **order_summary_json(order),
         "garment": garment_catalogue_json(order.garment),
         "designs": [design_json(design) for design in order.designs.all()],
+        "preflight": preflight_json(order),
         "events": [event_json(event) for event in order.events.all()],
         "proofs": [proof_json(proof) for proof in order.proofs.all()],
         "shipments": [shipment_json(shipment) for shipment in order.shipments.all()],

@@ -27,6 +27,13 @@ def _plain_static_files(settings):
 
 
 @pytest.fixture(autouse=True)
+def _checkout_does_not_wait_for_artwork(settings):
+    # No task worker runs in tests: a checkout would wait PREFLIGHT_CHECKOUT_WAIT for a verdict
+    # that never comes. Artwork tests run the worker (tests/task_queue.py) or set a wait.
+    settings.PREFLIGHT_CHECKOUT_WAIT = 0
+
+
+@pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     # Uploaded proofs go to a per-test directory, never the project's media/.
     settings.MEDIA_ROOT = tmp_path / "media"

@@ -28,7 +28,7 @@ from production.models import (
     Shipment,
     ShipmentItem,
 )
-from production.order_json import color_sizes_in_stock, customer_metadata
+from production.order_json import color_sizes_in_stock, customer_metadata, preflight_json
 from production.tracking import CARRIERS, MAX_TRACKING_LENGTH, Carrier
 
 MAX_SIZES = 20
@@ -396,10 +396,45 @@ class OrderSummaryOutput(serializers.Serializer):
         return order.checkout_url or None if order.status == OrderState.DRAFT else None
 
 
+class PreflightCheckOutput(serializers.Serializer):
+    code = serializers.ChoiceField(
+        choices=["file", "resolution", "colour", "transparency", "background", "extent"]
+    )
+    status = serializers.ChoiceField(choices=["pass", "warning", "fail"])
+    title = serializers.CharField()
+    message = serializers.CharField(help_text="What was found and what to do, for people.")
+
+
+class PreflightDesignOutput(serializers.Serializer):
+    placement = serializers.ChoiceField(choices=PlacementCode.values)
+    placementName = serializers.CharField()
+    url = serializers.CharField(help_text="The design URL the report was made for.")
+    verdict = serializers.ChoiceField(choices=["pending", "pass", "warning", "fail"])
+    checkedAt = serializers.DateTimeField(allow_null=True)
+    overridden = serializers.BooleanField(help_text="A fail the shop accepted.")
+    overrideReason = serializers.CharField(help_text="Why the shop accepted it; empty if not.")
+    checks = PreflightCheckOutput(many=True)
+
+
+class PreflightOutput(serializers.Serializer):
+    verdict = serializers.ChoiceField(
+        choices=["unchecked", "pending", "pass", "warning", "fail"],
+        help_text="The order's artwork check: fail stops the checkout; warning needs the "
+        "customer's acknowledgement first.",
+    )
+    acknowledged = serializers.BooleanField(
+        help_text="The warnings (and any fail the shop accepted) are acknowledged."
+    )
+    designs = PreflightDesignOutput(many=True)
+
+
 class OrderOutput(OrderSummaryOutput):
     garment = GarmentCatalogueOutput(allow_null=True)
     designs = OrderDesignOutput(
         source="designs.all", many=True, help_text="One per placement printed, the front first."
+    )
+    preflight = serializers.SerializerMethodField(
+        help_text="The artwork check of each design (docs/api.md)."
     )
     events = EventOutput(source="events.all", many=True)
     proofs = ProofOutput(source="proofs.all", many=True)
@@ -420,6 +455,10 @@ class OrderOutput(OrderSummaryOutput):
     holdText = serializers.SerializerMethodField(
         help_text="Why a held order is not moving; empty when it is not on hold."
     )
+
+    @extend_schema_field(PreflightOutput)
+    def get_preflight(self, order: ProductionOrder) -> dict:
+        return preflight_json(order)
 
     def get_statusText(self, order: ProductionOrder) -> str:
         return customer_stage_text(order)

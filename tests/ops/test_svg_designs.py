@@ -13,7 +13,7 @@ from django.urls import reverse
 from PIL import Image
 from pypdf import PdfReader
 
-from ops import design_images
+from artwork import svg as design_svg
 from ops.design_images import design_thumbnail
 from production.lifecycle import OrderState
 from production.models import ProductionOrder
@@ -165,7 +165,7 @@ def test_a_non_svg_xml_file_or_broken_svg_gets_a_placeholder(monkeypatch):
     not_svg, _, _ = serve_svg(monkeypatch, b'<?xml version="1.0"?><feed><svg/></feed>')
     broken, _, _ = serve_svg(monkeypatch, f'<svg xmlns="{SVG}"><rect></svg>'.encode())
 
-    assert not_svg.reason == "The design is not an SVG image the tickets can show."
+    assert not_svg.reason == "The design is not an SVG image."
     assert broken.reason == "The SVG design is not valid XML."
 
 
@@ -214,7 +214,7 @@ def test_the_ops_design_view_shows_a_remote_svg_as_a_jpeg(ops_client, monkeypatc
 
 
 def test_an_svg_that_takes_too_long_to_draw_is_stopped(monkeypatch):
-    monkeypatch.setattr(design_images, "SVG_RENDER_SECONDS", 0.5)
+    monkeypatch.setattr(design_svg, "SVG_RENDER_SECONDS", 0.5)
     blurred = '<rect width="480" height="480" fill="red" filter="url(#f)"/>' * 200
     svg = (
         f'<svg xmlns="{SVG}" width="480" height="480"><defs>'

@@ -18,7 +18,7 @@ from django.urls import reverse
 from PIL import Image, ImageFile
 from pypdf import PdfReader
 
-from ops import design_images
+from artwork import fetch as design_fetch
 from ops.design_images import design_thumbnail
 from production.lifecycle import OrderState
 from production.models import ProductionOrder
@@ -101,7 +101,7 @@ def test_a_design_inside_a_private_network_is_never_fetched(url, no_connections)
 def test_a_host_name_resolving_to_a_private_address_is_never_fetched(
     addresses, monkeypatch, no_connections
 ):
-    monkeypatch.setattr(design_images, "resolve", lambda host, port: addresses)
+    monkeypatch.setattr(design_fetch, "resolve", lambda host, port: addresses)
 
     thumbnail = design_thumbnail("https://designs.attacker.example/x.png")
 
@@ -151,8 +151,8 @@ def test_the_connection_goes_to_the_vetted_address_so_dns_cannot_switch_it(monke
         opened.append(target)
         return Answer()
 
-    monkeypatch.setattr(design_images, "resolve", resolve)
-    monkeypatch.setattr(design_images, "open_connection", open_connection)
+    monkeypatch.setattr(design_fetch, "resolve", resolve)
+    monkeypatch.setattr(design_fetch, "open_connection", open_connection)
 
     design_thumbnail("https://cdn.example.net:8443/art/d.png?v=2")
 
@@ -217,14 +217,14 @@ def design_server(monkeypatch) -> Iterator[DesignServer]:
     thread.start()
     # The seam: "designs.test" resolves to this server, and its loopback address counts as public
     # in this test only. Every other private address is still refused.
-    real, real_resolve = design_images.is_public_address, design_images.resolve
+    real, real_resolve = design_fetch.is_public_address, design_fetch.resolve
     monkeypatch.setattr(
-        design_images,
+        design_fetch,
         "resolve",
         lambda host, port: ["127.0.0.1"] if host == "designs.test" else real_resolve(host, port),
     )
     monkeypatch.setattr(
-        design_images,
+        design_fetch,
         "is_public_address",
         lambda address: str(address) == "127.0.0.1" or real(address),
     )

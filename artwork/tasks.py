@@ -1,0 +1,135 @@
+"""Preflight off the request path: a report per order design, checked by the task queue
+(`run_preflight`, django-tasks on the database: `manage.py task_worker`), announced to the live
+pages when it is done; and the checkout's gate, which waits briefly for a verdict still being
+worked out (PREFLIGHT_CHECKOUT_WAIT) and asks the rulebook (`artwork_refusal`)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from uuid import UUID
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django_tasks import task
+
+from artwork import mockups
+from artwork.models import PreflightReport, Verdict, order_verdict
+from artwork.preflight import PrintArea, check_url
+from production import broadcasts, order_reads
+from production.lifecycle import artwork_refusal
+from production.models import OrderDesign, ProductionOrder
+
+logger = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.1
+
+
+def request_preflight(order: ProductionOrder | UUID, *, designs: Iterable[OrderDesign] = ()) -> int:
+    """A pending report (and its task) for every design of the order without a report for its
+    current URL; `designs`: these only. Returns how many were queued. Idempotent: a design
+    already checked, or being checked, for its URL is left alone."""
+    order_id = order.pk if isinstance(order, ProductionOrder) else order
+    rows = list(designs) or list(OrderDesign.objects.filter(order_id=order_id))
+    queued: list[int] = []
+    with transaction.atomic():
+        existing = {
+            r.design_id: r
+            for r in PreflightReport.objects.select_for_update().filter(
+                design_id__in=[d.pk for d in rows]
+            )
+        }
+        for design in rows:
+            report = existing.get(design.pk)
+            if report is not None and report.url == design.url:
+                continue
+            report, _ = PreflightReport.objects.update_or_create(
+                design=design,
+                defaults={
+                    "order_id": order_id,
+                    "url": design.url,
+                    "verdict": Verdict.PENDING,
+                    "checks": [],
+                    "highlight": None,
+                    "requested_at": timezone.now(),
+                    "checked_at": None,
+                    "acknowledged_at": None,
+                    "acknowledged_by": None,
+                    "overridden_at": None,
+                    "overridden_by": None,
+                    "override_reason": "",
+                },
+            )
+            queued.append(report.pk)
+        if queued:
+            order_reads.invalidate(order_id)
+            # The task rows are written in this transaction (the database backend): a rolled
+            # back request queues nothing, a committed one cannot lose its check.
+            for report_id in queued:
+                run_preflight.enqueue(report_id)
+    return len(queued)
+
+
+@task()
+def run_preflight(report_id: int) -> str:
+    """The queue's job: check one design and store the report (if the design is still the one
+    asked about), then announce the order. Returns the verdict, or "skipped"."""
+    report = (
+        PreflightReport.objects.select_related("design__placement", "order__garment")
+        .filter(pk=report_id)
+        .first()
+    )
+    if report is None or report.verdict != Verdict.PENDING:
+        return "skipped"
+    placement = report.design.placement
+    area = PrintArea(placement.name, float(placement.width_in), float(placement.height_in))
+    result = check_url(report.url, area)
+    if result.preview is not None:
+        try:
+            mockups.store_for_order(report.order, report.design, result.preview)
+        except Exception:  # a mockup is a nicety: the report matters more
+            logger.exception("Mockups of %s could not be made", report.design_id)
+    with transaction.atomic():
+        updated = PreflightReport.objects.filter(
+            pk=report_id, url=report.url, verdict=Verdict.PENDING
+        ).update(
+            verdict=result.verdict,
+            checks=result.checks_json(),
+            highlight=result.highlight,
+            checked_at=timezone.now(),
+        )
+        if not updated:
+            return "skipped"
+        order_reads.invalidate(report.order_id)
+        broadcasts.order_changed(report.order, [])
+    return result.verdict
+
+
+@dataclass(frozen=True)
+class Gate:
+    verdict: str
+    acknowledged: bool
+    refusal: str | None
+
+
+def order_gate(order: ProductionOrder | UUID) -> Gate:
+    order_id = order.pk if isinstance(order, ProductionOrder) else order
+    verdict, acknowledged = order_verdict(list(PreflightReport.objects.filter(order_id=order_id)))
+    return Gate(verdict, acknowledged, artwork_refusal(verdict, acknowledged=acknowledged))
+
+
+def checkout_gate(order: ProductionOrder, *, wait: float | None = None) -> Gate:
+    """Before a checkout starts: the designs are queued for a check if they have none, a verdict
+    being worked out is waited for up to `wait` seconds (PREFLIGHT_CHECKOUT_WAIT), and the
+    rulebook says whether the artwork stops the payment."""
+    request_preflight(order)
+    wait = settings.PREFLIGHT_CHECKOUT_WAIT if wait is None else wait
+    deadline = time.monotonic() + wait
+    gate = order_gate(order)
+    while gate.verdict == Verdict.PENDING and time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
+        gate = order_gate(order)
+    return gate
