@@ -15,7 +15,7 @@ import hmac
 import itertools
 import json
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -73,6 +73,7 @@ class FakeStore:
         self.throttle_next = 0
         self.user_errors_next: list[str] = []
         self.available = self.MAXIMUM
+        self.order_from_records: Callable[[str], dict[str, Any] | None] | None = None
         self._ids = itertools.count(5000)
         self._lock = threading.Lock()
 
@@ -172,23 +173,8 @@ class FakeStore:
                 "shipping_address": address,
                 "shipping_lines": [{"title": shipping_line, "code": shipping_line}],
             }
-            fulfillment_order_id = next(self._ids)
             self.orders[order["admin_graphql_api_id"]] = {
-                "fulfillment_orders": [
-                    {
-                        "id": f"gid://shopify/FulfillmentOrder/{fulfillment_order_id}",
-                        "status": "OPEN",
-                        "lineItems": [
-                            {
-                                "id": f"gid://shopify/FulfillmentOrderLineItem/{next(self._ids)}",
-                                "lineItem": {"id": item["admin_graphql_api_id"]},
-                                "totalQuantity": item["quantity"],
-                                "remainingQuantity": item["quantity"],
-                            }
-                            for item in items
-                        ],
-                    }
-                ]
+                "fulfillment_orders": [_fulfillment_order(order_id, items, {})]
             }
             return order
 
@@ -290,6 +276,12 @@ class FakeStore:
 
     def _fulfillment_orders(self, variables: Mapping[str, Any]) -> dict[str, Any]:
         order = self.orders.get(variables.get("id"))
+        if order is None and self.order_from_records is not None:
+            # Another process took the order (the demo's webhook): rebuilt from what was recorded.
+            order = self.order_from_records(str(variables.get("id")))
+            if order is not None:
+                self.fulfillments.extend(order.pop("fulfillments"))
+                self.orders[str(variables["id"])] = order
         if order is None:
             return {"order": None}
         return {
@@ -377,8 +369,64 @@ class FakeStore:
         return {"fulfillmentCreate": {"fulfillment": answer, "userErrors": []}}
 
 
+def _fulfillment_order(
+    order_id: int, items: Sequence[Mapping[str, Any]], sent: Mapping[str, int]
+) -> dict[str, Any]:
+    """An order's one fulfillment order (ids derived from the order's and its lines')."""
+    lines = [
+        {
+            "id": f"gid://shopify/FulfillmentOrderLineItem/{item['id']}",
+            "lineItem": {"id": item["admin_graphql_api_id"]},
+            "totalQuantity": item["quantity"],
+            "remainingQuantity": item["quantity"] - sent.get(item["admin_graphql_api_id"], 0),
+        }
+        for item in items
+    ]
+    done = all(line["remainingQuantity"] <= 0 for line in lines)
+    return {
+        "id": f"gid://shopify/FulfillmentOrder/{order_id}",
+        "status": "CLOSED" if done else ("IN_PROGRESS" if sent else "OPEN"),
+        "lineItems": lines,
+    }
+
+
+def _order_from_database(gid: str) -> dict[str, Any] | None:
+    """The demo store's memory across processes: the order as its webhook carried it, less what
+    its fulfilments sent (shopify.models; the simulator runs only under DEBUG)."""
+    from shopify.models import FulfilmentPush, StoreOrder
+
+    store_order = StoreOrder.objects.filter(order_gid=gid).first()
+    if store_order is None:
+        return None
+    items = [
+        i
+        for i in store_order.payload.get("line_items") or []
+        if isinstance(i, dict) and "admin_graphql_api_id" in i
+    ]
+    sent: dict[str, int] = {}
+    fulfillments = []
+    pushes = FulfilmentPush.objects.filter(store_order=store_order, state="sent")
+    for push in pushes.select_related("shipment"):
+        fulfillments.append(
+            {
+                "id": push.fulfillment_gid,
+                "order": gid,
+                "trackingInfo": [{"number": push.shipment.tracking_number}],
+            }
+        )
+        for item in push.shipment.items.select_related("line_item__store_line"):
+            line = getattr(item.line_item, "store_line", None)
+            if line is not None:
+                sent[line.line_item_gid] = sent.get(line.line_item_gid, 0) + item.quantity
+    return {
+        "fulfillment_orders": [_fulfillment_order(store_order.payload["id"], items, sent)],
+        "fulfillments": fulfillments,
+    }
+
+
 # The store `make run` talks to (in-process, DEBUG only), with a demo product.
 store = FakeStore()
+store.order_from_records = _order_from_database
 DEMO_PRODUCT = store.add_product(
     "Store Classic Tee",
     colors=("Black", "White"),

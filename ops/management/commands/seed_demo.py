@@ -35,6 +35,11 @@ from production.services.catalogue import (
 from production.services.orders import cancel_unpaid_order, create_draft_order, update_order
 from production.services.proofs import send_proof
 from production.services.shipping import ShipLine, record_shipment
+from shopify import catalogue as store_catalogue
+from shopify import client as store_client
+from shopify import demo as store_demo
+from shopify import services as store_services
+from shopify.models import FulfilmentPush
 
 GARMENTS = [
     {
@@ -251,6 +256,8 @@ class Command(BaseCommand):
             Priority.STANDARD,
             [("M", 1)],
         )
+        if store_demo.simulator_in_use():
+            self._store_orders(operator)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data loaded: {ProductionOrder.objects.count()} orders. "
@@ -300,6 +307,28 @@ class Command(BaseCommand):
             items=[ShipLine(first_line.pk, first_line.quantity)],
             actor=operator,
         )
+
+    def _store_orders(self, operator) -> None:
+        """Two orders of the local store simulator (make run), arrived through signed webhooks
+        as Shopify sends them: one Ready with its first parcel sent back to the store as a
+        fulfilment, one on hold because its line item carries no design."""
+        store_catalogue.sync_catalogue(store_client.get_client())
+        received = store_demo.send(store_demo.demo_paid_order(design_url(2)))
+        store_services.process_delivery(received.delivery_id)  # as the task worker would
+        order = ProductionOrder.objects.filter(store_orders__isnull=False).latest("created_at")
+        for change in walk_from_payment(OrderState.IN_PRODUCTION, ProductionStatus.READY):
+            update_order(order=order, actor=operator, source=EventSource.OPERATOR, **change)
+        first_line = order.line_items.order_by("id").first()
+        shipment = record_shipment(
+            order=order.pk,
+            carrier="usps",
+            tracking_number="9400111899223197428490",
+            items=[ShipLine(first_line.pk, first_line.quantity)],
+            actor=operator,
+        )
+        store_services.push_fulfilment(FulfilmentPush.objects.get(shipment=shipment).pk)
+        held = store_demo.send(store_demo.demo_paid_order(None))
+        store_services.process_delivery(held.delivery_id)
 
     def _make_order(
         self,
