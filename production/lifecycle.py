@@ -216,7 +216,7 @@ RULES: dict[OrderState, tuple[Move, ...]] = {
             OrderState.APPROVED,
             frozenset({Actor.OPERATOR}),
             "Approve artwork",
-            "Order approved for production",
+            "Artwork approved for printing",
             guard=_no_proof_waiting,
         ),
         Move(
@@ -255,7 +255,7 @@ RULES: dict[OrderState, tuple[Move, ...]] = {
             OrderState.FULFILLED,
             frozenset({Actor.OPERATOR}),
             "Mark fulfilled",
-            "Order fulfilled and ready to ship",
+            "Order complete: it has left the shop",
             guard=_ready,
             final=True,
         ),
@@ -680,54 +680,117 @@ def eta_days(*, status: OrderState, priority: Priority, due_date: date | None, t
 # --- what the customer reads ----------------------------------------------------------------------
 #
 # One status line per order in plain words, instead of the order state and the production status
-# side by side (a draft is at "Spec Review" only as far as the shop floor is concerned). The order
-# JSON carries them (statusText, etaText, holdText), so the live page's script shows the same words
-# as the server-rendered page.
+# side by side (a draft is at "Spec Review" only as far as the shop floor is concerned), the
+# progress bar's steps, the estimate as a date and what happened to the money of a canceled order.
+# The order JSON carries them (statusText, etaText, holdText, progress, canceledText, shippedText),
+# so the live page's script shows the same words as the server-rendered page and has none of its
+# own.
 
 CUSTOMER_WORDS: dict[str, str] = {
     OrderState.DRAFT: "Waiting for payment",
-    OrderState.SUBMITTED: "Paid — queued for production",
-    OrderState.APPROVED: "Approved — queued for production",
-    OrderState.FULFILLED: "Fulfilled — ready to ship",
+    OrderState.SUBMITTED: "Paid — the shop is checking your artwork",
+    OrderState.APPROVED: "Artwork approved — waiting to be printed",
+    OrderState.FULFILLED: "Shipped — every item has left the shop",
     OrderState.CANCELED: "Canceled",
     ProductionStatus.PRINTING: "Printing",
     ProductionStatus.FINISHING: "Finishing",
     ProductionStatus.READY: "Ready to ship",
+    "ready_pickup": "Ready — the shop will tell you when to collect it",
+    "picked_up": "Picked up at the shop",
     "proof_waiting": "Your proof is ready to approve",
+    "changes_requested": "Changes requested — the shop is preparing a new proof",
     "paid_thanks": "Thank you — your payment is confirmed.",
     "hold": "On hold: the shop paused this order and will be in touch.",
-    # "Ready in", with {days} filled in.
-    "eta_draft": "{days} days after payment",
+    # The estimate, with {days} or {date} ("Tue 15 Dec") filled in; none once the order is ready.
+    "eta_draft": "About {days} days after payment",
     "eta_hold": "A new date once the shop resumes the order",
-    "eta_one": "{days} day",
-    "eta_many": "{days} days",
-    "eta_fulfilled": "Ready to ship",
-    "eta_canceled": "—",
+    "eta_date": "Ready by {date}",
+    "eta_late": "Running late: it was due {date}",
     "shipped_progress": "{shipped} of {total} items shipped",
-    "fulfilled_shipped": "Fulfilled — every item has left the shop",
     "pickup_ready": "Ready for pickup at the shop",
+    # The canceled banner: what happened to the order and to the money.
+    "canceled_banner": "This order was canceled: it will not be printed or shipped.",
+    "canceled_unpaid": "You were not charged.",
+    "canceled_refund": "{refund}.",
+    "canceled_no_refund": "No refund has been made yet: the shop will be in touch about it.",
+    # A shipment's line.
+    "shipment_picked_up": "Picked up at the shop",
+    "shipment_shipped": "shipped",
+    "message_from_shop": "Message from the print shop:",
 }
+
+# The progress bar, step by step; the last two read differently for an order picked up at the
+# shop. An order's place on it: `customer_progress`.
+CUSTOMER_STEPS: tuple[str, ...] = ("payment", "artwork", "printing", "finishing", "ready", "sent")
+STEP_WORDS: dict[str, str] = {
+    "payment": "Payment",
+    "payment_done": "Paid",
+    "artwork": "Artwork check",
+    "artwork_done": "Artwork approved",
+    "printing": "Printing",
+    "finishing": "Finishing",
+    "ready": "Ready to ship",
+    "ready_pickup": "Ready for pickup",
+    "sent": "Shipped",
+    "sent_pickup": "Picked up",
+}
+# How many steps an order in production has done, by production status (canceled orders too).
+_DONE_AT: dict[ProductionStatus, int] = {
+    ProductionStatus.SPEC_REVIEW: 0,
+    ProductionStatus.QUEUED: 1,
+    ProductionStatus.PRINTING: 2,
+    ProductionStatus.FINISHING: 3,
+    ProductionStatus.READY: 4,
+}
+
+# What the customer reads on the timeline for a production step: what the shop did.
+STEP_MESSAGES: dict[ProductionStatus, str] = {
+    ProductionStatus.FINISHING: "Printing done: the order is being finished",
+    ProductionStatus.READY: "Finished and checked: the order is ready",
+}
+
+
+def _picked_up(order: object) -> bool:
+    return getattr(order, "delivery", None) == Delivery.PICKUP
+
+
+def _changes_requested(order: object) -> bool:
+    """The customer asked for changes to the last proof and no new one is out yet (the model's
+    `changes_requested`, from a prefetch or an annotation)."""
+    return bool(getattr(order, "changes_requested", False))
 
 
 def customer_stage_text(order: object) -> str:
     """The order's one status line, as its customer reads it."""
     facts = OrderFacts.of(order)
-    if facts.status == OrderState.FULFILLED and facts.shipped_quantity:
-        return CUSTOMER_WORDS["fulfilled_shipped"]
-    if facts.status in (OrderState.DRAFT, *FINAL_STATES):
+    if facts.status == OrderState.FULFILLED:
+        return CUSTOMER_WORDS["picked_up" if _picked_up(order) else OrderState.FULFILLED]
+    if facts.status in (OrderState.DRAFT, OrderState.CANCELED):
         return CUSTOMER_WORDS[facts.status]
     if facts.status == OrderState.IN_PRODUCTION and facts.shipped_quantity:
-        return CUSTOMER_WORDS["shipped_progress"].format(
-            shipped=facts.shipped_quantity,
-            total=order.total_quantity,  # type: ignore[attr-defined]
-        )
+        return shipped_text(order)
     if facts.status == OrderState.IN_PRODUCTION and order.pickup_ready_at:  # type: ignore[attr-defined]
         return CUSTOMER_WORDS["pickup_ready"]
     if facts.proof_waiting:
         return CUSTOMER_WORDS["proof_waiting"]
+    if facts.status == OrderState.SUBMITTED and _changes_requested(order):
+        return CUSTOMER_WORDS["changes_requested"]
     if facts.status == OrderState.IN_PRODUCTION:
+        if facts.production_status == ProductionStatus.READY and _picked_up(order):
+            return CUSTOMER_WORDS["ready_pickup"]
         return CUSTOMER_WORDS[facts.production_status]
     return CUSTOMER_WORDS[facts.status]
+
+
+def shipped_text(order: object) -> str:
+    """ "2 of 3 items shipped", or "" while nothing has left the shop."""
+    shipped = order.shipped_quantity  # type: ignore[attr-defined]
+    if not shipped:
+        return ""
+    return CUSTOMER_WORDS["shipped_progress"].format(
+        shipped=shipped,
+        total=order.total_quantity,  # type: ignore[attr-defined]
+    )
 
 
 def customer_hold_text(order: object) -> str:
@@ -738,19 +801,86 @@ def customer_hold_text(order: object) -> str:
     return ""
 
 
+def day_words(value: date) -> str:
+    """A date as the customer reads it: "Tue 15 Dec"."""
+    return f"{value:%a} {value.day} {value:%b}"
+
+
 def customer_eta_text(order: object) -> str:
-    """ "Ready in", as the customer reads it: no countdown for what has not started or is paused."""
+    """The estimate as the customer reads it: the date the order should be ready ("Ready by Tue
+    15 Dec"); nothing once it is ready, shipped or over; no date for what has not started or is
+    paused."""
     facts = OrderFacts.of(order)
-    if facts.status == OrderState.FULFILLED:
-        return CUSTOMER_WORDS["eta_fulfilled"]
-    if facts.status == OrderState.CANCELED:
-        return CUSTOMER_WORDS["eta_canceled"]
+    if facts.status in FINAL_STATES:
+        return ""
+    if facts.status == OrderState.IN_PRODUCTION and (
+        facts.production_status == ProductionStatus.READY
+        or facts.shipped_quantity
+        or order.pickup_ready_at  # type: ignore[attr-defined]
+    ):
+        return ""
     if facts.priority == Priority.HOLD:
         return CUSTOMER_WORDS["eta_hold"]
-    if facts.status == OrderState.DRAFT:
+    due = order.due_date  # type: ignore[attr-defined]
+    if facts.status == OrderState.DRAFT or due is None:
         return CUSTOMER_WORDS["eta_draft"].format(days=LEAD_DAYS[facts.priority])
-    days = order.eta_days  # type: ignore[attr-defined]
-    return CUSTOMER_WORDS["eta_one" if days == 1 else "eta_many"].format(days=days)
+    if due < timezone.localdate():
+        return CUSTOMER_WORDS["eta_late"].format(date=day_words(due))
+    return CUSTOMER_WORDS["eta_date"].format(date=day_words(due))
+
+
+def customer_progress(order: object) -> list[dict[str, str]]:
+    """The progress bar: each step's name, its words and whether it is `done`, `current` (where
+    the order is now) or `todo`. A shipped order is at "Shipped", never at "Ready to ship"; a
+    canceled one keeps the steps it had done and has no current step."""
+    facts = OrderFacts.of(order)
+    pickup = _picked_up(order)
+    current: int | None
+    if facts.status == OrderState.FULFILLED:
+        done, current = 5, 5
+    elif facts.status == OrderState.DRAFT:
+        done, current = 0, 0
+    elif facts.status == OrderState.SUBMITTED:
+        done, current = 1, 1
+    elif facts.status == OrderState.APPROVED:
+        done, current = 2, 2
+    elif facts.status == OrderState.IN_PRODUCTION:
+        done = 5 if facts.shipped_quantity else _DONE_AT[facts.production_status]
+        current = done
+    else:  # canceled: where it stopped
+        done = 5 if facts.shipped_quantity else _DONE_AT[facts.production_status]
+        current = None
+    steps = []
+    for i, step in enumerate(CUSTOMER_STEPS):
+        key = step
+        if step in ("payment", "artwork") and i < done:
+            key = f"{step}_done"
+        elif step in ("ready", "sent") and pickup:
+            key = f"{step}_pickup"
+        state = "current" if i == current else "done" if i < done else "todo"
+        steps.append({"step": step, "label": STEP_WORDS[key], "state": state})
+    return steps
+
+
+def customer_canceled_text(order: object) -> str:
+    """What the banner of a canceled order says: that it will not be made, and what happened to
+    the money (the latest refund on its timeline, in that event's words); "" for other orders."""
+    if order.status != OrderState.CANCELED:  # type: ignore[attr-defined]
+        return ""
+    if order.submitted_at is None:  # type: ignore[attr-defined]
+        money = CUSTOMER_WORDS["canceled_unpaid"]
+    else:
+        refunds = [
+            event
+            for event in order.events.all()  # type: ignore[attr-defined]
+            if event.kind == "refund" and event.message
+        ]
+        money = (
+            CUSTOMER_WORDS["canceled_refund"].format(refund=refunds[-1].message.rstrip("."))
+            if refunds
+            else CUSTOMER_WORDS["canceled_no_refund"]
+        )
+    return f"{CUSTOMER_WORDS['canceled_banner']} {money}"
 
 
 # Paid and not over: the orders on the shop floor (the production board), those an operator has a

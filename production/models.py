@@ -315,6 +315,18 @@ class ProductionOrder(models.Model):
         return self.waiting_proof_revision is not None
 
     @property
+    def changes_requested(self) -> bool:
+        """The customer asked for changes to the last proof and no new one is out yet: the shop
+        owes them a proof. Read from an annotation (`has_changes_requested`, selectors) or the
+        proofs (prefetched, or one query for a submitted order with no proof waiting)."""
+        annotated = self.__dict__.get("has_changes_requested")
+        if annotated is not None:
+            return bool(annotated)
+        if self.status != OrderState.SUBMITTED or self.waiting_proof_revision is not None:
+            return False
+        return any(p.state == ArtworkProof.State.CHANGES_REQUESTED for p in self.proofs.all())
+
+    @property
     def eta_days(self) -> int:
         return eta_days(
             status=self.status,

@@ -16,9 +16,12 @@ from artwork.models import PreflightReport, order_verdict
 from production.lifecycle import (
     OrderState,
     actor_role,
+    customer_canceled_text,
     customer_eta_text,
     customer_hold_text,
+    customer_progress,
     customer_stage_text,
+    shipped_text,
 )
 from production.models import (
     ArtworkProof,
@@ -284,4 +287,7 @@ def order_json(order: ProductionOrder) -> dict:
         "statusText": customer_stage_text(order),
         "etaText": customer_eta_text(order),
         "holdText": customer_hold_text(order),
+        "progress": customer_progress(order),
+        "canceledText": customer_canceled_text(order),
+        "shippedText": shipped_text(order),
     }

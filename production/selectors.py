@@ -3,11 +3,12 @@
 from typing import TypeVar
 from uuid import UUID
 
-from django.db.models import Case, Model, Prefetch, QuerySet, Value, When
+from django.db.models import Case, Exists, Model, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.http import HttpRequest
 
 from production import order_reads
 from production.accounts.access import is_operator
+from production.lifecycle import OrderState
 from production.models import (
     OPERATOR_ONLY_KINDS,
     ArtworkProof,
@@ -131,10 +132,28 @@ def get_order_for_access(*, order_id: UUID | str) -> ProductionOrder | None:
     return only_row(ProductionOrder.objects.only("id", "owner_id").filter(pk=order_id))
 
 
+def changes_requested() -> Case:
+    """An annotation (`has_changes_requested`, read by `ProductionOrder.changes_requested`): the
+    customer asked for changes to the last proof and no new one is out yet."""
+    asked = Exists(
+        ArtworkProof.objects.filter(
+            order=OuterRef("pk"), state=ArtworkProof.State.CHANGES_REQUESTED
+        )
+    )
+    return Case(
+        When(
+            Q(status=OrderState.SUBMITTED, waiting_proof_revision__isnull=True) & asked,
+            then=Value(True),
+        ),
+        default=Value(False),
+    )
+
+
 def orders_owned_by(user: object) -> QuerySet[ProductionOrder]:
     """A customer's own orders, newest first, with what their order list shows."""
     return (
         ProductionOrder.objects.select_related("garment")
         .filter(owner=user)
+        .annotate(has_changes_requested=changes_requested())
         .order_by("-created_at", "-id")
     )

@@ -6,14 +6,18 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from production.lifecycle import (
+    CUSTOMER_STEPS,
     DELIVERY_CHOICES,
     Delivery,
     OrderState,
     Priority,
     ProductionStatus,
+    customer_canceled_text,
     customer_eta_text,
     customer_hold_text,
+    customer_progress,
     customer_stage_text,
+    shipped_text,
 )
 from production.models import (
     ArtworkProof,
@@ -428,6 +432,12 @@ class PreflightOutput(serializers.Serializer):
     designs = PreflightDesignOutput(many=True)
 
 
+class ProgressStepOutput(serializers.Serializer):
+    step = serializers.ChoiceField(choices=list(CUSTOMER_STEPS))
+    label = serializers.CharField(help_text='Its words for this order ("Paid", "Picked up").')
+    state = serializers.ChoiceField(choices=["done", "current", "todo"])
+
+
 class OrderOutput(OrderSummaryOutput):
     garment = GarmentCatalogueOutput(allow_null=True)
     designs = OrderDesignOutput(
@@ -447,13 +457,26 @@ class OrderOutput(OrderSummaryOutput):
     # The customer's words for the order, as their order page shows them (and updates them from
     # each socket frame). Like etaDays, etaText counts from today: the cached JSON is kept per day.
     statusText = serializers.SerializerMethodField(
-        help_text='The order\'s status line in plain words ("Paid — queued for production").'
+        help_text="The order's status line in plain words (\"Paid — the shop is checking your "
+        'artwork", "Shipped — every item has left the shop").'
     )
     etaText = serializers.SerializerMethodField(
-        help_text='"Ready in", in words: "5 days", "Ready to ship", or no countdown on hold.'
+        help_text='The estimate as a date ("Ready by Tue 15 Dec"); empty once the order is ready, '
+        "shipped or over; no date on hold."
     )
     holdText = serializers.SerializerMethodField(
         help_text="Why a held order is not moving; empty when it is not on hold."
+    )
+    progress = serializers.SerializerMethodField(
+        help_text="The customer's progress bar: payment, artwork, printing, finishing, ready, "
+        "shipped (or picked up), each done, current or todo.",
+    )
+    canceledText = serializers.SerializerMethodField(
+        help_text="A canceled order's banner: that it will not be made and what happened to the "
+        "money (the refund); empty for other orders."
+    )
+    shippedText = serializers.SerializerMethodField(
+        help_text='"2 of 5 items shipped"; empty while nothing has left the shop.'
     )
 
     @extend_schema_field(PreflightOutput)
@@ -468,6 +491,16 @@ class OrderOutput(OrderSummaryOutput):
 
     def get_holdText(self, order: ProductionOrder) -> str:
         return customer_hold_text(order)
+
+    @extend_schema_field(ProgressStepOutput(many=True))
+    def get_progress(self, order: ProductionOrder) -> list[dict[str, str]]:
+        return customer_progress(order)
+
+    def get_canceledText(self, order: ProductionOrder) -> str:
+        return customer_canceled_text(order)
+
+    def get_shippedText(self, order: ProductionOrder) -> str:
+        return shipped_text(order)
 
 
 class OrderEnvelope(serializers.Serializer):

@@ -16,14 +16,15 @@ from production.accounts.access import can_view_order
 from production.exceptions import OrderError, ProofConflict
 from production.lifecycle import (
     CUSTOMER_WORDS,
-    STAGES,
     Delivery,
     OrderState,
-    ProductionStatus,
+    customer_canceled_text,
     customer_eta_text,
     customer_hold_text,
+    customer_progress,
     customer_stage_text,
     proof_answer_refusal,
+    shipped_text,
 )
 from production.models import ArtworkProof, ProductionOrder
 from production.plumbing.request_limits import wants_json
@@ -34,16 +35,6 @@ from production.services.proofs import ProofDecision, answer_proof
 ORDERS_PER_PAGE = 20
 
 CHECKOUT_NOTE_STATES = frozenset({OrderState.DRAFT, OrderState.SUBMITTED})
-
-# The progress bar's stages as a customer names them: an unpaid draft is at "Payment", not at
-# the shop floor's "Spec Review".
-STAGE_LABELS: dict[str, str] = {
-    ProductionStatus.SPEC_REVIEW: "Payment",
-    ProductionStatus.QUEUED: "Queued",
-    ProductionStatus.PRINTING: "Printing",
-    ProductionStatus.FINISHING: "Finishing",
-    ProductionStatus.READY: "Ready to ship",
-}
 
 # A proof's state, as its customer reads it.
 PROOF_STATE_LABELS: dict[str, str] = {
@@ -67,7 +58,8 @@ def my_orders(request: HttpRequest) -> HttpResponse:
 
 
 def describe(order: ProductionOrder) -> ProductionOrder:
-    """The customer's words for the order: one status line, the hold, and "Ready in"."""
+    """The customer's words for the order (the rulebook's): one status line, the hold, and the
+    estimate ("Ready by Tue 15 Dec", none once ready)."""
     order.stage_text = customer_stage_text(order)
     order.hold_text = customer_hold_text(order)
     order.eta_text = customer_eta_text(order)
@@ -86,9 +78,8 @@ def order_detail(request: HttpRequest, order_id: UUID) -> HttpResponse:
         proof.state_label = PROOF_STATE_LABELS[proof.state]
     waiting = order.waiting_proof_revision
     describe(order)
-    events = list(order.events.all())
-    for event in events:
-        event.stage_label = STAGE_LABELS.get(event.status, event.status)
+    # The timeline reads newest first, each line what happened (the stage is the status line's).
+    events = list(reversed(order.events.all()))
     checkout = request.GET.get("checkout", "")
     shipments = list(order.shipments.all())
     return render(
@@ -97,7 +88,8 @@ def order_detail(request: HttpRequest, order_id: UUID) -> HttpResponse:
         {
             "order": order,
             "events": events,
-            "stages": progress(order),
+            "stages": customer_progress(order),
+            "canceled_text": customer_canceled_text(order),
             "canceled": order.status == OrderState.CANCELED,
             # The thank-you belongs to the return from checkout while the payment is being
             # confirmed (or was just confirmed): a bookmarked ?checkout=success link must not
@@ -105,7 +97,7 @@ def order_detail(request: HttpRequest, order_id: UUID) -> HttpResponse:
             "checkout": checkout if order.status in CHECKOUT_NOTE_STATES else "",
             "proofs": proofs,
             "shipments": shipments,
-            "shipped_text": shipped_text(order) if shipments else "",
+            "shipped_text": shipped_text(order),
             "pickup_waiting": order.pickup_ready_at is not None
             and order.status == OrderState.IN_PRODUCTION,
             "pickup_address": settings.PICKUP_ADDRESS,
@@ -119,25 +111,8 @@ def order_detail(request: HttpRequest, order_id: UUID) -> HttpResponse:
             # Labels for the page's script, so live updates read like the server-rendered page.
             "proof_state_labels": {str(k): v for k, v in PROOF_STATE_LABELS.items()},
             "customer_words": {str(k): v for k, v in CUSTOMER_WORDS.items()},
-            "stage_labels": {str(k): v for k, v in STAGE_LABELS.items()},
         },
     )
-
-
-def shipped_text(order: ProductionOrder) -> str:
-    """ "2 of 3 items shipped" (static/js/order-live.js words it the same way)."""
-    return CUSTOMER_WORDS["shipped_progress"].format(
-        shipped=order.shipped_quantity, total=order.total_quantity
-    )
-
-
-def progress(order: ProductionOrder) -> list[dict[str, object]]:
-    """The five stages of the progress bar, each done, current or still to come."""
-    reached = STAGES.index(order.production_status)
-    return [
-        {"name": stage, "label": STAGE_LABELS[stage], "done": i < reached, "current": i == reached}
-        for i, stage in enumerate(STAGES)
-    ]
 
 
 @login_required

@@ -24,6 +24,7 @@ from production.exceptions import (
 )
 from production.lifecycle import (
     STATUS_MAP,
+    STEP_MESSAGES,
     Actor,
     EventSource,
     OrderFacts,
@@ -169,7 +170,7 @@ def change_production_status(
         before=current,
         after=to,
         status=to,
-        message=f"{current} finished, now {to}",
+        message=STEP_MESSAGES[to],
     )
 
 

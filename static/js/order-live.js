@@ -14,12 +14,14 @@
 
   var FINAL_CODES = { 4401: "Logged out: live updates stopped.", 4403: "Live updates are not available for this order.", 4404: "This order no longer exists." };
 
-  // The customer's words come from the server: the order's status line, "Ready in" and hold text
-  // with the order itself (statusText, etaText, holdText), the few fixed ones in the page
-  // (production/lifecycle.py CUSTOMER_WORDS).
+  // The customer's words come from the server (production/lifecycle.py): the order's status line,
+  // estimate, hold text, progress steps, canceled banner and shipped count with the order itself
+  // (statusText, etaText, holdText, progress, canceledText, shippedText), the few fixed ones in the
+  // page (CUSTOMER_WORDS). This script has none of its own.
   var words = JSON.parse(document.getElementById("customer-words").textContent);
-  var stageLabels = JSON.parse(document.getElementById("stage-labels").textContent);
   var statusLine = document.getElementById("live-status");
+  var notice = document.getElementById("action-notice");
+  var noticeTimer = null;
   var progress = document.getElementById("progress");
   var timeline = document.getElementById("timeline");
   var lastUpdatedAt = Date.parse(root.dataset.updatedAt) || 0;
@@ -40,8 +42,18 @@
     });
   }
 
-  function shippedText(order) {
-    return words.shipped_progress.replace("{shipped}", order.shippedQuantity).replace("{total}", order.totalQuantity);
+  // An action's confirmation ("Thank you: proof 1 approved…"): beside the live badge, never in
+  // its place, and gone after a few seconds.
+  function confirmAction(text) {
+    if (!notice) return;
+    window.clearTimeout(noticeTimer);
+    notice.textContent = text;
+    notice.hidden = false;
+    notice.classList.remove("fading");
+    noticeTimer = window.setTimeout(function () {
+      notice.classList.add("fading");
+      noticeTimer = window.setTimeout(function () { notice.hidden = true; notice.classList.remove("fading"); }, 1000);
+    }, 6000);
   }
 
   // The server's words for a field, if the order brought them (JSON cached by a previous release
@@ -51,18 +63,16 @@
   }
 
   function renderProgress(order) {
-    var stages = progress.querySelectorAll("li[data-stage]");
-    var reached = -1;
-    stages.forEach(function (li, i) {
-      if (li.dataset.stage === order.status) reached = i;
-    });
-    stages.forEach(function (li, i) {
-      li.classList.toggle("done", i < reached);
-      li.classList.toggle("current", i === reached);
-      if (i === reached) li.setAttribute("aria-current", "step");
-      else li.removeAttribute("aria-current");
-    });
     progress.classList.toggle("stopped", order.orderStatus === "canceled");
+    if (!Array.isArray(order.progress)) return;
+    progress.replaceChildren.apply(progress, order.progress.map(function (step) {
+      var li = document.createElement("li");
+      li.dataset.step = step.step;
+      li.className = step.state;
+      if (step.state === "current") li.setAttribute("aria-current", "step");
+      li.textContent = step.label;
+      return li;
+    }));
   }
 
   function eventItem(event) {
@@ -73,17 +83,22 @@
     var time = document.createElement("time");
     time.setAttribute("datetime", event.occurredAt);
     time.textContent = formatTime(event.occurredAt);
-    var status = document.createElement("strong");
-    status.textContent = isMessage ? "Message from the print shop" : stageLabels[event.status] || event.status;
     var message = document.createElement("span");
     message.textContent = event.message || "";
-    li.append(time, " ", status, " ", message);
+    li.append(time, " ");
+    if (isMessage) {
+      var from = document.createElement("strong");
+      from.textContent = words.message_from_shop;
+      li.append(from, " ");
+    }
+    li.append(message);
     return li;
   }
 
+  // Newest first, as the server renders it.
   function addEvent(event) {
     if (timeline.querySelector('li[data-event-id="' + CSS.escape(String(event.id)) + '"]')) return;
-    timeline.appendChild(eventItem(event));
+    timeline.prepend(eventItem(event));
   }
 
   // --- shipments: the section is rendered from order.shipments / order.shippedQuantity ------
@@ -100,7 +115,7 @@
     li.dataset.shipmentId = shipment.id;
     var what = document.createElement("strong");
     if (shipment.kind === "pickup") {
-      what.textContent = "Picked up at the shop";
+      what.textContent = words.shipment_picked_up;
       li.append(what);
     } else {
       what.textContent = shipment.carrierName || shipment.carrier;
@@ -124,7 +139,7 @@
     day.className = "shipped-on";
     day.dataset.date = shipment.shippedOn;
     day.textContent = formatDate(shipment.shippedOn);
-    when.append("· " + (shipment.kind === "pickup" ? "" : "shipped "), day);
+    when.append("· " + (shipment.kind === "pickup" ? "" : words.shipment_shipped + " "), day);
     var items = document.createElement("span");
     items.className = "shipment-items";
     items.textContent = (shipment.items || []).map(function (item) {
@@ -140,8 +155,10 @@
     var pickupWaiting = Boolean(order.pickupReadyAt) && order.orderStatus === "in_production";
     shipmentSection.hidden = shipments.length === 0 && !pickupWaiting;
     document.getElementById("pickup-banner").hidden = !pickupWaiting;
-    document.getElementById("shipped-progress").hidden = shipments.length === 0;
-    field("shipped").textContent = shippedText(order);
+    if (typeof order.shippedText === "string") {
+      document.getElementById("shipped-progress").hidden = !order.shippedText;
+      field("shipped").textContent = order.shippedText;
+    }
     var list = document.getElementById("shipment-list");
     list.replaceChildren.apply(list, shipments.map(shipmentItem));
   }
@@ -198,6 +215,13 @@
     image.hidden = waiting.kind !== "image";
     if (waiting.kind === "image" && image.getAttribute("src") !== fileUrl) image.src = fileUrl;
     image.alt = "Proof " + waiting.revision;
+    var confirmImage = box.querySelector('[data-proof="confirm-image"]');
+    if (confirmImage) {
+      confirmImage.hidden = waiting.kind !== "image";
+      if (waiting.kind === "image" && confirmImage.getAttribute("src") !== fileUrl) confirmImage.src = fileUrl;
+      confirmImage.alt = image.alt;
+      box.querySelector('[data-proof="confirm-revision"]').textContent = waiting.revision;
+    }
     box.querySelector('[data-proof="pdf"]').hidden = waiting.kind !== "pdf";
     box.querySelector('[data-proof="notes"]').textContent = waiting.notes || "";
     box.querySelectorAll("form[data-proof-form]").forEach(function (form) {
@@ -211,10 +235,34 @@
 
   // The decision forms post in the background: the socket's push then shows the outcome, so the
   // page (and anything typed elsewhere on it) stays. Without JavaScript they post as usual.
+  // Approving cannot be undone: the proof is shown once more in a dialog that asks first.
+  var confirmDialog = document.getElementById("proof-confirm");
+  var approveConfirmed = false;
+  if (confirmDialog && typeof confirmDialog.showModal === "function") {
+    document.getElementById("proof-confirm-yes").addEventListener("click", function () {
+      approveConfirmed = true;
+      confirmDialog.close();
+      var approve = document.getElementById("proof-approve");
+      approve.form.requestSubmit(approve);
+    });
+    document.getElementById("proof-confirm-no").addEventListener("click", function () {
+      confirmDialog.close();
+    });
+  }
+
   if (proofSection) {
     proofSection.addEventListener("submit", function (event) {
       var form = event.target;
-      if (!form.matches("form[data-proof-form]") || !window.fetch) return;
+      if (!form.matches("form[data-proof-form]")) return;
+      var approving = form.elements.decision && form.elements.decision.value === "approve";
+      if (approving && confirmDialog && typeof confirmDialog.showModal === "function" && !approveConfirmed) {
+        event.preventDefault();
+        confirmDialog.showModal();
+        document.getElementById("proof-confirm-no").focus();
+        return;
+      }
+      approveConfirmed = false;
+      if (!window.fetch) return;
       event.preventDefault();
       var error = document.getElementById("proof-error");
       var buttons = proofSection.querySelectorAll("form[data-proof-form] button");
@@ -234,7 +282,7 @@
             error.textContent = result.ok ? "" : result.body.error || "That did not work.";
           }
           if (result.ok) {
-            showStatus("live", result.body.message);
+            confirmAction(result.body.message);
             return refetch();  // the push follows too; this covers a socket that is down
           }
         })
@@ -272,8 +320,18 @@
     badge.className = "badge " + String(order.priority).toLowerCase();
     badge.textContent = order.priority;
     field("priority").replaceChildren(badge);
-    showText(field("etaDays"), order.etaText);
-    document.getElementById("canceled-banner").hidden = order.orderStatus !== "canceled";
+    var eta = field("eta");
+    if (typeof order.etaText === "string") {
+      eta.hidden = !order.etaText;
+      eta.textContent = order.etaText;
+    }
+    var canceled = field("canceled");
+    if (typeof order.canceledText === "string") {
+      canceled.hidden = !order.canceledText;
+      canceled.textContent = order.canceledText;
+    } else {
+      canceled.hidden = order.orderStatus !== "canceled";
+    }
     document.getElementById("draft-banner").hidden = order.orderStatus !== "draft";
     (order.events || []).forEach(addEvent);
     renderProofs(order);

@@ -124,8 +124,8 @@ def test_three_stations_in_order_take_an_order_to_ready(ops_client, garment):
     assert (order.status, order.production_status) == ("in_production", ProductionStatus.READY)
     assert list(order.events.values_list("message", flat=True))[-3:] == [
         "Production started",
-        "Printing finished, now Finishing",
-        "Finishing finished, now Ready",
+        "Printing done: the order is being finished",
+        "Finished and checked: the order is ready",
     ]
 
 

@@ -85,7 +85,9 @@ def test_every_page_works_under_the_content_security_policy(browser, debug_serve
     problems.extend(customer.evaluate("window.__csp"))
     customer.get_by_role("button", name="Pay").click()
     customer.wait_for_url("**/orders/*/**")
-    expect(customer.locator("#order-stage")).to_have_text("Paid — queued for production")
+    expect(customer.locator("#order-stage")).to_have_text(
+        "Paid — the shop is checking your artwork"
+    )
     problems.extend(customer.evaluate("window.__csp"))
 
     # Swagger UI: its start-up script is a file, and it renders the API's operations.

@@ -130,8 +130,8 @@ def test_the_order_page_comes_back_by_itself_after_redis_restarts_empty(page, se
         expect(status).to_have_text("Live", timeout=15000)
 
         api_patch(server.url, seed["order_id"], seed["operator_token"], {"status": "in_production"})
-        expect(page.locator("#progress li.current")).to_have_text("Printing")
-        expect(page.locator("#timeline li").last).to_contain_text("Production started")
+        expect(page.locator("#order-stage")).to_have_text("Printing")
+        expect(page.locator("#timeline li").first).to_contain_text("Production started")
         assert page.evaluate("window.__sameDocument") is True
     finally:
         redis_server.stop()

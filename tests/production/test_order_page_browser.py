@@ -15,17 +15,27 @@ def test_progress_and_timeline_follow_an_operator_without_a_reload(page, asgi_se
         [{"name": "sessionid", "value": seed["customer_session"], "url": server.url}]
     )
     page.goto(f"{server.url}/orders/{seed['order_id']}/")
-    expect(page.locator("#progress li.current")).to_have_text("Queued")
+    # Approved: paid, artwork approved, waiting to be printed.
+    expect(page.locator("#progress li.current")).to_have_text("Printing")
+    expect(page.locator("#order-stage")).to_have_text("Artwork approved — waiting to be printed")
+    expect(page.locator("#order-eta")).to_contain_text("Ready by ")
     expect(page.locator("#live-status")).to_have_text("Live")
     # A reload would drop this marker.
     page.evaluate("window.__sameDocument = true")
 
     api_patch(server.url, seed["order_id"], seed["operator_token"], {"status": "in_production"})
 
-    expect(page.locator("#progress li.current")).to_have_text("Printing")
-    expect(page.locator("#progress li.done")).to_have_count(2)
     expect(page.locator("#order-stage")).to_have_text("Printing")
-    expect(page.locator("#timeline li").last).to_contain_text("Production started")
+    expect(page.locator("#progress li.done")).to_have_count(2)
+    expect(page.locator("#timeline li").first).to_contain_text("Production started")  # newest
+    api_patch(
+        server.url, seed["order_id"], seed["operator_token"], {"productionStatus": "Finishing"}
+    )
+    expect(page.locator("#progress li.current")).to_have_text("Finishing")
+    expect(page.locator("#progress li.done")).to_have_count(3)
+    expect(page.locator("#timeline li").first).to_contain_text(
+        "Printing done: the order is being finished"
+    )
     assert page.evaluate("window.__sameDocument") is True
 
     # A hold, pushed: explained in the server's words, and no countdown.
@@ -35,5 +45,5 @@ def test_progress_and_timeline_follow_an_operator_without_a_reload(page, asgi_se
         "On hold: the shop paused this order and will be in touch."
     )
     expect(page.locator("#order-eta")).to_have_text("A new date once the shop resumes the order")
-    expect(page.locator("#timeline li").first.locator("strong")).to_have_text("Payment")
+    expect(page.locator("#timeline li").last).to_contain_text("Order created")  # oldest last
     assert page.evaluate("window.__sameDocument") is True

@@ -35,9 +35,10 @@ class TestMyOrders:
         assert page.index(second.reference) < page.index(first.reference)
         assert theirs.reference not in page
         assert "Hoodie" in page and "Classic Tee" in page
-        assert "Paid — queued for production" in page
+        assert "Paid — the shop is checking your artwork" in page
         assert "Rush" in page
-        assert "4 days" in page or "3 days" in page  # rush: three days from payment
+        due = second.due_date  # rush: three days from payment
+        assert f"Ready by {due:%a} {due.day} {due:%b}" in page
         assert "$90.00" in page  # 2 × 18.00 + 3 × 18.00
 
     def test_is_paginated(self, client, customer):
@@ -85,15 +86,16 @@ class TestOrderPage:
         order = make_order(owner=customer, state=OrderState.IN_PRODUCTION)
         client.force_login(customer)
         page = text(client.get(f"/orders/{order.pk}/"))
-        stages = re.findall(r'<li data-stage="([^"]+)" class="([^"]*)"', page)
-        assert [name for name, _ in stages] == [
-            "Spec Review",
-            "Queued",
+        stages = re.findall(r'<li data-step="[^"]+" class="([^"]*)"[^>]*>([^<]*)<', page)
+        assert [name for _, name in stages] == [
+            "Paid",
+            "Artwork approved",
             "Printing",
             "Finishing",
-            "Ready",
+            "Ready to ship",
+            "Shipped",
         ]
-        assert [css.strip() for _, css in stages] == ["done", "done", "current", "", ""]
+        assert [css for css, _ in stages] == ["done", "done", "current", "todo", "todo", "todo"]
         assert 'aria-current="step">Printing' in page
         assert re.search(r'id="order-stage"[^>]*>Printing<', page)
         assert "Standard" in page
@@ -113,7 +115,8 @@ class TestOrderPage:
         client.force_login(customer)
         page = text(client.get(f"/orders/{order.pk}/"))
         assert (
-            '<p class="banner canceled" id="canceled-banner"><strong>This order was canceled.'
+            '<p class="banner canceled" id="canceled-banner" data-field="canceled">'
+            "This order was canceled: it will not be printed or shipped. You were not charged."
             in (page)
         )
 
@@ -145,12 +148,12 @@ class TestCustomerWords:
         ("state", "step", "words"),
         [
             (OrderState.DRAFT, None, "Waiting for payment"),
-            (OrderState.SUBMITTED, None, "Paid — queued for production"),
-            (OrderState.APPROVED, None, "Approved — queued for production"),
+            (OrderState.SUBMITTED, None, "Paid — the shop is checking your artwork"),
+            (OrderState.APPROVED, None, "Artwork approved — waiting to be printed"),
             (OrderState.IN_PRODUCTION, ProductionStatus.PRINTING, "Printing"),
             (OrderState.IN_PRODUCTION, ProductionStatus.FINISHING, "Finishing"),
             (OrderState.IN_PRODUCTION, ProductionStatus.READY, "Ready to ship"),
-            (OrderState.FULFILLED, None, "Fulfilled — ready to ship"),
+            (OrderState.FULFILLED, None, "Shipped — every item has left the shop"),
             (OrderState.CANCELED, None, "Canceled"),
         ],
     )
@@ -166,7 +169,7 @@ class TestCustomerWords:
         client.force_login(customer)
         page = text(client.get(f"/orders/{order.pk}/"))
         assert 'aria-current="step">Payment</li>' in page
-        assert "<strong>Payment</strong> <span>Order created" in page  # timeline, same words
+        assert "<span>Order created, awaiting payment</span>" in page  # the timeline
         assert "Spec Review<" not in page
         assert "7 days after payment" in page
 

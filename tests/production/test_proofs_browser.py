@@ -75,16 +75,23 @@ def test_a_proof_round_trip_updates_both_pages_live(page, browser, proof_server)
     )
     # Loaded (CSP allows it, the view serves it to the owner): the 40 px mockup.
     expect(waiting.locator('img[data-proof="image"]')).to_have_js_property("naturalWidth", 40)
-    expect(page.locator("#timeline li").last).to_contain_text("Proof 1 sent for your approval")
+    expect(page.locator("#timeline li").first).to_contain_text("Proof 1 sent for your approval")
 
     # The customer asks for a change: the operator's page shows it.
     page.fill("#proof-comment", "Move the logo 2 cm up")
     page.get_by_role("button", name="Request changes").click()
     expect(waiting).to_be_hidden()
     expect(page.locator("#proof-history li")).to_contain_text(["Changes requested"])
-    expect(page.locator("#timeline li").last).to_contain_text(
+    expect(page.locator("#timeline li").first).to_contain_text(
         "Changes requested to proof 1: Move the logo 2 cm up"
     )
+    # The page says what happens now, and the confirmation fades beside the live badge.
+    expect(page.locator("#order-stage")).to_have_text(
+        "Changes requested — the shop is preparing a new proof"
+    )
+    expect(page.locator("#action-notice")).to_contain_text("your changes to proof 1 were sent")
+    expect(page.locator("#live-status")).to_have_text("Live")
+    expect(page.locator("#action-notice")).to_be_hidden(timeout=10_000)
     expect(ops.locator('#proof-revisions tr[data-revision="1"]')).to_contain_text(
         "Move the logo 2 cm up"
     )
@@ -94,10 +101,24 @@ def test_a_proof_round_trip_updates_both_pages_live(page, browser, proof_server)
     send_proof(ops, 2, "Logo moved up")
     expect(waiting.locator('[data-proof="revision"]')).to_have_text("2")
     expect(waiting.locator('[data-proof="notes"]')).to_have_text("Logo moved up")
-    page.get_by_role("button", name="Approve").click()
-    expect(page.locator("#order-stage")).to_have_text("Approved — queued for production")
+    # Approving cannot be undone: a dialog shows the proof again and asks first.
+    page.get_by_role("button", name="Approve for print…").click()
+    dialog = page.locator("#proof-confirm")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("Approve for print?")
+    expect(dialog.locator('img[data-proof="confirm-image"]')).to_have_attribute(
+        "src", f"/orders/{order_id}/proofs/2/file"
+    )
+    dialog.get_by_role("button", name="Not yet").click()
+    expect(dialog).to_be_hidden()
+    expect(waiting).to_be_visible()  # nothing was sent
+    page.get_by_role("button", name="Approve for print…").click()
+    dialog.get_by_role("button", name="Yes, approve for print").click()
+    expect(page.locator("#order-stage")).to_have_text("Artwork approved — waiting to be printed")
     expect(waiting).to_be_hidden()
-    expect(page.locator("#timeline li").last).to_contain_text("Proof 2 approved")
+    expect(page.locator("#timeline li").first).to_contain_text("Proof 2 approved")
+    expect(page.locator("#action-notice")).to_contain_text("proof 2 approved")
+    expect(page.locator("#live-status")).to_have_text("Live")
     expect(ops.locator("#order-state")).to_have_text("Approved")
     expect(ops.locator('#proof-revisions tr[data-revision="2"]')).to_contain_text("Approved")
     assert page.evaluate("window.__sameDocument") is True

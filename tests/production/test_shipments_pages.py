@@ -52,7 +52,7 @@ def test_a_fulfilled_order_says_everything_left(client, customer, ready):
     record_shipment(order=ready.pk, carrier="ups", tracking_number=UPS, actor=None)
     client.force_login(customer)
     page = visible(client.get(f"/orders/{ready.pk}/"))
-    assert "Fulfilled — every item has left the shop" in page
+    assert "Shipped — every item has left the shop" in page
     assert "3 of 3 items shipped" in page
 
 

@@ -26,6 +26,8 @@ from production.lifecycle import (
     RULES,
     STATUS_MAP,
     STEP_LABELS,
+    STEP_MESSAGES,
+    STEP_WORDS,
     Actor,
     Move,
     OrderFacts,
@@ -270,10 +272,19 @@ def _lead_times() -> str:
 
 def _customer_words() -> str:
     rows = [(str(key), words) for key, words in CUSTOMER_WORDS.items()]
+    steps = [(key, words) for key, words in STEP_WORDS.items()]
+    messages = [(str(step), words) for step, words in STEP_MESSAGES.items()]
     return (
-        '## What the customer reads\n\nThe status line, "Ready in" and the hold notice on the '
-        "customer's order page ({days}, {shipped} and {total} are filled in).\n\n"
+        "## What the customer reads\n\nThe status line, the estimate, the hold notice and the "
+        "canceled banner on the customer's order page and in My orders ({days}, {date}, "
+        "{shipped}, {total} and {refund} are filled in). The live page's script shows the same "
+        "words from each frame.\n\n"
         + _table(("Key", "Words"), rows)
+        + "\n\nThe progress bar's steps (`_done` once passed, `_pickup` for an order collected "
+        "at the shop):\n\n"
+        + _table(("Step", "Words"), steps)
+        + "\n\nThe timeline's line for each production step:\n\n"
+        + _table(("Step reached", "Words"), messages)
     )
 
 
