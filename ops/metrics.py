@@ -6,8 +6,8 @@ never lets the public in); everyone else gets the site's 404, as if there were n
 
 The figures: what the processes counted (production.plumbing.metrics; under
 PROMETHEUS_MULTIPROC_DIR, every process of this host added up), and what the database says at
-scrape time (`ShopFigures`): the task queue, the e-mail outbox, refunds. A scrape runs four
-small aggregate queries.
+scrape time (`ShopFigures`): the task queue, the e-mail outbox, refunds, and /readyz's
+dependency checks. A scrape runs a handful of small aggregate queries.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from payments.models import Refund
 from production import notifications
 from production.accounts.login_throttle import client_address
 from production.models import OutgoingEmail
+from production.plumbing import health
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +119,15 @@ class ShopFigures(Collector):
         for state, count in counts.items():
             refunds.add_metric([state], count)
         yield refunds
+
+        up = GaugeMetricFamily(
+            "printshop_dependency_up",
+            "1 when /readyz's check of the dependency passes (database, redis), else 0.",
+            labels=["dependency"],
+        )
+        for name, state in health.dependency_checks().items():
+            up.add_metric([name], 1.0 if state == "ok" else 0.0)
+        yield up
 
 
 def _registry() -> CollectorRegistry:

@@ -48,6 +48,10 @@ PERSONAL_KEYS = frozenset(
 )
 
 
+# Parts of an event the SDK fills with facts about the process (runtime, modules), not data.
+_SDK_SECTIONS = frozenset({"contexts", "sdk", "modules", "platform", "timestamp", "event_id"})
+
+
 def init_sentry(dsn: str, environment: str, traces_sample_rate: float) -> None:
     import sentry_sdk
     from sentry_sdk.integrations.django import DjangoIntegration
@@ -68,7 +72,7 @@ def scrub(event: dict, hint: dict | None = None) -> dict:
     id of the request (or task) it happened in."""
     from production.plumbing import request_context
 
-    cleaned = _clean(event)
+    cleaned = {k: v if k in _SDK_SECTIONS else _clean(v, k) for k, v in event.items()}
     request_id = request_context.current()
     if request_id:
         cleaned.setdefault("tags", {})["request_id"] = request_id

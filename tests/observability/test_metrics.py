@@ -87,6 +87,7 @@ def test_a_paid_order_moves_the_figures(
     def moved(name, **labels):
         return value(after, name, **labels) - value(before, name, **labels)
 
+    assert value(after, "printshop_dependency_up", dependency="database") == 1
     webhook = "printshop_stripe_webhooks_total"
     assert moved(webhook, event_type="checkout.session.completed", outcome="submitted") == 1
     assert moved(webhook, event_type="checkout.session.completed", outcome="duplicate") == 1
