@@ -36,10 +36,22 @@ install: $(STAMP)
 run: export EMAIL_URL ?= filemail:///$(CURDIR)/.cache/mail
 run: export PICKUP_ADDRESS ?= Print Shop, 12 Demo Street, Springfield
 run: export PICKUP_HOURS ?= Mon-Fri 9:00-17:00
+# The server and the task worker build every link in a mail on SITE_URL: the demo's own address.
+run: export SITE_URL ?= http://$(HOST):$(PORT)
+# The demo runs as production does, DEBUG off, so visitors see the shop's own 404/403/500 pages
+# (docs/decisions/0066); the checkout simulator stays on by its own setting, and plain http on
+# 127.0.0.1 needs no HTTPS redirect, secure cookies or HSTS. `make run DEBUG=true` for Django's
+# debug pages.
+run: export DEBUG ?= false
+run: export CHECKOUT_SIMULATOR ?= true
+run: export SECURE_SSL_REDIRECT ?= false
+run: export SESSION_COOKIE_SECURE ?= false
+run: export CSRF_COOKIE_SECURE ?= false
+run: export SECURE_HSTS_SECONDS ?= 0
 run: $(STAMP) .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} $(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py seed_demo
 	@echo "Serving on http://$(HOST):$(PORT)/ as customer@example.com, operator@example.com (/ops/orders)"
 	@echo "or support@example.com (/admin/), password demo. Customer e-mails: $$EMAIL_URL"
 	@# The task worker (customer e-mail, password resets) runs beside daphne. Ctrl-C reaches both

@@ -315,11 +315,15 @@ TASK_STALE_AFTER_SECONDS = env.int("TASK_STALE_AFTER_SECONDS", default=120)
 # Payments. No STRIPE_SECRET_KEY: the local checkout simulator (DEBUG only) stands in for Stripe.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# The local checkout simulator without DEBUG: `make run` serves the demo with DEBUG off (the shop's
+# own error pages) and this on. Never in production: `check --deploy` fails with it
+# (payments.E003), and a Stripe key switches the simulator off whatever this says.
+CHECKOUT_SIMULATOR = env.bool("CHECKOUT_SIMULATOR", default=False)
 if not STRIPE_WEBHOOK_SECRET:
     if STRIPE_SECRET_KEY:
         raise ImproperlyConfigured("STRIPE_SECRET_KEY is set: set STRIPE_WEBHOOK_SECRET too.")
-    if DEBUG:
-        # The simulator signs with it; anyone can read it here, so it never serves with DEBUG off:
+    if DEBUG or CHECKOUT_SIMULATOR:
+        # The simulator signs with it; anyone can read it here, so it never serves otherwise:
         # then the webhook refuses every event until a secret is set (payments.checks says so).
         STRIPE_WEBHOOK_SECRET = "whsec_local_checkout_simulator"
 # How the order domain starts a checkout for a new draft (production.services.orders.place_order):

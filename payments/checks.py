@@ -13,6 +13,14 @@ def stripe_configured(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     if settings.DEBUG:
         return []  # the local checkout simulator stands in for Stripe
     errors = []
+    if settings.CHECKOUT_SIMULATOR:
+        errors.append(
+            Error(
+                "CHECKOUT_SIMULATOR is on: anyone could mark an order paid without paying.",
+                hint="Unset CHECKOUT_SIMULATOR (it is for `make run`'s demo only).",
+                id="payments.E003",
+            )
+        )
     if not settings.STRIPE_WEBHOOK_SECRET:
         errors.append(
             Error(

@@ -276,6 +276,7 @@ class QuoteForm(forms.Form):
                 max_value=MAX_QUANTITY,
                 required=False,
                 widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+                error_messages={"max_value": f"Size {size}: at most {MAX_QUANTITY:,} per size."},
             )
             self.size_fields.append((size, name))
         self.placement_fields: list[tuple[Placement, str]] = []
@@ -348,7 +349,9 @@ class QuoteForm(forms.Form):
                 f"{garment.name} comes in {', '.join(garment.sizes)}: "
                 "enter your quantities for these sizes.",
             )
-        elif not any(data.get(name) for _, name in self.size_fields):
+        elif not any(data.get(name) for _, name in self.size_fields) and not any(
+            name in self.errors for _, name in self.size_fields
+        ):  # a quantity refused (above the limit, say) says so itself
             self.add_error("sizes_for", "Enter a quantity for at least one size.")
         return data
 

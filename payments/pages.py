@@ -107,6 +107,10 @@ def order_price(request: HttpRequest) -> JsonResponse:
     body = quote_json(quote)
     if quote is None:
         body["errors"] = {name: [str(e) for e in errors] for name, errors in form.errors.items()}
+        # A quantity the form refused (above the limit) is what to fix, not "enter a quantity".
+        refused = [form.errors[name][0] for _, name in form.size_fields if name in form.errors]
+        if refused:
+            body["message"] = str(refused[0])
     return JsonResponse(body)
 
 

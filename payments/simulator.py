@@ -43,14 +43,17 @@ SESSION_LIFETIME_SECONDS = 24 * 3600  # Stripe's default for Checkout Sessions
 
 def simulator_enabled() -> bool:
     # With a real key the sessions live at Stripe, and the secret is Stripe's: never forge them.
-    return bool(settings.DEBUG) and not settings.STRIPE_SECRET_KEY
+    return bool(settings.DEBUG or settings.CHECKOUT_SIMULATOR) and not settings.STRIPE_SECRET_KEY
 
 
 def _debug_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not simulator_enabled():
-            raise Http404("The checkout simulator runs only with DEBUG on and no Stripe key.")
+            raise Http404(
+                "The checkout simulator runs only with DEBUG or CHECKOUT_SIMULATOR on and no "
+                "Stripe key."
+            )
         return view(request, *args, **kwargs)
 
     return wrapper

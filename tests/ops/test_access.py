@@ -32,7 +32,7 @@ def test_customers_get_the_forbidden_page(customer_client, customer, garment):
     for method, url in urls(order):
         response = getattr(customer_client, method)(url)
         assert response.status_code == 403, url
-        assert "You do not have access to this page." in response.content.decode()
+        assert "You need an operator account" in response.content.decode()
 
 
 def test_a_customer_cannot_move_even_their_own_order(customer_client, customer, garment):

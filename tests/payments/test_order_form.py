@@ -118,7 +118,7 @@ def test_valid_order_becomes_a_priced_draft_and_goes_to_checkout(shopper, custom
     [
         ({"qty_m": "", "qty_l": "0"}, "sizes_for", "Enter a quantity for at least one size."),
         ({"qty_m": "-1"}, "qty_m", "greater than or equal to 0"),
-        ({"qty_m": "10001"}, "qty_m", "less than or equal to 10000"),
+        ({"qty_m": "10001"}, "qty_m", "Size M: at most 10,000 per size."),
         ({"design_url": "not a url"}, "design_url", "Enter a valid URL."),
         ({"design_url": "ftp://cdn.example.com/d.png"}, "design_url", "Enter a valid URL."),
         ({"garment": "gid://shopify/Product/0"}, "garment", "Select a valid choice."),
