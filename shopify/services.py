@@ -185,6 +185,15 @@ def process_delivery(delivery_id: int) -> str:
         gid = _gid("Product", delivery.payload["id"])
         if not catalogue.is_stale(gid, delivery.payload.get("updated_at")):
             product = catalogue.fetch_product(admin.get_client(), gid)
+    try:
+        return _act(delivery_id, product)
+    except IntegrityError:
+        # Another delivery of the same store order (another webhook id) committed it first: acted
+        # on again, this one finds it done.
+        return _act(delivery_id, product)
+
+
+def _act(delivery_id: int, product: Mapping[str, Any] | None) -> str:
     with transaction.atomic(durable=True):
         delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
         if delivery.processed_at is not None:
