@@ -5,6 +5,7 @@ from artwork import views
 app_name = "artwork"
 
 urlpatterns = [
+    path("orders/<uuid:order_id>/preflight/", views.order_report, name="report"),
     path(
         "orders/<uuid:order_id>/mockups/<str:placement>/<int:color_id>.jpg",
         views.order_mockup,

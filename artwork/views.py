@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET, require_POST
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -25,6 +25,7 @@ from rest_framework.views import APIView
 from artwork import mockups
 from artwork.models import PreflightReport
 from artwork.preflight import PrintArea, check_url
+from artwork.templatetags.artwork import report_context
 from production.accounts.access import can_view_order, is_operator
 from production.exceptions import OrderError
 from production.models import Garment, GarmentColor, OrderDesign, Placement, ProductionOrder
@@ -73,6 +74,18 @@ def order_mockup(
         jpeg = mockups.draw_mockup(result.preview, color.hex, place)
         mockups.remember(design.url, order.garment_id, color.hex, place, jpeg)
     return _image(jpeg, "image/jpeg")
+
+
+@login_required
+@require_GET
+def order_report(request: HttpRequest, order_id: UUID) -> HttpResponse:
+    """The artwork check section alone (HTML), for the live pages to swap in when the order's
+    report changes; `?ops=1` for an operator's view of it."""
+    order = _order_for(request, order_id)
+    ops = request.GET.get("ops") == "1" and is_operator(request.user)
+    response = render(request, "artwork/_preflight_report.html", report_context(order, ops=ops))
+    patch_cache_control(response, private=True, no_store=True)
+    return response
 
 
 @login_required

@@ -298,6 +298,8 @@
     var updatedAt = Date.parse(order.updatedAt) || 0;
     if (updatedAt < lastUpdatedAt) return;
     lastUpdatedAt = updatedAt;
+    // Other parts of the page follow the order too (the artwork check: artwork-live.js).
+    document.dispatchEvent(new CustomEvent("order:updated", { detail: order }));
     root.dataset.orderStatus = order.orderStatus;
     root.dataset.productionStatus = order.status;
     renderProgress(order);

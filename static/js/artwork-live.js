@@ -1,0 +1,40 @@
+// The artwork check on the order pages (customer and ops): while a design is being checked, the
+// section is fetched again when the live page hears the order changed ("order:updated", sent by
+// order-live.js for each socket frame), and every few seconds as a fallback, until a verdict
+// is there; the server renders it (templates/artwork/_preflight_report.html).
+(function () {
+  "use strict";
+  var section = document.getElementById("artwork-check");
+  if (!section) return;
+  var url = section.getAttribute("data-fragment-url");
+  if (section.hasAttribute("data-ops")) url += "?ops=1";
+  var busy = false;
+
+  function refresh() {
+    if (busy) return;
+    busy = true;
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        busy = false;
+        if (!html) return;
+        var holder = document.createElement("div");
+        holder.innerHTML = html.trim();
+        var fresh = holder.firstElementChild;
+        if (!fresh) return;
+        section.replaceWith(fresh);
+        section = fresh;
+      })
+      .catch(function () { busy = false; });
+  }
+
+  function pending() { return section.getAttribute("data-verdict") === "pending"; }
+
+  document.addEventListener("order:updated", function (event) {
+    var preflight = event.detail && event.detail.preflight;
+    if (!preflight || preflight.verdict !== section.getAttribute("data-verdict")) refresh();
+  });
+  var timer = window.setInterval(function () {
+    if (pending()) refresh(); else window.clearInterval(timer);
+  }, 3000);
+})();
