@@ -137,7 +137,6 @@ def change_state(
         proof.save(update_fields=["state", "decided_by", "decided_at", "decided_via", "comment"])
         order.waiting_proof_revision = None
     order.status = to
-    metrics.order_entered(to)  # counted when the change commits
     if to in STATUS_MAP:
         order.production_status = STATUS_MAP[to]
     if to == OrderState.SUBMITTED:
@@ -264,6 +263,8 @@ def record_change(
         metadata |= extra
     if request_id := request_context.current():  # for operators and support, never customers
         metadata["request_id"] = request_id
+    if field == "status" and after:
+        metrics.order_entered(after)  # a new draft, or a move: counted when the change commits
     return FulfillmentEvent.objects.create(
         order=order,
         kind=kind,

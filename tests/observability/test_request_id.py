@@ -6,11 +6,10 @@ import uuid
 
 import pytest
 from channels.db import database_sync_to_async
-from django_tasks_db.models import DBTaskResult
 from rest_framework.test import APIClient
 
 from production.lifecycle import OrderState, ProductionStatus
-from production.models import FulfillmentEvent
+from production.models import FulfillmentEvent, OutgoingEmail
 from production.notifications import deliver_email
 from production.plumbing import request_context
 from production.realtime.frames import frames_for
@@ -74,15 +73,20 @@ def test_a_patch_s_request_id_reaches_its_log_line_event_task_worker_and_frame(
     assert f"req {request_id}" in page
 
     # The mail task it queued carries it, and the worker logs the task under it.
-    (task,) = waiting_tasks(deliver_email)
-    assert DBTaskResult.objects.get(pk=task.pk).args_kwargs["request_id"] == request_id
+    fulfilled = OutgoingEmail.objects.get(order=order, kind=OutgoingEmail.Kind.ORDER_FULFILLED)
+    (task,) = [t for t in waiting_tasks(deliver_email) if t.args_kwargs["args"] == [fulfilled.pk]]
+    assert task.args_kwargs["request_id"] == request_id
     monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
     with caplog.at_level(logging.INFO, logger="django_tasks"):
         call_command(
             "db_worker", batch=True, reload=False, startup_delay=False, interval=0, verbosity=1
         )
-    finished = [r for r in caplog.records if "state=SUCCESSFUL" in r.getMessage()]
-    assert finished and {r.request_id for r in finished} == {request_id}
+    (finished,) = [
+        r
+        for r in caplog.records
+        if f"id={task.pk} " in r.getMessage() and "SUCCESSFUL" in r.getMessage()
+    ]
+    assert finished.request_id == request_id
     assert request_context.current() is None  # the worker forgot it after the task
 
     # The operators' live frame of the change carries it; the customer's frames do not.
