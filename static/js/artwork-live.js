@@ -24,9 +24,18 @@
         if (!fresh) return;
         section.replaceWith(fresh);
         section = fresh;
+        followGate();
       })
       .catch(function () { busy = false; });
   }
+
+  // A checkout started before the check refused it: its link is not offered while it refuses
+  // (the Pay form goes through the server, which says why).
+  function followGate() {
+    var link = document.getElementById("checkout-link");
+    if (link) link.hidden = section.classList.contains("artwork-blocked");
+  }
+  followGate();
 
   function pending() { return section.getAttribute("data-verdict") === "pending"; }
 
