@@ -339,8 +339,8 @@ ORDER_ADMIN_INLINES = [
     "payments.admin.RefundInline",
     "shopify.admin.FulfilmentPushInline",
 ]
-# Called in the transaction of every shipment recorded (production.services.shipping): the store
-# app queues the fulfilment of a store order's parcel (docs/decisions/0062).
+# Called in the transaction of every shipment recorded or corrected (services/shipping.py): the
+# store app queues the fulfilment of a store order's parcel, or its new tracking (decision 0062).
 ORDER_SHIPPED = ["shopify.services.shipment_recorded"]
 
 # The Shopify store (shopify/): its catalogue, its paid orders, fulfilments back. No store domain:

@@ -118,6 +118,8 @@ class FulfilmentPush(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     fulfillment_gid = models.CharField(max_length=100, blank=True)
+    # The tracking the store has (carrier, number, link): a correction differing from it is sent.
+    tracking_sent = models.CharField(max_length=2500, blank=True)
     # Set while a worker sends it (a claim; a claim older than the lease is a worker gone).
     sending_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

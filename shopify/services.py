@@ -461,15 +461,34 @@ def import_waiting() -> int:
 
 
 def shipment_recorded(*, order: ProductionOrder, shipment: Shipment) -> None:
-    """`settings.ORDER_SHIPPED`, in the shipment's transaction: a parcel of a store order is put
-    on record to go back to the store, and its task queued (sent after commit by the worker)."""
+    """`settings.ORDER_SHIPPED`, in the transaction of a shipment recorded or its tracking
+    corrected: a parcel of a store order is put on record to go back to the store (a correction:
+    its new tracking), and its task queued (run after commit by the worker)."""
     store = StoreOrder.objects.filter(orders=order).first()
     if store is None:
         return
     from shopify.tasks import push_fulfilment
 
-    push = FulfilmentPush.objects.create(shipment=shipment, order=order, store_order=store)
+    push = FulfilmentPush.objects.select_for_update().filter(shipment=shipment).first()
+    if push is None:
+        push = FulfilmentPush.objects.create(shipment=shipment, order=order, store_order=store)
+    elif push.tracking_sent == _tracking_key(shipment):
+        return
+    else:
+        push.state, push.attempts, push.last_error = FulfilmentPush.State.PENDING, 0, ""
+        push.save(update_fields=["state", "attempts", "last_error"])
     push_fulfilment.enqueue(push.pk)
+
+
+def _tracking(shipment: Shipment) -> dict[str, str]:
+    tracking = {"company": shipment.get_carrier_display(), "number": shipment.tracking_number}
+    if shipment.tracking_url:
+        tracking["url"] = shipment.tracking_url
+    return tracking
+
+
+def _tracking_key(shipment: Shipment) -> str:
+    return "|".join(_tracking(shipment).values())
 
 
 FULFILLMENT_ORDERS = """
@@ -486,6 +505,20 @@ query FulfillmentOrders($id: ID!) {
         }
       }
     }
+  }
+}
+"""
+
+FULFILLMENT_TRACKING_UPDATE = """
+mutation FulfillmentTrackingInfoUpdate(
+  $fulfillmentId: ID!, $trackingInfoInput: FulfillmentTrackingInput!, $notifyCustomer: Boolean
+) {
+  fulfillmentTrackingInfoUpdate(
+    fulfillmentId: $fulfillmentId, trackingInfoInput: $trackingInfoInput,
+    notifyCustomer: $notifyCustomer
+  ) {
+    fulfillment { id trackingInfo { company number url } }
+    userErrors { field message }
   }
 }
 """
@@ -510,12 +543,19 @@ def push_fulfilment(push_id: int, *, client: admin.AdminClient | None = None) ->
     then it is `failed` for an operator to retry."""
     now = timezone.now()
     claimed = FulfilmentPush.objects.filter(
-        Q(pk=push_id, state=FulfilmentPush.State.PENDING)
+        Q(pk=push_id, state__in=[FulfilmentPush.State.PENDING, FulfilmentPush.State.SENT])
         & (Q(sending_since__isnull=True) | Q(sending_since__lt=now - CLAIM_LEASE))
     ).update(sending_since=now)
     if not claimed:
         return "not pending"
     push = FulfilmentPush.objects.select_related("shipment", "store_order").get(pk=push_id)
+    if push.state == FulfilmentPush.State.SENT and push.tracking_sent == _tracking_key(
+        push.shipment
+    ):
+        # Sent, and the store has this tracking (a correction made while it was being sent is
+        # read here and sent on).
+        FulfilmentPush.objects.filter(pk=push_id).update(sending_since=None)
+        return "sent already"
     push.attempts += 1
     try:
         gid = _send(push, client or admin.get_client())
@@ -523,6 +563,7 @@ def push_fulfilment(push_id: int, *, client: admin.AdminClient | None = None) ->
         return _failed(push, exc)
     push.state, push.fulfillment_gid, push.sent_at = FulfilmentPush.State.SENT, gid, timezone.now()
     push.last_error, push.sending_since = "", None
+    push.tracking_sent = _tracking_key(push.shipment)
     push.save(
         update_fields=[
             "state",
@@ -531,6 +572,7 @@ def push_fulfilment(push_id: int, *, client: admin.AdminClient | None = None) ->
             "last_error",
             "attempts",
             "sending_since",
+            "tracking_sent",
         ]
     )
     return "sent"
@@ -538,6 +580,8 @@ def push_fulfilment(push_id: int, *, client: admin.AdminClient | None = None) ->
 
 def _send(push: FulfilmentPush, client: admin.AdminClient) -> str:
     shipment = push.shipment
+    if push.fulfillment_gid:
+        return _update_tracking(push, client)
     data = client.execute(
         FULFILLMENT_ORDERS, {"id": push.store_order.order_gid}, operation="FulfillmentOrders"
     )
@@ -569,9 +613,7 @@ def _send(push: FulfilmentPush, client: admin.AdminClient) -> str:
         raise admin.ShopifyError(
             "The store has no open fulfilment order for " + ", ".join(missing) + "."
         )
-    tracking = {"company": shipment.get_carrier_display(), "number": shipment.tracking_number}
-    if shipment.tracking_url:
-        tracking["url"] = shipment.tracking_url
+    tracking = _tracking(shipment)
     data = client.execute(
         FULFILLMENT_CREATE,
         {
@@ -596,6 +638,26 @@ def _send(push: FulfilmentPush, client: admin.AdminClient) -> str:
     if not fulfillment.get("id"):
         raise admin.ShopifyError("The store created no fulfilment.", retryable=True)
     return fulfillment["id"]
+
+
+def _update_tracking(push: FulfilmentPush, client: admin.AdminClient) -> str:
+    """The store's fulfilment of a parcel whose tracking was corrected: its new tracking."""
+    data = client.execute(
+        FULFILLMENT_TRACKING_UPDATE,
+        {
+            "fulfillmentId": push.fulfillment_gid,
+            "trackingInfoInput": _tracking(push.shipment),
+            "notifyCustomer": True,
+        },
+        operation="FulfillmentTrackingInfoUpdate",
+    )
+    result = data.get("fulfillmentTrackingInfoUpdate") or {}
+    if errors := result.get("userErrors") or []:
+        raise admin.ShopifyError(
+            "The store refused the tracking correction: "
+            + "; ".join(str(e.get("message")) for e in errors)
+        )
+    return push.fulfillment_gid
 
 
 def _failed(push: FulfilmentPush, error: admin.ShopifyError) -> str:

@@ -200,6 +200,7 @@ class FakeStore:
                 "Product": self._product,
                 "FulfillmentOrders": self._fulfillment_orders,
                 "FulfillmentCreate": self._fulfillment_create,
+                "FulfillmentTrackingInfoUpdate": self._tracking_update,
             }.get(operation)
             if handler is None:
                 return self._answer({"errors": [{"message": f"Unknown operation {operation}"}]})
@@ -307,6 +308,28 @@ class FakeStore:
                 },
             }
         }
+
+    def _tracking_update(self, variables: Mapping[str, Any]) -> dict[str, Any]:
+        fulfillment = next(
+            (f for f in self.fulfillments if f["id"] == variables.get("fulfillmentId")), None
+        )
+        if fulfillment is None:
+            return {
+                "fulfillmentTrackingInfoUpdate": {
+                    "fulfillment": None,
+                    "userErrors": [{"field": ["fulfillmentId"], "message": "Not found"}],
+                }
+            }
+        tracking = variables.get("trackingInfoInput") or {}
+        fulfillment["trackingInfo"] = [
+            {
+                "company": tracking.get("company"),
+                "number": tracking.get("number"),
+                "url": tracking.get("url"),
+            }
+        ]
+        answer = {"id": fulfillment["id"], "trackingInfo": fulfillment["trackingInfo"]}
+        return {"fulfillmentTrackingInfoUpdate": {"fulfillment": answer, "userErrors": []}}
 
     def _fulfillment_create(self, variables: Mapping[str, Any]) -> dict[str, Any]:
         fulfillment = variables.get("fulfillment") or {}

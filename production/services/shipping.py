@@ -271,6 +271,8 @@ def correct_shipment(
         )
         save_changes(locked, [change], actor=actor, source=source)
         notifications.shipment_corrected(order=locked, shipment=shipment)
+        for hook in settings.ORDER_SHIPPED:  # the store's fulfilment gets the new tracking
+            import_string(hook)(order=locked, shipment=shipment)
     return shipment
 
 

@@ -131,3 +131,29 @@ def test_an_order_placed_here_sends_nothing_to_the_store(db, operator, garment, 
     order = make_order(state=OrderState.IN_PRODUCTION, step=ProductionStatus.READY)
     record_shipment(order=order.pk, carrier="ups", tracking_number=UPS, actor=operator)
     assert not FulfilmentPush.objects.exists()
+
+
+def test_a_tracking_correction_reaches_the_stores_fulfilment(
+    client, store, task_worker, operator, fake_shopify
+):
+    from production.services.shipping import correct_shipment
+
+    order, _ = ready_store_order(client, store, task_worker, operator)
+    shipment = record_shipment(order=order.pk, carrier="ups", tracking_number=UPS, actor=operator)
+    task_worker()
+    store.requests.clear()
+    correct_shipment(
+        order=order.pk,
+        shipment_id=shipment.pk,
+        carrier="fedex",
+        tracking_number="123456789012",
+        actor=operator,
+    )
+    task_worker()
+    [sent] = store.fulfillments
+    assert sent["trackingInfo"][0]["company"] == "FedEx"
+    assert sent["trackingInfo"][0]["number"] == "123456789012"
+    assert fake_shopify.operations() == ["FulfillmentTrackingInfoUpdate"]
+    push = FulfilmentPush.objects.get()
+    assert push.state == FulfilmentPush.State.SENT
+    assert push.tracking_sent.startswith("FedEx|123456789012")
