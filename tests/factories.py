@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import factory
 from django.contrib.auth import get_user_model
-from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from production.accounts.access import operators_group
@@ -26,18 +25,6 @@ from production.services.orders import (
     update_order,
 )
 from production.services.proofs import send_proof
-
-# A valid US ship-to address as the order form (/orders/new/) posts it: Shipping is the form's
-# required, preselected delivery, so a test posting the form adds this unless it tests delivery.
-ORDER_FORM_ADDRESS = {
-    "delivery": "shipping",
-    "ship_name": "Ada Lovelace",
-    "ship_address1": "1600 Amphitheatre Pkwy",
-    "ship_city": "Mountain View",
-    "ship_state": "CA",
-    "ship_zip": "94043",
-    "ship_country": "US",
-}
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -120,27 +107,10 @@ def make_order(
         cancel_unpaid_order(order=order, reason="Checkout expired")
         return ProductionOrder.objects.get(pk=order.pk)
     submit_paid_order(order=order, amount_total=order.total_amount, currency=order.currency)
-    receipt_already_sent(order)
     actor = operator or operator_user()
     for change in walk_from_payment(state, step):
         update_order(order=order, actor=actor, source=EventSource.OPERATOR, **change)
     return ProductionOrder.objects.get(pk=order.pk)
-
-
-def receipt_already_sent(order: ProductionOrder) -> None:
-    """The order's payment receipt as long sent: its mail marked sent and its delivery task
-    gone, so a test of what an order does after payment counts only the mails that follow
-    (tests/production/test_mail_links.py reads the receipt itself)."""
-    from django_tasks_db.models import DBTaskResult
-
-    from production.models import OutgoingEmail
-
-    receipts = OutgoingEmail.objects.filter(order=order, kind=OutgoingEmail.Kind.ORDER_RECEIPT)
-    ids = list(receipts.values_list("pk", flat=True))
-    receipts.update(sent_at=timezone.now())
-    for task in DBTaskResult.objects.filter(task_path__endswith=".deliver_email"):
-        if task.args_kwargs.get("args") and task.args_kwargs["args"][0] in ids:
-            task.delete()
 
 
 def set_technique(
