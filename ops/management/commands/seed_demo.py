@@ -131,6 +131,8 @@ SUPPORT_PERMISSIONS = [
 SUPPORT_PAYMENT_PERMISSIONS = ["view_payment", "view_refund", "view_processedevent"]
 # ... and the floor's own logs: job-ticket batches (why a large print failed) and station scans.
 SUPPORT_OPS_PERMISSIONS = ["view_ticketbatch", "view_stationscan"]
+# ... and the store's: its webhooks, its orders (why one waits), the fulfilments sent back.
+SUPPORT_STORE_PERMISSIONS = ["view_webhookdelivery", "view_storeorder", "view_fulfilmentpush"]
 
 
 def support_group() -> Group:
@@ -144,6 +146,9 @@ def support_group() -> Group:
         ),
         *Permission.objects.filter(
             content_type__app_label="ops", codename__in=SUPPORT_OPS_PERMISSIONS
+        ),
+        *Permission.objects.filter(
+            content_type__app_label="shopify", codename__in=SUPPORT_STORE_PERMISSIONS
         ),
     )
     return group
