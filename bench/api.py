@@ -158,6 +158,35 @@ def prepare() -> tuple[str, str, list[int]]:
     return str(order.pk), token, counts
 
 
+wrk_requests: dict[str, int] = {}  # requests wrk made per URL, all runs
+
+
+def scraped_requests(base: str) -> float:
+    """The GET requests /metrics counted (itself aside), every gunicorn worker added up."""
+    from urllib.request import Request, urlopen
+
+    request = Request(f"{base}/metrics", headers={"Authorization": "Bearer bench"})
+    with urlopen(request, timeout=10) as response:
+        text = response.read().decode()
+    count = r"printshop_http_request_duration_seconds_count{([^}]*)} ([\d.e+]+)"
+    return sum(
+        float(value)
+        for labels, value in re.findall(count, text)
+        if 'method="GET"' in labels and 'view="metrics"' not in labels
+    )
+
+
+def warm_up(url: str, token: str, requests: int) -> None:
+    """Requests one after another until every worker has imported and cached what it needs (its
+    first request loads the URLconf and the app: seconds on a busy machine, past wrk's timeout)."""
+    from urllib.request import Request, urlopen
+
+    for _ in range(requests):
+        with urlopen(Request(url, headers={"Authorization": f"Token {token}"}), timeout=60) as r:
+            r.read()
+    wrk_requests[url] = wrk_requests.get(url, 0) + requests
+
+
 def run_wrk(url: str, token: str, seconds: int, connections: int) -> tuple[float, float]:
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
@@ -167,6 +196,9 @@ def run_wrk(url: str, token: str, seconds: int, connections: int) -> tuple[float
     if "Non-2xx" in out:
         raise RuntimeError(f"errors while benchmarking {url}:\n{out}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    wrk_requests[url] = wrk_requests.get(url, 0) + int(
+        re.search(r"(\d+) requests in", out).group(1)
+    )
     value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", out).groups()
     p99_ms = float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
     return rps, p99_ms
@@ -221,14 +253,23 @@ def compare_metrics(order_id: str, token: str, args: argparse.Namespace) -> None
                 extra = (
                     {"METRICS_ENABLED": "false"}
                     if mode == "off"
-                    else {"METRICS_ENABLED": "true", "PROMETHEUS_MULTIPROC_DIR": directory}
+                    else {
+                        "METRICS_ENABLED": "true",
+                        "PROMETHEUS_MULTIPROC_DIR": directory,
+                        "METRICS_TOKEN": "bench",
+                    }
                 )
                 port = free_port()
                 process = serve("gunicorn", port, args.workers, extra)
                 try:
                     base = f"http://127.0.0.1:{port}"
-                    run_wrk(base + path, token, 1, args.connections)  # warm up
+                    warm_up(base + path, token, requests=10 * args.workers)
+                    run_wrk(base + path, token, 1, args.connections)
                     rps, p99 = run_wrk(base + path, token, args.seconds, args.connections)
+                    if mode == "on":  # every worker's requests, through one scrape
+                        counted = scraped_requests(base)
+                        made = wrk_requests.pop(base + path)
+                        print(f"  /metrics counted {counted:.0f} GETs; made {made} (+ in flight)")
                 finally:
                     stop(process)
             runs[mode].append(rps)
