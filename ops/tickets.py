@@ -47,6 +47,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import KeepInFrame, Paragraph, Table, TableStyle
 
+from artwork.models import PreflightReport
 from ops.design_images import Thumbnail, design_thumbnail
 from ops.models import TicketBatch
 from ops.selectors import placement_designs, ticket_order_ids, ticket_orders
@@ -327,9 +328,10 @@ def render_tickets(
     fonts = ticket_fonts()
     thumbnails: dict[str, Thumbnail] = {}  # one fetch per design within the batch
     orders = list(orders)
+    checks = artwork_checks(orders)
     for done, order in enumerate(orders, start=1):
         designs = []
-        for caption, url in _placements(order):
+        for caption, url in _placements(order, checks):
             if url not in thumbnails:
                 thumbnails[url] = thumbnail(url)
             designs.append((caption, thumbnails[url]))
@@ -350,14 +352,39 @@ def render_tickets(
     return out.getvalue()
 
 
-def _placements(order: ProductionOrder) -> list[tuple[str, str]]:
-    """Each placement's caption (name and print area) and design URL, front first. The front's
-    design is the order's `design_url`."""
+ARTWORK_WORDS = {
+    "pending": "artwork: checking",
+    "pass": "artwork OK",
+    "warning": "artwork: warnings",
+    "fail": "artwork FAILED",
+}
+
+
+def artwork_checks(orders: list[ProductionOrder]) -> dict[int, str]:
+    """Each design's artwork check in a ticket's words, by design id (one query for the batch)."""
+    reports = PreflightReport.objects.filter(order_id__in=[o.pk for o in orders]).values_list(
+        "design_id", "verdict", "overridden_at"
+    )
+    return {
+        design_id: "artwork accepted"
+        if overridden_at is not None
+        else ARTWORK_WORDS.get(verdict, verdict)
+        for design_id, verdict, overridden_at in reports
+    }
+
+
+def _placements(
+    order: ProductionOrder, checks: dict[int, str] | None = None
+) -> list[tuple[str, str]]:
+    """Each placement's caption (name, print area and artwork check) and design URL, front
+    first. The front's design is the order's `design_url`."""
     placements: list[tuple[str, str]] = []
     for design in placement_designs(order):
         placement = design.placement
         area = f"{placement.width_in.normalize():f} × {placement.height_in.normalize():f} in"
         caption = f"{placement.name} · {area}"
+        if checks and design.pk in checks:
+            caption += f" · {checks[design.pk]}"
         front = placement.code == PlacementCode.FRONT
         placements.append((caption, order.design_url if front else design.url))
     if not any(d.placement.code == PlacementCode.FRONT for d in order.designs.all()):

@@ -114,3 +114,20 @@ def test_mockups_are_for_the_owner_and_operators_only(
         if p[0] > 180 and p[1] < 80 and p[2] < 110
     ]
     assert len(reds) > 1000
+
+
+def test_the_job_ticket_says_the_artwork_failed(
+    monkeypatch, task_worker, customer, operator, client
+):
+    from production.lifecycle import OrderState
+    from production.services.orders import submit_paid_order
+    from tests.ops.ticket_support import page_texts
+
+    order = checked_order(monkeypatch, task_worker, customer, png(artwork(40)))
+    submit_paid_order(order=order, amount_total=order.total_amount, currency=order.currency)
+    assert ProductionOrder.objects.get(pk=order.pk).status == OrderState.SUBMITTED
+    client.force_login(operator)
+
+    response = client.post(reverse("ops:order-ticket", args=[order.pk]))
+
+    assert "Front · 12 × 16 in · artwork FAILED" in page_texts(response.content)[0]
