@@ -5,6 +5,8 @@ from artwork import views
 app_name = "artwork"
 
 urlpatterns = [
+    path("preview", views.form_preview, name="form-preview"),
+    path("preview.jpg", views.form_mockup, name="form-mockup"),
     path("orders/<uuid:order_id>/preflight/", views.order_report, name="report"),
     path(
         "orders/<uuid:order_id>/mockups/<str:placement>/<int:color_id>.jpg",

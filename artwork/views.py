@@ -11,8 +11,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
+from django.http import HttpRequest, HttpResponse, HttpResponseNotFound, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET, require_POST
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -155,6 +156,72 @@ def override(request: HttpRequest, order_id: UUID, placement: str) -> HttpRespon
     except OrderError as error:
         messages.error(request, error.message)
     return redirect("ops:order-detail", order_id=order.pk)
+
+
+# --- the order form: a check and a mockup before the order exists ---------------------------
+
+
+def _form_target(request: HttpRequest) -> tuple[Garment, GarmentColor, Placement, str] | None:
+    garment = Garment.objects.filter(
+        shopify_gid=request.GET.get("garment", ""), is_active=True
+    ).first()
+    url = request.GET.get("url", "").strip()
+    if garment is None or not url or len(url) > 2048:
+        return None
+    colors = GarmentColor.objects.filter(garment=garment)
+    color = colors.filter(name__iexact=request.GET.get("color", "")).first()
+    color = color or colors.filter(is_default=True).first()
+    placement = Placement.objects.filter(
+        garment=garment, code=request.GET.get("placement", "front")
+    ).first()
+    if color is None or placement is None:
+        return None
+    return garment, color, placement, url
+
+
+@login_required
+@require_GET
+def form_preview(request: HttpRequest) -> JsonResponse:
+    """The order form's artwork check of the design typed (front), and where its mockup is:
+    `?garment=<gid>&color=<name>&placement=<code>&url=<design>`. Throttled per user like the
+    API's check (PREFLIGHT_CHECK_RATE)."""
+    throttle = PreflightCheckThrottle()
+    if not throttle.allow_request(request, None):  # type: ignore[arg-type]
+        return JsonResponse({"ok": False, "message": "Too many checks: wait a minute."}, status=429)
+    target = _form_target(request)
+    if target is None:
+        return JsonResponse({"ok": False, "message": "Choose a garment and enter the design link."})
+    garment, color, placement, url = target
+    area = PrintArea(placement.name, float(placement.width_in), float(placement.height_in))
+    result = check_url(url, area)
+    mockup = ""
+    if result.preview is not None:
+        jpeg = mockups.draw_mockup(result.preview, color.hex, placement)
+        mockups.remember(url, garment.pk, color.hex, placement, jpeg)
+        mockup = reverse("artwork:form-mockup") + "?" + request.GET.urlencode()
+    return JsonResponse(
+        {
+            "ok": True,
+            "verdict": result.verdict,
+            "checks": result.checks_json(),
+            "mockupUrl": mockup,
+            "colorName": color.name,
+        }
+    )
+
+
+@login_required
+@require_GET
+def form_mockup(request: HttpRequest) -> HttpResponse:
+    """The mockup `form_preview` drew (from the cache only: nothing is fetched here)."""
+    target = _form_target(request)
+    if target is None:
+        return _not_shown("Nothing to show.")
+    garment, color, placement, url = target
+    jpeg = mockups.cached_mockup(url, garment.pk, color.hex, placement)
+    if jpeg is None:
+        return _not_shown("Check the design again to see its mockup.")
+    return _image(jpeg, "image/jpeg")
 
 
 # --- the API: check a design without an order -----------------------------------------------

@@ -131,3 +131,30 @@ def test_the_job_ticket_says_the_artwork_failed(
     response = client.post(reverse("ops:order-ticket", args=[order.pk]))
 
     assert "Front · 12 × 16 in · artwork FAILED" in page_texts(response.content)[0]
+
+
+def test_the_order_form_checks_a_design_and_shows_its_mockup_before_paying(customer, client):
+    garment = make_order(owner=customer).garment  # its catalogue: a default colour, a front
+    client.force_login(customer)
+    form = client.get(reverse("order-new")).content.decode()
+    assert "Check the design and show it on the garment" in form
+
+    answer = client.get(
+        reverse("artwork:form-preview"),
+        {"garment": garment.shopify_gid, "color": "", "url": "/static/demo/design-1.svg"},
+    ).json()
+
+    assert answer["verdict"] == "pass"
+    mockup = client.get(answer["mockupUrl"])
+    assert mockup.status_code == 200
+    assert Image.open(BytesIO(mockup.content)).format == "JPEG"
+
+
+def test_the_order_form_check_is_throttled(customer, client, settings):
+    settings.PREFLIGHT_CHECK_RATE = "1/minute"
+    garment = make_order(owner=customer).garment
+    client.force_login(customer)
+    query = {"garment": garment.shopify_gid, "url": "/static/demo/design-1.svg"}
+
+    assert client.get(reverse("artwork:form-preview"), query).status_code == 200
+    assert client.get(reverse("artwork:form-preview"), query).status_code == 429
