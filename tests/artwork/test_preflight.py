@@ -278,3 +278,26 @@ def test_the_api_check_needs_a_login(anon_api, garment):
     response = anon_api.post("/api/artwork/check", {}, format="json")
 
     assert response.status_code == 401
+
+
+@pytest.mark.usefixtures("_public_test_site")
+def test_the_report_on_the_order_json_is_what_the_schema_documents(
+    monkeypatch, customer, task_worker
+):
+    from production.api.serializers import OrderOutput
+    from production.order_json import order_json
+    from production.selectors import get_order_detail
+
+    with design_server(monkeypatch) as server:
+        order = order_with_design(monkeypatch, server, png(artwork(2400, alpha=120)), customer)
+        request_preflight(order)
+        task_worker()
+    acknowledge_artwork_warnings(order=order.pk, actor=customer)
+    detail = get_order_detail(order_id=order.pk)
+
+    assert order_json(detail)["preflight"] == OrderOutput(detail).data["preflight"]
+    preflight = order_json(detail)["preflight"]
+    assert (preflight["verdict"], preflight["acknowledged"]) == ("warning", True)
+    transparency = next(c for c in preflight["designs"][0]["checks"] if c["code"] == "transparency")
+    assert transparency["status"] == "warning"
+    assert "semi-transparent" in transparency["message"]
