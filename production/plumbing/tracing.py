@@ -10,6 +10,7 @@ Redis commands, and each task the worker runs (one span per task, with its reque
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -31,7 +32,7 @@ def configure() -> None:
         from opentelemetry.instrumentation.redis import RedisInstrumentor
         from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
     except ImportError as error:
         raise ImproperlyConfigured(
             f"OTEL_ENABLED is on but OpenTelemetry is not installed ({error}): "
@@ -39,7 +40,11 @@ def configure() -> None:
         ) from error
 
     provider = TracerProvider(resource=Resource.create({"service.name": "printshop"}))
-    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    # OTLP/HTTP to the collector; OpenTelemetry's OTEL_TRACES_EXPORTER=console prints the spans
+    # instead (trying it out, tests).
+    console = os.environ.get("OTEL_TRACES_EXPORTER", "") == "console"
+    exporter = ConsoleSpanExporter() if console else OTLPSpanExporter()
+    provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
     DjangoInstrumentor().instrument()
     PsycopgInstrumentor().instrument(enable_commenter=False)

@@ -62,10 +62,13 @@ def test_scrub_blanks_personal_fields_and_headers_wherever_they_are():
 
 
 def test_tracing_is_not_imported_while_off():
+    # (redis-py imports opentelemetry's API itself when it is installed; nothing of ours or of
+    # the SDK and instrumentations is loaded.)
     code = (
         "import sys, django; django.setup(); "
         "from django.test import Client; Client().get('/healthz'); "
-        "names = ('opentelemetry', 'production.plumbing.tracing'); "
+        "names = ('opentelemetry.instrumentation', 'opentelemetry.sdk.trace', "
+        "'production.plumbing.tracing'); "
         "print(sorted(m for m in sys.modules if m.startswith(names)))"
     )
     env = {
@@ -90,3 +93,44 @@ def test_tracing_on_without_its_packages_says_what_to_install(monkeypatch):
     monkeypatch.setattr(tracing, "_configured", False)
     with pytest.raises(ImproperlyConfigured, match=r"\.\[otel\]"):
         tracing.configure()
+
+
+def test_tracing_when_on_traces_a_request_its_queries_and_a_task(tmp_path):
+    pytest.importorskip("opentelemetry.instrumentation.django")
+    code = """
+import django
+django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from django.test import Client
+from production.accounts.password_reset import send_password_reset
+from production.plumbing import request_context
+Client().get("/readyz")
+with request_context.bound("req-otel"):
+    send_password_reset.enqueue("nobody@example.com")
+call_command("db_worker", batch=True, reload=False, startup_delay=False, interval=0, verbosity=0)
+from opentelemetry import trace
+from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
+from opentelemetry.instrumentation.redis import RedisInstrumentor
+trace.get_tracer_provider().force_flush()
+print("instrumented:", PsycopgInstrumentor().is_instrumented_by_opentelemetry,
+      RedisInstrumentor().is_instrumented_by_opentelemetry)
+"""
+    env = {
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "false",
+        "SECRET_KEY": "x",
+        "ALLOWED_HOSTS": "testserver",
+        "SECURE_SSL_REDIRECT": "false",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "OTEL_ENABLED": "true",
+        "OTEL_TRACES_EXPORTER": "console",
+        "PATH": "",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    assert '"name": "GET readyz"' in out  # the request
+    assert "instrumented: True True" in out  # psycopg (PostgreSQL) and Redis
+    assert "task production.accounts.password_reset.send_password_reset" in out
+    assert '"request.id": "req-otel"' in out
