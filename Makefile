@@ -48,6 +48,8 @@ run: export SECURE_SSL_REDIRECT ?= false
 run: export SESSION_COOKIE_SECURE ?= false
 run: export CSRF_COOKIE_SECURE ?= false
 run: export SECURE_HSTS_SECONDS ?= 0
+# Log lines for a person reading the terminal (production writes JSON lines: LOG_FORMAT=json).
+run: export LOG_FORMAT ?= plain
 run: $(STAMP) .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
