@@ -57,6 +57,7 @@ def color_exists(value: str) -> Exists:
 LIST_FIELDS = (
     "id",
     "reference",
+    "external_reference",
     "status",
     "production_status",
     "priority",
@@ -221,6 +222,7 @@ class Row:
     created_iso: str
     created: str
     eta: str
+    external_reference: str = ""  # the store's name for it ("#1001"), shown beside ours
 
 
 def list_rows(orders: list[ProductionOrder]) -> list[Row]:
@@ -236,6 +238,7 @@ def list_rows(orders: list[ProductionOrder]) -> list[Row]:
             Row(
                 id=str(order.id),
                 reference=order.reference,
+                external_reference=order.external_reference,
                 url=detail.format(order.id),
                 customer_name=order.owner.get_full_name(),
                 email=order.owner.email,

@@ -27,7 +27,8 @@ def _start_of(day: dt.date) -> dt.datetime:
 def search_condition(text: str) -> Q:
     """Orders matching every word of `text` by reference, customer or garment.
 
-    A word that looks like a reference matches references starting with it. Any other word matches
+    A word that looks like a reference matches references starting with it, one starting with "#"
+    the store orders' names (Shopify's "#1001") starting with it. Any other word matches
     customers whose email, first or last name starts with it (case-insensitive), or garments whose
     name contains it. Both are index range scans on PostgreSQL (migration 0003).
 
@@ -80,6 +81,10 @@ def _customer_condition(customers: QuerySet) -> Q:
 
 
 def _term_condition(term: str) -> Q:
+    if term.startswith("#"):
+        # A store order's name ("#1001"): its orders here. No index yet: store orders are few,
+        # and the list's own index is walked until a page of them is found.
+        return Q(external_reference__startswith=term)
     reference = _REFERENCE.match(term)
     if reference:
         digits = reference["prefixed"] if reference["prefix"] else reference["bare"]

@@ -198,3 +198,18 @@ def test_malformed_signed_payloads_are_refused_400_and_change_nothing(client, st
     assert response.status_code == 400
     assert "error" in response.json()
     assert not WebhookDelivery.objects.exists()
+
+
+def test_the_ops_list_shows_and_finds_the_store_reference(client, store, task_worker, operator):
+    from tests.factories import make_order
+
+    here = make_order()  # an order placed here, which the search must leave out
+    deliver(client, "orders/paid", store.paid_order([(variant(store), 1, {"Design": FRONT})]))
+    task_worker()
+    order = ProductionOrder.objects.get(external_reference__startswith="#")
+    client.force_login(operator)
+    page = client.get("/ops/orders").content.decode()
+    assert order.external_reference in page
+    found = client.get("/ops/orders", {"q": order.external_reference}).content.decode()
+    assert order.reference in found
+    assert here.reference in page and here.reference not in found
