@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import forms
 
-from production.addresses import ShippingAddressData
+from production.addresses import ShippingAddressData, country_choices
 
 # The form's field → the service's (API) name, for its errors (`shipping.zip` → `postal_code`).
 API_NAMES = {
@@ -26,10 +26,15 @@ class AddressForm(forms.Form):
     address2 = forms.CharField(max_length=200, required=False, label="Address line 2")
     city = forms.CharField(max_length=100, required=False, label="City")
     state_code = forms.CharField(max_length=50, required=False, label="State / province code")
-    country_code = forms.CharField(max_length=2, min_length=2, label="Country code (e.g. US)")
+    # The countries shipped to, by name (CLDR); the service refuses any other.
+    country_code = forms.ChoiceField(label="Country")
     postal_code = forms.CharField(max_length=20, required=False, label="Postal code")
     phone = forms.CharField(max_length=40, required=False, label="Phone")
     note = forms.CharField(max_length=2000, required=False, label="Note (on the timeline)")
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["country_code"].choices = [("", "Choose a country"), *country_choices()]
 
     @classmethod
     def for_address(cls, address: ShippingAddressData | None, **kwargs: object) -> AddressForm:

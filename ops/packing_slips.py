@@ -13,6 +13,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
 from ops.tickets import page_size, ticket_fonts
+from production.addresses import country_name
 from production.lifecycle import Delivery
 from production.models import Shipment
 from production.services.orders import order_address
@@ -103,7 +104,8 @@ def ship_to_lines(order: object) -> list[str]:
         return ["Address missing"]
     parts = (address.city, address.state_code, address.postal_code)
     city = " ".join(part for part in parts if part)
-    lines = [address.name, address.address1, address.address2, city, address.country_code]
+    country = country_name(address.country_code)
+    lines = [address.name, address.address1, address.address2, city, country]
     if address.phone:
         lines.append(f"Phone {address.phone}")
     return [line for line in lines if line]

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.core.validators import URLValidator
 from django.db.models import Prefetch, QuerySet
 
+from production import addresses
 from production.addresses import ShippingAddressData, clean_address
 from production.exceptions import InvalidAddress, InvalidOrder
 from production.lifecycle import LEAD_DAYS, Delivery, Priority
@@ -61,24 +62,6 @@ ADDRESS_FIELDS = {
 }
 SERVICE_FIELDS.update({f"shipping.{api}": field for api, field in ADDRESS_FIELDS.items()})
 
-# Names for the country select; a code not listed here shows as the code.
-COUNTRY_NAMES = {
-    "US": "United States",
-    "CA": "Canada",
-    "GB": "United Kingdom",
-    "DE": "Germany",
-    "FR": "France",
-    "NL": "Netherlands",
-    "AU": "Australia",
-    "IE": "Ireland",
-    "ES": "Spain",
-    "IT": "Italy",
-    "BE": "Belgium",
-    "AT": "Austria",
-    "CH": "Switzerland",
-    "NZ": "New Zealand",
-}
-
 
 def delivery_choices() -> list[tuple[str, str]]:
     """Shipping; pickup only where the shop has a PICKUP_ADDRESS."""
@@ -89,9 +72,8 @@ def delivery_choices() -> list[tuple[str, str]]:
 
 
 def country_choices() -> list[tuple[str, str]]:
-    return [("", "Choose a country")] + [
-        (code, COUNTRY_NAMES.get(code, code)) for code in settings.SHIPPING_COUNTRIES
-    ]
+    """The countries shipped to, named from the CLDR (`production.addresses.country_choices`)."""
+    return [("", "Choose a country"), *addresses.country_choices()]
 
 
 def active_garments() -> QuerySet[Garment]:
@@ -249,8 +231,8 @@ class QuoteForm(forms.Form):
     # whose words then show next to this field).
     color = forms.CharField(required=False, max_length=50, widget=forms.RadioSelect)
 
-    # Shipping or pickup; with the country, it prices the shipping line. Not chosen: the order's
-    # delivery is unknown, as for an API client that does not send one.
+    # Shipping or pickup; with the country, it prices the shipping line. Optional for the live
+    # price (not chosen yet: no shipping line); the order form requires it.
     delivery = forms.ChoiceField(required=False, widget=forms.RadioSelect)
     ship_country = forms.ChoiceField(label="Country", required=False)
 
@@ -435,6 +417,13 @@ class OrderForm(QuoteForm):
     notes = forms.CharField(
         required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
     )
+    # Required here (an order from the form always says how it reaches the customer), Shipping
+    # preselected; pickup is offered only where the shop has a PICKUP_ADDRESS.
+    delivery = forms.ChoiceField(
+        widget=forms.RadioSelect,
+        initial=Delivery.SHIPPING,
+        error_messages={"required": "Choose shipping or pickup."},
+    )
     # Makes a double-submitted form (or a retry after a payment-provider error) one order.
     form_token = forms.CharField(widget=forms.HiddenInput, max_length=64)
     # The ship-to address, for shipping: checked per country by `clean_address`, whose words show
@@ -482,3 +471,39 @@ class OrderForm(QuoteForm):
         )
         digest = hashlib.sha256(content.encode()).hexdigest()[:16]
         return f"order-form-{self.cleaned_data['form_token']}-{digest}"
+
+
+class CheckoutAddressForm(forms.Form):
+    """The shipping address the checkout simulator asks for when its session collects one
+    (`shipping_address_collection`), with Stripe Checkout's fields and, like Stripe's page, only
+    its own light checks (the countries allowed, the lines it requires): the webhook checks the
+    address per country and flags one that fails, as it would for Stripe's."""
+
+    name = forms.CharField(label="Full name", max_length=200)
+    line1 = forms.CharField(label="Address line 1", max_length=200)
+    line2 = forms.CharField(label="Address line 2 (optional)", required=False, max_length=200)
+    city = forms.CharField(label="City", required=False, max_length=100)
+    state = forms.CharField(label="State, province or region", required=False, max_length=50)
+    postal_code = forms.CharField(label="Postal code", required=False, max_length=20)
+    country = forms.ChoiceField(label="Country")
+
+    def __init__(self, *args: Any, allowed_countries: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, prefix="shipping", **kwargs)
+        self.fields["country"].choices = [("", "Choose a country")] + [
+            (code, addresses.country_name(code)) for code in allowed_countries
+        ]
+
+    def shipping_details(self) -> dict[str, Any]:
+        """The address as Stripe puts it in the session's `shipping_details`."""
+        data = self.cleaned_data
+        return {
+            "address": {
+                "city": data["city"] or None,
+                "country": data["country"],
+                "line1": data["line1"],
+                "line2": data["line2"] or None,
+                "postal_code": data["postal_code"] or None,
+                "state": data["state"] or None,
+            },
+            "name": data["name"],
+        }

@@ -14,8 +14,11 @@ from typing import Any, Protocol
 import stripe
 from django.conf import settings
 
+from production.addresses import allowed_countries
 from production.exceptions import CheckoutUnavailable
+from production.lifecycle import Delivery
 from production.models import ProductionOrder
+from production.services.orders import order_address
 
 STRIPE_METADATA_LIMIT = 500  # characters per metadata value
 # Below gunicorn's 30 s worker timeout, so a slow Stripe fails the request instead of the worker.
@@ -197,18 +200,9 @@ def checkout_session_params(*, order: ProductionOrder, base_url: str) -> dict:
                 "quantity": 1,
             }
         )
-    if order.shipping_amount:
-        line_items.append(
-            {
-                "price_data": {
-                    "currency": order.currency,
-                    "unit_amount": order.shipping_amount,
-                    "product_data": {"name": "Shipping"},
-                },
-                "quantity": 1,
-            }
-        )
+    shipping = shipping_params(order)
     charged = sum(li["price_data"]["unit_amount"] * li["quantity"] for li in line_items)
+    charged += order.shipping_amount if shipping else 0
     if charged != order.total_amount or not items:
         # A pricing bug must not reach a customer's card.
         raise GatewayError(
@@ -235,9 +229,36 @@ def checkout_session_params(*, order: ProductionOrder, base_url: str) -> dict:
         "payment_intent_data": {"metadata": {"orderId": str(order.pk)}},
         "success_url": success_url(order, base_url),
         "cancel_url": cancel_url(order, base_url),
+        **shipping,
     }
     if order.owner.email:
         params["customer_email"] = order.owner.email
+    return params
+
+
+def shipping_params(order: ProductionOrder) -> dict[str, Any]:
+    """What Checkout shows and asks of the delivery (decision 0060). An order to ship (or one
+    from the API that did not say: delivery unknown) pays its shipping as Checkout's own
+    shipping option, a fixed amount of the order's priced `shipping_amount` (0 when the order was
+    priced without an address). An order without an address yet has Checkout collect it, in the
+    countries shipped to (SHIPPING_COUNTRIES); the webhook stores it on the order. An order for
+    pickup has neither."""
+    if order.delivery == Delivery.PICKUP:
+        return {}
+    address = order_address(order)
+    params: dict[str, Any] = {
+        "shipping_options": [
+            {
+                "shipping_rate_data": {
+                    "type": "fixed_amount",
+                    "fixed_amount": {"amount": order.shipping_amount, "currency": order.currency},
+                    "display_name": "Shipping",
+                }
+            }
+        ]
+    }
+    if address is None:
+        params["shipping_address_collection"] = {"allowed_countries": allowed_countries()}
     return params
 
 

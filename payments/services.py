@@ -36,6 +36,7 @@ from production.services.orders import (
     cancel_unpaid_order_in_transaction,
     submit_paid_order_in_transaction,
 )
+from production.services.shipping import record_checkout_address_in_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ def start_checkout(*, order: ProductionOrder, request: HttpRequest | None = None
 
     The gateway is called outside any transaction; a gateway error (GatewayError) leaves the draft
     as it was (no session), so a retry simply tries again.
+
     The artwork check comes first (`artwork.tasks.checkout_gate`: the designs are queued for a
     check, a verdict being worked out is waited for briefly): while it refuses the payment (a
     design that will not print well, or warnings not yet acknowledged) the answer is the order's
@@ -376,6 +378,37 @@ def _locked_order_for(session: Mapping[str, Any]) -> ProductionOrder | None:
     return None
 
 
+def checkout_address(session: Mapping[str, Any]) -> dict[str, str] | None:
+    """The shipping address a Checkout Session collected (`shipping_address_collection`), in
+    the API's field names, or None. Stripe sends it as `collected_information.shipping_details`
+    since API version 2025-03-31, as `shipping_details` before; the phone, when Checkout asked
+    for one, is the customer's. Anything but a string reads as empty: what is left is checked
+    (and, failing, flagged) by the service that stores it, never refused here."""
+    collected = session.get("collected_information")
+    details = collected.get("shipping_details") if isinstance(collected, Mapping) else None
+    if not isinstance(details, Mapping):
+        details = session.get("shipping_details")
+    address = details.get("address") if isinstance(details, Mapping) else None
+    if not isinstance(address, Mapping) or not (address.get("line1") or address.get("country")):
+        return None  # nothing collected (Stripe's example objects carry an empty one)
+    customer = session.get("customer_details")
+    phone = customer.get("phone") if isinstance(customer, Mapping) else None
+
+    def text(value: object) -> str:
+        return value if isinstance(value, str) else ""
+
+    return {
+        "name": text(details.get("name")),
+        "address1": text(address.get("line1")),
+        "address2": text(address.get("line2")),
+        "city": text(address.get("city")),
+        "stateCode": text(address.get("state")),
+        "countryCode": text(address.get("country")),
+        "zip": text(address.get("postal_code")),
+        "phone": text(phone),
+    }
+
+
 def _submit(order: ProductionOrder, session: Mapping[str, Any], event_id: str) -> tuple[str, str]:
     amount, currency = session.get("amount_total"), session.get("currency")
     try:
@@ -401,6 +434,9 @@ def _submit(order: ProductionOrder, session: Mapping[str, Any], event_id: str) -
         logger.error("Stripe event %s refused: %s", event_id, exc.message)
         return Outcome.REFUSED, exc.message
     if changed:
+        address = checkout_address(session)
+        if address is not None:
+            record_checkout_address_in_transaction(order=order, address=address)
         refunds.record_payment_in_transaction(
             order=order, session=session, event_id=event_id, submitted_now=True
         )

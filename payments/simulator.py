@@ -24,7 +24,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from payments.gateway import LOCAL_SESSION_PREFIX, LocalCheckoutGateway, checkout_session_params
+from payments.forms import CheckoutAddressForm
+from payments.gateway import (
+    LOCAL_SESSION_PREFIX,
+    LocalCheckoutGateway,
+    checkout_session_params,
+    shipping_params,
+)
 from payments.services import (
     COMPLETED,
     EXPIRED,
@@ -60,16 +66,46 @@ def _debug_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
 
 
 def checkout_session_object(
-    order: ProductionOrder, *, base_url: str, status: str, payment_status: str
+    order: ProductionOrder,
+    *,
+    base_url: str,
+    status: str,
+    payment_status: str,
+    shipping_details: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The `data.object` Stripe would put in a checkout event for this order's session."""
+    """The `data.object` Stripe would put in a checkout event for this order's session: with
+    its shipping option and, when the session collected an address, `shipping_details` under
+    `collected_information` (Stripe's place for it since API version 2025-03-31)."""
     params = checkout_session_params(order=order, base_url=base_url)
     created = int(order.created_at.timestamp())
+    shipping = order.shipping_amount if params.get("shipping_options") else 0
+    rate = f"shr_local_{order.pk.hex[:24]}"
     return {
         "id": order.stripe_checkout_session_id,
         "object": "checkout.session",
-        "amount_subtotal": order.total_amount,
+        "amount_subtotal": order.total_amount - shipping,
         "amount_total": order.total_amount,
+        "collected_information": {
+            "business_name": None,
+            "individual_name": None,
+            "shipping_details": shipping_details,
+        },
+        "shipping_address_collection": params.get("shipping_address_collection"),
+        "shipping_cost": (
+            {
+                "amount_subtotal": shipping,
+                "amount_tax": 0,
+                "amount_total": shipping,
+                "shipping_rate": rate,
+            }
+            if params.get("shipping_options")
+            else None
+        ),
+        "shipping_options": (
+            [{"shipping_amount": shipping, "shipping_rate": rate}]
+            if params.get("shipping_options")
+            else []
+        ),
         "cancel_url": params["cancel_url"],
         "client_reference_id": params["client_reference_id"],
         "created": created,
@@ -138,10 +174,22 @@ def _order_for_session(request: HttpRequest, session_id: str) -> ProductionOrder
     return order
 
 
-@_debug_only
-@login_required
-def checkout_page(request: HttpRequest, session_id: str) -> HttpResponse:
-    order = _order_for_session(request, session_id)
+def _address_form(order: ProductionOrder, data: Any = None) -> CheckoutAddressForm | None:
+    """The address fields, when the session collects an address (as Stripe's page asks)."""
+    collection = shipping_params(order).get("shipping_address_collection")
+    if collection is None:
+        return None
+    return CheckoutAddressForm(data, allowed_countries=collection["allowed_countries"])
+
+
+def _render_page(
+    request: HttpRequest,
+    order: ProductionOrder,
+    session_id: str,
+    address_form: CheckoutAddressForm | None,
+    status: int = 200,
+) -> HttpResponse:
+    shipping = shipping_params(order).get("shipping_options")
     return render(
         request,
         "payments/checkout.html",
@@ -150,12 +198,22 @@ def checkout_page(request: HttpRequest, session_id: str) -> HttpResponse:
             "session_id": session_id,
             "payable": payment_refusal(OrderFacts.of(order)) is None,
             "cancel_url": f"{reverse('order-detail', args=[order.pk])}?checkout=canceled",
-            # What Stripe's page shows of the address: here, the one our form collected.
+            # What Stripe's page shows of the address: the one our form collected, or fields.
             "ship_to": order_address(order),
             "full_address": request.user.pk == order.owner_id,
             "pickup_address": settings.PICKUP_ADDRESS,
+            "shipping_option": shipping[0]["shipping_rate_data"] if shipping else None,
+            "address_form": address_form,
         },
+        status=status,
     )
+
+
+@_debug_only
+@login_required
+def checkout_page(request: HttpRequest, session_id: str) -> HttpResponse:
+    order = _order_for_session(request, session_id)
+    return _render_page(request, order, session_id, _address_form(order))
 
 
 @_debug_only
@@ -172,8 +230,15 @@ def checkout_action(request: HttpRequest, session_id: str) -> HttpResponse:
         return redirect(order_page)
     base_url = site_base_url(request)
     if action == "pay":
+        address_form = _address_form(order, request.POST)
+        if address_form is not None and not address_form.is_valid():
+            return _render_page(request, order, session_id, address_form, status=400)
         session = checkout_session_object(
-            order, base_url=base_url, status="complete", payment_status="paid"
+            order,
+            base_url=base_url,
+            status="complete",
+            payment_status="paid",
+            shipping_details=address_form.shipping_details() if address_form else None,
         )
         deliver_event(COMPLETED, session)
         return redirect(f"{order_page}?checkout=success")

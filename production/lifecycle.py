@@ -456,6 +456,18 @@ def parcel_refusal(
     return None
 
 
+def pickup_refusal(facts: OrderFacts, *, actor: Actor, delivery: str) -> str | None:
+    """Why `actor` may not record that the customer collected this order at the shop now (or
+    tell them it waits there): what shipping needs (`ship_refusal`), then the delivery the
+    customer chose: an order to ship goes to its address, not over the counter. Orders from
+    before the choice (`unknown`) may be picked up as before."""
+    if (refused := ship_refusal(facts, actor=actor)) is not None:
+        return refused
+    if delivery == Delivery.SHIPPING:
+        return "The customer chose shipping: record a shipment to their address instead."
+    return None
+
+
 def address_correction_refusal(
     facts: OrderFacts, *, actor: Actor, delivery: str = Delivery.SHIPPING
 ) -> str | None:
@@ -599,12 +611,17 @@ def priority_refusal(facts: OrderFacts) -> str | None:
 
 
 def pickup_notice_refusal(
-    facts: OrderFacts, *, actor: Actor, told_at: datetime | None
+    facts: OrderFacts,
+    *,
+    actor: Actor,
+    told_at: datetime | None,
+    delivery: str = Delivery.UNKNOWN,
 ) -> str | None:
     """Why `actor` may not tell the customer now that their order waits at the shop for pickup:
-    what shipping needs first (`ship_refusal`), then once per order. `told_at`: when the customer
-    was told, if they were. (The services put the order's reference before the second refusal.)"""
-    if (refused := ship_refusal(facts, actor=actor)) is not None:
+    what a pickup needs first (`pickup_refusal`: not for an order to ship), then once per order.
+    `told_at`: when the customer was told, if they were. (The services put the order's
+    reference before the last refusal.)"""
+    if (refused := pickup_refusal(facts, actor=actor, delivery=delivery)) is not None:
         return refused
     if told_at is not None:
         told = timezone.localtime(told_at).strftime("%Y-%m-%d %H:%M")

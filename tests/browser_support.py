@@ -58,6 +58,18 @@ def log_in(page, base_url: str, email: str, password: str = PASSWORD, next_url: 
     page.wait_for_url(f"{base_url}{next_url}")
 
 
+def fill_ship_to(page) -> None:
+    """Fill the order form's ship-to address (Shipping is preselected) with a valid US one."""
+    from tests.factories import ORDER_FORM_ADDRESS as address
+
+    page.get_by_label("Full name").fill(address["ship_name"])
+    page.get_by_label("Address line 1").fill(address["ship_address1"])
+    page.get_by_label("City").fill(address["ship_city"])
+    page.get_by_label("State, province or region").fill(address["ship_state"])
+    page.get_by_label("Country").select_option(address["ship_country"])
+    page.get_by_label("Postal code").fill(address["ship_zip"])
+
+
 @pytest.fixture
 def asgi_server(tmp_path):
     """daphne serving HTTP and WebSockets, for pages that need sockets (`live_server` is WSGI).

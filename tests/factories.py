@@ -26,6 +26,18 @@ from production.services.orders import (
 )
 from production.services.proofs import send_proof
 
+# A valid US ship-to address as the order form (/orders/new/) posts it: Shipping is the form's
+# required, preselected delivery, so a test posting the form adds this unless it tests delivery.
+ORDER_FORM_ADDRESS = {
+    "delivery": "shipping",
+    "ship_name": "Ada Lovelace",
+    "ship_address1": "1600 Amphitheatre Pkwy",
+    "ship_city": "Mountain View",
+    "ship_state": "CA",
+    "ship_zip": "94043",
+    "ship_country": "US",
+}
+
 
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:

@@ -63,6 +63,7 @@ from production.lifecycle import (
     offered_moves,
     parcel_refusal,
     pickup_notice_refusal,
+    pickup_refusal,
     priority_refusal,
     proof_refusal,
     ship_refusal,
@@ -73,6 +74,7 @@ from production.pricing import format_money
 from production.proof_files import proof_history
 from production.services.messages import add_customer_message, add_order_note
 from production.services.orders import order_address, update_order
+from production.services.shipping import address_check
 from production.sorting import SORTS
 
 MAX_LISTED_FAILURES = 50
@@ -282,9 +284,11 @@ def render_order_detail(
                 facts, actor=Actor.OPERATOR, delivery=order.delivery
             ),
             "address_form": address_form or AddressForm.for_address(ship_to),
-            "pickup_refusal": ship_refused or (None if settings.PICKUP_ADDRESS else NO_PICKUP),
+            "address_check": address_check(order),
+            "pickup_refusal": pickup_refusal(facts, actor=Actor.OPERATOR, delivery=order.delivery)
+            or (None if settings.PICKUP_ADDRESS else NO_PICKUP),
             "pickup_notice_refusal": pickup_notice_refusal(
-                facts, actor=Actor.OPERATOR, told_at=order.pickup_ready_at
+                facts, actor=Actor.OPERATOR, told_at=order.pickup_ready_at, delivery=order.delivery
             ),
             "correction_refusal": correction_refusal(facts, actor=Actor.OPERATOR),
             "pickup_address": settings.PICKUP_ADDRESS,

@@ -18,6 +18,7 @@ from production import notifications
 from production.addresses import ShippingAddressData, clean_address
 from production.exceptions import (
     IllegalTransition,
+    InvalidAddress,
     InvalidOrder,
     OrderError,
 )
@@ -31,7 +32,7 @@ from production.lifecycle import (
     correction_refusal,
     parcel_refusal,
     pickup_notice_refusal,
-    ship_refusal,
+    pickup_refusal,
 )
 from production.models import (
     FulfillmentEvent,
@@ -149,11 +150,14 @@ def announce_pickup(
     order_id = order.pk if isinstance(order, ProductionOrder) else order
     with transaction.atomic(durable=True):
         locked = lock_order(order_id)
-        _refuse_shipping(locked, source)
+        _refuse_pickup(locked, source)
         refused = pickup_notice_refusal(
-            OrderFacts.of(locked), actor=actor_of(source), told_at=locked.pickup_ready_at
+            OrderFacts.of(locked),
+            actor=actor_of(source),
+            told_at=locked.pickup_ready_at,
+            delivery=locked.delivery,
         )
-        if refused:  # the customer was told already (shipping's refusal was raised above)
+        if refused:  # the customer was told already (the pickup's refusal was raised above)
             raise OrderError(f"{locked.reference}: {refused}", field="pickup")
         locked.pickup_ready_at = timezone.now()
         hours = settings.PICKUP_HOURS.strip()
@@ -184,7 +188,7 @@ def record_pickup(
     order_id = order.pk if isinstance(order, ProductionOrder) else order
     with transaction.atomic(durable=True):
         locked = lock_order(order_id)
-        _refuse_shipping(locked, source)
+        _refuse_pickup(locked, source)
         _check_not_before_payment(locked, picked_up_on)
         lines = _lines_to_ship(locked, None)
         shipment = _write_shipment(
@@ -289,7 +293,8 @@ def correct_shipping_address(
     InvalidAddress per field), only until the first parcel leaves (the rulebook's
     `address_correction_refusal`). The event keeps the old and the new address in its metadata
     (the order JSON, read by its owner and operators only) and the customer is mailed the new one.
-    The same address again changes nothing. The price stays as paid."""
+    The same address again changes nothing, unless the stored one was flagged for checking
+    (`address_check`): saving it then confirms it. The price stays as paid."""
     clean = clean_address(address.as_api() if isinstance(address, ShippingAddressData) else address)
     note = clean_note(note)
     order_id = order.pk if isinstance(order, ProductionOrder) else order
@@ -302,7 +307,7 @@ def correct_shipping_address(
             raise IllegalTransition(f"{locked.reference}: {refused}", field="shipping")
         stored = ShippingAddress.objects.filter(order=locked).first()
         previous = ShippingAddressData.of(stored) if stored is not None else None
-        if previous == clean:
+        if previous == clean and not _needs_check(locked):
             return stored
         if stored is None:
             stored = ShippingAddress(order=locked)
@@ -329,6 +334,93 @@ def correct_shipping_address(
     return stored
 
 
+def record_checkout_address_in_transaction(
+    *, order: ProductionOrder, address: Mapping[str, object]
+) -> ShippingAddress | None:
+    """The address the customer gave on Stripe Checkout (which collects one when the order has
+    none: an API order without `shipping`), stored on the paid order in the webhook's
+    transaction; `order` is locked by the caller. `address` in the API's field names.
+
+    Checked like any other (`clean_address`). One that fails is stored all the same, as given
+    (cut to the columns' lengths), and flagged: its event says why, and operators see that it
+    needs checking (`address_check`) until one corrects it. Nothing is refused: the payment is
+    in. An order for pickup, or one with its address already, keeps what it has (None). The
+    order then ships at the price it was paid (an unknown delivery becomes shipping)."""
+    if order.delivery == Delivery.PICKUP or ShippingAddress.objects.filter(order=order).exists():
+        return None
+    try:
+        data = clean_address(address)
+        errors: dict[str, list[str]] = {}
+    except InvalidAddress as exc:
+        data = _as_given(address)
+        errors = exc.details
+    stored = ShippingAddress.objects.create(order=order, **data.as_model_fields())
+    order.delivery = Delivery.SHIPPING
+    status = "Delivery address given at checkout"
+    change = Change(
+        kind=FulfillmentEvent.Kind.ADDRESS,
+        field="shipping",
+        before=None,
+        after=None,
+        status=status,
+        message=f"{status}: the shop will check it" if errors else status,
+        metadata={
+            "shipping": data.as_api(),
+            "previous": None,
+            "checkout": True,
+            "needsCheck": bool(errors),
+            "errors": errors,
+        },
+    )
+    save_changes(order, [change], actor=None, source=EventSource.STRIPE)
+    return stored
+
+
+def address_check(order: ProductionOrder) -> dict[str, list[str]] | None:
+    """Why the order's address needs an operator's check (its errors per field), or None: the
+    address stored from Checkout failed `clean_address` and no one has corrected it since. Reads
+    the order's events (prefetched by the ops page: no query)."""
+    latest = None
+    for event in order.events.all():
+        if event.kind == FulfillmentEvent.Kind.ADDRESS:
+            latest = event
+    metadata = (latest.metadata or {}) if latest is not None else {}
+    if not metadata.get("needsCheck"):
+        return None
+    return metadata.get("errors") or {"shipping": ["Not checked."]}
+
+
+def _needs_check(order: ProductionOrder) -> bool:
+    latest = (
+        FulfillmentEvent.objects.filter(order=order, kind=FulfillmentEvent.Kind.ADDRESS)
+        .order_by("-occurred_at", "-id")
+        .values_list("metadata", flat=True)
+        .first()
+    )
+    return bool((latest or {}).get("needsCheck"))
+
+
+def _as_given(address: Mapping[str, object]) -> ShippingAddressData:
+    """An address that failed `clean_address`, kept as given: strings only, on one line each,
+    cut to what the columns hold."""
+
+    def text(api_field: str, column: str) -> str:
+        value = address.get(api_field) if isinstance(address, Mapping) else None
+        value = " ".join(value.split()) if isinstance(value, str) else ""
+        return value[: ShippingAddress._meta.get_field(column).max_length]
+
+    return ShippingAddressData(
+        name=text("name", "name"),
+        address1=text("address1", "address1"),
+        address2=text("address2", "address2"),
+        city=text("city", "city"),
+        state_code=text("stateCode", "state_code"),
+        country_code=text("countryCode", "country_code").upper(),
+        postal_code=text("zip", "postal_code"),
+        phone=text("phone", "phone"),
+    )
+
+
 def _refuse_parcel(order: ProductionOrder, source: EventSource) -> None:
     has_address = (
         order.delivery == Delivery.SHIPPING and ShippingAddress.objects.filter(order=order).exists()
@@ -343,8 +435,8 @@ def _refuse_parcel(order: ProductionOrder, source: EventSource) -> None:
         raise IllegalTransition(f"{order.reference}: {refused}", field="shipment")
 
 
-def _refuse_shipping(order: ProductionOrder, source: EventSource) -> None:
-    refused = ship_refusal(OrderFacts.of(order), actor=actor_of(source))
+def _refuse_pickup(order: ProductionOrder, source: EventSource) -> None:
+    refused = pickup_refusal(OrderFacts.of(order), actor=actor_of(source), delivery=order.delivery)
     if refused:
         raise IllegalTransition(f"{order.reference}: {refused}", field="shipment")
 

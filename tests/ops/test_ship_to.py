@@ -1,6 +1,8 @@
 """The ship-to address on the ops order page: shown (or "Address missing" / "Pickup at the
 shop"), correctable until the first parcel leaves, and where the shipment form ships."""
 
+import re
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -66,8 +68,8 @@ def address_form(**overrides) -> dict:
 
 def test_the_page_shows_the_address_and_where_the_shipment_goes(ops_client, customer, garment):
     html = page(ops_client, ready(customer, garment, shipping=US))
-    assert "Ada Lovelace, 19749 Dearborn St, Chatsworth CA 91311, US" in html
-    assert 'id="ships-to">to Chatsworth, US</span>' in html
+    assert "Ada Lovelace, 19749 Dearborn St, Chatsworth CA 91311, United States" in html
+    assert 'id="ships-to">to Chatsworth, United States</span>' in html
     assert 'id="address-form"' in html
 
 
@@ -85,12 +87,61 @@ def test_a_pickup_order_says_so_and_has_no_shipment_form(ops_client, customer, g
     assert 'id="picked-up"' in html
 
 
+def test_a_shipping_order_cannot_be_picked_up_or_announced_for_pickup(
+    ops_client, customer, garment
+):
+    order = ready(customer, garment, shipping=US)
+    html = page(ops_client, order)
+    refusal = "The customer chose shipping: record a shipment to their address instead."
+    assert refusal in html
+    assert re.search(r'id="pickup-ready"[^>]* disabled', html)
+
+    for action in ("ready", "picked_up"):
+        response = ops_client.post(
+            f"/ops/orders/{order.pk}/pickup", {"action": action}, follow=True
+        )
+        assert f"{order.reference}: {refusal}" in response.content.decode()
+    order.refresh_from_db()
+    assert (order.status, order.shipped_quantity, order.pickup_ready_at) == (
+        OrderState.IN_PRODUCTION,
+        0,
+        None,
+    )
+    assert not OutgoingEmail.objects.filter(order=order, kind="pickup_ready").exists()
+    assert not FulfillmentEvent.objects.filter(order=order, kind="pickup").exists()
+
+
+def test_an_old_order_without_a_delivery_choice_may_still_be_picked_up(
+    ops_client, customer, garment
+):
+    order = ready(customer, garment)
+    ops_client.post(f"/ops/orders/{order.pk}/pickup", {"action": "picked_up"})
+    order.refresh_from_db()
+    assert order.status == OrderState.FULFILLED
+
+
+def test_countries_are_named_and_chosen_from_the_countries_shipped_to(
+    ops_client, customer, garment, settings
+):
+    settings.SHIPPING_COUNTRIES = ["US", "GB", "CI"]
+    html = page(ops_client, ready(customer, garment, shipping=US))
+    form = html[html.index('id="address-form"') :]
+    select = form[form.index('name="address-country_code"') : form.index("</select>")]
+    assert re.findall(r'<option value="(\w*)"[^>]*>([^<]*)</option>', select) == [
+        ("", "Choose a country"),
+        ("US", "United States"),
+        ("GB", "United Kingdom"),
+        ("CI", "Côte d’Ivoire"),
+    ]
+    assert re.search(r'<option value="US" selected>United States</option>', select)
+
+
 def test_an_operator_corrects_the_address_and_the_customer_is_told(ops_client, customer, garment):
     order = ready(customer, garment, shipping=US)
     response = ops_client.post(f"/ops/orders/{order.pk}/shipping-address", address_form())
     assert response.status_code == 302
     html = page(ops_client, order)
-    assert "1 Infinite Loop, Cupertino CA 95014, US" in html
+    assert "1 Infinite Loop, Cupertino CA 95014, United States" in html
     assert "Delivery address corrected: Customer phoned" in html
     assert OutgoingEmail.objects.filter(order=order, kind="address_corrected").exists()
 

@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 
 from tests.browser_support import (  # noqa: F401 — pytest fixtures
     browser_type_launch_args,
+    fill_ship_to,
     log_in,
     plain_http_live_server,
 )
@@ -34,6 +35,8 @@ def test_customer_orders_pays_on_the_simulator_and_sees_the_order_queued(
     page.get_by_label("Rush", exact=False).check()
     page.get_by_label("Design URL").fill("https://cdn.example.com/design.png")
     page.get_by_label("Notes for the print shop (optional)").fill("Left chest, please")
+    expect(page.get_by_label("Shipping", exact=True)).to_be_checked()  # preselected
+    fill_ship_to(page)
     page.get_by_role("button", name="Continue to payment").click()
 
     expect(page).to_have_url(re.compile(r"/payments/checkout/cs_local_[0-9a-f]{32}/$"))

@@ -10,7 +10,7 @@ from payments.gateway import GatewayError
 from production.lifecycle import OrderState, Priority
 from production.models import FulfillmentEvent, LineItem, ProductionOrder
 from production.pricing import format_money
-from tests.factories import GarmentFactory, make_order
+from tests.factories import ORDER_FORM_ADDRESS, GarmentFactory, make_order
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +45,7 @@ def form_data(choice, **overrides):
         "form_token": "token-1",
         "qty_m": "2",
         "qty_l": "3",
+        **ORDER_FORM_ADDRESS,
     }
     data.update(overrides)
     return data
@@ -467,6 +468,36 @@ def test_delivery_offers_shipping_and_pickup_only_where_the_shop_has_an_address(
     settings.PICKUP_ADDRESS = "12 Mill Lane"
     page = shopper.get(URL).content.decode()
     assert "Pickup at the shop (12 Mill Lane)" in page
+
+
+def test_shipping_is_preselected_and_a_post_without_a_delivery_choice_makes_nothing(
+    shopper, garment
+):
+    page = shopper.get(URL).content.decode()
+    assert re.search(r'<input type="radio" name="delivery" value="shipping"[^>]* checked', page)
+
+    before = snapshot()
+    data = form_data(garment)
+    del data["delivery"]
+    response = shopper.post(URL, data)
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["delivery"] == ["Choose shipping or pickup."]
+    assert "Choose shipping or pickup." in response.content.decode()
+    assert snapshot() == before
+
+
+def test_shipping_without_an_address_is_refused_next_to_the_address_fields(shopper, garment):
+    before = snapshot()
+    blank = {field: "" for field in ORDER_FORM_ADDRESS if field != "delivery"}
+    response = shopper.post(URL, form_data(garment, **blank))
+
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert errors["ship_name"] == ["This field is required."]
+    assert errors["ship_address1"] == ["This field is required."]
+    assert errors["ship_country"] == ["This field is required."]
+    assert snapshot() == before
 
 
 def test_shipping_order_carries_the_checked_address_and_the_shipping_line(

@@ -231,7 +231,9 @@ def test_reconcile_without_a_key_says_there_is_nothing_to_do(settings, db):
     assert "nothing to reconcile" in out.getvalue()
 
 
-def test_shipping_is_its_own_line_item(customer, garment, fake_stripe, settings):
+def test_shipping_is_checkouts_shipping_option_not_a_line_item(
+    customer, garment, fake_stripe, settings
+):
     settings.SHIPPING_RATES = {"US": 650}
     order = create_draft_order(
         owner=customer,
@@ -250,15 +252,58 @@ def test_shipping_is_its_own_line_item(customer, garment, fake_stripe, settings)
     start_checkout(order=order, request=None)
 
     form = fake_stripe.requests[0]["form"]
-    assert form["line_items[1][price_data][product_data][name]"] == "Shipping"
-    assert form["line_items[1][price_data][unit_amount]"] == "650"
+    assert "line_items[1][price_data][unit_amount]" not in form  # the garment's line only
+    option = "shipping_options[0][shipping_rate_data]"
+    assert form[f"{option}[type]"] == "fixed_amount"
+    assert form[f"{option}[fixed_amount][amount]"] == "650"
+    assert form[f"{option}[fixed_amount][currency]"] == "usd"
+    assert form[f"{option}[display_name]"] == "Shipping"
+    # The address is the order's already: Checkout does not ask for it again.
+    assert not any(key.startswith("shipping_address_collection") for key in form)
     assert order.total_amount == 1800 + 650
 
 
-def test_the_order_forms_address_reaches_stripe_as_the_shipping_line(
+def test_an_order_without_an_address_has_checkout_collect_it(
     customer, garment, fake_stripe, settings
 ):
-    # Our form collects and checks the address (decision 0060); Checkout gets the Shipping line.
+    # The reference API's request (no `shipping`, no `delivery`): Stripe's page asks for the
+    # address, in the countries shipped to; its shipping is what the order was priced with.
+    settings.SHIPPING_COUNTRIES = ["US", "CA", "GB"]
+    settings.SHIPPING_RATE = 900
+    order = create_draft_order(
+        owner=customer,
+        garment_gid=garment.shopify_gid,
+        design_url="https://cdn.example.com/d.png",
+        sizes=[SizeQuantity("M", 1)],
+    )
+    start_checkout(order=order, request=None)
+
+    form = fake_stripe.requests[0]["form"]
+    countries = [form[f"shipping_address_collection[allowed_countries][{i}]"] for i in range(3)]
+    assert countries == ["US", "CA", "GB"]
+    assert form["shipping_options[0][shipping_rate_data][fixed_amount][amount]"] == "0"
+    assert order.total_amount == 1800
+
+
+def test_an_order_for_pickup_has_no_shipping_at_checkout(customer, garment, fake_stripe, settings):
+    settings.PICKUP_ADDRESS = "12 Mill Lane"
+    order = create_draft_order(
+        owner=customer,
+        garment_gid=garment.shopify_gid,
+        design_url="https://cdn.example.com/d.png",
+        sizes=[SizeQuantity("M", 1)],
+        delivery="pickup",
+    )
+    start_checkout(order=order, request=None)
+
+    form = fake_stripe.requests[0]["form"]
+    assert not any(key.startswith("shipping_") for key in form)
+
+
+def test_the_order_forms_address_reaches_stripe_as_the_shipping_option(
+    customer, garment, fake_stripe, settings
+):
+    # Our form collects and checks the address (decision 0060); Checkout gets its shipping cost.
     settings.SHIPPING_RATES = {"US": 650}
     client = Client()
     client.force_login(customer)
@@ -282,6 +327,6 @@ def test_the_order_forms_address_reaches_stripe_as_the_shipping_line(
 
     assert response.status_code == 302
     form = fake_stripe.requests[0]["form"]
-    assert form["line_items[1][price_data][product_data][name]"] == "Shipping"
-    assert form["line_items[1][price_data][unit_amount]"] == "650"
+    assert form["shipping_options[0][shipping_rate_data][fixed_amount][amount]"] == "650"
+    assert "shipping_address_collection[allowed_countries][0]" not in form
     assert ProductionOrder.objects.get().total_amount == 1800 + 650

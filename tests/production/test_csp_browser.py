@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser_support import browser_type_launch_args  # noqa: F401
+from tests.browser_support import browser_type_launch_args, fill_ship_to  # noqa: F401
 from tests.realtime_support import prepare_database, run_json, server_env, serving
 
 pytestmark = pytest.mark.browser
@@ -80,6 +80,7 @@ def test_every_page_works_under_the_content_security_policy(browser, debug_serve
     customer.locator('input[name="garment"]').first.check()
     customer.locator('input[name^="qty_"]').first.fill("2")
     customer.fill("#id_design_url", "https://cdn.example.com/design.png")
+    fill_ship_to(customer)
     customer.get_by_role("button", name="Continue to payment").click()
     customer.wait_for_url("**/payments/checkout/**")
     problems.extend(customer.evaluate("window.__csp"))

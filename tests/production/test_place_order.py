@@ -9,6 +9,7 @@ from production.lifecycle import OrderState
 from production.models import ProductionOrder
 from production.pricing import SizeQuantity
 from production.services.orders import place_order
+from tests.factories import ORDER_FORM_ADDRESS
 
 pytestmark = pytest.mark.django_db
 
@@ -68,6 +69,7 @@ def test_the_api_and_the_form_both_place_orders_through_it(
             "priority": "standard",
             "qty_m": "2",
             "form_token": "f" * 32,
+            **ORDER_FORM_ADDRESS,
         },
     )
     assert page.status_code == 302, page.content.decode()[:2000]

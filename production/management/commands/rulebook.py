@@ -201,13 +201,35 @@ def _other_rules() -> str:
             _distinct(rules.ship_refusal(f, actor=a) for f in positions for a in Actor),
         ),
         (
+            "Handing a parcel to a carrier",
+            rules.parcel_refusal,
+            _distinct(
+                rules.parcel_refusal(f, actor=a, delivery=d, has_address=h)
+                for f in positions
+                for a in Actor
+                for d in rules.Delivery
+                for h in (False, True)
+            ),
+        ),
+        (
+            "Recording that the customer collected the order",
+            rules.pickup_refusal,
+            _distinct(
+                rules.pickup_refusal(f, actor=a, delivery=d)
+                for f in positions
+                for a in Actor
+                for d in rules.Delivery
+            ),
+        ),
+        (
             "Telling the customer their order waits for pickup",
             rules.pickup_notice_refusal,
             _distinct(
-                rules.pickup_notice_refusal(f, actor=a, told_at=t)
+                rules.pickup_notice_refusal(f, actor=a, told_at=t, delivery=d)
                 for f in positions
                 for a in Actor
                 for t in (None, told_at)
+                for d in rules.Delivery
             ),
         ),
         (
