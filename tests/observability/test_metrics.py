@@ -106,10 +106,10 @@ def test_a_paid_order_moves_the_figures(
         if name == latency and dict(labels).get("method") == "PATCH"
     )
     assert "order" in patch_view
-    assert total(after, "printshop_http_request_db_queries_sum", view=patch_view) > total(
-        before, "printshop_http_request_db_queries_sum", view=patch_view
+    assert total(after, "printshop_http_request_db_queries_total", view=patch_view) > total(
+        before, "printshop_http_request_db_queries_total", view=patch_view
     )
-    assert total(after, "printshop_http_request_db_seconds_sum", view=patch_view) > 0
+    assert total(after, "printshop_http_request_db_seconds_total", view=patch_view) > 0
     assert moved("printshop_cache_reads_total", result="hit") >= 1
     assert moved("printshop_cache_reads_total", result="miss") >= 1
 
@@ -259,3 +259,17 @@ async def test_sockets_open_and_frames_sent_are_counted(client):
         value(sent, frames, type="order.updated") - value(before, frames, type="order.updated") >= 1
     )
     await database_sync_to_async(connections.close_all)()
+
+
+def test_a_made_up_method_cannot_grow_the_metrics(client):
+    before = scrape(client)
+    for method in ("BREW", "WHEN", "PROPFIND"):
+        client.generic(method, "/healthz")
+    after = scrape(client)
+    count = "printshop_http_request_duration_seconds_count"
+    assert (
+        value(after, count, view="healthz", method="other", status="405")
+        - value(before, count, view="healthz", method="other", status="405")
+        == 3
+    )
+    assert not any(dict(labels).get("method") == "BREW" for _, labels in after)

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import re
 import uuid
 
 import pytest
@@ -44,6 +45,24 @@ def test_every_response_carries_a_request_id_and_a_clients_own_is_not_trusted(cl
     for bad in ("a\nFAKE LOG LINE", "x" * 1000, ""):
         answered = client.get("/healthz", headers={"X-Request-ID": bad})["X-Request-ID"]
         assert answered != bad and len(answered) == 32
+
+    # Made here: 32 hex digits, none twice.
+    settings.REQUEST_ID_FROM_PROXY = False
+    made = [client.get("/healthz")["X-Request-ID"] for _ in range(50)]
+    assert len(set(made)) == 50 and all(re.fullmatch("[0-9a-f]{32}", i) for i in made)
+
+
+def test_a_made_request_id_differs_in_a_forked_process():
+    import os
+
+    first = request_context.new_id()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child, as a gunicorn worker forked from its master
+        os.write(write, request_context.new_id()[:20].encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 20).decode() != first[:20]  # its own random prefix
 
 
 def test_a_patch_s_request_id_reaches_its_log_line_event_task_worker_and_frame(
