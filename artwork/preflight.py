@@ -14,8 +14,8 @@ fail with a sentence for people (the customer first, the operator too):
   running off some edges of the file (cut when exported).
 
 The image is decoded once (the floor of the cost: bench/preflight.py); every measure after that
-works on the alpha band (histogram, getbbox) or on a nearest-neighbour copy of about
-ANALYSIS_PIXELS on its longer side, where exact counts do not matter. The same copy is what the
+works on a nearest-neighbour copy of about ANALYSIS_PIXELS on its longer side (its alpha band's
+histogram and bounding box, its border), where exact counts do not matter. The same copy is what the
 mockup draws (`artwork.mockups`), so a check and its mockups decode the file once.
 """
 
@@ -355,14 +355,16 @@ def _measure(
     has_alpha: bool,
 ) -> Result:
     width, height = rgba.size
-    alpha = rgba.getchannel("A")
-    histogram = alpha.histogram()
+    # Every measure works on the sampled copy (every n-th pixel): shares and edges do not need
+    # exact counts, and the full-size image is not copied again (its alpha band alone is 24 MB
+    # and 50 ms for a 4,500 × 5,400 file).
     small = _small_copy(rgba)
     small_alpha = small.getchannel("A")
+    histogram = small_alpha.histogram()
     budget.check()
     result = Result(checks=checks, preview=small)
     result.facts = {"format": format_name, "width": width, "height": height}
-    opaque = histogram[255] == width * height
+    opaque = histogram[255] == small.width * small.height
     background = _border(small)
     if format_name != "SVG":
         result.facts["dpi"] = round(dpi_of(width, height, area))
