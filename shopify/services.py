@@ -27,6 +27,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from artwork.tasks import request_preflight
 from production.lifecycle import OrderState
 from production.models import OrderNote, Placement, ProductionOrder, Shipment, Variant
 from production.services.store_orders import (
@@ -365,6 +366,9 @@ def import_store_order(store: StoreOrder) -> tuple[str, str]:
             )
         )
         store.orders.add(order)
+        # Its designs are checked like any paid order's (the artwork check, on the task queue):
+        # the verdict shows on its pages; a store order is paid already, so nothing waits for it.
+        request_preflight(order)
         StoreLine.objects.bulk_create(
             StoreLine(
                 store_order=store,

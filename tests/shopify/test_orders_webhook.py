@@ -213,3 +213,17 @@ def test_the_ops_list_shows_and_finds_the_store_reference(client, store, task_wo
     found = client.get("/ops/orders", {"q": order.external_reference}).content.decode()
     assert order.reference in found
     assert here.reference in page and here.reference not in found
+
+
+def test_a_store_orders_designs_get_the_artwork_check(client, store, task_worker):
+    from artwork.models import PreflightReport
+
+    deliver(
+        client,
+        "orders/paid",
+        store.paid_order([(variant(store), 1, {"Design": FRONT, "Back design": BACK})]),
+    )
+    task_worker()
+    order = ProductionOrder.objects.get()
+    checked = set(PreflightReport.objects.filter(order=order).values_list("url", flat=True))
+    assert checked == {FRONT, BACK}
