@@ -33,6 +33,7 @@ from PIL import Image, ImageChops, ImageCms
 from artwork.fetch import Limits, Refused, read_design
 from artwork.images import looks_like_svg
 from artwork.svg import draw_svg
+from production.plumbing import metrics
 
 PASS, WARNING, FAIL = "pass", "warning", "fail"
 _RANK = {PASS: 0, WARNING: 1, FAIL: 2}
@@ -106,6 +107,7 @@ def fetch_limits() -> Limits:
     return Limits(settings.PREFLIGHT_FETCH_TIMEOUT, settings.PREFLIGHT_MAX_BYTES)
 
 
+@metrics.timed("preflight")  # printshop_work_duration_seconds
 def check_url(url: str, area: PrintArea) -> Result:
     """Fetch the design (the shared SSRF-safe fetch) and check it; never raises for a bad one."""
     started = time.monotonic()

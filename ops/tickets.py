@@ -53,6 +53,7 @@ from ops.models import TicketBatch
 from ops.selectors import placement_designs, ticket_order_ids, ticket_orders
 from production.lifecycle import Delivery, Priority
 from production.models import PlacementCode, ProductionOrder
+from production.plumbing import metrics
 from production.services.orders import order_address, record_job_tickets_printed
 
 if TYPE_CHECKING:
@@ -309,6 +310,7 @@ def _table_style(fonts: Fonts) -> TableStyle:
     )
 
 
+@metrics.timed("job_tickets")  # printshop_work_duration_seconds
 def render_tickets(
     orders: Iterable[ProductionOrder],
     *,

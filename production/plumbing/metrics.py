@@ -14,9 +14,10 @@ off nothing is counted (the request middleware skips its measuring entirely).
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import transaction
@@ -74,6 +75,12 @@ SOCKETS_REFUSED = Counter(
     "printshop_sockets_refused_total",
     "Live WebSockets refused or closed by the server, by close code (4429: a user's cap).",
     ["code"],
+)
+WORK_SECONDS = Histogram(
+    "printshop_work_duration_seconds",
+    "Time of the slow work done in a request or a task: job-ticket PDFs, the artwork check.",
+    ["work"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0),
 )
 FRAMES_SENT = Counter(
     "printshop_socket_frames_sent_total",
@@ -179,3 +186,28 @@ def socket_refused(code: int) -> None:
 def frames_sent(frame_type: str, count: int) -> None:
     if settings.METRICS_ENABLED and count:
         FRAMES_SENT.labels(frame_type).inc(count)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def timed(work: str) -> Callable[[F], F]:
+    """Decorate a slow function: its duration goes to `printshop_work_duration_seconds{work}`
+    (finished or raised alike)."""
+
+    def decorate(function: F) -> F:
+        series = WORK_SECONDS.labels(work)
+
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not settings.METRICS_ENABLED:
+                return function(*args, **kwargs)
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                series.observe(time.perf_counter() - started)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate

@@ -273,3 +273,26 @@ def test_a_made_up_method_cannot_grow_the_metrics(client):
         == 3
     )
     assert not any(dict(labels).get("method") == "BREW" for _, labels in after)
+
+
+def test_job_tickets_and_the_artwork_check_are_timed(client, operator):
+    from django.urls import reverse
+
+    from artwork.preflight import PrintArea, check_url
+
+    operator_client = APIClient()
+    operator_client.force_login(operator)
+    order = make_order(state=OrderState.APPROVED, operator=operator)
+    before = scrape(client)
+    pdf = operator_client.post(reverse("ops:order-ticket", args=[order.pk]))
+    assert pdf["Content-Type"] == "application/pdf"
+    # A design on a loopback address is refused by the safe fetch: checked all the same.
+    result = check_url("http://127.0.0.1:9/design.png", PrintArea("Front", 12, 16))
+    assert result.verdict == "fail"
+    after = scrape(client)
+    count = "printshop_work_duration_seconds_count"
+    for work in ("job_tickets", "preflight"):
+        assert value(after, count, work=work) - value(before, count, work=work) == 1
+    assert value(after, "printshop_work_duration_seconds_sum", work="job_tickets") > value(
+        before, "printshop_work_duration_seconds_sum", work="job_tickets"
+    )
