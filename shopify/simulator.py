@@ -15,6 +15,7 @@ import hmac
 import itertools
 import json
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -63,7 +64,9 @@ class FakeStore:
     MAXIMUM = 2000.0
     RESTORE = 100.0
 
-    def __init__(self, domain: str = "demo-store.myshopify.com") -> None:
+    def __init__(
+        self, domain: str = "demo-store.myshopify.com", *, unique_orders: bool = False
+    ) -> None:
         self.domain = domain
         self.products: dict[int, FakeProduct] = {}
         self.orders: dict[str, dict[str, Any]] = {}  # order gid -> {"fulfillment_orders": [...]}
@@ -74,7 +77,15 @@ class FakeStore:
         self.user_errors_next: list[str] = []
         self.available = self.MAXIMUM
         self.order_from_records: Callable[[str], dict[str, Any] | None] | None = None
-        self._ids = itertools.count(5000)
+        self.fulfillment_from_records: Callable[[str], dict[str, Any] | None] | None = None
+        self._ids = itertools.count(5000)  # products and variants: the same in every process
+        # Orders and their lines: `unique_orders` (the demo's store, whose orders are taken by
+        # several processes) numbers them from the clock, so no two processes make one twice.
+        start = int(time.time() * 1000) if unique_orders else 900_000
+        self._order_ids = itertools.count(start)
+        self._order_names = itertools.count(
+            1001 + (start // 1000) % 8000 if unique_orders else 1001
+        )
         self._lock = threading.Lock()
 
     # --- the store's data ------------------------------------------------------------------------
@@ -123,11 +134,11 @@ class FakeStore:
         quantity, line-item properties), as Shopify's orders/paid webhook carries it; its
         fulfillment orders are kept for the Admin API."""
         with self._lock:
-            order_id = next(self._ids)
-            name = name or f"#{1000 + len(self.orders) + 1}"
+            order_id = next(self._order_ids)
+            name = name or f"#{next(self._order_names)}"
             items = []
             for variant, quantity, properties in lines:
-                line_id = next(self._ids)
+                line_id = next(self._order_ids)
                 product = next((p for p in self.products.values() if variant in p.variants), None)
                 items.append(
                     {
@@ -313,6 +324,10 @@ class FakeStore:
         fulfillment = next(
             (f for f in self.fulfillments if f["id"] == variables.get("fulfillmentId")), None
         )
+        if fulfillment is None and self.fulfillment_from_records is not None:
+            fulfillment = self.fulfillment_from_records(str(variables.get("fulfillmentId")))
+            if fulfillment is not None:
+                self.fulfillments.append(fulfillment)
         if fulfillment is None:
             return {
                 "fulfillmentTrackingInfoUpdate": {
@@ -373,7 +388,7 @@ class FakeStore:
                 fo["status"] = "IN_PROGRESS"
         tracking = fulfillment.get("trackingInfo") or {}
         created = {
-            "id": f"gid://shopify/Fulfillment/{next(self._ids)}",
+            "id": f"gid://shopify/Fulfillment/{next(self._order_ids)}",
             "status": "SUCCESS",
             "trackingInfo": [
                 {
@@ -447,9 +462,20 @@ def _order_from_database(gid: str) -> dict[str, Any] | None:
     }
 
 
+def _fulfillment_from_database(gid: str) -> dict[str, Any] | None:
+    """A fulfilment another process created, as its record says."""
+    from shopify.models import FulfilmentPush
+
+    push = FulfilmentPush.objects.filter(fulfillment_gid=gid).select_related("store_order").first()
+    if push is None:
+        return None
+    return {"id": gid, "order": push.store_order.order_gid, "trackingInfo": []}
+
+
 # The store `make run` talks to (in-process, DEBUG only), with a demo product.
-store = FakeStore()
+store = FakeStore(unique_orders=True)
 store.order_from_records = _order_from_database
+store.fulfillment_from_records = _fulfillment_from_database
 DEMO_PRODUCT = store.add_product(
     "Store Classic Tee",
     colors=("Black", "White"),
