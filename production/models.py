@@ -630,6 +630,8 @@ class OutgoingEmail(models.Model):
         REFUND_SUCCEEDED = "refund_succeeded", "Refund sent (to the customer)"
         REFUND_FAILED = "refund_failed", "Refund failed (to the shop's staff)"
         ADDRESS_CORRECTED = "address_corrected", "Delivery address corrected"
+        ORDER_RECEIPT = "order_receipt", "Receipt (payment confirmed)"
+        ORDER_CANCELED = "order_canceled", "Order canceled (why, and the refund)"
 
     order = models.ForeignKey(ProductionOrder, on_delete=models.CASCADE, related_name="emails")
     kind = models.CharField(max_length=20, choices=Kind)

@@ -1,5 +1,6 @@
-"""E-mail to customers: their order is fulfilled, a proof waits for their answer, an operator
-wrote to them, or a refund is on its way; and to the shop's staff when a refund failed.
+"""E-mail to customers: a receipt once they paid, their order is canceled (why, and the refund),
+fulfilled, a proof waits for their answer, an operator wrote to them, or a refund is on its way;
+and to the shop's staff when a refund failed. Every link is absolute on SITE_URL.
 
 A transactional outbox delivered by the task queue. Services call `order_fulfilled` /
 `customer_message` inside their transaction; that writes the finished mail as an `OutgoingEmail`
@@ -52,8 +53,10 @@ from production.models import (
     ArtworkProof,
     FulfillmentEvent,
     OutgoingEmail,
+    PlacementCode,
     ProductionOrder,
     Shipment,
+    ShippingAddress,
 )
 
 logger = logging.getLogger(__name__)
@@ -76,6 +79,45 @@ def order_fulfilled(*, order: ProductionOrder) -> None:
         order,
         OutgoingEmail.Kind.ORDER_FULFILLED,
         subject=f"Your order {order.reference} is ready",
+    )
+
+
+def order_receipt(*, order: ProductionOrder) -> None:
+    """Mail the owner a receipt once their payment is confirmed: what was ordered (each line's
+    colour, size and quantity, the placements printed), the total, where it goes (the address,
+    or pickup at the shop) and a link to the order page. Queued with the payment."""
+    lines = list(order.line_items.select_related("color").order_by("id"))
+    designs = list(order.designs.select_related("placement"))
+    placements = ["Front"] + [
+        d.placement.name for d in designs if d.placement.code != PlacementCode.FRONT
+    ]
+    try:
+        address = ShippingAddressData.of(order.shipping_address)
+    except ShippingAddress.DoesNotExist:
+        address = None
+    _record(
+        order,
+        OutgoingEmail.Kind.ORDER_RECEIPT,
+        subject=f"Receipt for your order {order.reference}",
+        lines=lines,
+        placements=placements,
+        address=address,
+        pickup_address=settings.PICKUP_ADDRESS,
+        pickup_hours=settings.PICKUP_HOURS,
+    )
+
+
+def order_canceled(*, order: ProductionOrder, reason: str, refunded: int) -> None:
+    """Mail the owner that the shop canceled their order: why, in the words the operator wrote
+    for them, and what goes back (`refunded`, minor units of the order's currency, on its way
+    to their card; 0: nothing was charged or nothing is left). Queued with the cancel."""
+    _record(
+        order,
+        OutgoingEmail.Kind.ORDER_CANCELED,
+        subject=f"Your order {order.reference} is canceled",
+        reason=reason.strip(),
+        refunded=refunded,
+        was_paid=order.submitted_at is not None,
     )
 
 

@@ -430,7 +430,14 @@ def update_order_reporting(
         if any(c.field == "status" and c.after == OrderState.CANCELED for c in changes):
             # Whatever was paid goes back: the payments app records the refund in this
             # transaction (and asks Stripe after commit). The domain does not import it.
-            import_string(settings.ORDER_REFUND)(order=locked, actor=actor, source=source)
+            refunds = import_string(settings.ORDER_REFUND)(order=locked, actor=actor, source=source)
+            # The customer hears why (the operator's reason, which the form says they read) and
+            # what goes back, in the same transaction.
+            notifications.order_canceled(
+                order=locked,
+                reason=note,
+                refunded=sum(getattr(refund, "amount", 0) for refund in refunds or ()),
+            )
     return locked, True
 
 
@@ -504,6 +511,7 @@ def submit_paid_order_in_transaction(
         locked.stripe_checkout_session_id = checkout_session_id
         fields.append("stripe_checkout_session_id")
     save_changes(locked, [change], actor=None, source=EventSource.STRIPE, extra_fields=fields)
+    notifications.order_receipt(order=locked)  # the receipt, queued with the payment
     return locked, True
 
 

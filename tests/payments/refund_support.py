@@ -10,7 +10,7 @@ from payments.services import receive_webhook, start_checkout
 from production.lifecycle import EventSource, OrderState, walk_from_payment
 from production.models import ProductionOrder
 from production.services.orders import update_order
-from tests.factories import make_order, operator_user
+from tests.factories import make_order, operator_user, receipt_already_sent
 from tests.payments.stripe_events import checkout_session, sign, stripe_event
 
 
@@ -26,6 +26,7 @@ def paid_order(*, state: OrderState = OrderState.SUBMITTED, **kwargs: object) ->
     payload = json.dumps(event)
     result = receive_webhook(payload=payload.encode(), signature=sign(payload))
     assert result.outcome == "submitted", result
+    receipt_already_sent(draft)
     actor = operator_user()
     for change in walk_from_payment(state):
         update_order(order=draft, actor=actor, source=EventSource.OPERATOR, **change)

@@ -123,7 +123,8 @@ def test_operator_cancel_asks_stripe_once_for_the_full_amount_with_the_refunds_k
     assert (refund.amount, refund.state, refund.reason) == (9000, "pending", "order_canceled")
     assert fake_stripe.refund_requests() == []  # never inside the request's transaction
 
-    assert task_worker() == ["succeeded", "sent"]
+    # The refund, then the cancellation mail and the refund mail.
+    assert sorted(task_worker()) == ["sent", "sent", "succeeded"]
 
     [request] = fake_stripe.refund_requests()
     assert request["headers"]["Idempotency-Key"] == refund.idempotency_key == f"refund-{refund.pk}"
@@ -202,7 +203,7 @@ def test_a_task_run_twice_asks_stripe_once(order, operator, fake_stripe, task_wo
     [refund] = Refund.objects.all()
     submit_refund.enqueue(str(refund.pk))  # e.g. reconcile_payments queued it again
 
-    assert sorted(task_worker()) == ["sent", "skipped", "succeeded"]
+    assert sorted(task_worker()) == ["sent", "sent", "skipped", "succeeded"]  # + cancel mail
     assert len(fake_stripe.refund_requests()) == 1
 
 
@@ -232,7 +233,7 @@ def test_stripe_unreachable_is_retried_with_backoff_then_marked_failed(
     fake_stripe.fail_with = (503, {"error": {"type": "api_error", "message": "Try later"}})
     cancel(order, operator)
 
-    assert task_worker() == ["retrying"]
+    assert task_worker() == ["retrying", "sent"]  # the cancellation mail goes out meanwhile
     [refund] = Refund.objects.all()
     assert refund.state == "pending"
     assert "trying again" in refund.failure_reason
@@ -273,7 +274,7 @@ def test_a_refund_stripe_refuses_is_failed_with_stripes_reason_and_mailed_once(
         refund.failure_reason == "Stripe refused the refund: Charge ch_1 has already been refunded."
     )
     assert "ORD-" in caplog.text and "failed" in caplog.text
-    [staff_mail] = mail.outbox
+    [staff_mail] = [m for m in mail.outbox if m.to == [STAFF]]
     assert staff_mail.to == [STAFF]
     assert "Charge ch_1 has already been refunded." in staff_mail.body
     assert f"https://shop.example.com/ops/orders/{order.pk}/" in staff_mail.body
@@ -281,7 +282,7 @@ def test_a_refund_stripe_refuses_is_failed_with_stripes_reason_and_mailed_once(
     assert not refund_workflows.settle_refund(
         refund_id=refund.pk, stripe_refund={"status": "succeeded"}
     )
-    assert OutgoingEmail.objects.filter(order=order).count() == 1
+    assert OutgoingEmail.objects.filter(order=order, kind="refund_failed").count() == 1
 
 
 # --- refund events -------------------------------------------------------------------------------
