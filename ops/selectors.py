@@ -20,6 +20,7 @@ from production.filters import OrderFilter, order_by_sort
 from production.lifecycle import OrderState, eta_days
 from production.models import (
     FulfillmentEvent,
+    GarmentColor,
     LineItem,
     OrderDesign,
     OrderNote,
@@ -51,6 +52,19 @@ def color_exists(value: str) -> Exists:
         order_id=OuterRef("pk"), color_name=value.strip().lower()
     )
     return Exists(lines)
+
+
+def color_choices(current: str = "") -> list[str]:
+    """The garment colours that exist, one per name (any case), for the list's colour filter
+    (one query). A colour the query string names that no garment has (an old link) is kept, so
+    the filter still shows what it filters by."""
+    names: dict[str, str] = {}
+    for name in GarmentColor.objects.order_by("name").values_list("name", flat=True).distinct():
+        names.setdefault(name.lower(), name)
+    current = current.strip()[:50]
+    if current and current.lower() not in names:
+        names[current.lower()] = current
+    return sorted(names.values(), key=str.lower)
 
 
 # Only what a list row shows: 100k-order tables make row width matter.

@@ -34,6 +34,7 @@ from ops.forms import (
     filter_params,
 )
 from ops.selectors import (
+    color_choices,
     export_orders,
     get_ops_order,
     list_url,
@@ -104,7 +105,10 @@ class OrderListView(OperatorRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs: object) -> dict:
         listing = order_list_page(self.request.GET)
         return super().get_context_data(
-            **kwargs, **vars(listing), ticket_limit=settings.TICKET_BATCH_LIMIT
+            **kwargs,
+            **vars(listing),
+            ticket_limit=settings.TICKET_BATCH_LIMIT,
+            color_choices=color_choices(self.request.GET.get("color", "")),
         )
 
 
