@@ -45,6 +45,9 @@ query Product($id: ID!, $ns: String!, $key: String!) {{
   product(id: $id) {{ {PRODUCT_FIELDS} }}
 }}
 """
+SHOP = """
+query Shop { shop { currencyCode } }
+"""
 PAGE_SIZE = 50
 COLOR_OPTIONS = ("color", "colour")
 SIZE_OPTIONS = ("size",)
@@ -80,9 +83,23 @@ def _metafield_names() -> tuple[str, str]:
 
 
 def fetch_product(client: AdminClient, gid: str) -> dict[str, Any] | None:
+    """The product as the Admin API has it, with the store's currency (None: no such product)."""
     ns, key = _metafield_names()
     data = client.execute(PRODUCT, {"id": gid, "ns": ns, "key": key}, operation="Product")
-    return data.get("product")
+    product = data.get("product")
+    if product is not None:
+        product = {**product, "currency": shop_currency(client)}
+    return product
+
+
+def shop_currency(client: AdminClient) -> str:
+    """The store's currency, as this shop's prices are kept ("usd")."""
+    code = str(
+        ((client.execute(SHOP, operation="Shop").get("shop") or {}).get("currencyCode")) or ""
+    )
+    if len(code) != 3 or not code.isalpha():
+        raise ShopifyError(f"The store's currency is not one: {code!r}")
+    return code.lower()
 
 
 def sync_catalogue(client: AdminClient) -> Report:
@@ -90,11 +107,12 @@ def sync_catalogue(client: AdminClient) -> Report:
     ns, key = _metafield_names()
     report = Report()
     seen = set()
+    currency = shop_currency(client)
     for node in client.pages(
         PRODUCTS, {"first": PAGE_SIZE, "ns": ns, "key": key}, ("products",), operation="Products"
     ):
         seen.add(node.get("id"))
-        outcome, name = apply_product(node)
+        outcome, name = apply_product({**node, "currency": currency})
         _count(report, outcome, name)
     for sync in ProductSync.objects.select_related("garment").exclude(product_gid__in=seen):
         if retire(sync.product_gid):
@@ -202,6 +220,7 @@ def _option(variant: Mapping[str, Any], names: Iterable[str]) -> str | None:
 def _snapshot(garment: Garment) -> tuple:
     garment.refresh_from_db()
     return (
+        garment.currency,
         garment.name,
         tuple(garment.sizes),
         garment.base_price,
@@ -248,6 +267,7 @@ def apply_product(node: Mapping[str, Any]) -> tuple[str, str]:
         garment = sync.garment if sync else Garment.objects.filter(shopify_gid=gid).first()
         before = _snapshot(garment) if garment else None
         fields = {
+            "currency": str(node.get("currency") or "usd"),
             "name": title,
             "sizes": sizes,
             "base_price": base,
@@ -255,7 +275,7 @@ def apply_product(node: Mapping[str, Any]) -> tuple[str, str]:
             "is_active": active,
         }
         if garment is None:
-            garment = Garment.objects.create(shopify_gid=gid, currency="usd", **fields)
+            garment = Garment.objects.create(shopify_gid=gid, **fields)
         elif any(getattr(garment, k) != v for k, v in fields.items()):
             for k, v in fields.items():
                 setattr(garment, k, v)
@@ -301,7 +321,7 @@ def apply_product(node: Mapping[str, Any]) -> tuple[str, str]:
         return "added", title
     if after == before:
         return "unchanged", title
-    if before[4] and not after[4]:
+    if before[5] and not after[5]:
         return "retired", title
     return "changed", title
 

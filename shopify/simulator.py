@@ -75,6 +75,7 @@ class FakeStore:
         self.fail_next: list[int] = []
         self.throttle_next = 0
         self.user_errors_next: list[str] = []
+        self.currency = "USD"
         self.available = self.MAXIMUM
         self.order_from_records: Callable[[str], dict[str, Any] | None] | None = None
         self.fulfillment_from_records: Callable[[str], dict[str, Any] | None] | None = None
@@ -178,7 +179,7 @@ class FakeStore:
                 "cancelled_at": None,
                 "cancel_reason": None,
                 "financial_status": "paid",
-                "currency": "USD",
+                "currency": self.currency,
                 "total_price": "0.00",
                 "line_items": items,
                 "shipping_address": address,
@@ -207,6 +208,7 @@ class FakeStore:
             operation = body.get("operationName") or ""
             variables = body.get("variables") or {}
             handler = {
+                "Shop": lambda variables: {"shop": {"currencyCode": self.currency}},
                 "Products": self._products,
                 "Product": self._product,
                 "FulfillmentOrders": self._fulfillment_orders,

@@ -30,7 +30,9 @@ def test_sync_brings_products_in_and_a_second_run_changes_nothing(fake_shopify, 
     )
     assert tee.placements.get(code="back").unit_amount == 500  # the settings' mapping
     operations = [r["body"]["operationName"] for r in fake_shopify.store.requests]
-    assert operations == ["Products", "Products", "Products"]  # throttled, page 1, page 2
+    # the store's currency (throttled, asked again), then the products: page 1, page 2
+    assert operations == ["Shop", "Shop", "Products", "Products"]
+    assert tee.currency == "usd"
 
     call_command("sync_shopify")
     assert "0 added, 0 changed, 0 retired, 55 unchanged" in capsys.readouterr().out
@@ -93,3 +95,11 @@ def test_a_product_webhook_waits_out_a_store_outage(client, store, task_worker, 
     delivery.refresh_from_db()
     assert delivery.outcome == "product_synced"
     assert Garment.objects.get(shopify_gid=product.gid).name == "Store Tee, heavier"
+
+
+def test_a_store_in_euros_prices_its_garments_in_euros(fake_shopify):
+    fake_shopify.store.currency = "EUR"
+    fake_shopify.store.add_product("Euro Tee", price="25.00")
+    call_command("sync_shopify")
+    garment = Garment.objects.get(name="Euro Tee")
+    assert (garment.currency, garment.base_price) == ("eur", 2500)
