@@ -214,7 +214,7 @@ class TestCustomerWords:
         response = client.post(url, {"decision": "approve"}, follow=True)
         page = text(response)
         assert re.search(
-            r'<li class="success" role="status"><span class="message-text">Thank you', page
+            r'<li class="success"><span class="message-text" role="status">Thank you', page
         )
         assert 'class="message-dismiss"' in page and "css/customer.css" in page
         # Shown once: the next page does not repeat it.
