@@ -44,6 +44,7 @@ run: export SITE_URL ?= http://$(HOST):$(PORT)
 # debug pages.
 run: export DEBUG ?= false
 run: export CHECKOUT_SIMULATOR ?= true
+run: export SHOPIFY_SIMULATOR ?= true
 run: export SECURE_SSL_REDIRECT ?= false
 run: export SESSION_COOKIE_SECURE ?= false
 run: export CSRF_COOKIE_SECURE ?= false
