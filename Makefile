@@ -60,7 +60,7 @@ run: $(STAMP) .env
 	@# The task worker (customer e-mail, password resets) runs beside daphne. Ctrl-C reaches both
 	@# (one process group) and the worker finishes its task; the trap gives it a second, then
 	@# stops it (also when daphne exits on its own).
-	$(BIN)/python manage.py task_worker --no-reload & worker=$$!; \
+	$(BIN)/python manage.py task_worker --no-reload --queue-name default,artwork & worker=$$!; \
 	  trap 'kill -0 $$worker 2>/dev/null && sleep 1; kill $$worker 2>/dev/null; wait $$worker' \
 	    EXIT INT TERM; \
 	  $(BIN)/python -m production.plumbing.bounded_daphne -b $(HOST) -p $(PORT) config.asgi:application

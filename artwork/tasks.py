@@ -26,6 +26,9 @@ from production.models import OrderDesign, ProductionOrder
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.1
+# Checks decode customers' files: their own queue, so a burst of large designs never delays the
+# mail and refunds on the default one (`task_worker --queue-name artwork`; `make run` runs both).
+ARTWORK_QUEUE = "artwork"
 
 
 def request_preflight(order: ProductionOrder | UUID, *, designs: Iterable[OrderDesign] = ()) -> int:
@@ -73,7 +76,7 @@ def request_preflight(order: ProductionOrder | UUID, *, designs: Iterable[OrderD
     return len(queued)
 
 
-@task()
+@task(queue_name=ARTWORK_QUEUE)
 def run_preflight(report_id: int) -> str:
     """The queue's job: check one design and store the report (if the design is still the one
     asked about), then announce the order. Returns the verdict, or "skipped"."""

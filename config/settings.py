@@ -306,7 +306,13 @@ EMAIL_RETRY_DELAY = env.int("EMAIL_RETRY_DELAY", default=60)
 # written in the transaction that enqueues them; `manage.py db_worker` runs them (decisions/0041).
 # django_tasks_db's backend, each task keeping the request id of the request that enqueued it
 # (production.plumbing.tasks).
-TASKS = {"default": {"BACKEND": "production.plumbing.tasks.DatabaseBackend"}}
+TASKS = {
+    "default": {
+        "BACKEND": "production.plumbing.tasks.DatabaseBackend",
+        # artwork: the artwork checks (artwork/tasks.py), a queue of their own
+        "QUEUES": ["default", "artwork"],
+    }
+}
 # A task RUNNING this long under a worker not seen for as long lost its worker:
 # `requeue_stale_tasks` (cron, and `task_worker` at start) runs it again or fails it
 # (ops.task_recovery).
@@ -348,10 +354,8 @@ ORDER_SHIPPED = ["shopify.services.shipment_recorded"]
 SHOPIFY_STORE_DOMAIN = env.str("SHOPIFY_STORE_DOMAIN", default="")  # my-shop.myshopify.com
 SHOPIFY_ADMIN_TOKEN = env.str("SHOPIFY_ADMIN_TOKEN", default="")  # the app's Admin API token
 SHOPIFY_API_SECRET = env.str("SHOPIFY_API_SECRET", default="")  # signs the webhooks (HMAC)
-# The local store simulator without DEBUG (`make run`); never in production (shopify.E004).
-SHOPIFY_SIMULATOR = env.bool("SHOPIFY_SIMULATOR", default=False)
-if not SHOPIFY_API_SECRET and (DEBUG or SHOPIFY_SIMULATOR) and not SHOPIFY_STORE_DOMAIN:
-    SHOPIFY_API_SECRET = "shpss_local_store_simulator"  # the simulator's: anyone can read it
+if not SHOPIFY_API_SECRET and DEBUG and not SHOPIFY_STORE_DOMAIN:
+    SHOPIFY_API_SECRET = "shpss_local_store_simulator"  # the simulator's (DEBUG only)
 SHOPIFY_API_VERSION = env.str("SHOPIFY_API_VERSION", default="2025-07")
 SHOPIFY_API_BASE = env.str("SHOPIFY_API_BASE", default="")  # another Admin API address (tests)
 SHOPIFY_API_TIMEOUT = env.float("SHOPIFY_API_TIMEOUT", default=10.0)

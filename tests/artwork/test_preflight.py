@@ -301,3 +301,16 @@ def test_the_report_on_the_order_json_is_what_the_schema_documents(
     transparency = next(c for c in preflight["designs"][0]["checks"] if c["code"] == "transparency")
     assert transparency["status"] == "warning"
     assert "semi-transparent" in transparency["message"]
+
+
+@pytest.mark.usefixtures("_public_test_site")
+def test_checks_run_on_their_own_queue_not_the_mail_one(monkeypatch, customer):
+    from tests.task_queue import run_worker
+
+    with design_server(monkeypatch) as server:
+        order = order_with_design(monkeypatch, server, png(artwork()), customer)
+        request_preflight(order)
+
+        assert run_worker(monkeypatch) == []  # the default queue's worker leaves it
+
+    assert PreflightReport.objects.get(order=order).verdict == Verdict.PENDING
