@@ -28,8 +28,9 @@ from ops.floor import STAGES, Stage
 from ops.models import StationScan
 from ops.selectors import color_exists
 from production import order_reads
-from production.lifecycle import OPEN_STATES, Priority, ProductionStatus
+from production.lifecycle import OPEN_STATES, OrderState, Priority, ProductionStatus
 from production.models import (
+    ArtworkProof,
     Garment,
     LineItem,
     OrderDesign,
@@ -101,6 +102,7 @@ class Card:
     held: bool
     proof_waiting: bool
     colors: list[tuple[str, str, int]] = field(default_factory=list)  # name, hex, pieces
+    changes_requested: bool = False  # the customer asked for changes: the shop owes a proof
     placements: str = ""  # "Front · Back"
 
 
@@ -406,6 +408,15 @@ def _add_colors_and_placements(cards: list[Card]) -> None:
         placements.setdefault(order_id, []).append((code != PlacementCode.FRONT, position, name))
     for order_id, names in placements.items():
         by_id[order_id].placements = " · ".join(name for *_, name in sorted(names))
+    # The customer asked for changes to the last proof and no new one is out: one query.
+    asked = ArtworkProof.objects.filter(
+        order_id__in=list(by_id),
+        order__status=OrderState.SUBMITTED,
+        order__waiting_proof_revision__isnull=True,
+        state=ArtworkProof.State.CHANGES_REQUESTED,
+    ).values_list("order_id", flat=True)
+    for order_id in asked:
+        by_id[order_id].changes_requested = True
 
 
 def _render_cards(board: Board, *, move_url: str, query: str) -> None:
@@ -417,11 +428,13 @@ def _render_cards(board: Board, *, move_url: str, query: str) -> None:
         f'<input type="hidden" name="csrfmiddlewaretoken" value="{board.csrf_slot}">'
         f'<input type="hidden" name="filters" value="{escape(query)}">'
     )
+    # A menu of the other stages, one button each (no select and button on every card).
     options = {
         current.key: "".join(
-            f'<option value="{stage.key}"{" selected" if stage == current else ""}>'
-            f"{escape(stage.label)}</option>"
+            f'<button type="submit" name="stage" value="{stage.key}" class="menu-item">'
+            f"{escape(stage.label)}</button>"
             for stage in STAGES
+            if stage != current
         )
         for current in STAGES
     }
@@ -434,6 +447,7 @@ def _render_cards(board: Board, *, move_url: str, query: str) -> None:
             + ' <span class="badge late">Late</span>' * card.late
             + ' <span class="badge hold">On hold</span>' * card.held
             + ' <span class="badge proof">Awaiting proof</span>' * card.proof_waiting
+            + ' <span class="badge changes">Changes requested</span>' * card.changes_requested
         )
         what = f"{escape(card.garment)} · {card.quantity} pcs"
         if card.techniques:
@@ -457,11 +471,11 @@ def _render_cards(board: Board, *, move_url: str, query: str) -> None:
             + (f'<p class="card-colors">{colors}</p>' if colors else "")
             + (f'<p class="card-placements">{placements}</p>' if placements else "")
             + f'<p class="card-due">Due <time datetime="{card.due_iso}">{card.due}</time></p>'
+            f'<details class="card-menu"><summary id="menu-{card.id}">Move to…'
+            f'<span class="visually-hidden"> ({escape(card.reference)})</span></summary>'
             f'<form method="post" action="{move_url}" class="card-move">{hidden}'
             f'<input type="hidden" name="order" value="{card.id}">'
-            f'<label for="move-{card.id}">Move to</label> '
-            f'<select id="move-{card.id}" name="stage">{options[card.stage]}</select> '
-            '<button type="submit" class="secondary">Move</button></form>'
+            f"{options[card.stage]}</form></details>"
             '<p class="card-refusal" role="alert" hidden></p></li>'
         )
 

@@ -17,8 +17,9 @@ from django.utils import timezone
 from ops.forms import filter_params
 from ops.paging import KeysetPage, paginate
 from production.filters import OrderFilter, order_by_sort
-from production.lifecycle import OrderState, eta_days
+from production.lifecycle import OrderFacts, OrderState, eta_days, operator_words
 from production.models import (
+    ArtworkProof,
     FulfillmentEvent,
     GarmentColor,
     LineItem,
@@ -78,6 +79,10 @@ LIST_FIELDS = (
     "total_quantity",
     "created_at",
     "due_date",
+    "waiting_proof_revision",
+    "shipped_quantity",
+    "pickup_ready_at",
+    "delivery",
     "garment__name",
     "owner__email",
     "owner__first_name",
@@ -230,23 +235,47 @@ class Row:
     garment: str
     quantity: int
     status: str
-    status_label: str
+    status_label: str  # one status, as an operator says it ("Proof 1 out — waiting…")
     production_status: str
     priority: str
     created_iso: str
     created: str
     eta: str
     external_reference: str = ""  # the store's name for it ("#1001"), shown beside ours
+    changes_requested: bool = False  # the customer asked for changes: the shop owes a proof
+
+
+def changes_requested_ids(orders: list[ProductionOrder]) -> set[UUID]:
+    """Which of these orders wait for a new proof after the customer asked for changes (one
+    query for the whole page, whatever its orders)."""
+    if not orders:
+        return set()
+    return set(
+        ArtworkProof.objects.filter(
+            order_id__in=[o.pk for o in orders],
+            order__status=OrderState.SUBMITTED,
+            order__waiting_proof_revision__isnull=True,
+            state=ArtworkProof.State.CHANGES_REQUESTED,
+        ).values_list("order_id", flat=True)
+    )
 
 
 def list_rows(orders: list[ProductionOrder]) -> list[Row]:
     detail = reverse("ops:order-detail", args=[UUID(int=0)]).replace(str(UUID(int=0)), "{}")
     today = timezone.localdate()
+    asked = changes_requested_ids(orders)
     rows = []
     for order in orders:
         created = timezone.localtime(order.created_at)
         eta = eta_days(
             status=order.status, priority=order.priority, due_date=order.due_date, today=today
+        )
+        status_words, _ = operator_words(
+            OrderFacts.of(order),
+            delivery=order.delivery,
+            changes_requested=order.pk in asked,
+            pickup_told=order.pickup_ready_at is not None,
+            total_quantity=order.total_quantity,
         )
         rows.append(
             Row(
@@ -259,12 +288,14 @@ def list_rows(orders: list[ProductionOrder]) -> list[Row]:
                 garment=order.garment.name,
                 quantity=order.total_quantity,
                 status=order.status,
-                status_label=order.get_status_display(),
+                status_label=status_words,
                 production_status=order.production_status,
                 priority=order.priority,
                 created_iso=created.isoformat(),
                 created=created.strftime("%Y-%m-%d %H:%M"),
-                eta="—" if order.is_final else f"{eta} d",
+                # An unpaid draft has no due date yet.
+                eta="—" if order.is_final or order.status == OrderState.DRAFT else f"{eta} d",
+                changes_requested=order.pk in asked,
             )
         )
     return rows

@@ -900,6 +900,91 @@ def customer_canceled_text(order: object) -> str:
     return f"{CUSTOMER_WORDS['canceled_banner']} {money}"
 
 
+# --- what the operators read ---------------------------------------------------------------------
+#
+# One status per order as an operator says it (the ops list, the board's badges, the ops order
+# page's summary), and the next step the shop owes it, instead of the order state beside the
+# production status ("Fulfilled / Ready").
+
+OPERATOR_WORDS: dict[str, str] = {
+    OrderState.DRAFT: "Unpaid draft",
+    OrderState.SUBMITTED: "Paid — check the artwork",
+    OrderState.APPROVED: "Approved — to print",
+    OrderState.FULFILLED: "Shipped",
+    OrderState.CANCELED: "Canceled",
+    ProductionStatus.PRINTING: "Printing",
+    ProductionStatus.FINISHING: "Finishing",
+    ProductionStatus.READY: "Ready to ship",
+    "ready_pickup": "Ready for pickup",
+    "pickup_told": "Waiting for pickup",
+    "picked_up": "Picked up",
+    "partly_shipped": "Partly shipped ({shipped} of {total})",
+    "proof_waiting": "Proof {revision} out — waiting for the customer",
+    "changes_requested": "Changes requested — send a new proof",
+}
+
+OPERATOR_NEXT: dict[str, str] = {
+    OrderState.DRAFT: "Nothing yet: the customer has not paid.",
+    OrderState.SUBMITTED: "Check the artwork: approve it, or send a proof.",
+    OrderState.APPROVED: "Start production.",
+    OrderState.FULFILLED: "Nothing: every item has left the shop.",
+    OrderState.CANCELED: "Nothing: the order is canceled.",
+    ProductionStatus.PRINTING: "Finish printing.",
+    ProductionStatus.FINISHING: "Mark it Ready.",
+    ProductionStatus.READY: "Record the shipment.",
+    "ready_pickup": "Tell the customer it is ready for pickup.",
+    "pickup_told": "Record the pickup when the customer comes.",
+    "partly_shipped": "Ship the rest.",
+    "proof_waiting": "Wait for the customer's answer to proof {revision} (or a call).",
+    "changes_requested": "Send proof {revision} with the customer's changes.",
+    "hold": "Release the hold first: the order is on hold.",
+}
+
+
+def _operator_key(
+    facts: OrderFacts, *, delivery: str, changes_requested: bool, pickup_told: bool
+) -> str:
+    if facts.status == OrderState.FULFILLED and delivery == Delivery.PICKUP:
+        return "picked_up"
+    if facts.status in (OrderState.DRAFT, *FINAL_STATES):
+        return facts.status
+    if facts.status == OrderState.SUBMITTED:
+        if facts.proof_waiting:
+            return "proof_waiting"
+        return "changes_requested" if changes_requested else facts.status
+    if facts.status == OrderState.APPROVED:
+        return facts.status
+    if facts.shipped_quantity:
+        return "partly_shipped"
+    if facts.production_status == ProductionStatus.READY and delivery == Delivery.PICKUP:
+        return "pickup_told" if pickup_told else "ready_pickup"
+    return facts.production_status
+
+
+def operator_words(
+    facts: OrderFacts,
+    *,
+    delivery: str = Delivery.UNKNOWN,
+    changes_requested: bool = False,
+    pickup_told: bool = False,
+    total_quantity: int = 0,
+    next_proof: int = 1,
+) -> tuple[str, str]:
+    """The order's status as an operator says it, and the next step the shop owes it."""
+    key = _operator_key(
+        facts, delivery=delivery, changes_requested=changes_requested, pickup_told=pickup_told
+    )
+    values = {
+        "shipped": facts.shipped_quantity,
+        "total": total_quantity,
+        "revision": facts.proof_waiting or next_proof,
+    }
+    status = OPERATOR_WORDS[key].format(**values)
+    following = OPERATOR_NEXT[key].format(**values)
+    held = facts.priority == Priority.HOLD and facts.status not in (OrderState.DRAFT, *FINAL_STATES)
+    return status, OPERATOR_NEXT["hold"] if held else following
+
+
 # Paid and not over: the orders on the shop floor (the production board), those an operator has a
 # way forward for.
 OPEN_STATES: tuple[OrderState, ...] = tuple(

@@ -62,6 +62,7 @@ from production.lifecycle import (
     address_correction_refusal,
     correction_refusal,
     offered_moves,
+    operator_words,
     parcel_refusal,
     pickup_notice_refusal,
     pickup_refusal,
@@ -69,7 +70,7 @@ from production.lifecycle import (
     proof_refusal,
     ship_refusal,
 )
-from production.models import ProductionOrder
+from production.models import ArtworkProof, ProductionOrder
 from production.plumbing.db_retry import mark_rerun_safe, rerun_safe
 from production.pricing import format_money
 from production.proof_files import proof_history
@@ -225,6 +226,7 @@ def render_order_detail(
     shipment_form: ShipmentForm | None = None,
     correction: tuple[int, CorrectionForm] | None = None,
     address_form: AddressForm | None = None,
+    refund_form: RefundForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     """The ops order page; with a bound form whose errors it shows (nothing was changed)."""
@@ -258,6 +260,24 @@ def render_order_detail(
         shipment.correction_open = bool(bound)
     ship_refused = ship_refusal(facts, actor=Actor.OPERATOR)
     ship_to = order_address(order)
+    # The customer asked for changes to the last proof: the shop owes them the next one.
+    latest = proofs[-1] if proofs else None
+    change_request = (
+        latest
+        if latest is not None
+        and order.status == OrderState.SUBMITTED
+        and not facts.proof_waiting
+        and latest.state == ArtworkProof.State.CHANGES_REQUESTED
+        else None
+    )
+    status_words, next_words = operator_words(
+        facts,
+        delivery=order.delivery,
+        changes_requested=change_request is not None,
+        pickup_told=order.pickup_ready_at is not None,
+        total_quantity=order.total_quantity,
+        next_proof=len(proofs) + 1,
+    )
     parcel_refused = parcel_refusal(
         facts, actor=Actor.OPERATOR, delivery=order.delivery, has_address=ship_to is not None
     )
@@ -279,6 +299,9 @@ def render_order_detail(
             "proof_refusal": proof_refusal(facts, actor=Actor.OPERATOR),
             "waiting_proof": next((p for p in proofs if p.revision == facts.proof_waiting), None),
             "proof_max_bytes": settings.PROOF_MAX_BYTES,
+            "change_request": change_request,
+            "status_words": status_words,
+            "next_words": next_words,
             "shipments": shipments,
             "ship_refusal": ship_refused,
             "shipment_form": shipment_form or ShipmentForm(remaining=remaining),
@@ -299,6 +322,7 @@ def render_order_detail(
             "pickup_hours": settings.PICKUP_HOURS,
             "money": refund_summary(order=order),
             "refund_token": uuid4(),
+            "refund_form": refund_form,
             "note_token": uuid4(),
             "message_token": uuid4(),
         },
@@ -310,17 +334,33 @@ class RefundRequestView(OperatorRequiredMixin, View):
     """An operator refunds part (or all) of what an order's customer paid."""
 
     def post(self, request: HttpRequest, order_id: UUID) -> HttpResponse:
-        order = ProductionOrder.objects.filter(pk=order_id).only("id", "currency").first()
+        order = (
+            ProductionOrder.objects.filter(pk=order_id).only("id", "reference", "currency").first()
+        )
         if order is None:
             raise Http404("No such order")
         back = reverse("ops:order-detail", args=[order.pk])
         summary = refund_summary(order=order)
         form = RefundForm(request.POST, currency=summary.currency)
+        if form.is_valid() and form.cleaned_data["amount"] > summary.refundable:
+            form.add_error(
+                "amount",
+                f"At most {format_money(summary.refundable, summary.currency)} can be refunded.",
+            )
         if not form.is_valid():
-            for errors in form.errors.values():
-                for error in errors:
-                    messages.error(request, f"Refund not made: {error}")
-            return HttpResponseRedirect(back)
+            # The page again, with what was typed and the error next to its field.
+            return self.again(request, order, form)
+        if request.POST.get("confirmed") != "1":
+            # Money leaves for good: say how much, and ask.
+            return render(
+                request,
+                "ops/confirm_refund.html",
+                {
+                    "order": order,
+                    "form": form,
+                    "amount": format_money(form.cleaned_data["amount"], summary.currency),
+                },
+            )
         try:
             refund = request_refund(
                 order=order.pk,
@@ -330,14 +370,20 @@ class RefundRequestView(OperatorRequiredMixin, View):
                 request_key=str(form.cleaned_data["token"]),
             )
         except OrderError as error:
-            messages.error(request, error.message)
-        else:
-            messages.success(
-                request,
-                f"Refund of {format_money(refund.amount, refund.currency)} requested: "
-                "Stripe's answer shows below within a minute.",
-            )
+            form.add_error("amount" if error.field == "amount" else None, error.message)
+            return self.again(request, order, form)
+        messages.success(
+            request,
+            f"Refund of {format_money(refund.amount, refund.currency)} requested: "
+            "Stripe's answer shows below within a minute.",
+        )
         return HttpResponseRedirect(back)
+
+    def again(self, request: HttpRequest, order: ProductionOrder, form: RefundForm) -> HttpResponse:
+        full = get_ops_order(order_id=order.pk)
+        if full is None:
+            raise Http404("No such order")
+        return render_order_detail(request, full, refund_form=form, status=400)
 
 
 class OrderActionView(OperatorRequiredMixin, View):

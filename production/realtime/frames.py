@@ -15,6 +15,13 @@ from channels.db import database_sync_to_async
 from rest_framework.renderers import JSONRenderer
 
 from production.broadcasts import EVENT_CREATED, OPS_GROUP, ORDER_CHANGED, ORDER_UPDATED
+from production.lifecycle import (
+    OrderFacts,
+    OrderState,
+    Priority,
+    ProductionStatus,
+    operator_words,
+)
 from production.realtime import fanout
 from production.selectors import get_order_json
 
@@ -36,6 +43,7 @@ def frames_for(change: dict) -> list[dict]:
     if group == OPS_GROUP:
         # The list row: no timeline, and no ship-to address (personal data, not for the list).
         row = {key: value for key, value in order_json.items() if key not in ("events", "shipping")}
+        row.update(operator_row_words(order_json))
         # Operators see which request made the change (support searches the logs by it); the
         # customers' frames do not carry it.
         return [message(group, ORDER_UPDATED, order=row, requestId=change.get("requestId"))]
@@ -46,6 +54,35 @@ def frames_for(change: dict) -> list[dict]:
         for pk in change["events"]
         if str(pk) in events_by_id
     ]
+
+
+def operator_row_words(order: dict) -> dict:
+    """The ops list's words for a pushed row (`opsStatusText`, `opsChangesRequested`), from the
+    rulebook as the server-rendered list has them, so static/js/ops.js writes none of its own."""
+    proofs = order.get("proofs") or []
+    waiting = next((p["revision"] for p in proofs if p["state"] == "waiting"), None)
+    asked = (
+        order["orderStatus"] == OrderState.SUBMITTED
+        and waiting is None
+        and bool(proofs)
+        and proofs[-1]["state"] == "changes_requested"
+    )
+    priority = next((p for p in Priority if p.label == order["priority"]), Priority.STANDARD)
+    facts = OrderFacts(
+        OrderState(order["orderStatus"]),
+        ProductionStatus(order["status"]),
+        priority,
+        waiting,
+        order.get("shippedQuantity") or 0,
+    )
+    status, _ = operator_words(
+        facts,
+        delivery=order.get("delivery") or "",
+        changes_requested=asked,
+        pickup_told=bool(order.get("pickupReadyAt")),
+        total_quantity=order.get("totalQuantity") or 0,
+    )
+    return {"opsStatusText": status, "opsChangesRequested": asked}
 
 
 async def _frames(change: dict) -> list[dict]:

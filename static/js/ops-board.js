@@ -20,6 +20,30 @@
   var dragging = null; // {card, parent, next}
   var moving = 0; // moves waiting for the server's answer
   var refreshWanted = false;
+  var announcer = document.getElementById("board-announce");
+  var announceTimer = null;
+  var refocus = ""; // the id to focus once the board is redrawn after a move from the keyboard
+
+  function stageLabel(stage) {
+    var heading = document.getElementById("col-" + stage);
+    return heading && heading.firstChild ? heading.firstChild.textContent.trim() : stage;
+  }
+
+  // A move that worked is said on screen and to screen readers (a polite live region), then the
+  // words fade; a refusal is said on the card itself.
+  function announce(text) {
+    if (!announcer) return;
+    window.clearTimeout(announceTimer);
+    announcer.textContent = text;
+    announcer.classList.remove("fading");
+    announceTimer = window.setTimeout(function () {
+      announcer.classList.add("fading");
+      announceTimer = window.setTimeout(function () {
+        announcer.textContent = "";
+        announcer.classList.remove("fading");
+      }, 1000);
+    }, 5000);
+  }
 
   function csrf() {
     var field = holder.querySelector('input[name="csrfmiddlewaretoken"]');
@@ -65,11 +89,11 @@
         card.classList.remove("pending");
         if (answer.ok) {
           card.setAttribute("data-stage", stage);
+          announce(card.getAttribute("data-reference") + " moved to " + stageLabel(stage) + ".");
           refreshSoon(0);
         } else {
           if (undo) undo();
-          var select = card.querySelector("select[name=stage]");
-          if (select) select.value = card.getAttribute("data-stage");
+          refocus = "";
           showReason(card, answer.message);
           if (refreshWanted) refreshSoon(0);
         }
@@ -99,11 +123,15 @@
     if (!form) return;
     event.preventDefault();
     var card = form.closest(".board-card");
-    var stage = form.querySelector("select[name=stage]").value;
-    if (stage === card.getAttribute("data-stage")) {
-      showReason(card, "Already at this stage: choose another.");
-      return;
-    }
+    var button = event.submitter;
+    var stage = button && button.name === "stage" ? button.value : "";
+    if (!stage || stage === card.getAttribute("data-stage")) return;
+    var menu = form.closest("details");
+    if (menu) menu.open = false;
+    // Focus stays with the card: on its menu now, and again once the board is redrawn.
+    refocus = "menu-" + card.getAttribute("data-order-id");
+    var summary = document.getElementById(refocus);
+    if (summary) summary.focus();
     move(card, stage, null);
   });
 
@@ -233,6 +261,8 @@
       if (card) card.classList.add("updated");
     });
     changed = {};
+    if (refocus) focused = refocus;
+    refocus = "";
     if (focused) {
       var again = document.getElementById(focused);
       if (again) again.focus({ preventScroll: true });

@@ -64,15 +64,15 @@
       var text = document.createElement("span");
       var reload = document.createElement("a");
       reload.href = window.location.href;
-      reload.textContent = "Reload the list";
+      reload.textContent = "Show the latest list";
       notice.appendChild(text);
       notice.appendChild(document.createTextNode(" "));
       notice.appendChild(reload);
       table.closest(".table-wrap").before(notice);
     }
     notice.firstChild.textContent = count === 1
-      ? "1 order not on this page changed and may now match these filters."
-      : count + " orders not on this page changed and may now match these filters.";
+      ? "1 more order may match these filters now."
+      : count + " more orders may match these filters now.";
   }
 
   function markMatch(row, order) {
@@ -96,14 +96,35 @@
       if (matches(order)) noticeChangeElsewhere(order);
       return;
     }
-    var stateCell = setText(row, "status", labels.status[order.orderStatus] || order.orderStatus);
-    if (stateCell) stateCell.setAttribute("data-value", order.orderStatus);
-    setText(row, "production-status", order.status);
+    // One status, in the server's words for operators (opsStatusText, on the operators' frames).
+    var stateCell = row.querySelector('[data-field="status"]');
+    if (stateCell) {
+      stateCell.setAttribute("data-value", order.orderStatus);
+      var words = typeof order.opsStatusText === "string" ? order.opsStatusText : labels.status[order.orderStatus] || order.orderStatus;
+      stateCell.textContent = "";
+      var text = document.createElement("span");
+      text.setAttribute("data-field", "status-text");
+      text.textContent = words;
+      stateCell.appendChild(text);
+      if (order.opsChangesRequested) {
+        var asked = document.createElement("span");
+        asked.className = "badge changes";
+        asked.textContent = labels.changesRequested || "Changes requested";
+        stateCell.append(" ", asked);
+      }
+    }
     var priority = row.querySelector('[data-field="priority"]');
     if (priority && order.priority) {
       priority.textContent = "";
-      row.classList.remove("rush", "held");
-      if (order.priority === "Rush" || order.priority === "Hold") {
+      row.classList.remove("rush", "held", "draft");
+      if (order.orderStatus === "draft") {
+        // An unpaid draft has no rush or due time yet.
+        var none = document.createElement("span");
+        none.className = "muted";
+        none.textContent = "—";
+        priority.appendChild(none);
+        row.classList.add("draft");
+      } else if (order.priority === "Rush" || order.priority === "Hold") {
         var badge = document.createElement("span");
         var rush = order.priority === "Rush";
         badge.className = "badge " + (rush ? "rush" : "hold");

@@ -57,9 +57,9 @@ def test_operator_moves_two_rush_orders_to_approved(
     expect(page).to_have_url(re.compile(r"/ops/orders\?.*priority=rush"))
     for order in chosen:
         state = page.locator(f'tr[data-order-id="{order.id}"] [data-field="status"]')
-        expect(state).to_have_text("Approved")
+        expect(state).to_have_text("Approved — to print")
     other = page.locator(f'tr[data-order-id="{left.id}"] [data-field="status"]')
-    expect(other).to_have_text("Submitted")
+    expect(other).to_have_text("Paid — check the artwork")
 
     states = {o.reference: o.status for o in ProductionOrder.objects.all()}
     assert [states[o.reference] for o in rush] == ["approved", "approved", "submitted"]

@@ -103,6 +103,7 @@ def test_a_refused_drag_snaps_back_with_the_reason(
     expect(card_in(page, "printing", ref)).to_be_visible()
     expect(page.locator('[data-count="printing"]')).to_have_text("1")
     expect(page.locator('[data-count="queued"]')).to_have_text("0")
+    expect(page.locator("#board-announce")).to_have_text(f"{ref} moved to Printing.")  # confirmed
     assert errors == []
 
 
@@ -114,21 +115,23 @@ def test_the_keyboard_moves_a_card_too(
     errors = operator_page(page, server, seed)
     ref = seed["reference"]
     page.goto(f"{server.url}/ops/board/")
-    menu = card_in(page, "queued", ref).locator("select[name=stage]")
+    menu = card_in(page, "queued", ref).locator(".card-menu summary")
     menu.focus()
-    menu.select_option("ready")
-    page.keyboard.press("Tab")  # to the card's Move button
+    page.keyboard.press("Enter")  # opens the card's "Move to…" menu
+    card_in(page, "queued", ref).get_by_role("button", name="Ready", exact=True).focus()
     page.keyboard.press("Enter")
     expect(card_in(page, "queued", ref).locator(".card-refusal")).to_have_text(
         "Start production first: the order is Approved."
     )
-    menu = card_in(page, "queued", ref).locator("select[name=stage]")
-    expect(menu).to_have_value("queued")
+    menu = card_in(page, "queued", ref).locator(".card-menu summary")
     menu.focus()
-    menu.select_option("printing")
-    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    card_in(page, "queued", ref).get_by_role("button", name="Printing", exact=True).focus()
     page.keyboard.press("Enter")
     expect(card_in(page, "printing", ref)).to_be_visible()
+    # Said to everyone (a polite live region), and the focus stays with the moved card.
+    expect(page.locator("#board-announce")).to_have_text(f"{ref} moved to Printing.")
+    expect(card_in(page, "printing", ref).locator(".card-menu summary")).to_be_focused()
     assert errors == []
 
 
@@ -158,7 +161,9 @@ def test_phone_and_tablet_widths_are_usable(
     card = card_in(page, "queued", seed["reference"])
     expect(card).to_be_visible()
     assert card.bounding_box()["width"] >= 200  # a column is readable, the board scrolls sideways
-    menu = card.locator("select[name=stage]")
+    card.locator(".card-menu summary").click()
+    menu = card.get_by_role("button", name="Printing", exact=True)
+    assert menu.bounding_box()["height"] >= 36
     assert (
         page.evaluate("(el) => parseFloat(getComputedStyle(el).fontSize)", menu.element_handle())
         >= 16

@@ -39,12 +39,12 @@ def test_rows_that_stop_matching_are_marked_and_new_matches_are_announced(
 
     api_patch(server.url, seed["order_id"], seed["operator_token"], {"status": "in_production"})
 
-    expect(row.locator('[data-field="status"]')).to_have_text("In production")
+    expect(row.locator('[data-field="status"]')).to_have_text("Printing")
     expect(row).to_have_class("stale updated")
     expect(row).to_contain_text("No longer matches these filters")
     notice = started_tab.locator("#ops-elsewhere")
-    expect(notice).to_contain_text("1 order not on this page changed")
-    expect(notice.get_by_role("link", name="Reload the list")).to_be_visible()
+    expect(notice).to_contain_text("1 more order may match these filters now.")
+    expect(notice.get_by_role("link", name="Show the latest list")).to_be_visible()
     # The counts follow on both pages, without a reload.
     for tab in (approved_tab, started_tab):
         expect(count(tab, "approved")).to_have_text("0")
@@ -52,7 +52,7 @@ def test_rows_that_stop_matching_are_marked_and_new_matches_are_announced(
     expect(approved_tab.locator("#match-count")).to_have_text("0 matching")
     expect(started_tab.locator("#match-count")).to_have_text("1 matching")
 
-    started_tab.get_by_role("link", name="Reload the list").click()
+    started_tab.get_by_role("link", name="Show the latest list").click()
     expect(started_tab.locator(f'tr[data-order-id="{seed["order_id"]}"]')).to_be_visible()
     assert approved_tab.evaluate("window.__sameDocument") is True
     assert errors == []

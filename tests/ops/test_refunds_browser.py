@@ -52,7 +52,10 @@ def test_an_operators_refunds_reach_the_customers_open_page(page, paid_server):
 
     ops.fill("#refund-amount", "12.50")
     ops.fill("#refund-note", "one shirt misprinted")
-    ops.get_by_role("button", name="Refund", exact=True).click()
+    ops.get_by_role("button", name="Refund…", exact=True).click()
+    # Money leaves for good: the amount is confirmed first.
+    expect(ops.locator("h1")).to_have_text(f"Refund $12.50 to the customer of {seed['reference']}?")
+    ops.get_by_role("button", name="Yes, refund $12.50").click()
 
     expect(ops.locator(".messages")).to_contain_text(
         "Refund of $12.50 requested: Stripe's answer shows below within a minute."
