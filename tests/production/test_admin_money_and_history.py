@@ -38,6 +38,7 @@ def test_the_order_page_shows_amounts_as_money_and_no_raw_json(staff_client):
     assert "9000" not in text and " usd " not in text
     # The history: what happened and by whom, its data as lines ("From: submitted").
     assert "From: submitted" in text
+    assert "To: approved" in text
     assert '{"' not in html.decode() and "&quot;from&quot;" not in html.decode()
 
 
@@ -74,3 +75,11 @@ def test_ticket_batches_are_named_in_plain_english(staff_client):
 
     assert "Ticket batches" in index
     assert "Ticket batchs" not in index
+
+
+def test_camel_case_data_reads_as_words():
+    from production.admin import readable_data
+
+    html = str(readable_data({"stripeEventId": "evt_1", "from": "draft", "items": [1, 2]}))
+
+    assert html == "Stripe event id: evt_1<br>From: draft<br>Items: 1, 2"
