@@ -354,8 +354,10 @@ ORDER_SHIPPED = ["shopify.services.shipment_recorded"]
 SHOPIFY_STORE_DOMAIN = env.str("SHOPIFY_STORE_DOMAIN", default="")  # my-shop.myshopify.com
 SHOPIFY_ADMIN_TOKEN = env.str("SHOPIFY_ADMIN_TOKEN", default="")  # the app's Admin API token
 SHOPIFY_API_SECRET = env.str("SHOPIFY_API_SECRET", default="")  # signs the webhooks (HMAC)
-if not SHOPIFY_API_SECRET and DEBUG and not SHOPIFY_STORE_DOMAIN:
-    SHOPIFY_API_SECRET = "shpss_local_store_simulator"  # the simulator's (DEBUG only)
+# The local store simulator without DEBUG (`make run`); never in production (shopify.E004).
+SHOPIFY_SIMULATOR = env.bool("SHOPIFY_SIMULATOR", default=False)
+if not SHOPIFY_API_SECRET and (DEBUG or SHOPIFY_SIMULATOR) and not SHOPIFY_STORE_DOMAIN:
+    SHOPIFY_API_SECRET = "shpss_local_store_simulator"  # the simulator's: anyone can read it
 SHOPIFY_API_VERSION = env.str("SHOPIFY_API_VERSION", default="2025-07")
 SHOPIFY_API_BASE = env.str("SHOPIFY_API_BASE", default="")  # another Admin API address (tests)
 SHOPIFY_API_TIMEOUT = env.float("SHOPIFY_API_TIMEOUT", default=10.0)

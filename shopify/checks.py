@@ -11,6 +11,19 @@ from django.core.checks import Error, Tags, register
 from production.models import PlacementCode
 
 
+@register(Tags.security, deploy=True)
+def simulator_off(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    if settings.DEBUG or not settings.SHOPIFY_SIMULATOR:
+        return []
+    return [
+        Error(
+            "SHOPIFY_SIMULATOR is on: anyone could send signed store orders (its secret is known).",
+            hint="Unset SHOPIFY_SIMULATOR (it is for `make run`'s demo only).",
+            id="shopify.E004",
+        )
+    ]
+
+
 @register(Tags.security)
 def store_configured(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     errors = []

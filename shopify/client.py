@@ -3,8 +3,8 @@
 Shopify limits GraphQL by query cost: each answer says what the query cost and what is left in the
 bucket (`extensions.cost.throttleStatus`). The client waits before a query the bucket cannot pay
 for, waits and retries a THROTTLED answer, a 429 and a 5xx with exponential backoff, and pages
-through connections by cursor (`pageInfo.endCursor`). With DEBUG and no store domain it talks to
-the local simulator (`shopify.simulator`) instead, in-process.
+through connections by cursor (`pageInfo.endCursor`). With DEBUG or SHOPIFY_SIMULATOR and no store
+domain it talks to the local simulator (`shopify.simulator`) instead, in-process.
 """
 
 from __future__ import annotations
@@ -187,7 +187,7 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
 def get_client() -> AdminClient:
     """The client of the configured store, or of the local simulator (DEBUG, no store)."""
     if not settings.SHOPIFY_STORE_DOMAIN and not settings.SHOPIFY_API_BASE:
-        if not settings.DEBUG:
+        if not (settings.DEBUG or settings.SHOPIFY_SIMULATOR):
             raise ShopifyError("SHOPIFY_STORE_DOMAIN is not set.")
         from shopify import simulator
 

@@ -14,9 +14,12 @@ from shopify.services import Received, receive_webhook
 
 
 def simulator_in_use() -> bool:
-    """Whether this site talks to the local store simulator (DEBUG, no store configured)."""
+    """Whether this site talks to the local store simulator (DEBUG or SHOPIFY_SIMULATOR, and no
+    store configured)."""
     return bool(
-        settings.DEBUG and not settings.SHOPIFY_STORE_DOMAIN and not settings.SHOPIFY_API_BASE
+        (settings.DEBUG or settings.SHOPIFY_SIMULATOR)
+        and not settings.SHOPIFY_STORE_DOMAIN
+        and not settings.SHOPIFY_API_BASE
     )
 
 

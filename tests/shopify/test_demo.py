@@ -55,8 +55,17 @@ def test_the_demo_command_refuses_without_the_simulator(settings):
     from django.core.management.base import CommandError
 
     settings.DEBUG = False
-    with pytest.raises(CommandError, match="Only with DEBUG"):
+    settings.SHOPIFY_SIMULATOR = False
+    with pytest.raises(CommandError, match="Only with the store simulator"):
         call_command("shopify_demo_order")
+
+
+def test_make_run_uses_the_simulator_with_debug_off(store_simulator, settings, task_worker):
+    settings.DEBUG = False
+    settings.SHOPIFY_SIMULATOR = True  # as `make run` sets it
+    call_command("shopify_demo_order")
+    task_worker()
+    assert ProductionOrder.objects.get().external_reference
 
 
 def test_the_simulator_remembers_an_order_another_process_took(store_simulator, operator):

@@ -6,7 +6,8 @@ from shopify import catalogue, client, demo
 
 class Command(BaseCommand):
     help = (
-        "Send a signed orders/paid webhook of the local store simulator's demo tee (DEBUG only): "
+        "Send a signed orders/paid webhook of the local store simulator's demo tee (DEBUG or "
+        "SHOPIFY_SIMULATOR): "
         "to this site's handler (the task worker makes the order), or to --url."
     )
 
@@ -19,7 +20,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         if not demo.simulator_in_use():
-            raise CommandError("Only with DEBUG and no SHOPIFY_STORE_DOMAIN (the store simulator).")
+            raise CommandError(
+                "Only with the store simulator: DEBUG or SHOPIFY_SIMULATOR, and no store domain."
+            )
         catalogue.sync_catalogue(client.get_client())  # the demo tee is in the catalogue
         base = (settings.SITE_URL or "http://127.0.0.1:8000").rstrip("/")
         design = (
