@@ -83,3 +83,20 @@ def test_a_yen_order_shows_whole_yen_on_every_page(yen_order, customer, operator
     exported = b"".join(ops.get("/ops/orders/export.csv").streaming_content).decode()
     [row] = csv.DictReader(io.StringIO(exported))
     assert (row["Total"], row["Currency"]) == ("1800", "JPY")
+
+
+def test_the_live_price_is_written_in_the_shops_locale_by_the_server(settings, customer):
+    """The order form's script shows the strings the price endpoint sends (static/js/
+    order-form.js formats no money), so page and script agree in every locale."""
+    settings.MONEY_LOCALE = "de_DE"
+    tee = GarmentFactory(name="Euro Tee", currency="eur", base_price=1800, size_upcharges={})
+    shopper = Client()
+    shopper.force_login(customer)
+
+    body = shopper.get(
+        "/orders/new/price", {"garment": tee.shopify_gid, "priority": "standard", "qty_m": "2"}
+    ).json()
+    page = shopper.get(f"/orders/new/?garment={tee.shopify_gid}").content.decode()
+
+    assert body["total"] == "36,00\xa0€" == format_money(3600, "eur")
+    assert "Euro Tee — 18,00\xa0€ each" in page
