@@ -143,6 +143,8 @@ def test_an_operator_corrects_the_address_and_the_customer_is_told(ops_client, c
     html = page(ops_client, order)
     assert "1 Infinite Loop, Cupertino CA 95014, United States" in html
     assert "Delivery address corrected: Customer phoned" in html
+    # The timeline keeps the old address.
+    assert "(was: Ada Lovelace, 19749 Dearborn St, Chatsworth CA 91311, United States)" in html
     assert OutgoingEmail.objects.filter(order=order, kind="address_corrected").exists()
 
 

@@ -45,5 +45,5 @@ def test_customer_orders_pays_on_the_simulator_and_sees_the_order_queued(
     page.get_by_role("button", name="Pay $112.50").click()
 
     expect(page).to_have_url(re.compile(r"/orders/[0-9a-f-]{36}/\?checkout=success$"))
-    expect(page.locator("#order-stage")).to_have_text("Paid — queued for production")
+    expect(page.locator("#order-stage")).to_have_text("Paid — the shop is checking your artwork")
     expect(page.locator("#timeline")).to_contain_text("Payment confirmed, order queued")

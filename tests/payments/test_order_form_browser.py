@@ -115,13 +115,13 @@ def test_order_form_swaps_sizes_prices_live_and_the_price_is_the_checkout_total(
     page.get_by_role("button", name=f"Pay {shown}").click()
 
     expect(page).to_have_url(re.compile(r"/orders/[0-9a-f-]{36}/\?checkout=success$"))
-    expect(page.locator("#order-stage")).to_have_text("Paid — queued for production")
+    expect(page.locator("#order-stage")).to_have_text("Paid — the shop is checking your artwork")
     expect(page.locator("#checkout-thanks")).to_have_text("Thank you — your payment is confirmed.")
     fits(page)
     screenshots(page, "order-page")
 
     page.goto(f"{base}/orders/")
-    expect(page.locator("table.orders")).to_contain_text("Paid — queued for production")
+    expect(page.locator("table.orders")).to_contain_text("Paid — the shop is checking your artwork")
     fits(page)
 
 
