@@ -20,7 +20,7 @@
         if (!html) return;
         var holder = document.createElement("div");
         holder.innerHTML = html.trim();
-        var fresh = holder.firstElementChild;
+        var fresh = holder.querySelector("#artwork-check");
         if (!fresh) return;
         section.replaceWith(fresh);
         section = fresh;
