@@ -122,7 +122,8 @@ def test_an_operator_corrects_the_address_ships_and_prints_the_packing_slip(
     card = board.locator(f'[data-reference="{order.reference}"]')
     expect(card.locator(".card-colors")).to_contain_text("Black")
     assert card.locator('.card-colors circle[fill="#111111"]').count() == 1
-    fits(board)
+    card.scroll_into_view_if_needed()
+    expect(card.locator(".card-colors")).to_be_visible()
 
     # The parcel leaves; its packing slip is a PDF.
     shipment = ops.locator("#shipment-form")
