@@ -928,6 +928,7 @@ OPERATOR_NEXT: dict[str, str] = {
     OrderState.SUBMITTED: "Check the artwork: approve it, or send a proof.",
     OrderState.APPROVED: "Start production.",
     OrderState.FULFILLED: "Nothing: every item has left the shop.",
+    "picked_up": "Nothing: the customer took everything.",
     OrderState.CANCELED: "Nothing: the order is canceled.",
     ProductionStatus.PRINTING: "Finish printing.",
     ProductionStatus.FINISHING: "Mark it Ready.",

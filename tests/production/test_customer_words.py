@@ -211,3 +211,9 @@ def test_every_socket_frame_carries_the_words(
     assert json.loads(to_operators[0]["text"])["order"]["etaText"] == (
         "A new date once the shop resumes the order"
     )
+
+
+def test_every_operator_status_has_a_next_step():
+    from production.lifecycle import OPERATOR_NEXT, OPERATOR_WORDS
+
+    assert set(OPERATOR_WORDS) <= set(OPERATOR_NEXT)

@@ -22,6 +22,8 @@ from production.lifecycle import (
     CUSTOMER_WORDS,
     FINAL_STATES,
     LEAD_DAYS,
+    OPERATOR_NEXT,
+    OPERATOR_WORDS,
     PRODUCTION_STEPS,
     RULES,
     STATUS_MAP,
@@ -307,6 +309,13 @@ def _customer_words() -> str:
         + _table(("Step", "Words"), steps)
         + "\n\nThe timeline's line for each production step:\n\n"
         + _table(("Step reached", "Words"), messages)
+        + "\n\n## What the operators read\n\nOne status per order on the ops list and the ops "
+        "order page's summary, with the next step the shop owes it ({revision}, {shipped} and "
+        "{total} are filled in; a held order's next step is to release the hold).\n\n"
+        + _table(
+            ("Key", "Status", "Next step"),
+            [(str(key), words, OPERATOR_NEXT[key]) for key, words in OPERATOR_WORDS.items()],
+        )
     )
 
 
