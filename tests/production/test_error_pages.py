@@ -131,3 +131,33 @@ def test_a_quantity_above_the_limit_says_the_limit(client, customer):
     assert body["ok"] is False
     assert body["message"] == "Size M: at most 10,000 per size."
     assert "sizes_for" not in body["errors"]  # not "Enter a quantity"
+
+
+def test_the_demo_pays_through_the_simulator_with_debug_off(settings, customer, garment):
+    """`make run`: DEBUG off, CHECKOUT_SIMULATOR on; Pay goes through the webhook's code and the
+    customer gets a receipt."""
+    from django.test import Client, RequestFactory
+
+    from payments.services import start_checkout
+    from production.lifecycle import OrderState
+    from production.models import OutgoingEmail, ProductionOrder
+    from tests.factories import make_order
+
+    settings.DEBUG = False
+    settings.CHECKOUT_SIMULATOR = True
+    settings.STRIPE_SECRET_KEY = ""
+    settings.SITE_URL = "http://127.0.0.1:8000"
+    settings.PICKUP_ADDRESS = "Print Shop, 12 Demo Street, Springfield"
+    draft = make_order(owner=customer, garment=garment, sizes=[("M", 1)], delivery="pickup")
+    start_checkout(order=draft, request=RequestFactory().get("/"))
+    draft.refresh_from_db()
+    owner = Client()
+    owner.force_login(customer)
+    page = f"/payments/checkout/{draft.stripe_checkout_session_id}/"
+
+    assert owner.get(page).status_code == 200
+    owner.post(f"{page}action/", {"action": "pay"})
+
+    assert ProductionOrder.objects.get(pk=draft.pk).status == OrderState.SUBMITTED
+    [receipt] = OutgoingEmail.objects.filter(order=draft, kind="order_receipt")
+    assert f"http://127.0.0.1:8000/orders/{draft.pk}/" in receipt.body
