@@ -14,6 +14,7 @@ times each; prints each run, the medians and the overhead (goal: under 5 % of th
 """
 
 import argparse
+import atexit
 import os
 import re
 import shutil
@@ -242,6 +243,40 @@ def stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
+def cpu_per_request(order_id: str, token: str, rounds: int, requests: int = 4000) -> None:
+    """CPU time per order read in this process (the whole middleware stack, Django's test client),
+    metrics off and on in turns of 20 requests, so that the machine's load falls on both alike:
+    steadier than req/s on a busy machine, and an upper bound of the throughput cost (the server
+    and wrk add CPU that metrics do not)."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client(HTTP_AUTHORIZATION=f"Token {token}")
+    path = f"/api/production/{order_id}"
+    for enabled in (False, True):  # warm: caches, labelled series
+        settings.METRICS_ENABLED = enabled
+        for _ in range(200):
+            client.get(path)
+    medians: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(rounds):
+        spent = {False: 0.0, True: 0.0}
+        for turn in range(requests // 20):
+            enabled = turn % 2 == 1
+            settings.METRICS_ENABLED = enabled
+            started = time.process_time()
+            for _ in range(20):
+                client.get(path)
+            spent[enabled] += time.process_time() - started
+        for enabled in (False, True):
+            medians[enabled].append(spent[enabled] / (requests / 2) * 1e6)
+    settings.METRICS_ENABLED = True
+    off, on = statistics.median(medians[False]), statistics.median(medians[True])
+    each = ", ".join(f"{a:.0f}/{b:.0f}" for a, b in zip(medians[False], medians[True], strict=True))
+    print(f"in-process CPU per order read, off/on by round (us): {each}")
+    extra = (on - off) / off * 100
+    print(f"median CPU per request: off {off:.0f} us, on {on:.0f} us: {extra:+.1f} %")
+
+
 def compare_metrics(order_id: str, token: str, args: argparse.Namespace) -> None:
     """The order endpoint under gunicorn with metrics off and on, alternating."""
     path = f"/api/production/{order_id}"
@@ -292,12 +327,17 @@ def main() -> None:
         sys.exit("wrk is needed: apt-get install wrk")
 
     ensure_database()
+    if args.compare_metrics:  # this process too counts as production does (before the imports)
+        directory = tempfile.mkdtemp(prefix="printshop-prom-")
+        atexit.register(shutil.rmtree, directory, ignore_errors=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
     order_id, token, queries = prepare()
     print(
         f"order with 5 line items, 10 events, 2 proofs; queries per request: {queries[0]} cold, "
         f"{queries[1]} warm (Redis cache)"
     )
     if args.compare_metrics:
+        cpu_per_request(order_id, token, args.rounds)
         compare_metrics(order_id, token, args)
         return
     print(f"{'server':<22}{'endpoint':<26}{'req/s':>10}{'p99 ms':>10}")

@@ -9,9 +9,11 @@ the processes (the supervisor), before they start.
 
 import os
 
+# Imported here, in the master at start: child_exit runs in its SIGCHLD handler, where a first
+# import could be interrupted by the next worker's exit (a half-imported module).
+from prometheus_client import multiprocess
+
 
 def child_exit(server: object, worker: object) -> None:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
-
         multiprocess.mark_process_dead(worker.pid)
