@@ -106,5 +106,8 @@ def test_the_cancel_confirmation_says_the_customer_reads_the_reason(ops_client, 
         f"/ops/orders/{order.pk}/actions", {"action": "status", "value": "canceled"}
     ).content.decode()
 
-    assert "The customer reads this word for word on their order page." in html
+    assert re.search(
+        r'id="confirm-note-help">The customer reads this word for word[^<]*on their order page\.',
+        html,
+    )
     assert re.search(r'<button type="submit" class="danger" id="confirm-yes">', html)
