@@ -83,28 +83,48 @@ def order_fulfilled(*, order: ProductionOrder) -> None:
 
 
 def order_receipt(*, order: ProductionOrder) -> None:
-    """Mail the owner a receipt once their payment is confirmed: what was ordered (each line's
-    colour, size and quantity, the placements printed), the total, where it goes (the address,
-    or pickup at the shop) and a link to the order page. Queued with the payment."""
-    lines = list(order.line_items.select_related("color").order_by("id"))
-    designs = list(order.designs.select_related("placement"))
-    placements = ["Front"] + [
-        d.placement.name for d in designs if d.placement.code != PlacementCode.FRONT
-    ]
-    try:
-        address = ShippingAddressData.of(order.shipping_address)
-    except ShippingAddress.DoesNotExist:
-        address = None
-    _record(
-        order,
-        OutgoingEmail.Kind.ORDER_RECEIPT,
-        subject=f"Receipt for your order {order.reference}",
-        lines=lines,
-        placements=placements,
-        address=address,
-        pickup_address=settings.PICKUP_ADDRESS,
-        pickup_hours=settings.PICKUP_HOURS,
-    )
+    """Mail the owner a receipt once their payment is confirmed. Only its task is queued with the
+    payment (one row, in the caller's transaction): the worker writes the mail (`write_receipt`),
+    so the webhook's first delivery does not read the lines, designs, address and owner for it."""
+    write_receipt.enqueue(str(order.pk))
+
+
+@task()
+def write_receipt(order_id: str) -> str:
+    """The queue's job: the receipt of a paid order, written into the outbox (and its delivery
+    queued): what was ordered (each line's colour, size and quantity, the placements printed), the
+    total, where it goes (the address, or pickup at the shop) and a link to the order page.
+    Returns "written", or "skipped" (no such order, or its receipt is already written)."""
+    with transaction.atomic():
+        order = (
+            ProductionOrder.objects.select_for_update(of=("self",))
+            .select_related("owner", "garment")
+            .filter(pk=order_id)
+            .first()
+        )
+        kind = OutgoingEmail.Kind.ORDER_RECEIPT
+        if order is None or OutgoingEmail.objects.filter(order=order, kind=kind).exists():
+            return "skipped"
+        lines = list(order.line_items.select_related("color").order_by("id"))
+        designs = list(order.designs.select_related("placement"))
+        placements = ["Front"] + [
+            d.placement.name for d in designs if d.placement.code != PlacementCode.FRONT
+        ]
+        try:
+            address = ShippingAddressData.of(order.shipping_address)
+        except ShippingAddress.DoesNotExist:
+            address = None
+        _record(
+            order,
+            kind,
+            subject=f"Receipt for your order {order.reference}",
+            lines=lines,
+            placements=placements,
+            address=address,
+            pickup_address=settings.PICKUP_ADDRESS,
+            pickup_hours=settings.PICKUP_HOURS,
+        )
+    return "written"
 
 
 def order_canceled(*, order: ProductionOrder, reason: str, refunded: int) -> None:

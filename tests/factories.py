@@ -127,13 +127,16 @@ def make_order(
 
 
 def receipt_already_sent(order: ProductionOrder) -> None:
-    """The order's payment receipt as if sent and cleared out long ago (its outbox row and its
-    delivery task removed), so a test of what an order does after payment counts only the mails
-    that follow (tests/production/test_mail_links.py reads the receipt itself)."""
+    """The order's payment receipt as if sent and cleared out long ago (the task that writes it,
+    its outbox row and its delivery task removed), so a test of what an order does after payment
+    counts only the mails that follow (tests/production/test_mail_links.py reads the receipt)."""
     from django_tasks_db.models import DBTaskResult
 
     from production.models import OutgoingEmail
 
+    for task in DBTaskResult.objects.filter(task_path__endswith=".write_receipt"):
+        if task.args_kwargs.get("args") == [str(order.pk)]:
+            task.delete()
     receipts = OutgoingEmail.objects.filter(order=order, kind=OutgoingEmail.Kind.ORDER_RECEIPT)
     ids = list(receipts.values_list("pk", flat=True))
     for task in DBTaskResult.objects.filter(task_path__endswith=".deliver_email"):

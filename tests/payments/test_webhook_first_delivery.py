@@ -57,11 +57,11 @@ def test_a_first_delivery_locks_and_reads_the_order_row_once(
     assert len(order_reads) == 1
     if connection.features.has_select_for_update:  # SQLite has no row locks
         assert "FOR UPDATE" in order_reads[0]
-    # The duplicate check, the locked read, the order's UPDATE, its event, the payment (a check
-    # that its intent is new, and its row) and the event log row (SAVEPOINT/RELEASE aside: the
-    # test wraps everything in a transaction).
+    # The duplicate check, the locked read, the order's UPDATE, its event, the receipt's task
+    # (the worker writes the mail), the payment (a check that its intent is new, and its row)
+    # and the event log row (SAVEPOINT/RELEASE aside: the test wraps everything in a transaction).
     writes_and_reads = [q for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
-    assert len(writes_and_reads) == 7
+    assert len(writes_and_reads) == 8
 
 
 class HeldLayer(BaseChannelLayer):
@@ -196,8 +196,8 @@ def test_after_its_commit_a_first_delivery_reads_nothing_and_the_sockets_process
     mine = [(name, key) for name, key in calls.calls if str(order.pk) in str(key)]
     # The version (with the orders' version, one round trip) in the transaction and after it.
     assert [name for name, _ in mine] == ["set_many", "set_many"]
-    # The delivery's 7 (see above), and nothing after the commit.
-    assert len([q for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]) == 7
+    # The delivery's 8 (see above), and nothing after the commit.
+    assert len([q for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]) == 8
     change = async_to_sync(layer.receive)(channel)
     assert change["type"] == "order.changed" and change["order"] == str(order.pk)
     assert len(change["events"]) == 1

@@ -141,6 +141,7 @@ def test_the_demo_pays_through_the_simulator_with_debug_off(settings, customer, 
     from payments.services import start_checkout
     from production.lifecycle import OrderState
     from production.models import OutgoingEmail, ProductionOrder
+    from production.notifications import write_receipt
     from tests.factories import make_order
 
     settings.DEBUG = False
@@ -159,5 +160,6 @@ def test_the_demo_pays_through_the_simulator_with_debug_off(settings, customer, 
     owner.post(f"{page}action/", {"action": "pay"})
 
     assert ProductionOrder.objects.get(pk=draft.pk).status == OrderState.SUBMITTED
+    write_receipt.call(str(draft.pk))  # the worker's job, queued with the payment
     [receipt] = OutgoingEmail.objects.filter(order=draft, kind="order_receipt")
     assert f"http://127.0.0.1:8000/orders/{draft.pk}/" in receipt.body

@@ -12,6 +12,7 @@ from production import notifications
 from production.addresses import ShippingAddressData
 from production.lifecycle import EventSource, OrderState, ProductionStatus
 from production.models import OutgoingEmail, Shipment
+from production.notifications import write_receipt
 from production.services.messages import add_customer_message
 from production.services.orders import submit_paid_order, transition_order, update_order
 from production.services.shipping import (
@@ -53,6 +54,7 @@ def ready(customer, operator, **kwargs):
 def receipt(customer, operator):
     draft = make_order(owner=customer)
     submit_paid_order(order=draft, amount_total=draft.total_amount, currency=draft.currency)
+    assert write_receipt.call(str(draft.pk)) == "written"  # the worker's job, queued with payment
     return draft
 
 
@@ -243,6 +245,9 @@ def test_the_receipt_says_what_was_ordered_the_total_where_it_goes_and_links(cus
         },
     )
     submit_paid_order(order=order, amount_total=order.total_amount, currency=order.currency)
+    assert not OutgoingEmail.objects.filter(order=order)  # the worker writes it
+    assert write_receipt.call(str(order.pk)) == "written"
+    assert write_receipt.call(str(order.pk)) == "skipped"  # once
 
     [email] = OutgoingEmail.objects.filter(order=order, kind="order_receipt")
 
@@ -260,6 +265,7 @@ def test_the_receipt_says_what_was_ordered_the_total_where_it_goes_and_links(cus
 def test_a_pickup_receipt_says_where_to_collect(customer):
     order = make_order(owner=customer, delivery="pickup")
     submit_paid_order(order=order, amount_total=order.total_amount, currency=order.currency)
+    write_receipt.call(str(order.pk))
     [email] = OutgoingEmail.objects.filter(order=order, kind="order_receipt")
     assert "You pick it up at the shop: Print Shop, 12 Mill Lane, Springfield" in email.body
 

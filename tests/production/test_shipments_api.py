@@ -183,8 +183,8 @@ def test_the_cold_read_costs_the_same_with_one_or_many_shipments(customer_api, g
         return len(ctx.captured_queries)
 
     # token, order, line items, designs, the garment's colours, their variants and its
-    # placements, events, proofs, shipments, their items (with their lines)
-    assert queries(shipped(1)) == queries(shipped(3)) == 11
+    # placements, events, proofs, shipments, their items (with their lines), artwork reports
+    assert queries(shipped(1)) == queries(shipped(3)) == 12
 
 
 def test_a_cached_read_shows_the_shipment_at_once(customer_api, ready, operator):
