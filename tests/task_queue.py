@@ -19,9 +19,10 @@ from production.models import OutgoingEmail
 _SIGNALS = [signal.SIGINT, signal.SIGTERM, signal.SIGQUIT]
 
 
-def run_worker(monkeypatch) -> list[object]:
-    """`manage.py db_worker --batch`: run every task that is due, in this test's transaction.
-    Returns what the tasks returned, in the order they ran; a task that raised fails the test."""
+def run_worker(monkeypatch, queue_name: str = "default") -> list[object]:
+    """`manage.py db_worker --batch`: run every task of `queue_name` that is due, in this test's
+    transaction. Returns what the tasks returned, in the order they ran; a task that raised fails
+    the test."""
     finished = DBTaskResult.objects.filter(finished_at__isnull=False)
     before = set(finished.values_list("pk", flat=True))
     # The worker closes "old" connections between tasks; here that is the test's own transaction.
@@ -29,7 +30,13 @@ def run_worker(monkeypatch) -> list[object]:
     handlers = {signum: signal.getsignal(signum) for signum in _SIGNALS}
     try:
         call_command(
-            "db_worker", batch=True, reload=False, startup_delay=False, interval=0, verbosity=0
+            "db_worker",
+            batch=True,
+            reload=False,
+            startup_delay=False,
+            interval=0,
+            verbosity=0,
+            queue_name=queue_name,
         )
     finally:
         for signum, handler in handlers.items():  # the worker installs its own on start

@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from production.accounts.access import is_operator
 from production.lifecycle import OrderState
-from production.models import Garment, ProductionOrder
+from production.models import Garment, OrderDesign, ProductionOrder
 
 pytestmark = pytest.mark.django_db
 
@@ -117,3 +117,19 @@ def test_demo_has_a_paid_order_to_ship_to_an_address_and_one_to_pick_up(client, 
     client.force_login(pickup.owner)
     page = client.get(f"/orders/{pickup.pk}/").content.decode()
     assert "Pickup at the shop</strong> (Print Shop, 12 Demo Street, Springfield)" in page
+
+
+def test_the_demo_orders_artwork_is_checked_by_the_worker_and_passes(monkeypatch):
+    from artwork.models import PreflightReport
+    from tests.task_queue import run_worker
+
+    call_command("seed_demo")
+    reports = PreflightReport.objects.all()
+    designs = OrderDesign.objects.filter(order__owner__email__endswith="@example.com")
+    assert reports.count() == designs.count() > 0
+    assert set(reports.values_list("verdict", flat=True)) == {"pending"}
+
+    verdicts = run_worker(monkeypatch, queue_name="artwork")
+
+    assert set(verdicts) == {"pass"}
+    assert set(reports.values_list("verdict", flat=True)) == {"pass"}

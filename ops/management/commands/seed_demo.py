@@ -15,6 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 from PIL import Image, ImageDraw
 
+from artwork.tasks import request_preflight
 from payments.simulator import pay_locally
 from production.accounts.access import operators_group
 from production.lifecycle import (
@@ -362,6 +363,9 @@ class Command(BaseCommand):
             delivery=delivery,
             shipping=shipping,
         )
+        # Its artwork checked by the worker (`make run` runs one), as an order placed on the form
+        # or the API is: the demo's pages show verdicts and mockups, not "Not checked yet".
+        request_preflight(order)
         if state == OrderState.DRAFT:
             return
         if state == OrderState.CANCELED:
