@@ -3,7 +3,19 @@
 from typing import TypeVar
 from uuid import UUID
 
-from django.db.models import Case, Exists, Model, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Exists,
+    ExpressionWrapper,
+    Model,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.http import HttpRequest
 
 from production import order_reads
@@ -150,10 +162,12 @@ def changes_requested() -> Case:
 
 
 def orders_owned_by(user: object) -> QuerySet[ProductionOrder]:
-    """A customer's own orders, newest first, with what their order list shows."""
+    """A customer's own orders, those waiting for the customer's answer to a proof first, then
+    newest first, with what their order list shows."""
+    waiting = ExpressionWrapper(Q(waiting_proof_revision__isnull=False), BooleanField())
     return (
         ProductionOrder.objects.select_related("garment")
         .filter(owner=user)
         .annotate(has_changes_requested=changes_requested())
-        .order_by("-created_at", "-id")
+        .order_by(waiting.desc(), "-created_at", "-id")
     )

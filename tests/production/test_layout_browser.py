@@ -178,3 +178,47 @@ def test_the_page_fits_loads_cleanly_and_is_accessible(
     finally:
         context.close()
     assert not problems, f"{role} {path} at {width}×{height}:\n" + "\n".join(problems)
+
+
+def _open(browser, server, seed, role: str, viewport: str):
+    width, height = VIEWPORTS[viewport]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    context.add_cookies([{"name": "sessionid", "value": seed["sessions"][role], "url": server.url}])
+    return context
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_my_orders_puts_the_waiting_order_first_with_pictures_and_unbroken_words(
+    browser, demo_server, viewport
+):
+    server, seed = demo_server
+    context = _open(browser, server, seed, "customer", viewport)
+    try:
+        page = context.new_page()
+        page.goto(server.url + "/orders/")
+        page.wait_for_load_state("networkidle")
+        first = page.locator("table.orders tbody tr").first
+        assert "Waiting for your answer" in first.inner_text()
+        assert first.locator("a").first.get_attribute("href") == f"/orders/{seed['proof_order']}/"
+        # The design thumbnails in view have loaded (the demo's designs are this site's own
+        # SVGs; the rest load lazily as the list scrolls).
+        loaded = page.eval_on_selector_all(
+            "td.design-thumb img",
+            """imgs => imgs.filter((i) => i.getBoundingClientRect().bottom < innerHeight)
+                .map((i) => i.complete && i.naturalWidth > 0)""",
+        )
+        assert loaded and all(loaded)
+        if viewport == "desktop":
+            # A badge or a reference is on one line ("Standar/d" was seen).
+            broken = page.eval_on_selector_all(
+                "table.orders .badge, table.orders td.ref a",
+                """els => els.filter((e) => {
+                  const range = document.createRange();
+                  range.selectNodeContents(e);
+                  const tops = [...range.getClientRects()].map((r) => Math.round(r.top));
+                  return new Set(tops).size > 1;
+                }).map((e) => e.textContent)""",
+            )
+            assert broken == []
+    finally:
+        context.close()
