@@ -459,6 +459,10 @@ SPECTACULAR_SETTINGS = {
         "PlacementCodeEnum": "production.models.PLACEMENT_CODES",
         "DeliveryEnum": "production.lifecycle.DELIVERIES",
         "DeliveryChoiceEnum": "production.lifecycle.DELIVERY_CHOICES",
+        # The artwork check's words (docs/decisions/0061): one check, one design, the order.
+        "PreflightResultEnum": ["pass", "warning", "fail"],
+        "DesignVerdictEnum": ["pending", "pass", "warning", "fail"],
+        "OrderVerdictEnum": ["unchecked", "pending", "pass", "warning", "fail"],
     },
 }
 
