@@ -1,6 +1,5 @@
 """Customer pages: my orders and the live order page (static/js/order-live.js keeps it current)."""
 
-from urllib.parse import urlsplit
 from uuid import UUID
 
 from django.conf import settings
@@ -13,7 +12,6 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from artwork.fetch import Refused, local_static_path
 from production.accounts.access import can_view_order
 from production.exceptions import OrderError, ProofConflict
 from production.lifecycle import (
@@ -29,6 +27,7 @@ from production.lifecycle import (
     shipped_text,
 )
 from production.models import ArtworkProof, ProductionOrder
+from production.pages.pictures import own_static_path
 from production.plumbing.request_limits import wants_json
 from production.selectors import get_order_detail, orders_owned_by
 from production.services.orders import order_address
@@ -56,20 +55,10 @@ def my_orders(request: HttpRequest) -> HttpResponse:
     orders = list(page.object_list)
     for order in orders:
         describe(order)
-        order.thumbnail_url = design_thumbnail_url(order.design_url)
+        # The front design's picture: this site's own files only; a customer's URL is never put in
+        # an <img> (the page shows a neutral placeholder).
+        order.thumbnail_url = own_static_path(order.design_url)
     return render(request, "production/order_list.html", {"page": page, "orders": orders})
-
-
-def design_thumbnail_url(url: str) -> str | None:
-    """Where the browser reads the order's front design for a thumbnail: this site's own static
-    file (the demo's SVG designs) only. Any other URL is the customer's text and is never put in
-    an <img> (the page shows a neutral placeholder instead)."""
-    try:
-        if local_static_path(url.strip()) is None:
-            return None
-    except Refused:
-        return None
-    return urlsplit(url.strip()).path
 
 
 def describe(order: ProductionOrder) -> ProductionOrder:

@@ -6,10 +6,13 @@ from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
 from production.models import Garment
+from production.pages.pictures import garment_picture
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    garments = Garment.objects.filter(is_active=True).order_by("name")
+    garments = list(Garment.objects.filter(is_active=True).order_by("name"))
+    for garment in garments:
+        garment.picture = garment_picture(garment.image_url)
     return render(request, "home.html", {"garments": garments})
 
 

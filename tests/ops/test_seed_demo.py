@@ -133,3 +133,15 @@ def test_the_demo_orders_artwork_is_checked_by_the_worker_and_passes(monkeypatch
 
     assert set(verdicts) == {"pass"}
     assert set(reports.values_list("verdict", flat=True)) == {"pass"}
+
+
+def test_the_home_page_shows_a_picture_of_every_demo_garment(client, settings):
+    settings.SITE_URL = "http://127.0.0.1:8123"
+    call_command("seed_demo")
+    page = client.get("/").content.decode()
+    for garment in Garment.objects.filter(is_active=True):
+        path = garment.image_url.removeprefix("http://127.0.0.1:8123")
+        assert path.startswith("/static/demo/garments/") and path.endswith(".svg")
+        assert (Path("static") / path.removeprefix("/static/")).is_file()
+        assert f'<img class="garment-picture" src="{path}"' in page
+    assert "No picture yet" not in page

@@ -47,7 +47,7 @@ def test_the_page_needs_a_login(client):
 
 
 def test_the_header_links_to_the_page(signed_in):
-    assert f'<a href="{PAGE}">API token</a>' in signed_in.get("/orders/").content.decode()
+    assert f'<a href="{PAGE}">Account</a>' in signed_in.get("/orders/").content.decode()
 
 
 def test_creating_a_token_shows_its_key_once_and_it_works(signed_in):

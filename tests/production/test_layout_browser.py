@@ -220,5 +220,35 @@ def test_my_orders_puts_the_waiting_order_first_with_pictures_and_unbroken_words
                 }).map((e) => e.textContent)""",
             )
             assert broken == []
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"my-orders-{viewport}.png"), full_page=True)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_the_home_page_shows_each_garments_picture(browser, demo_server, viewport):
+    server, seed = demo_server
+    context = _open(browser, server, seed, "customer", viewport)
+    try:
+        page = context.new_page()
+        page.goto(server.url + "/")
+        page.wait_for_load_state("networkidle")
+        for name in ("Classic Cotton Tee", "Heavyweight Hoodie", "Organic Tote Bag"):
+            card = page.locator(".garment-card", has_text=name)
+            card.scroll_into_view_if_needed()
+            picture = card.locator("img.garment-picture")
+            page.wait_for_function(
+                "(img) => img.complete && img.naturalWidth > 0", arg=picture.element_handle()
+            )
+            box = picture.bounding_box()
+            assert box and box["width"] >= 100 and box["height"] >= 100
+        # A garment with no picture (not one of the demo's) has the placeholder, not a gap.
+        cards = page.locator(".garment-card")
+        for i in range(cards.count()):
+            assert cards.nth(i).locator(".garment-picture").count() == 1
+        assert "manage.py" not in page.inner_text("body")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"home-{viewport}.png"), full_page=True)
     finally:
         context.close()

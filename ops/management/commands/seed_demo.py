@@ -46,6 +46,8 @@ GARMENTS = [
     {
         "shopify_gid": "gid://shopify/Product/123456",
         "name": "Classic Cotton Tee",
+        # A static file of the demo's (made absolute on this site when seeded, like the designs).
+        "image_url": "demo/garments/classic-tee.svg",
         "sizes": ["XS", "S", "M", "L", "XL", "XXL"],
         "base_price": 1800,
         "size_upcharges": {"XXL": 200},
@@ -54,6 +56,7 @@ GARMENTS = [
     {
         "shopify_gid": "gid://shopify/Product/234567",
         "name": "Heavyweight Hoodie",
+        "image_url": "demo/garments/heavyweight-hoodie.svg",
         "sizes": ["S", "M", "L", "XL", "XXL"],
         "base_price": 4200,
         "size_upcharges": {"XXL": 300},
@@ -62,6 +65,7 @@ GARMENTS = [
     {
         "shopify_gid": "gid://shopify/Product/345678",
         "name": "Organic Tote Bag",
+        "image_url": "demo/garments/organic-tote-bag.svg",
         "sizes": ["One Size"],
         "base_price": 1200,
         "size_upcharges": {},
@@ -173,7 +177,11 @@ DEMO_ADDRESS = {
 
 
 def design_url(index: int) -> str:
-    name = f"demo/design-{index % DESIGNS}.svg"
+    return static_file_url(f"demo/design-{index % DESIGNS}.svg")
+
+
+def static_file_url(name: str) -> str:
+    """The absolute URL of one of the site's static files (a design or a garment picture)."""
     static_url = settings.STATIC_URL
     if static_url.startswith(("http://", "https://")):  # static files on a CDN
         return f"{static_url.rstrip('/')}/{name}"
@@ -203,7 +211,12 @@ class Command(BaseCommand):
         for spec in GARMENTS:
             garment, _ = Garment.objects.update_or_create(
                 shopify_gid=spec["shopify_gid"],
-                defaults={**spec, "currency": "usd", "image_url": "", "is_active": True},
+                defaults={
+                    **spec,
+                    "currency": "usd",
+                    "image_url": static_file_url(spec["image_url"]),
+                    "is_active": True,
+                },
             )
             colors, placements = CATALOGUE[garment.shopify_gid]
             upsert_catalogue(garment, colors=colors, placements=placements)
