@@ -350,6 +350,20 @@ def _detail_url(order_id: str) -> str:
     return _DETAIL.format(order_id)
 
 
+_DESIGN = None
+
+
+def _design_url(order_id: str) -> str:
+    """The card's thumbnail: the ops design view (the job tickets' server-side fetch of the front
+    design, or a redirect to this site's own file), never the customer's URL itself."""
+    global _DESIGN
+    if _DESIGN is None:
+        # A design that cannot be shown gives the neutral "no preview" picture, not a 404.
+        design = reverse("ops:order-design", args=[UUID(int=0)]).replace(str(UUID(int=0)), "{}")
+        _DESIGN = design + "?placeholder=1"
+    return _DESIGN.format(UUID(order_id))  # SQLite's raw rows give bare hex; the URL has dashes
+
+
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _TECHNIQUES: dict[int, str] = {}  # bit set -> "DTG · Screen" (at most 2**3 of them)
 
@@ -463,6 +477,10 @@ def _render_cards(board: Board, *, move_url: str, query: str) -> None:
         return (
             f'<li class="{classes}" draggable="true" data-order-id="{card.id}" '
             f'data-stage="{card.stage}" data-reference="{escape(card.reference)}">'
+            # The front design, small, loaded as the card scrolls into view; its size is set so
+            # the board does not jump when it arrives.
+            f'<img class="card-thumb" src="{_design_url(card.id)}" alt="" width="48" '
+            'height="48" loading="lazy" decoding="async" draggable="false">'
             '<p class="card-head"><span class="drag-handle" aria-hidden="true" '
             'title="Drag to another column">⠿</span>'
             f'<a href="{card.url}">{escape(card.reference)}</a>{badges}</p>'

@@ -15,10 +15,17 @@ from django.http import (
     HttpResponseRedirect,
 )
 from django.shortcuts import get_object_or_404
+from django.templatetags.static import static
 from django.utils.cache import patch_cache_control
 from django.views import View
 
-from ops.design_images import THUMBNAIL_CACHE_SECONDS, Refused, design_thumbnail, local_static_path
+from ops.design_images import (
+    REFUSAL_CACHE_SECONDS,
+    THUMBNAIL_CACHE_SECONDS,
+    Refused,
+    design_thumbnail,
+    local_static_path,
+)
 from ops.views.orders import OperatorRequiredMixin
 from production.models import OrderDesign, PlacementCode, ProductionOrder
 
@@ -46,10 +53,10 @@ class OrderDesignView(OperatorRequiredMixin, View):
                 patch_cache_control(response, private=True, max_age=THUMBNAIL_CACHE_SECONDS)
                 return response
         except Refused as refusal:
-            return _not_shown(str(refusal))
+            return _not_shown(request, str(refusal))
         thumbnail = design_thumbnail(url)
         if thumbnail.image is None:
-            return _not_shown(thumbnail.reason)
+            return _not_shown(request, thumbnail.reason)
         response = HttpResponse(thumbnail.image, content_type="image/jpeg")
         response["Content-Disposition"] = 'inline; filename="design.jpg"'
         response["X-Content-Type-Options"] = "nosniff"
@@ -57,7 +64,13 @@ class OrderDesignView(OperatorRequiredMixin, View):
         return response
 
 
-def _not_shown(reason: str) -> HttpResponse:
+def _not_shown(request: HttpRequest, reason: str) -> HttpResponse:
+    """A 404 saying why; with `?placeholder=1` (the board's small thumbnails) the neutral "no
+    preview" picture instead, so a card shows a box rather than a broken image."""
+    if request.GET.get("placeholder") == "1":
+        response: HttpResponse = HttpResponseRedirect(static("ops/no-design.svg"))
+        patch_cache_control(response, private=True, max_age=REFUSAL_CACHE_SECONDS)
+        return response
     response = HttpResponseNotFound(reason, content_type="text/plain; charset=utf-8")
     response["X-Content-Type-Options"] = "nosniff"
     return response

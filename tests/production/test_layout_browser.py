@@ -252,3 +252,26 @@ def test_the_home_page_shows_each_garments_picture(browser, demo_server, viewpor
         page.screenshot(path=str(SCREENSHOTS / f"home-{viewport}.png"), full_page=True)
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_board_cards_show_a_thumbnail_of_the_design(browser, demo_server, viewport):
+    server, seed = demo_server
+    context = _open(browser, server, seed, "operator", viewport)
+    try:
+        page = context.new_page()
+        page.goto(server.url + "/ops/board/")
+        page.wait_for_load_state("networkidle")
+        thumbs = page.locator(".board-card img.card-thumb")
+        assert thumbs.count() >= 5
+        first = thumbs.first
+        first.scroll_into_view_if_needed()
+        page.wait_for_function(
+            "(img) => img.complete && img.naturalWidth > 0", arg=first.element_handle()
+        )
+        box = first.bounding_box()
+        assert box and round(box["width"]) == 48 and round(box["height"]) == 48
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"ops-board-{viewport}.png"))
+    finally:
+        context.close()
