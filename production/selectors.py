@@ -18,6 +18,7 @@ from django.db.models import (
 )
 from django.http import HttpRequest
 
+from artwork.models import PreflightReport, Verdict
 from production import order_reads
 from production.accounts.access import is_operator
 from production.lifecycle import OrderState
@@ -162,12 +163,24 @@ def changes_requested() -> Case:
 
 
 def orders_owned_by(user: object) -> QuerySet[ProductionOrder]:
-    """A customer's own orders, those waiting for the customer's answer to a proof first, then
+    """A customer's own orders, those waiting for the customer's answer first (`answer_needed`: a
+    proof to approve, or an unpaid order's artwork warnings to acknowledge before paying), then
     newest first, with what their order list shows."""
-    waiting = ExpressionWrapper(Q(waiting_proof_revision__isnull=False), BooleanField())
+    warnings_unread = Exists(
+        PreflightReport.objects.filter(
+            order=OuterRef("pk"),
+            verdict=Verdict.WARNING,
+            acknowledged_at__isnull=True,
+            overridden_at__isnull=True,
+        )
+    )
+    answer_needed = ExpressionWrapper(
+        Q(waiting_proof_revision__isnull=False) | (Q(status=OrderState.DRAFT) & warnings_unread),
+        BooleanField(),
+    )
     return (
         ProductionOrder.objects.select_related("garment")
         .filter(owner=user)
-        .annotate(has_changes_requested=changes_requested())
-        .order_by(waiting.desc(), "-created_at", "-id")
+        .annotate(has_changes_requested=changes_requested(), answer_needed=answer_needed)
+        .order_by("-answer_needed", "-created_at", "-id")
     )

@@ -5,7 +5,9 @@ do not break inside a word."""
 import re
 
 import pytest
+from django.utils import timezone
 
+from artwork.models import PreflightReport, Verdict
 from production.lifecycle import OrderState
 from production.models import ProductionOrder
 from tests.factories import make_order, make_proof
@@ -58,3 +60,24 @@ def test_a_demo_design_is_shown_and_a_customer_url_never_is(client, customer):
     assert 'width="48" height="48" loading="lazy"' in row_ours
     assert "<img" not in row_theirs and "thumb-placeholder" in row_theirs
     assert "tracker.example.com" not in page
+
+
+def test_an_unpaid_order_with_artwork_warnings_to_read_is_listed_first_until_read(client, customer):
+    warned = make_order(owner=customer)
+    report = PreflightReport.objects.create(
+        design=warned.designs.get(),
+        order=warned,
+        url=warned.design_url,
+        verdict=Verdict.WARNING,
+        checked_at=timezone.now(),
+    )
+    newer = make_order(owner=customer)
+    client.force_login(customer)
+    listed = rows(client.get("/orders/"))
+    assert warned.reference in listed[0] and "Waiting for your answer" in listed[0]
+    assert newer.reference in listed[1] and "Waiting for your answer" not in listed[1]
+
+    PreflightReport.objects.filter(pk=report.pk).update(acknowledged_at=timezone.now())
+    listed = rows(client.get("/orders/"))
+    assert newer.reference in listed[0]
+    assert "Waiting for your answer" not in "".join(listed)
