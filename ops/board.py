@@ -361,7 +361,7 @@ def _design_url(order_id: str) -> str:
         # A design that cannot be shown gives the neutral "no preview" picture, not a 404.
         design = reverse("ops:order-design", args=[UUID(int=0)]).replace(str(UUID(int=0)), "{}")
         _DESIGN = design + "?placeholder=1"
-    return _DESIGN.format(UUID(order_id))  # SQLite's raw rows give bare hex; the URL has dashes
+    return _DESIGN.format(order_id)
 
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -381,7 +381,8 @@ def _card(row: tuple, stage: str, garments: dict[int, str], today: date) -> Card
     pk, reference, _, _, priority, proof, quantity, due, garment_id, bits = row[:10]
     first, last, email = row[11:14]
     name = f"{first} {last}".strip()
-    order_id = str(pk)
+    # SQLite's raw rows give the id as bare hex: the links and the live page's lookups use dashes.
+    order_id = str(pk if isinstance(pk, UUID) else UUID(pk))
     return Card(
         id=order_id,
         reference=reference,

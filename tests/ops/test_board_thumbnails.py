@@ -56,3 +56,12 @@ def test_a_design_that_cannot_be_shown_gives_the_no_preview_picture(ops_client, 
     # The order page and the job tickets still get the 404 saying why.
     refused = ops_client.get(f"/ops/orders/{order.pk}/design")
     assert refused.status_code == 404 and b"missing" in refused.content
+
+
+def test_a_cards_link_and_id_name_the_order_as_its_page_does(ops_client, garment):
+    # SQLite's raw rows give the id as bare hex: the card's link must still open the order.
+    order = make_order(garment=garment, state=OrderState.APPROVED)
+    card = card_html(ops_client.get("/ops/board/").content.decode(), order)
+    assert f'data-order-id="{order.pk}"' in card
+    link = re.search(r'<a href="(/ops/orders/[^"]+/)">', card)[1]
+    assert ops_client.get(link).status_code == 200
