@@ -115,6 +115,20 @@ if env.bool("DATABASE_POOL", default=False) and DATABASES["default"]["ENGINE"].e
         # CONN_HEALTH_CHECKS (on) makes Django pass the pool a check: a connection the server
         # closed meanwhile is replaced before a request gets it.
     }
+# Behind a pooler in transaction mode (PgBouncer's `pool_mode = transaction`) consecutive
+# transactions of one Django connection may run on different server connections, so nothing may
+# outlive a transaction on the server: no server-side cursors (`.iterator()` declares WITH HOLD
+# cursors outside a transaction) and no prepared statements (psycopg prepares a query it ran 5
+# times; PgBouncer before 1.21 cannot route them). docs/decisions/0070.
+DATABASE_POOLER = env.str("DATABASE_POOLER", default="")
+if DATABASE_POOLER not in {"", "transaction"}:
+    raise ImproperlyConfigured(
+        f"DATABASE_POOLER={DATABASE_POOLER!r}: leave it empty (a direct connection, or a pooler "
+        "in session mode) or set 'transaction' (PgBouncer's pool_mode = transaction)."
+    )
+if DATABASE_POOLER == "transaction" and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's backend, which also checks a COMMIT whose answer a cut connection lost and reads
     # again a read it cut, so `production.plumbing.db_retry` never re-runs a view that committed.

@@ -1,4 +1,5 @@
-"""`check --deploy`: the site's own address (SITE_URL) is an https one.
+"""`check --deploy`: the site's own address (SITE_URL) is an https one, and nothing in the
+database settings keeps state on a server connection a transaction-mode pooler would share.
 
 SITE_URL is the base of every link the app sends away from a request: Stripe's return URLs, the
 links in customer e-mails, the QR codes on job tickets. Over plain http those links hand the
@@ -38,3 +39,37 @@ def site_url_https(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             )
         ]
     return []
+
+
+# Connection options that set state on the server session when a connection opens: behind a
+# transaction-mode pooler the next transaction may run on another server connection without it.
+SESSION_OPTIONS = {
+    "options": "a startup parameter (`-c statement_timeout=…`) PgBouncer refuses, or drops "
+    "unseen when it is in ignore_startup_parameters",
+    "assume_role": "a role set on each new connection, which stays on the server connection",
+}
+
+
+@register(Tags.database, deploy=True)
+def database_pooler_safe(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Under DATABASE_POOLER=transaction, no connection option that needs a session of its own
+    (docs/decisions/0070-pgbouncer-transaction-pooling.md)."""
+    return pooler_problems(
+        getattr(settings, "DATABASE_POOLER", ""),
+        settings.DATABASES["default"].get("OPTIONS", {}),
+    )
+
+
+def pooler_problems(pooler: str, options: dict[str, Any]) -> list[CheckMessage]:
+    """A warning per connection option in `options` that transaction pooling would break."""
+    if pooler != "transaction":
+        return []
+    return [
+        Warning(
+            f"DATABASE_POOLER=transaction with the database option {name!r}: {why}.",
+            hint="Set it on the server instead: ALTER ROLE … SET … (or ALTER DATABASE … SET …).",
+            id="production.W002",
+        )
+        for name, why in SESSION_OPTIONS.items()
+        if options.get(name)
+    ]

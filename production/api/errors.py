@@ -1,6 +1,7 @@
 """One exception handler: every API error is `{"error": ...}` with the spec's status and text."""
 
 import logging
+import sys
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
@@ -17,7 +18,7 @@ from production.exceptions import (
     OrderError,
     ProofConflict,
 )
-from production.plumbing.db_retry import connection_lost
+from production.plumbing.db_retry import connection_lost, database_unavailable
 from production.plumbing.request_limits import too_large
 
 logger = logging.getLogger("production.api")
@@ -107,7 +108,17 @@ def unknown_api_path(request: HttpRequest, path: str = "") -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """500 outside DRF views: never a traceback, JSON under /api/."""
+    """500 outside DRF views: never a traceback, JSON under /api/. A database out of reach (its
+    pooler or server restarting, after the view's runs again) that kept nothing of the request
+    answers 503 with Retry-After: the client may send it again as it was."""
+    if database_unavailable(request, sys.exc_info()[1]):
+        if _is_api(request):
+            response = JsonResponse({"error": "Service unavailable"}, status=503)
+        else:
+            response = defaults.server_error(request)  # "please try again in a minute"
+            response.status_code = 503
+        response["Retry-After"] = "2"
+        return response
     if _is_api(request):
         return JsonResponse({"error": "Internal error"}, status=500)
     return defaults.server_error(request)

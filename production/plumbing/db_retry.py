@@ -68,6 +68,16 @@ def _committed(request: HttpRequest) -> int:
     return getattr(connection, "committed_writes", 0) - request.db_commits_at_start
 
 
+def database_unavailable(request: HttpRequest, error: BaseException | None) -> bool:
+    """True when `error`, which failed `request` (after its runs again), is a lost or refused
+    database connection and the request committed nothing: it may be sent again (503)."""
+    if error is None or not lost_connection_error(error):
+        return False
+    if not hasattr(request, "db_commits_at_start"):  # failed before its view: nothing written
+        return True
+    return not _committed(request)
+
+
 class RetryOnLostConnection:
     """Run the view once more when its database connection was cut (see the module docstring)."""
 

@@ -11,6 +11,7 @@ import pytest
 from django.db import OperationalError, connection, transaction
 
 from production.models import OrderNote, ProductionOrder
+from production.plumbing.db_retry import lost_connection_error
 from production.services.orders import create_draft_order, update_order
 from tests.factories import GarmentFactory, make_order
 
@@ -23,9 +24,13 @@ pytestmark = [
 REAL_COMMIT = psycopg.Connection.commit
 
 
-def cut_commits(monkeypatch, *, commit_first: bool, times: int = 1) -> list[int]:
+def cut_commits(
+    monkeypatch, *, commit_first: bool, times: int = 1, pgbouncer: bool = False
+) -> list[int]:
     """The next `times` COMMITs lose their connection: after the server committed
-    (`commit_first`) or before it did. Returns the list of cuts made."""
+    (`commit_first`) or before it did. Returns the list of cuts made. `pgbouncer`: as a client
+    of PgBouncer sees it, the server's FATAL and PgBouncer's own error, two results for one
+    COMMIT, on a connection psycopg finds broken."""
     cuts: list[int] = []
 
     def commit(raw: psycopg.Connection) -> None:
@@ -34,6 +39,9 @@ def cut_commits(monkeypatch, *, commit_first: bool, times: int = 1) -> list[int]
         cuts.append(raw.info.backend_pid)
         if commit_first:
             REAL_COMMIT(raw)
+        if pgbouncer:
+            raw.pgconn.finish()  # the socket is gone, not closed by its owner: `broken`
+            raise psycopg.InternalError("received 2 results from command 'COMMIT'")
         raw.close()  # the server ends the session; a transaction not committed is rolled back
         raise psycopg.errors.AdminShutdown("terminating connection due to administrator command")
 
@@ -79,6 +87,33 @@ def test_a_commit_whose_answer_was_lost_counts_as_made(monkeypatch, caplog):
     assert "the commit was made" in caplog.text
     add_note(order, "next", ran)  # and the connection it goes on with works
     assert order.notes_log.count() == 2
+
+
+def test_behind_pgbouncer_a_cut_commit_the_server_made_counts_as_made(monkeypatch):
+    order = make_order()
+    ran: list[str] = []
+    before = connection.committed_writes
+    cut_commits(monkeypatch, commit_first=True, pgbouncer=True)
+
+    add_note(order, "kept", ran)  # no error: the server says it committed
+
+    assert list(order.notes_log.values_list("body", flat=True)) == ["kept"]
+    assert ran == ["kept"]
+    assert connection.committed_writes == before + 1
+
+
+def test_behind_pgbouncer_a_cut_commit_not_made_is_a_lost_connection(monkeypatch):
+    """So the request runs again (or answers 503), rather than failing as an internal error."""
+    order = make_order()
+    ran: list[str] = []
+    cut_commits(monkeypatch, commit_first=False, pgbouncer=True)
+
+    with pytest.raises(OperationalError) as raised:
+        add_note(order, "lost", ran)
+
+    assert lost_connection_error(raised.value)
+    assert order.notes_log.count() == 0
+    assert ran == []
 
 
 def test_with_the_pool_a_lost_commit_answer_is_checked_too(monkeypatch):

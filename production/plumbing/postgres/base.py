@@ -12,6 +12,10 @@ the two moments where a cut connection would otherwise hide a commit:
   the new connection, with its on-commit hooks. Aborted: the error is raised as before, and the
   view may run again. Unknown (no new connection): the error is raised, counted as a commit that
   may have been made, so the view is not re-run.
+- *PgBouncer's two errors.* Behind PgBouncer, a server connection cut during a COMMIT reaches
+  the client as two errors (the server's FATAL and PgBouncer's "server conn crashed?"), which
+  psycopg reports as InternalError "received 2 results from command 'COMMIT'". An error raised
+  on a connection psycopg then finds broken counts as a lost connection, whatever its class.
 - *A read after the commit is cut.* A SELECT outside any transaction (autocommit) changes
   nothing, so it is sent again on a new connection (up to db_retry.RETRIES times) rather than
   failing the view, which could only be re-run by repeating what it committed.
@@ -27,7 +31,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from django.db import DatabaseError
+import psycopg
+from django.db import DatabaseError, OperationalError
 from django.db.backends.postgresql import base
 
 from production.plumbing.db_retry import RETRIES, lost_connection_error
@@ -57,20 +62,27 @@ class DatabaseWrapper(base.DatabaseWrapper):
         reads = not many and _reads(sql)
         if self.in_atomic_block or not self.autocommit:
             self._wrote = self._wrote or not reads
-            return execute(sql, params, many, context)
+            try:
+                return execute(sql, params, many, context)
+            except DatabaseError as error:
+                lost = self._as_lost(error)
+                if lost is error:
+                    raise
+                raise lost from lost.__cause__
         retries = RETRIES
         while True:
             try:
                 result = execute(sql, params, many, context)
-            except DatabaseError as error:
+            except DatabaseError as caught:
+                error = self._as_lost(caught)
                 if not lost_connection_error(error):
                     raise
                 if not reads:  # a statement that commits on its own: made or not, who knows
                     self.committed_writes += 1
                     self.close()  # the next statement opens a new connection
-                    raise
+                    raise error from error.__cause__
                 if not retries:
-                    raise
+                    raise error from error.__cause__
                 retries -= 1
                 logger.warning("Database connection lost during a read: read again")
                 cursor = context["cursor"]
@@ -83,6 +95,16 @@ class DatabaseWrapper(base.DatabaseWrapper):
                 self.committed_writes += 1
             return result
 
+    def _as_lost(self, error: DatabaseError) -> DatabaseError:
+        """`error`, or a lost-connection OperationalError in its place when psycopg found the
+        connection broken while raising something else (PgBouncer's two errors, above)."""
+        raw = self.connection
+        if lost_connection_error(error) or raw is None or not getattr(raw, "broken", False):
+            return error
+        lost = OperationalError(f"connection lost: {error}")
+        lost.__cause__ = psycopg.OperationalError(str(error))  # no SQLSTATE: the socket closed
+        return lost
+
     def connect(self) -> None:
         self._wrote = False
         super().connect()
@@ -94,21 +116,32 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def _commit(self) -> None:
         wrote, self._wrote = self._wrote, False
         if not wrote or self.connection is None:
-            return super()._commit()
+            try:
+                return super()._commit()
+            except DatabaseError as caught:
+                error = self._as_lost(caught)
+                if error is caught:
+                    raise
+                raise error from error.__cause__
         with self.wrap_database_errors:
             (xid,) = self.connection.execute(
                 "SELECT pg_current_xact_id_if_assigned()::text"
             ).fetchone()
         try:
             super()._commit()
-        except DatabaseError as error:
+        except DatabaseError as caught:
+            error = self._as_lost(caught)
             if xid is None or not lost_connection_error(error):
-                raise
+                if error is caught:
+                    raise
+                raise error from error.__cause__
             status = self._status_after_loss(xid)
             if status != "committed":
                 if status is None:  # it may have been made
                     self.committed_writes += 1
-                raise
+                if error is caught:
+                    raise
+                raise error from error.__cause__
             logger.warning("Database connection lost as it committed; the commit was made")
         if xid is not None:
             self.committed_writes += 1
