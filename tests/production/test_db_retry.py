@@ -61,7 +61,11 @@ def test_a_patch_cut_off_once_is_applied_once(monkeypatch, operator_api, custome
     assert order.events.filter(metadata__to="in_production").count() == 1
 
 
-def test_a_connection_lost_on_every_try_is_a_clean_500(monkeypatch, operator_api, customer):
+def test_a_connection_lost_on_every_try_answers_503_to_send_again(
+    monkeypatch, operator_api, customer
+):
+    """The database out of reach (a PgBouncer or PostgreSQL restarting) and nothing committed:
+    503 with Retry-After, so the client sends it again, not an internal error."""
 
     order = make_order(owner=customer, state="approved")
 
@@ -74,8 +78,9 @@ def test_a_connection_lost_on_every_try_is_a_clean_500(monkeypatch, operator_api
         f"/api/production/{order.pk}", {"status": "in_production"}, format="json"
     )
 
-    assert response.status_code == 500
-    assert response.json() == {"error": "Internal error"}
+    assert response.status_code == 503
+    assert response["Retry-After"] == "2"
+    assert response.json() == {"error": "Service unavailable"}
     assert order.events.filter(metadata__to="in_production").count() == 0
 
 
