@@ -12,7 +12,7 @@ TEST_ENV := DEBUG=false SECRET_KEY=tests-only-insecure-key SECURE_SSL_REDIRECT=f
 DEPLOY_ENV := DEBUG=false SECRET_KEY=deploy-check-$$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n') ALLOWED_HOSTS=shop.example.com \
   SITE_URL=https://shop.example.com STRIPE_SECRET_KEY=sk_test_deploy_check STRIPE_WEBHOOK_SECRET=whsec_deploy_check
 
-.PHONY: run test install lint check-deploy test-unit test-browser browser clean
+.PHONY: run test install lint check-deploy test-unit test-browser browser pgbouncer clean
 
 # Order-only: the local .env is written once, and never makes the install run again.
 $(STAMP): pyproject.toml | .env
@@ -85,7 +85,17 @@ browser:
 	    --prefix .cache/npm axe-core@4 ; } || \
 	  echo "npm not available: the page-layout browser tests will be skipped"
 
-test-unit: $(STAMP)
+# On PostgreSQL the fault suite reaches it through a PgBouncer of its own, in transaction pooling
+# mode as a shop on several hosts runs (deploy/pgbouncer.ini): Debian's pgbouncer, installed when
+# missing and we may (root + apt), as for chromium.
+pgbouncer:
+	@case "$$DATABASE_URL" in postgres*) \
+	  command -v pgbouncer >/dev/null || test -x /usr/sbin/pgbouncer || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    (apt-get update -qq && apt-get install -y -qq pgbouncer >/dev/null) ; } || \
+	  echo "pgbouncer not available: the fault suite reaches PostgreSQL directly" ;; esac
+
+test-unit: $(STAMP) pgbouncer
 	$(TEST_ENV) $(BIN)/pytest -m "not browser" $(ARGS)
 
 # Playwright's sync loop must not share a process with the asyncio tests (-p no:asyncio).

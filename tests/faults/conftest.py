@@ -1,7 +1,9 @@
 import pytest
 
+from tests import pgbouncer_support
 from tests.faults.report import FaultReport, summary_lines
 from tests.faults.stack import SmtpStandIn, Stack, drop_database, fresh_database
+from tests.pgbouncer_support import PgBouncer
 from tests.realtime_support import RedisServer
 
 REPORTS = pytest.StashKey[list[FaultReport]]()
@@ -9,13 +11,18 @@ REPORTS = pytest.StashKey[list[FaultReport]]()
 
 @pytest.fixture(scope="session")
 def stack():
-    """gunicorn + daphne + the task worker on PostgreSQL, with a Redis and an SMTP server of the
-    suite's own. Each scenario leaves both running and answering when it ends."""
+    """gunicorn + daphne + the task worker on PostgreSQL (through a PgBouncer of the suite's own
+    when pgbouncer is installed), with a Redis and an SMTP server of the suite's own. Each
+    scenario leaves them all running and answering when it ends."""
     database = fresh_database()
     redis = RedisServer()
     redis.start()
     smtp = SmtpStandIn()
-    running = Stack(database_url=database, redis=redis, smtp=smtp)
+    bouncer = None
+    if pgbouncer_support.available() is None:
+        bouncer = PgBouncer(database)
+        bouncer.start()
+    running = Stack(database_url=database, redis=redis, smtp=smtp, pgbouncer=bouncer)
     try:
         running.start()
         yield running
@@ -23,6 +30,8 @@ def stack():
         running.stop()
         redis.stop()
         smtp.close()
+        if bouncer is not None:
+            bouncer.close()
         drop_database(database)
 
 
@@ -39,5 +48,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     reports = config.stash.get(REPORTS, [])
     if reports:
         terminalreporter.section("fault suite")
+        terminalreporter.write_line(
+            "PostgreSQL through PgBouncer (transaction pooling)"
+            if pgbouncer_support.available() is None
+            else f"PostgreSQL directly: {pgbouncer_support.available()}"
+        )
         for line in summary_lines(reports):
             terminalreporter.write_line(line)

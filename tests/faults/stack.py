@@ -2,7 +2,10 @@
 
 `Stack` runs gunicorn (HTTP), daphne (sockets) and the task worker against a PostgreSQL database
 of its own, a `redis-server` of its own on a free port (stopped and restarted empty at will) and
-an SMTP stand-in that either speaks SMTP or accepts connections and never answers.
+an SMTP stand-in that either speaks SMTP or accepts connections and never answers. Where the
+`pgbouncer` binary is installed (`make test` installs it as root), the servers reach PostgreSQL
+through a PgBouncer of the stack's own in transaction pooling mode (deploy/pgbouncer.ini,
+DATABASE_POOLER=transaction), as a shop on several hosts runs; without it, directly.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import time
 import urllib.parse
 from dataclasses import dataclass, field
 from email import message_from_bytes
+from typing import TYPE_CHECKING
 
 import requests
 
@@ -33,6 +37,9 @@ from tests.realtime_support import (
     run_json,
     server_env,
 )
+
+if TYPE_CHECKING:
+    from tests.pgbouncer_support import PgBouncer
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 PASSWORD = "pw-for-tests-123"
@@ -188,9 +195,10 @@ class Process(ServerProcess):
 
 @dataclass
 class Stack:
-    database_url: str
+    database_url: str  # the database itself (the killer's way in)
     redis: RedisServer
     smtp: SmtpStandIn
+    pgbouncer: PgBouncer | None = None  # the servers' way in, when there is one
     env: dict[str, str] = field(default_factory=dict)
     processes: list[Process] = field(default_factory=list)
     http: str = ""
@@ -199,8 +207,12 @@ class Stack:
 
     def start(self) -> None:
         self.tmp = tempfile.mkdtemp(prefix="faults-tmp-")
+        through = {}
+        if self.pgbouncer is not None:
+            through = {"DATABASE_POOLER": "transaction"}
         self.env = server_env(
-            self.database_url,
+            self.pgbouncer.url if self.pgbouncer else self.database_url,
+            **through,
             REDIS_URL=self.redis.url,
             EMAIL_URL=self.smtp.url,
             EMAIL_TIMEOUT="2",
@@ -246,6 +258,8 @@ class Stack:
     def logs(self) -> str:
         parts = [f"--- {p.name} ---\n{p.output(8000)}" for p in self.processes]
         parts.append(f"--- daphne ---\n{self._daphne.output()}")
+        if self.pgbouncer is not None:
+            parts.append(f"--- pgbouncer ---\n{self.pgbouncer.output()}")
         return "\n".join(parts)
 
     def seed(self, **counts: int) -> dict:
