@@ -17,6 +17,10 @@ minutes (`--minutes` for a shorter try). Needs the `bench` extra (`pip install -
 and PostgreSQL at BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/
 printshop_bench_launch). It prints figures and goals and never fails a build (exit 0 unless it
 could not run).
+
+`--pgbouncer`: the servers reach PostgreSQL through a PgBouncer the bench starts (deploy/
+pgbouncer.ini, transaction pooling, DATABASE_POOLER=transaction; tests/pgbouncer_support.py), as
+a shop on several hosts runs; each step also prints PgBouncer's client connections at peak.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ sys.path.insert(0, str(BASE_DIR))
 import psutil  # noqa: E402  (a locust dependency)
 import psycopg  # noqa: E402
 
+from tests.pgbouncer_support import PgBouncer  # noqa: E402
 from tests.realtime_support import (  # noqa: E402
     Daphne,
     RedisServer,
@@ -73,6 +78,8 @@ def main() -> int:
     parser.add_argument("--operators", type=int, default=4)
     parser.add_argument("--login-share", type=float, default=0.02,
                         help="customers logging in by the form (others: a session)")  # fmt: skip
+    parser.add_argument("--pgbouncer", action="store_true",
+                        help="through PgBouncer in transaction pooling mode")  # fmt: skip
     args = parser.parse_args()
 
     if args.mode == "launch":
@@ -86,7 +93,7 @@ def main() -> int:
         people = min(people, 20000)
 
     database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE)
-    stack = LaunchStack(database_url, workers=args.workers)
+    stack = LaunchStack(database_url, workers=args.workers, pgbouncer=args.pgbouncer)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         print(f"setting up: database {db_name(database_url)}, {people} customers …", flush=True)
@@ -94,7 +101,8 @@ def main() -> int:
         print(
             f"serving: gunicorn -w {args.workers} (CONN_MAX_AGE=600) {stack.http}, daphne "
             f"(DATABASE_POOL) {stack.ws}, task_worker, redis-server :{stack.redis.port}; "
-            "load: locust (library, headless, FastHttpUser) in 1 process",
+            "load: locust (library, headless, FastHttpUser) in 1 process"
+            + (f"; through pgbouncer :{stack.bouncer.port}" if stack.bouncer else ""),
             flush=True,
         )
         results = stack.drive(
@@ -143,9 +151,10 @@ class Named(ServerProcess):
 
 
 class LaunchStack:
-    def __init__(self, database_url: str, *, workers: int) -> None:
+    def __init__(self, database_url: str, *, workers: int, pgbouncer: bool = False) -> None:
         self.database_url = database_url
         self.workers = workers
+        self.bouncer = PgBouncer(database_url) if pgbouncer else None
         self.redis = RedisServer()
         self.processes: list[ServerProcess] = []
         self.people: dict = {}
@@ -159,8 +168,13 @@ class LaunchStack:
         self.redis.start()
         recreate_database(self.database_url)
         self.created_database = True
+        through = {}
+        if self.bouncer is not None:
+            self.bouncer.start()
+            through = {"DATABASE_POOLER": "transaction"}
         env = server_env(
-            self.database_url,
+            self.bouncer.url if self.bouncer else self.database_url,
+            **through,
             REDIS_URL=self.redis.url,
             STRIPE_WEBHOOK_SECRET=SECRET,
             STRIPE_SECRET_KEY="",
@@ -248,6 +262,10 @@ class LaunchStack:
                 processes = [*self._pids(), *(("postgres", pid) for (pid,) in backends)]
                 if self._load is not None:
                     processes.append(("load generator", self._load.pid))
+                clients = None
+                if self.bouncer is not None:
+                    with contextlib.suppress(psycopg.Error):
+                        clients = self.bouncer.clients(name)
                 for label, pid in processes:
                     with contextlib.suppress(psutil.Error):
                         process = psutil.Process(pid)
@@ -255,7 +273,9 @@ class LaunchStack:
                             rss[label] = process.memory_info().rss
                         times = process.cpu_times()
                         cpu[pid] = (label, times.user + times.system)
-                self.samples.append({"t": time.time(), "pg": connections, "rss": rss, "cpu": cpu})
+                self.samples.append(
+                    {"t": time.time(), "pg": connections, "pgb": clients, "rss": rss, "cpu": cpu}
+                )
                 time.sleep(0.5)
 
     def _pids(self) -> list[tuple[str, int]]:
@@ -268,6 +288,8 @@ class LaunchStack:
         pids += [("daphne", self.daphne.process.pid), ("task_worker", self.worker.process.pid)]
         if self.redis.process:
             pids.append(("redis-server", self.redis.process.pid))
+        if self.bouncer is not None and self.bouncer.process:
+            pids.append(("pgbouncer", self.bouncer.process.pid))
         return pids
 
     def _peaks(self, start: float, end: float) -> dict:
@@ -278,6 +300,9 @@ class LaunchStack:
                 rss[label] = max(rss.get(label, 0), value)
         return {
             "pg_peak": max((s["pg"] for s in window), default=0),
+            "pgbouncer_clients_peak": max((s.get("pgb") or 0 for s in window), default=None)
+            if self.bouncer
+            else None,
             "rss_peak": rss,
             "cpu": cpu_used(window[0]["cpu"], window[-1]["cpu"]) if window else {},
         }
@@ -293,6 +318,8 @@ class LaunchStack:
         for process in reversed(self.processes):
             process.stop()
         self.redis.stop()
+        if self.bouncer is not None:
+            self.bouncer.close()
         if self.created_database:
             try:
                 recreate_database(self.database_url, drop_only=True)
@@ -358,7 +385,10 @@ def print_step(result: dict) -> None:
     )
     resources = result["resources"]
     rss = ", ".join(f"{k} {v / 2**20:.0f}" for k, v in resources["rss_peak"].items())
-    print(f"  PostgreSQL connections at peak: {resources['pg_peak']}; RSS MB: {rss}", flush=True)
+    clients = resources.get("pgbouncer_clients_peak")
+    beside = f" (PgBouncer client connections: {clients})" if clients is not None else ""
+    print(f"  PostgreSQL connections at peak: {resources['pg_peak']}{beside}; RSS MB: {rss}",
+          flush=True)  # fmt: skip
     cpu = resources["cpu"]
     if cpu and result["completed"]:
         server = sum(seconds for label, seconds in cpu.items() if label != "load generator")
