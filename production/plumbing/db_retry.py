@@ -70,12 +70,13 @@ def _committed(request: HttpRequest) -> int:
 
 def database_unavailable(request: HttpRequest, error: BaseException | None) -> bool:
     """True when `error`, which failed `request` (after its runs again), is a lost or refused
-    database connection and the request committed nothing: it may be sent again (503)."""
+    database connection and the request committed nothing, or may run again anyway (rerun
+    safe): it may be sent again (503)."""
     if error is None or not lost_connection_error(error):
         return False
     if not hasattr(request, "db_commits_at_start"):  # failed before its view: nothing written
         return True
-    return not _committed(request)
+    return not _committed(request) or getattr(request, "db_rerun_safe", False)
 
 
 class RetryOnLostConnection:
@@ -109,6 +110,7 @@ class RetryOnLostConnection:
             or getattr(getattr(view, "view_class", None), "db_rerun_safe", False)
             or getattr(request, "db_rerun_safe", False)
         )
+        request.db_rerun_safe = safe  # so a last failure may answer 503 (database_unavailable)
         while connection_lost(error) and getattr(request, "db_retries_left", 0) > 0:
             if not safe and _committed(request):
                 logger.error(

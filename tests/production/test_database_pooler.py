@@ -173,3 +173,13 @@ def test_other_errors_are_no_reason_to_send_again(rf):
     assert not database_unavailable(request, OperationalError("deadlock detected"))
     assert not database_unavailable(request, ValueError("bad"))
     assert database_unavailable(request, lost_connection())
+
+
+def test_a_request_that_committed_answers_503_only_when_it_may_run_again(rf):
+    """A view that committed before the database went away is sent again only if its writes are
+    idempotent (the webhook by event id, creation by Idempotency-Key); others stay a 500."""
+    request = rf.post("/api/production")
+    request.db_commits_at_start = -1  # one commit made since the view started
+    assert not database_unavailable(request, lost_connection())
+    request.db_rerun_safe = True
+    assert database_unavailable(request, lost_connection())
