@@ -183,3 +183,45 @@ def test_a_request_that_committed_answers_503_only_when_it_may_run_again(rf):
     assert not database_unavailable(request, lost_connection())
     request.db_rerun_safe = True
     assert database_unavailable(request, lost_connection())
+
+
+def _open_cursors_while_exporting(monkeypatch, *, pooler: bool) -> tuple[int, int]:
+    """Server-side cursors open on the connection while the CSV export (`.iterator()`) is
+    part-way through, and the rows it wrote in the end."""
+    from django.db import connection
+
+    from ops.exports import csv_lines
+    from production.models import ProductionOrder
+    from tests.factories import make_order
+
+    for _ in range(3):
+        make_order()
+    monkeypatch.setitem(connection.settings_dict, "DISABLE_SERVER_SIDE_CURSORS", pooler)
+    lines = csv_lines(ProductionOrder.objects.order_by("created_at"))
+    written = [next(lines), next(lines)]  # the header, then the first order
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_cursors")
+        (open_cursors,) = cursor.fetchone()
+    written += list(lines)
+    return open_cursors, len(written) - 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_csv_export_holds_no_server_side_cursor_behind_the_pooler(monkeypatch):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("server-side cursors are PostgreSQL's")
+    assert _open_cursors_while_exporting(monkeypatch, pooler=True) == (0, 3)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_without_the_pooler_the_export_streams_from_a_server_side_cursor(monkeypatch):
+    """The check above can see a cursor: a direct connection keeps Django's streaming one."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("server-side cursors are PostgreSQL's")
+    assert _open_cursors_while_exporting(monkeypatch, pooler=False) == (1, 3)
