@@ -82,9 +82,10 @@ def start_checkout(*, order: ProductionOrder, request: HttpRequest | None = None
     as it was (no session), so a retry simply tries again.
 
     The artwork check comes first (`artwork.tasks.checkout_gate`: the designs are queued for a
-    check, a verdict being worked out is waited for briefly): while it refuses the payment (a
-    design that will not print well, or warnings not yet acknowledged) the answer is the order's
-    own page, which says why and what to do, instead of a checkout.
+    check; nothing waits for it): while the rulebook refuses the payment (a design that will not
+    print well, warnings not yet acknowledged, or a check still running within its hold) the
+    answer is the order's own page, which says why and what to do, shows a running check's
+    progress and offers the payment once the verdict allows it, instead of a checkout.
     """
     gate = checkout_gate(order)
     if gate.refusal:
