@@ -9,8 +9,10 @@ import logging
 from collections.abc import Iterable
 from uuid import UUID
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django_tasks import task
 
 from artwork import mockups
@@ -103,6 +105,10 @@ def run_preflight(report_id: int) -> str:
             return "skipped"
         order_reads.invalidate(report.order_id)
         broadcasts.order_changed(report.order, [])
+    if result.verdict == Verdict.FAIL and report.order.stripe_checkout_session_id:
+        # A checkout made before this verdict must not take a payment (decision 0069): the
+        # payments app expires it (the artwork app does not import it).
+        import_string(settings.ORDER_CHECKOUT_CLOSE)(report.order_id)
     return result.verdict
 
 

@@ -336,6 +336,8 @@ if not STRIPE_WEBHOOK_SECRET:
 # the
 # payments app builds on the order domain, never the other way round.
 ORDER_CHECKOUT = "payments.services.start_checkout"
+# What the artwork check calls when it stores a fail: a draft's open checkout is expired (0069).
+ORDER_CHECKOUT_CLOSE = "payments.services.close_checkout_for_artwork"
 # How the order domain asks for a refund when an operator cancels an order (whatever was paid goes
 # back), called in the cancel's transaction; the payments app asks Stripe after commit.
 ORDER_REFUND = "payments.refunds.refund_canceled_order"
