@@ -1,31 +1,28 @@
 """Preflight off the request path: a report per order design, checked by the task queue
 (`run_preflight`, django-tasks on the database: `manage.py task_worker`), announced to the live
-pages when it is done; and the checkout's gate, which waits briefly for a verdict still being
-worked out (PREFLIGHT_CHECKOUT_WAIT) and asks the rulebook (`artwork_refusal`)."""
+pages when it is done; and the checkout's gate, which queues the check and asks the rulebook
+(`artwork_refusal`) about the verdict there is: nothing waits for a check (decision 0069)."""
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django_tasks import task
 
 from artwork import mockups
-from artwork.models import PreflightReport, Verdict, order_verdict
+from artwork.models import Gate, PreflightReport, Verdict, order_gate
 from artwork.preflight import PrintArea, check_url
 from production import broadcasts, order_reads
-from production.lifecycle import artwork_refusal
 from production.models import OrderDesign, ProductionOrder
 
 logger = logging.getLogger(__name__)
 
-POLL_SECONDS = 0.1
 # Checks decode customers' files: their own queue, so a burst of large designs never delays the
 # mail and refunds on the default one (`task_worker --queue-name artwork`; `make run` runs both).
 ARTWORK_QUEUE = "artwork"
@@ -108,31 +105,17 @@ def run_preflight(report_id: int) -> str:
             return "skipped"
         order_reads.invalidate(report.order_id)
         broadcasts.order_changed(report.order, [])
+    if result.verdict == Verdict.FAIL and report.order.stripe_checkout_session_id:
+        # A checkout made before this verdict must not take a payment (decision 0069): the
+        # payments app expires it (the artwork app does not import it).
+        import_string(settings.ORDER_CHECKOUT_CLOSE)(report.order_id)
     return result.verdict
 
 
-@dataclass(frozen=True)
-class Gate:
-    verdict: str
-    acknowledged: bool
-    refusal: str | None
-
-
-def order_gate(order: ProductionOrder | UUID) -> Gate:
-    order_id = order.pk if isinstance(order, ProductionOrder) else order
-    verdict, acknowledged = order_verdict(list(PreflightReport.objects.filter(order_id=order_id)))
-    return Gate(verdict, acknowledged, artwork_refusal(verdict, acknowledged=acknowledged))
-
-
-def checkout_gate(order: ProductionOrder, *, wait: float | None = None) -> Gate:
-    """Before a checkout starts: the designs are queued for a check if they have none, a verdict
-    being worked out is waited for up to `wait` seconds (PREFLIGHT_CHECKOUT_WAIT), and the
-    rulebook says whether the artwork stops the payment."""
+def checkout_gate(order: ProductionOrder) -> Gate:
+    """Before a checkout starts: the designs are queued for a check if they have none, and the
+    rulebook says whether the artwork stops the payment now (a check still running holds it for
+    PREFLIGHT_PENDING_HOLD seconds at most). Never waits: the order page shows the check's
+    progress and offers the payment when its verdict arrives."""
     request_preflight(order)
-    wait = settings.PREFLIGHT_CHECKOUT_WAIT if wait is None else wait
-    deadline = time.monotonic() + wait
-    gate = order_gate(order)
-    while gate.verdict == Verdict.PENDING and time.monotonic() < deadline:
-        time.sleep(POLL_SECONDS)
-        gate = order_gate(order)
-    return gate
+    return order_gate(order)

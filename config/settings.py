@@ -350,6 +350,8 @@ if not STRIPE_WEBHOOK_SECRET:
 # the
 # payments app builds on the order domain, never the other way round.
 ORDER_CHECKOUT = "payments.services.start_checkout"
+# What the artwork check calls when it stores a fail: a draft's open checkout is expired (0069).
+ORDER_CHECKOUT_CLOSE = "payments.services.close_checkout_for_artwork"
 # How the order domain asks for a refund when an operator cancels an order (whatever was paid goes
 # back), called in the cancel's transaction; the payments app asks Stripe after commit.
 ORDER_REFUND = "payments.refunds.refund_canceled_order"
@@ -574,7 +576,8 @@ TICKET_DESIGN_MAX_PIXELS = env.int("TICKET_DESIGN_MAX_PIXELS", default=40_000_00
 # placement's print size (warning under PREFLIGHT_DPI_WARN, fail under PREFLIGHT_DPI_FAIL), the
 # share of semi-transparent visible pixels that warns, and the budgets a design must fit in:
 # bytes fetched, seconds for the fetch, pixels, memory of the decoded image (MB), seconds for the
-# whole check. How long starting a checkout waits for a verdict still being worked out (0: not).
+# whole check. How long a check still running holds a draft's payment, in seconds since it was
+# queued (the rulebook's `artwork_refusal`; nothing waits for it: the order page shows progress).
 PREFLIGHT_DPI_WARN = env.int("PREFLIGHT_DPI_WARN", default=150)
 PREFLIGHT_DPI_FAIL = env.int("PREFLIGHT_DPI_FAIL", default=72)
 PREFLIGHT_SEMI_TRANSPARENT_WARN = env.float("PREFLIGHT_SEMI_TRANSPARENT_WARN", default=0.05)
@@ -583,6 +586,6 @@ PREFLIGHT_FETCH_TIMEOUT = env.float("PREFLIGHT_FETCH_TIMEOUT", default=10.0)
 PREFLIGHT_MAX_PIXELS = env.int("PREFLIGHT_MAX_PIXELS", default=36_000_000)
 PREFLIGHT_MAX_MEMORY_MB = env.int("PREFLIGHT_MAX_MEMORY_MB", default=250)
 PREFLIGHT_SECONDS = env.float("PREFLIGHT_SECONDS", default=5.0)
-PREFLIGHT_CHECKOUT_WAIT = env.float("PREFLIGHT_CHECKOUT_WAIT", default=2.0)
+PREFLIGHT_PENDING_HOLD = env.int("PREFLIGHT_PENDING_HOLD", default=30)
 # Checks of a design without an order (POST /api/artwork/check) per user.
 PREFLIGHT_CHECK_RATE = env.str("PREFLIGHT_CHECK_RATE", default="30/minute")

@@ -18,6 +18,7 @@ from production.addresses import allowed_countries
 from production.exceptions import CheckoutUnavailable
 from production.lifecycle import Delivery
 from production.models import ProductionOrder
+from production.services.artwork import closed_checkout_sessions
 from production.services.orders import order_address
 
 STRIPE_METADATA_LIMIT = 500  # characters per metadata value
@@ -55,6 +56,8 @@ class CheckoutSession:
 class CheckoutGateway(Protocol):
     def create_session(self, *, order: ProductionOrder, base_url: str) -> CheckoutSession: ...
 
+    def expire_session(self, session_id: str) -> None: ...
+
     def create_refund(
         self,
         *,
@@ -74,18 +77,30 @@ def cancel_url(order: ProductionOrder, base_url: str) -> str:
     return f"{base_url}/orders/{order.pk}/?checkout=canceled"
 
 
-def idempotency_key(order: ProductionOrder) -> str:
-    """One key per order: a retried create gets the same session back from Stripe."""
-    return f"checkout-order-{order.pk}"
+def session_round(order: ProductionOrder) -> int:
+    """How many of the order's Checkout Sessions the shop closed for its artwork (decision
+    0069): the next session is a new one, under a key of its own."""
+    return len(closed_checkout_sessions(order))
+
+
+def idempotency_key(order: ProductionOrder, round_: int = 0) -> str:
+    """One key per order (and per session the shop closed): a retried create gets the same
+    session back from Stripe, and the session after a closed one is a new one."""
+    return f"checkout-order-{order.pk}" + (f"-{round_}" if round_ else "")
 
 
 class LocalCheckoutGateway:
     """The embedded default: a simulator page on this server stands in for Stripe (DEBUG only)."""
 
     def create_session(self, *, order: ProductionOrder, base_url: str) -> CheckoutSession:
-        # One session per order, like Stripe with the per-order idempotency key.
-        session_id = f"{LOCAL_SESSION_PREFIX}{order.pk.hex}"
+        # One session per order, like Stripe with the per-order idempotency key (and a new one
+        # after the shop closed one for its artwork).
+        round_ = session_round(order)
+        session_id = f"{LOCAL_SESSION_PREFIX}{order.pk.hex}" + (f"_{round_}" if round_ else "")
         return CheckoutSession(id=session_id, url=f"{base_url}/payments/checkout/{session_id}/")
+
+    def expire_session(self, session_id: str) -> None:
+        """Nothing to tell: the simulator's page finds no order for a session the order forgot."""
 
     def create_refund(
         self,
@@ -124,13 +139,21 @@ class StripeCheckoutGateway:
         params = checkout_session_params(order=order, base_url=base_url)
         try:
             session = self.client.v1.checkout.sessions.create(
-                params, options={"idempotency_key": idempotency_key(order)}
+                params, options={"idempotency_key": idempotency_key(order, session_round(order))}
             )
         except stripe.StripeError as exc:
             raise GatewayError(str(exc)) from exc
         if not session.id or not session.url:
             raise GatewayError("Stripe returned a checkout session without an id or URL.")
         return CheckoutSession(id=session.id, url=session.url)
+
+    def expire_session(self, session_id: str) -> None:
+        """Expire an open Checkout Session: its page no longer takes a payment. Stripe refuses
+        one that is not open (paid or expired meanwhile): GatewayError."""
+        try:
+            self.client.v1.checkout.sessions.expire(session_id)
+        except stripe.StripeError as exc:
+            raise _gateway_error(exc) from exc
 
     def retrieve_session(self, session_id: str) -> dict[str, Any]:
         """A Checkout Session as a plain dict, shaped like the `data.object` of its events."""

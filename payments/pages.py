@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from artwork.models import Verdict
 from artwork.tasks import checkout_gate
 from payments.forms import OrderForm, QuoteForm, garment_choices
 from payments.gateway import GatewayError
@@ -125,7 +126,8 @@ def pay_order(request: HttpRequest, order_id: UUID) -> HttpResponse:
         return redirect("order-detail", order_id=order.pk)
     gate = checkout_gate(order)
     if gate.refusal:  # the artwork check: the order page shows the report and what to do
-        messages.error(request, gate.refusal)
+        if gate.verdict != Verdict.PENDING:  # a running check: the page shows its progress
+            messages.error(request, gate.refusal)
         return redirect("order-detail", order_id=order.pk)
     try:
         return redirect(start_checkout(order=order, request=request))

@@ -22,15 +22,17 @@ from django.db.models import Sum
 from django.http import HttpRequest
 from django.urls import reverse
 
+from artwork.models import Verdict, order_gate
 from artwork.tasks import checkout_gate
 from payments import refunds
-from payments.gateway import get_gateway
+from payments.gateway import GatewayError, get_gateway
 from payments.models import Payment, ProcessedEvent, Refund
 from production.exceptions import OrderError, PaymentMismatch
 from production.lifecycle import EventSource, OrderFacts, OrderState, payment_refusal
 from production.models import ProductionOrder
 from production.pricing import format_money
 from production.selectors import only_row
+from production.services.artwork import close_checkout_session, closed_checkout_sessions
 from production.services.orders import (
     attach_checkout_session,
     cancel_unpaid_order_in_transaction,
@@ -82,9 +84,10 @@ def start_checkout(*, order: ProductionOrder, request: HttpRequest | None = None
     as it was (no session), so a retry simply tries again.
 
     The artwork check comes first (`artwork.tasks.checkout_gate`: the designs are queued for a
-    check, a verdict being worked out is waited for briefly): while it refuses the payment (a
-    design that will not print well, or warnings not yet acknowledged) the answer is the order's
-    own page, which says why and what to do, instead of a checkout.
+    check; nothing waits for it): while the rulebook refuses the payment (a design that will not
+    print well, warnings not yet acknowledged, or a check still running within its hold) the
+    answer is the order's own page, which says why and what to do, shows a running check's
+    progress and offers the payment once the verdict allows it, instead of a checkout.
     """
     gate = checkout_gate(order)
     if gate.refusal:
@@ -97,6 +100,30 @@ def start_checkout(*, order: ProductionOrder, request: HttpRequest | None = None
     session = get_gateway().create_session(order=order, base_url=site_base_url(request))
     order = attach_checkout_session(order=order, session_id=session.id, checkout_url=session.url)
     return order.checkout_url
+
+
+def close_checkout_for_artwork(order: ProductionOrder | UUID) -> bool:
+    """Expire a draft's open Checkout Session once its artwork check has failed (decision 0069):
+    a Stripe tab left open must not pay for a design that will not print. Called by the artwork
+    check when it stores a fail (`settings.ORDER_CHECKOUT_CLOSE`); the gateway is called outside
+    any transaction, then the order forgets the session (`close_checkout_session`), so the next
+    payment, once the design is replaced or accepted, makes a new one. A session Stripe will not
+    expire (paid or expired meanwhile) or a Stripe that cannot be reached is logged and left: the
+    order page offers no payment while the check refuses, and a payment that came in is the
+    webhook's. True when a session was closed."""
+    order_id = order.pk if isinstance(order, ProductionOrder) else order
+    current = ProductionOrder.objects.filter(pk=order_id).first()
+    if current is None or current.status != OrderState.DRAFT:
+        return False
+    session_id = current.stripe_checkout_session_id
+    if not session_id or order_gate(current).verdict != Verdict.FAIL:
+        return False
+    try:
+        get_gateway().expire_session(session_id)
+    except GatewayError:
+        logger.exception("Checkout session %s of %s could not be expired", session_id, order_id)
+        return False
+    return close_checkout_session(order=order_id, session_id=session_id)
 
 
 # --- receiving events ----------------------------------------------------------------------------
@@ -533,6 +560,9 @@ def _cancel_with(reason: str) -> Callable[..., tuple[str, str]]:
         order: ProductionOrder, session: Mapping[str, Any], event_id: str
     ) -> tuple[str, str]:
         session_id = session.get("id")
+        if session_id in closed_checkout_sessions(order):
+            # The shop expired it for the order's artwork (decision 0069): the draft stays.
+            return Outcome.STALE_SESSION, f"{order.reference}'s artwork closed this session."
         if order.stripe_checkout_session_id and session_id != order.stripe_checkout_session_id:
             # An old session of this order ending says nothing about the current one.
             return Outcome.STALE_SESSION, f"{order.reference} uses another checkout session."

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -658,11 +659,28 @@ def payment_refusal(facts: OrderFacts, *, reference: str = "The order") -> str |
     return None
 
 
-def artwork_refusal(verdict: str, *, acknowledged: bool) -> str | None:
-    """Why the artwork check stops a checkout (issue 24, decision 0061): a design that will not
-    print well (a fail no operator accepted) until it is replaced or accepted, and warnings until
-    the customer says to print it as it is. `verdict` is the order's (`artwork.models`:
-    unchecked, pending, pass, warning, fail); an unchecked or pending check does not stop it."""
+def artwork_hold_until(verdict: str, *, queued_at: datetime | None) -> datetime | None:
+    """When a check still running stops holding the payment: PREFLIGHT_PENDING_HOLD seconds after
+    it was queued (`queued_at`, the newest of the order's pending checks; unknown: from now).
+    None when nothing is pending. A worker that is down must not stop sales for longer."""
+    if verdict != "pending":
+        return None
+    return (queued_at or timezone.now()) + timedelta(seconds=settings.PREFLIGHT_PENDING_HOLD)
+
+
+def artwork_refusal(
+    verdict: str,
+    *,
+    acknowledged: bool,
+    queued_at: datetime | None = None,
+    now: datetime | None = None,
+) -> str | None:
+    """Why the artwork check stops a checkout (issue 24, decisions 0061 and 0069): a design that
+    will not print well (a fail no operator accepted) until it is replaced or accepted, warnings
+    until the customer says to print it as it is, and a check still running until its verdict
+    arrives or its hold ends (`artwork_hold_until`: after it, payment opens with the check still
+    running and operators see its report later). `verdict` is the order's (`artwork.models`:
+    unchecked, pending, pass, warning, fail); an unchecked order has no check to wait for."""
     if verdict == "fail":
         return (
             "The artwork check found a design that will not print well: replace the design "
@@ -672,6 +690,12 @@ def artwork_refusal(verdict: str, *, acknowledged: bool) -> str | None:
         return (
             "The artwork check has warnings: read them and confirm that the design should be "
             "printed as it is, then pay."
+        )
+    hold_until = artwork_hold_until(verdict, queued_at=queued_at)
+    if hold_until is not None and (now or timezone.now()) < hold_until:
+        return (
+            "Your artwork is being checked: payment opens as soon as the check is done, "
+            f"at most {settings.PREFLIGHT_PENDING_HOLD} seconds after it started."
         )
     return None
 

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from django.urls import reverse
 from django.utils import timezone
 
-from artwork.models import PreflightReport, order_verdict
+from artwork.models import PreflightReport, gate_of
 from production.lifecycle import (
     OrderState,
     actor_role,
@@ -237,17 +237,21 @@ def order_summary_json(order: ProductionOrder) -> dict:
 
 def preflight_json(order: ProductionOrder) -> dict:
     """The artwork check of the order's designs (issue 24): the order's verdict (unchecked,
-    pending, pass, warning, fail), whether its warnings are acknowledged, and each design's
-    report, its checks in words for people."""
+    pending, pass, warning, fail), whether its warnings are acknowledged, for a draft the
+    rulebook's refusal of its payment and how long a running check holds it (decision 0069), and
+    each design's report, its checks in words for people."""
     reports = list(
         PreflightReport.objects.filter(order_id=order.pk)
         .select_related("design__placement")
         .order_by("design__placement__position", "design_id")
     )
-    verdict, acknowledged = order_verdict(reports)
+    gate = gate_of(reports)
+    draft = order.status == OrderState.DRAFT
     return {
-        "verdict": str(verdict),
-        "acknowledged": acknowledged,
+        "verdict": str(gate.verdict),
+        "acknowledged": gate.acknowledged,
+        "refusal": gate.refusal if draft else None,
+        "holdUntil": when(gate.hold_until) if draft else None,
         "designs": [
             {
                 "placement": str(r.design.placement.code),

@@ -27,10 +27,11 @@ def _plain_static_files(settings):
 
 
 @pytest.fixture(autouse=True)
-def _checkout_does_not_wait_for_artwork(settings):
-    # No task worker runs in tests: a checkout would wait PREFLIGHT_CHECKOUT_WAIT for a verdict
-    # that never comes. Artwork tests run the worker (tests/task_queue.py) or set a wait.
-    settings.PREFLIGHT_CHECKOUT_WAIT = 0
+def _running_check_holds_no_checkout(settings):
+    # No task worker runs in tests: a check still running would hold every new order's checkout
+    # (its answer the order page). Artwork tests run the worker (tests/task_queue.py) or set a
+    # hold (PREFLIGHT_PENDING_HOLD) to see it.
+    settings.PREFLIGHT_PENDING_HOLD = 0
 
 
 @pytest.fixture(autouse=True)

@@ -8,8 +8,8 @@ from django import template
 from django.urls import reverse
 
 from artwork.mockups import order_colors
-from artwork.models import PreflightReport, Verdict, order_verdict
-from production.lifecycle import OrderState, artwork_refusal
+from artwork.models import Gate, PreflightReport, Verdict, gate_of, order_gate
+from production.lifecycle import OrderState
 from production.models import ProductionOrder
 
 register = template.Library()
@@ -29,7 +29,8 @@ def report_context(order: ProductionOrder, *, ops: bool = False) -> dict:
         .select_related("design__placement", "overridden_by")
         .order_by("design__placement__position", "design_id")
     )
-    verdict, acknowledged = order_verdict(reports)
+    gate = gate_of(reports)
+    verdict = gate.verdict
     draft = order.status == OrderState.DRAFT
     colors = order_colors(order)
     designs = []
@@ -61,11 +62,31 @@ def report_context(order: ProductionOrder, *, ops: bool = False) -> dict:
         "draft": draft,
         "verdict": verdict,
         "verdict_words": VERDICT_WORDS.get(verdict, verdict),
-        "acknowledged": acknowledged,
-        "refusal": artwork_refusal(verdict, acknowledged=acknowledged) if draft else None,
+        "acknowledged": gate.acknowledged,
+        "refusal": gate.refusal if draft else None,
+        "held": draft and gate.refusal is not None and verdict == Verdict.PENDING,
+        "pay_waits": payment_wait_words(gate) if draft and not ops else "",
         "designs": designs,
         "fragment_url": reverse("artwork:report", args=[order.pk]),
     }
+
+
+def payment_wait_words(gate: Gate) -> str:
+    """What the order page's payment line says while the artwork check stops the payment ("":
+    it does not, and "Continue to payment" is offered)."""
+    if gate.refusal is None:
+        return ""
+    if gate.verdict == Verdict.PENDING:
+        return "Checking your artwork… payment opens here as soon as the check is done."
+    return "Payment waits for the artwork check below."
+
+
+@register.simple_tag
+def artwork_payment_wait(order: ProductionOrder) -> str:
+    """`{% artwork_payment_wait order as pay_waits %}`: the payment line's words for a draft."""
+    if order.status != OrderState.DRAFT:
+        return ""
+    return payment_wait_words(order_gate(order))
 
 
 @register.inclusion_tag("artwork/_preflight_report.html", takes_context=True)

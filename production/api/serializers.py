@@ -122,12 +122,6 @@ class CreateOrderInput(serializers.Serializer):
     )
 
 
-class CheckoutOutput(serializers.Serializer):
-    checkoutUrl = serializers.URLField()
-    orderId = serializers.UUIDField()
-    reference = serializers.CharField()
-
-
 class UpdateOrderInput(serializers.Serializer):
     status = serializers.ChoiceField(choices=OrderState.values, required=False)
     productionStatus = serializers.ChoiceField(choices=ProductionStatus.values, required=False)
@@ -429,7 +423,28 @@ class PreflightOutput(serializers.Serializer):
     acknowledged = serializers.BooleanField(
         help_text="The warnings (and any fail the shop accepted) are acknowledged."
     )
+    refusal = serializers.CharField(
+        allow_null=True,
+        help_text="A draft: why the artwork stops its payment, in words for people (a fail, "
+        "unread warnings, or a check still running until holdUntil); null: payment may start.",
+    )
+    holdUntil = serializers.DateTimeField(
+        allow_null=True,
+        help_text="A draft whose check is still running: when the check stops holding the "
+        "payment (PREFLIGHT_PENDING_HOLD after it started); after it, checkout opens while the "
+        "check runs. Null when nothing is pending.",
+    )
     designs = PreflightDesignOutput(many=True)
+
+
+class CheckoutOutput(serializers.Serializer):
+    checkoutUrl = serializers.URLField(
+        help_text="Where the customer pays: Stripe Checkout, or the order's page on the site "
+        "while the artwork check stops the payment (preflight.refusal says why)."
+    )
+    orderId = serializers.UUIDField()
+    reference = serializers.CharField()
+    preflight = PreflightOutput(help_text="The order's artwork check as it stands.")
 
 
 class ProgressStepOutput(serializers.Serializer):

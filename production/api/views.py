@@ -23,7 +23,7 @@ from production.api.serializers import (
 from production.api.throttles import OrderCreateThrottle
 from production.filters import OrderFilter
 from production.lifecycle import EventSource
-from production.order_json import order_summary_json
+from production.order_json import order_summary_json, preflight_json
 from production.order_reads import CachedOrder
 from production.plumbing.db_retry import rerun_safe
 from production.pricing import SizeQuantity
@@ -129,6 +129,9 @@ class OrderCollectionView(APIView):
             "checkoutUrl": placed.checkout_url,
             "orderId": str(placed.order.id),
             "reference": placed.order.reference,
+            # The check is queued, never waited for: a running one holds the payment briefly
+            # (preflight.refusal, holdUntil), and checkoutUrl is then the order's page.
+            "preflight": preflight_json(placed.order),
         }
         return Response(body, status=status.HTTP_201_CREATED)
 

@@ -156,3 +156,53 @@ def _event_with_fields(
         order, [change], actor=actor, source=EventSource.CUSTOMER, extra_fields=extra_fields
     )
     return event
+
+
+CHECKOUT_CLOSED = "checkout_closed"  # metadata.preflight of the event that closes a session
+
+
+def close_checkout_session(*, order: ProductionOrder | UUID, session_id: str) -> bool:
+    """A draft's Checkout Session the payments app expired because the artwork check failed after
+    it was made (decision 0069): the order forgets it (the next payment makes a new one) and the
+    timeline says so, its metadata naming the session (`closed_checkout_sessions`), so that the
+    session's own `checkout.session.expired` event does not cancel the draft. False when the
+    order has moved on meanwhile (paid, canceled, another session): nothing changes."""
+    order_id = order.pk if isinstance(order, ProductionOrder) else order
+    with transaction.atomic(durable=True):
+        locked = lock_order(order_id)
+        if locked.status != OrderState.DRAFT or locked.stripe_checkout_session_id != session_id:
+            return False
+        locked.stripe_checkout_session_id = None
+        locked.checkout_url = ""
+        change = Change(
+            kind=FulfillmentEvent.Kind.PROOF,
+            field="message",
+            before=None,
+            after=None,
+            status=locked.production_status,
+            message="Payment link closed: the artwork check failed, replace the design first",
+            metadata={"preflight": CHECKOUT_CLOSED, "checkoutSessionId": session_id},
+        )
+        save_changes(
+            locked,
+            [change],
+            actor=None,
+            source=EventSource.SYSTEM,
+            extra_fields=["stripe_checkout_session_id", "checkout_url"],
+        )
+    return True
+
+
+def closed_checkout_sessions(order: ProductionOrder | UUID) -> list[str]:
+    """The Checkout Sessions of the order that the shop closed for its artwork, oldest first."""
+    order_id = order.pk if isinstance(order, ProductionOrder) else order
+    return [
+        str(metadata.get("checkoutSessionId"))
+        for metadata in FulfillmentEvent.objects.filter(
+            order_id=order_id,
+            kind=FulfillmentEvent.Kind.PROOF,
+            metadata__preflight=CHECKOUT_CLOSED,
+        )
+        .order_by("pk")
+        .values_list("metadata", flat=True)
+    ]

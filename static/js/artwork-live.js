@@ -1,7 +1,8 @@
 // The artwork check on the order pages (customer and ops): while a design is being checked, the
 // section is fetched again when the live page hears the order changed ("order:updated", sent by
-// order-live.js for each socket frame), and every few seconds as a fallback, until a verdict
-// is there; the server renders it (templates/artwork/_preflight_report.html).
+// order-live.js for each socket frame), and every few seconds as a fallback (which also sees a
+// running check's hold on the payment end), until a verdict is there; the server renders it
+// (templates/artwork/_preflight_report.html).
 (function () {
   "use strict";
   var section = document.getElementById("artwork-check");
@@ -29,11 +30,17 @@
       .catch(function () { busy = false; });
   }
 
-  // A checkout started before the check refused it: its link is not offered while it refuses
-  // (the Pay form goes through the server, which says why).
+  // The payment line of the order page follows the check: while the rulebook stops the payment
+  // (a running check within its hold, a fail, unread warnings) it says so and offers no payment
+  // (not even a checkout started before the check refused it); once the verdict allows it,
+  // "Continue to payment" is there at once. The server renders the words (data-pay-waits).
   function followGate() {
-    var link = document.getElementById("checkout-link");
-    if (link) link.hidden = section.classList.contains("artwork-blocked");
+    if (section.hasAttribute("data-ops")) return;
+    var waits = section.getAttribute("data-pay-waits") || "";
+    var note = document.getElementById("pay-waits");
+    var offer = document.getElementById("pay-offer");
+    if (note) { note.textContent = waits; note.hidden = !waits; }
+    if (offer) offer.hidden = Boolean(waits);
   }
   followGate();
 

@@ -30,19 +30,15 @@
   }
 
   // A move that worked is said on screen and to screen readers (a polite live region), then the
-  // words fade; a refusal is said on the card itself.
+  // words go after a few seconds; a refusal is said on the card itself.
   function announce(text) {
     if (!announcer) return;
     window.clearTimeout(announceTimer);
     announcer.textContent = text;
-    announcer.classList.remove("fading");
-    announceTimer = window.setTimeout(function () {
-      announcer.classList.add("fading");
-      announceTimer = window.setTimeout(function () {
-        announcer.textContent = "";
-        announcer.classList.remove("fading");
-      }, 1000);
-    }, 5000);
+    // Cleared at once, not faded out: text fading to nothing fails the contrast check while it
+    // fades (as the order page's confirmation did, commit cbc1188). The empty line keeps its
+    // height, so the board does not jump.
+    announceTimer = window.setTimeout(function () { announcer.textContent = ""; }, 6000);
   }
 
   function csrf() {

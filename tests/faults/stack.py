@@ -221,11 +221,10 @@ class Stack:
             STRIPE_SECRET_KEY="",
             SITE_URL="http://127.0.0.1",
             ORDER_CREATE_RATE="100000/min",
-            # No artwork worker here: a checkout would wait the whole PREFLIGHT_CHECKOUT_WAIT for
-            # a verdict on every creation (2 s in which the killer cuts its polling reads again
-            # and again, until the view's retries run out). The suite is about lost connections,
-            # not the artwork check (issue 24 questions that wait itself).
-            PREFLIGHT_CHECKOUT_WAIT="0",
+            # No artwork worker here: a running check would hold every new order's checkout (its
+            # answer the order page, not a session). The suite is about lost connections, not
+            # the artwork check (nothing waits for one: decision 0069).
+            PREFLIGHT_PENDING_HOLD="0",
             LOG_LEVEL="WARNING",
             TMPDIR=self.tmp,
         )

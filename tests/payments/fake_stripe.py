@@ -41,7 +41,9 @@ class FakeStripe:
 
     def created_sessions(self) -> list[dict[str, Any]]:
         return [
-            r for r in self.requests if r["method"] == "POST" and r["path"].startswith("/v1/check")
+            r
+            for r in self.requests
+            if r["method"] == "POST" and r["path"] == "/v1/checkout/sessions"
         ]
 
     def refund_requests(self) -> list[dict[str, Any]]:
@@ -107,6 +109,27 @@ class FakeStripe:
                 self.by_key[key] = session_id
             return session
 
+    def expired_sessions(self) -> list[str]:
+        """The session ids of every POST /v1/checkout/sessions/<id>/expire, in order."""
+        return [
+            r["path"].split("/")[4]
+            for r in self.requests
+            if r["method"] == "POST" and r["path"].endswith("/expire")
+        ]
+
+    def _expire_session(self, session_id: str) -> tuple[int, dict[str, Any]]:
+        """Stripe's answer: the session, now expired, if it was open; 400 otherwise."""
+        with self._lock:
+            session = self.sessions.get(session_id)
+            if session is None:
+                message = f"No such checkout.session: '{session_id}'"
+                return 404, {"error": {"type": "invalid_request_error", "message": message}}
+            if session["status"] != "open":
+                message = "Only Checkout Sessions with a status of open can be expired."
+                return 400, {"error": {"type": "invalid_request_error", "message": message}}
+            session.update(status="expired", url=None)
+            return 200, session
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
@@ -139,6 +162,10 @@ class FakeStripe:
                 elif self.path == "/v1/checkout/sessions":
                     key = request["headers"].get("Idempotency-Key")
                     self._answer(200, fake._create_session(request["form"], key))
+                elif self.path.startswith("/v1/checkout/sessions/") and self.path.endswith(
+                    "/expire"
+                ):
+                    self._answer(*fake._expire_session(self.path.split("/")[4]))
                 elif self.path == "/v1/refunds":
                     key = request["headers"].get("Idempotency-Key")
                     self._answer(200, fake._create_refund(request["form"], key))

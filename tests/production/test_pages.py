@@ -124,8 +124,9 @@ class TestOrderPage:
         order = make_order(owner=customer)
         client.force_login(customer)
         page = text(client.get(f"/orders/{order.pk}/"))
-        assert '<p class="banner draft" id="draft-banner">' in page
+        assert '<div class="banner draft" id="draft-banner">' in page
         assert "Awaiting payment" in page
+        assert "Continue to payment" in page
 
     def test_other_customers_get_403_and_operators_see_it(
         self, client, customer, other_customer, operator
