@@ -34,6 +34,8 @@ os.environ.setdefault("SECRET_KEY", "bench-only-insecure-key")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_bench_only")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+# No artwork worker runs here: each checkout would wait its 2 s for a verdict (minutes in all).
+os.environ.setdefault("PREFLIGHT_CHECKOUT_WAIT", "0")
 
 import django
 
