@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -34,6 +34,8 @@ os.environ.setdefault("SECRET_KEY", "bench-only-insecure-key")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_bench_only")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+# No artwork worker runs here: each checkout would wait its 2 s for a verdict (minutes in all).
+os.environ.setdefault("PREFLIGHT_CHECKOUT_WAIT", "0")
 
 import django
 
@@ -147,8 +149,13 @@ def replay(template: list[Statement], recorded: str, payload: str) -> None:
     old, new = identifiers(recorded), identifiers(payload)
     swap = {old[key]: new[key] for key in old}
 
+    def swapped(value: Any) -> Any:
+        if isinstance(value, UUID) and value not in swap:
+            swap[value] = uuid4()  # another row's own key (the receipt's task): a fresh one
+        return swap.get(value, value) if isinstance(value, str | UUID) else value
+
     def params_for(params: Any) -> Any:
-        return tuple(swap.get(p, p) if isinstance(p, str | UUID) else p for p in params)
+        return tuple(swapped(value) for value in params)
 
     raw = connection.connection
     with raw.cursor() as cursor:

@@ -133,6 +133,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's backend, which also checks a COMMIT whose answer a cut connection lost and reads
     # again a read it cut, so `production.plumbing.db_retry` never re-runs a view that committed.
     DATABASES["default"]["ENGINE"] = "production.plumbing.postgres"
+    # Parameters sent apart from the statement (psycopg's server-side binding, no prepared
+    # statements: fine behind PgBouncer's transaction pooling) instead of quoted into it in
+    # Python: a seventh of a webhook delivery's CPU was that quoting (bench/README.md).
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the live page read while the webhook writes. Writers queue for up to `timeout`
     # seconds: a transaction takes the write lock when it begins (IMMEDIATE), since SQLite refuses
@@ -442,7 +446,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["production.api.renderers.FastJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["production.api.parsers.JSONParser"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "production.api.negotiation.ContentNegotiation",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

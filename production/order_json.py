@@ -276,12 +276,13 @@ def preflight_json(order: ProductionOrder) -> dict:
     }
 
 
-def order_json(order: ProductionOrder) -> dict:
+def order_json(order: ProductionOrder, *, catalogue: dict | None = None) -> dict:
     """The order as GET /api/production/<id> serves it, with its events, proofs and shipments,
-    and the customer's words for it (as their order page shows them)."""
+    and the customer's words for it (as their order page shows them). `catalogue`: the garment's
+    `garment_catalogue_json` when the caller has it already (`selectors.garment_catalogue`)."""
     return {
         **order_summary_json(order),
-        "garment": garment_catalogue_json(order.garment),
+        "garment": catalogue if catalogue is not None else garment_catalogue_json(order.garment),
         "designs": [design_json(design) for design in order.designs.all()],
         "preflight": preflight_json(order),
         "events": [event_json(event) for event in order.events.all()],

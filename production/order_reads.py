@@ -47,7 +47,8 @@ from django.core.cache import cache
 from django.db import router, transaction
 from django.http import HttpRequest
 from django.utils import timezone
-from rest_framework.renderers import JSONRenderer
+
+from production.api.renderers import dumps
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -73,7 +74,7 @@ class CachedOrder:
     @cached_property
     def body(self) -> bytes:
         """`{"order": payload}` encoded exactly as the API's JSON renderer encodes it."""
-        return JSONRenderer().render({"order": self.payload})
+        return dumps({"order": self.payload})
 
 
 def _version_key(order_id: UUID) -> str:

@@ -1,5 +1,7 @@
 """The spec's production API: thin views over the selectors and services."""
 
+from uuid import UUID
+
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
@@ -23,6 +25,7 @@ from production.api.serializers import (
 from production.api.throttles import OrderCreateThrottle
 from production.filters import OrderFilter
 from production.lifecycle import EventSource
+from production.models import ProductionOrder
 from production.order_json import order_summary_json, preflight_json
 from production.order_reads import CachedOrder
 from production.plumbing.db_retry import rerun_safe
@@ -166,25 +169,34 @@ class OrderDetailView(APIView):
     )
     def patch(self, request: Request, order_id: str) -> Response:
         """Operators: change state, production status or priority; `notes` annotates the change."""
-        # Operators may see every order (IsOperator): only whether it exists matters here.
-        found = existing_order_id(order_id=order_id)
-        if found is None:
-            raise exceptions.NotFound()
+        # Operators may see every order (IsOperator): only whether it exists matters here, and
+        # the service's locked read tells (no query of its own; a missing order is a 404 before
+        # anything the body says).
+        try:
+            found = UUID(str(order_id))
+        except ValueError:
+            raise exceptions.NotFound() from None
         data = UpdateOrderInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        if not data.is_valid():
+            if existing_order_id(order_id=found) is None:
+                raise exceptions.NotFound()
+            raise exceptions.ValidationError(data.errors)
         fields = data.validated_data
         # The live pages hear of the change once the answer is read: the read stores the order's
         # JSON under its new version, so each process with sockets takes it from the cache
         # instead of reading the order again (`frames.frames_for`).
         with broadcasts.held_until_done():
-            update_order(
-                order=found,
-                actor=request.user,
-                source=EventSource.OPERATOR,
-                status=fields.get("status"),
-                production_status=fields.get("productionStatus"),
-                priority=fields.get("priority"),
-                note=fields.get("notes", ""),
-            )
+            try:
+                update_order(
+                    order=found,
+                    actor=request.user,
+                    source=EventSource.OPERATOR,
+                    status=fields.get("status"),
+                    production_status=fields.get("productionStatus"),
+                    priority=fields.get("priority"),
+                    note=fields.get("notes", ""),
+                )
+            except ProductionOrder.DoesNotExist:
+                raise exceptions.NotFound() from None
             order = get_order_json(order_id=found)
         return Response({"order": order})

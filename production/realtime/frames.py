@@ -12,8 +12,8 @@ from __future__ import annotations
 from uuid import UUID
 
 from channels.db import database_sync_to_async
-from rest_framework.renderers import JSONRenderer
 
+from production.api.renderers import dumps
 from production.broadcasts import EVENT_CREATED, OPS_GROUP, ORDER_CHANGED, ORDER_UPDATED
 from production.lifecycle import (
     OrderFacts,
@@ -28,7 +28,7 @@ from production.selectors import get_order_json
 
 def frame(message_type: str, **payload: object) -> str:
     """One WebSocket text frame, encoded as the API encodes its JSON (same bytes for the order)."""
-    return JSONRenderer().render({"type": message_type, **payload}).decode()
+    return dumps({"type": message_type, **payload}).decode()
 
 
 def frames_for(change: dict) -> list[dict]:

@@ -426,10 +426,10 @@ class TestUpdate:
             == 401
         )
 
-    def test_unknown_order_is_404(self, operator_api):
-        response = operator_api.patch(
-            f"{URL}/{uuid.uuid4()}", {"status": "approved"}, format="json"
-        )
+    @pytest.mark.parametrize("body", [{"status": "approved"}, {"status": "no-such-state"}, {}])
+    @pytest.mark.parametrize("order_id", [lambda: uuid.uuid4(), lambda: "not-a-uuid"])
+    def test_unknown_order_is_404_whatever_the_body(self, operator_api, body, order_id):
+        response = operator_api.patch(f"{URL}/{order_id()}", body, format="json")
         assert response.status_code == 404
         assert response.json() == {"error": "Order not found"}
 

@@ -13,8 +13,8 @@ from django_redis.cache import RedisCache
 
 from production import order_reads
 from production.lifecycle import EventSource, OrderState
-from production.models import Garment
-from production.selectors import get_order_json
+from production.models import Garment, Variant
+from production.selectors import CATALOGUE_TTL, get_order_json
 from production.services.orders import transition_order
 from tests.concurrency import run_at_once
 from tests.factories import make_order
@@ -90,8 +90,9 @@ def test_a_change_reads_the_order_once_for_its_answer_whatever_the_cache_holds(
         assert response.status_code == 200
         return [q["sql"] for q in queries.captured_queries]
 
+    # One garment: its colours and placements are cached alike for both (`garment_catalogue`).
     cold = make_order(owner=customer, state="approved")
-    warm = make_order(owner=customer, state="approved")
+    warm = make_order(owner=customer, garment=cold.garment, state="approved")
     operator_api.get(order_url(warm))  # its JSON is cached
     cache.delete_many([f"order-json-version:{cold.pk}"])
     read_cold = patch_queries(cold, {"status": "in_production"})
@@ -303,3 +304,39 @@ def test_a_client_may_negotiate_but_only_for_json(customer_api, customer):
         assert response.status_code == 200, accept
         assert response["Content-Type"] == "application/json"
     assert customer_api.get(order_url(order), HTTP_ACCEPT="text/html").status_code == 406
+
+
+def test_orders_of_one_garment_share_its_colours_and_placements(
+    customer_api, customer, monkeypatch
+):
+    """The garment's colours (with the sizes in stock) and placements are read once for all its
+    orders and kept CATALOGUE_TTL seconds: a stock change made without saving the garment shows
+    after that; a saved garment (the admin) shows at once."""
+    timeouts: dict[str, object] = {}
+    real_set = cache.set
+
+    def recording_set(key, value, timeout=None, *args, **kwargs):
+        timeouts[key] = timeout
+        return real_set(key, value, timeout, *args, **kwargs)
+
+    monkeypatch.setattr(cache, "set", recording_set)
+    first = make_order(owner=customer, sizes=[("M", 1)])
+    second = make_order(owner=customer, garment=first.garment, sizes=[("M", 1)])
+    customer_api.get("/api/production")  # the token's user, as on every request
+
+    def read(order) -> tuple[dict, int]:
+        cache.delete(f"order-json-version:{order.pk}")  # its JSON read afresh
+        with CaptureQueriesContext(connection) as queries:
+            garment = customer_api.get(order_url(order)).json()["order"]["garment"]
+        return garment, len(queries.captured_queries)
+
+    cold, cold_queries = read(first)
+    warm, warm_queries = read(second)
+    assert warm == cold and "L" in warm["colors"][0]["sizes"]
+    assert warm_queries == cold_queries - 3  # no colours, variants or placements read again
+    assert {t for k, t in timeouts.items() if k.startswith("garment-catalogue:")} == {CATALOGUE_TTL}
+
+    Variant.objects.filter(garment=first.garment, size="L").update(in_stock=False)
+    assert "L" in read(second)[0]["colors"][0]["sizes"]  # within CATALOGUE_TTL
+    first.garment.save()
+    assert "L" not in read(second)[0]["colors"][0]["sizes"]
