@@ -30,7 +30,10 @@ os.environ.setdefault("SECRET_KEY", "bench-only-insecure-key")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_bench_only")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
-os.environ.setdefault("PREFLIGHT_CHECKOUT_WAIT", "0")  # no artwork worker runs here
+# No artwork worker runs here: a checkout must neither wait for a verdict (PREFLIGHT_CHECKOUT_WAIT,
+# commits before decision 0069) nor be held while the check runs (PREFLIGHT_PENDING_HOLD).
+os.environ.setdefault("PREFLIGHT_CHECKOUT_WAIT", "0")
+os.environ.setdefault("PREFLIGHT_PENDING_HOLD", "0")
 
 import django
 
