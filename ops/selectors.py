@@ -9,6 +9,8 @@ from uuid import UUID
 
 import django_filters
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
 from django.db.models import Exists, F, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Lower
 from django.http import QueryDict
@@ -125,12 +127,23 @@ class StateCounts:
         return None if any(count > self.cap for count in counts) else sum(counts)
 
 
-def status_counts(queryset: QuerySet[ProductionOrder], *, cap: int) -> StateCounts:
+def status_counts(
+    queryset: QuerySet[ProductionOrder], *, cap: int, narrow: bool = False
+) -> StateCounts:
     """How many of `queryset`'s orders are in each state, in one statement.
 
     Each state's count stops at cap + 1 rows, so a page view never counts a shop's whole history:
     at most one bounded index range per state is read, however many orders there are.
+
+    `narrow`: the orders are filtered (a search, a date range), so they may be few: they are
+    first counted by state in one pass over at most (states × (cap + 1)) of them, which reads
+    each matching order once instead of once per state (a surname's 2,000 orders: 4.4 ms of
+    PostgreSQL's time as six counts). A filter matching more falls back to the six counts.
     """
+    if narrow:
+        counted = _counted_in_one_pass(queryset, limit=len(OrderState.values) * (cap + 1))
+        if counted is not None:
+            return StateCounts(counted, cap)
     counts = {
         state: Subquery(
             queryset.filter(status=state).order_by().values("pk")[: cap + 1],
@@ -143,6 +156,33 @@ def status_counts(queryset: QuerySet[ProductionOrder], *, cap: int) -> StateCoun
     rows = ProductionOrder.objects.order_by().annotate(**counts).values(*counts)[:1]
     row = next(iter(rows), {})
     return StateCounts({state: row.get(state) or 0 for state in OrderState.values}, cap)
+
+
+def _counted_in_one_pass(
+    queryset: QuerySet[ProductionOrder], *, limit: int
+) -> dict[str, int] | None:
+    """Every state's exact count when fewer than `limit` orders match (one statement), else
+    None. A count over the cap reads "cap+" all the same (`StateCounts.label`)."""
+    try:
+        sql, params = queryset.order_by().values("status")[:limit].query.sql_with_params()
+    except EmptyResultSet:  # a filter no order can match (a search for nobody)
+        return dict.fromkeys(OrderState.values, 0)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT matching.status, COUNT(*) FROM ({sql}) AS matching "  # noqa: S608 (the ORM's SQL)
+            "GROUP BY matching.status",
+            params,
+        )
+        found = dict(cursor.fetchall())
+    if sum(found.values()) >= limit:
+        return None
+    return {state: found.get(state, 0) for state in OrderState.values}
+
+
+def narrowed(cleaned: dict) -> bool:
+    """Whether the list's filters (a filter form's cleaned data, its state taken out) narrow the
+    orders down at all; the sort does not."""
+    return any(value not in (None, "", [], ()) for name, value in cleaned.items() if name != "sort")
 
 
 def get_ops_order(*, order_id: UUID | str) -> ProductionOrder | None:
@@ -378,7 +418,9 @@ def order_list_counts(params: QueryDict) -> dict[str, object]:
     filterset.is_valid()
     selected = filterset.form.cleaned_data.pop("status", None) or []
     counts = status_counts(
-        filterset.filter_queryset(filterset.queryset), cap=settings.OPS_COUNT_CAP
+        filterset.filter_queryset(filterset.queryset),
+        cap=settings.OPS_COUNT_CAP,
+        narrow=narrowed(filterset.form.cleaned_data),
     )
     tabs = ["", *OrderState.values]  # "": the All tab
     return {
@@ -399,7 +441,9 @@ def order_list_page(params: QueryDict, *, page_size: int = PAGE_SIZE) -> OrderLi
     filterset.is_valid()  # invalid values are ignored by the filters and shown on the form
     selected = filterset.form.cleaned_data.pop("status", None) or []
     matching = filterset.filter_queryset(filterset.queryset)
-    counts = status_counts(matching, cap=settings.OPS_COUNT_CAP)
+    counts = status_counts(
+        matching, cap=settings.OPS_COUNT_CAP, narrow=narrowed(filterset.form.cleaned_data)
+    )
     total = counts.total(selected)
     sort_key = filterset.sort_key
     orders = order_by_sort(matching.filter(status__in=selected) if selected else matching, sort_key)

@@ -415,3 +415,40 @@ def test_the_counts_endpoint_gives_what_the_page_would_show_now(ops_client, shop
 def test_the_counts_are_for_operators_only(customer_client, client):
     assert customer_client.get("/ops/orders/counts").status_code == 403
     assert client.get("/ops/orders/counts").status_code == 302
+
+
+def test_a_narrow_filter_is_counted_in_one_pass_and_a_broad_one_per_state(
+    ops_client, garment, operator, settings
+):
+    """A search matching few orders counts them by state in one statement; one matching more
+    than (states × (cap + 1)) counts each state up to the cap. The tabs read the same."""
+    settings.OPS_COUNT_CAP = 1
+    ada = UserFactory(first_name="Ada", last_name="Quillfeather")
+    for _ in range(2):
+        make_order(owner=ada, garment=garment)
+    make_order(owner=ada, garment=garment, state=OrderState.SUBMITTED, operator=operator)
+    ops_client.get("/ops/scan/")  # the operator's access, cached
+
+    def tabs_and_counts_sql(url: str) -> tuple[dict, list[str]]:
+        with CaptureQueriesContext(connection) as queries:
+            response = ops_client.get(url)
+        tabs = {tab["label"]: tab["count"] for tab in response.context["tabs"]}
+        sql = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+        return tabs, sql
+
+    tabs, sql = tabs_and_counts_sql("/ops/orders?q=Quillfeather")
+    assert (tabs["All"], tabs["Draft"], tabs["Submitted"], tabs["Approved"]) == (
+        "1+",
+        "1+",
+        "1",
+        "0",
+    )
+    assert len(sql) == 1 and "GROUP BY" in sql[0]
+
+    for _ in range(10):  # 13 orders: more than 6 states × (cap + 1)
+        make_order(owner=ada, garment=garment)
+    ops_client.get("/ops/scan/")
+    tabs, sql = tabs_and_counts_sql("/ops/orders?q=Quillfeather")
+    assert (tabs["All"], tabs["Draft"], tabs["Submitted"]) == ("1+", "1+", "1")
+    assert len(sql) == 2 and "GROUP BY" not in sql[1]
+    assert tabs_and_counts_sql("/ops/orders")[1][0].count("LIMIT 2") == 6  # no filter: per state
