@@ -9,6 +9,7 @@ from uuid import UUID
 
 import django_filters
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Exists, F, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
@@ -20,6 +21,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from ops.forms import filter_params
 from ops.paging import KeysetPage, paginate
+from production import order_reads
 from production.filters import OrderFilter, order_by_sort
 from production.lifecycle import OrderFacts, OrderState, Priority, eta_days, operator_words
 from production.models import (
@@ -411,16 +413,31 @@ class OrderListPage:
     export_url: str
 
 
+def list_counts(matching: QuerySet[ProductionOrder], *, narrow: bool) -> StateCounts:
+    """The list's tab counts for `matching` (its filters, not its state). Unfiltered, they are
+    the same for every operator and every state tab: kept in the shared cache under the orders'
+    version, which every change of an order through the services replaces (as the board's copy
+    is), so the first page and the state tabs run no count at all until an order changes.
+    Changes made outside the services show within `order_reads.TTL`."""
+    cap = settings.OPS_COUNT_CAP
+    if narrow:
+        return status_counts(matching, cap=cap, narrow=True)
+    key = f"ops-list-counts:{order_reads.orders_version()}:{cap}"
+    counts = cache.get(key)
+    if counts is None:
+        counts = status_counts(matching, cap=cap)
+        cache.set(key, counts, order_reads.TTL)
+    return counts
+
+
 def order_list_counts(params: QueryDict) -> dict[str, object]:
     """The tab counts and the "N matching" of /ops/orders for the query string `params`, as
     the page would show them now (static/js/ops.js refreshes them when orders change)."""
     filterset = OpsOrderFilter(filter_params(params), queryset=order_list_queryset())
     filterset.is_valid()
     selected = filterset.form.cleaned_data.pop("status", None) or []
-    counts = status_counts(
-        filterset.filter_queryset(filterset.queryset),
-        cap=settings.OPS_COUNT_CAP,
-        narrow=narrowed(filterset.form.cleaned_data),
+    counts = list_counts(
+        filterset.filter_queryset(filterset.queryset), narrow=narrowed(filterset.form.cleaned_data)
     )
     tabs = ["", *OrderState.values]  # "": the All tab
     return {
@@ -441,9 +458,7 @@ def order_list_page(params: QueryDict, *, page_size: int = PAGE_SIZE) -> OrderLi
     filterset.is_valid()  # invalid values are ignored by the filters and shown on the form
     selected = filterset.form.cleaned_data.pop("status", None) or []
     matching = filterset.filter_queryset(filterset.queryset)
-    counts = status_counts(
-        matching, cap=settings.OPS_COUNT_CAP, narrow=narrowed(filterset.form.cleaned_data)
-    )
+    counts = list_counts(matching, narrow=narrowed(filterset.form.cleaned_data))
     total = counts.total(selected)
     sort_key = filterset.sort_key
     orders = order_by_sort(matching.filter(status__in=selected) if selected else matching, sort_key)

@@ -452,3 +452,31 @@ def test_a_narrow_filter_is_counted_in_one_pass_and_a_broad_one_per_state(
     assert (tabs["All"], tabs["Draft"], tabs["Submitted"]) == ("1+", "1+", "1")
     assert len(sql) == 2 and "GROUP BY" not in sql[1]
     assert tabs_and_counts_sql("/ops/orders")[1][0].count("LIMIT 2") == 6  # no filter: per state
+
+
+def test_unfiltered_counts_are_shared_until_an_order_changes(ops_client, garment, operator):
+    """The first page and every state tab share one count of the whole list, kept until an
+    order changes through the services: the next read after a change counts it."""
+    owner = UserFactory()
+    make_order(owner=owner, garment=garment, state=OrderState.SUBMITTED, operator=operator)
+    ops_client.get("/ops/scan/")  # the operator's access, cached
+
+    def counts(url: str) -> tuple[dict, int]:
+        with CaptureQueriesContext(connection) as queries:
+            response = ops_client.get(url)
+        tabs = {tab["label"]: tab["count"] for tab in response.context["tabs"]}
+        return tabs, sum("COUNT(" in q["sql"].upper() for q in queries.captured_queries)
+
+    first, counted = counts("/ops/orders")
+    assert counted == 1
+    assert counts("/ops/orders") == (first, 0)
+    tabs, counted = counts("/ops/orders?status=approved")
+    assert (tabs["Submitted"], tabs["Approved"], counted) == ("1", "0", 0)
+    order = make_order(owner=owner, garment=garment, state=OrderState.APPROVED, operator=operator)
+    tabs, counted = counts("/ops/orders?status=approved")
+    assert (tabs["Submitted"], tabs["Approved"], counted) == ("1", "1", 1)
+    update_order(
+        order=order, actor=operator, source=EventSource.OPERATOR, status=OrderState.IN_PRODUCTION
+    )
+    tabs, counted = counts("/ops/orders")
+    assert (tabs["Approved"], tabs["In production"], counted) == ("0", "1", 1)
