@@ -69,7 +69,8 @@ MIDDLEWARE = [
     "production.plumbing.db_retry.RetryOnLostConnection",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's, with the user's row from the cache (production/accounts/access.py)
+    "production.accounts.access.SessionUserMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: turns a locked-out login into the lockout page.

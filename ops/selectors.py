@@ -4,20 +4,26 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from html import escape  # Django's escape is this plus a lazy-string check per call
 from uuid import UUID
 
 import django_filters
 from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
 from django.db.models import Exists, F, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Lower
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 
 from ops.forms import filter_params
 from ops.paging import KeysetPage, paginate
+from production import order_reads
 from production.filters import OrderFilter, order_by_sort
-from production.lifecycle import OrderFacts, OrderState, eta_days, operator_words
+from production.lifecycle import OrderFacts, OrderState, Priority, eta_days, operator_words
 from production.models import (
     ArtworkProof,
     FulfillmentEvent,
@@ -123,12 +129,23 @@ class StateCounts:
         return None if any(count > self.cap for count in counts) else sum(counts)
 
 
-def status_counts(queryset: QuerySet[ProductionOrder], *, cap: int) -> StateCounts:
+def status_counts(
+    queryset: QuerySet[ProductionOrder], *, cap: int, narrow: bool = False
+) -> StateCounts:
     """How many of `queryset`'s orders are in each state, in one statement.
 
     Each state's count stops at cap + 1 rows, so a page view never counts a shop's whole history:
     at most one bounded index range per state is read, however many orders there are.
+
+    `narrow`: the orders are filtered (a search, a date range), so they may be few: they are
+    first counted by state in one pass over at most (states × (cap + 1)) of them, which reads
+    each matching order once instead of once per state (a surname's 2,000 orders: 4.4 ms of
+    PostgreSQL's time as six counts). A filter matching more falls back to the six counts.
     """
+    if narrow:
+        counted = _counted_in_one_pass(queryset, limit=len(OrderState.values) * (cap + 1))
+        if counted is not None:
+            return StateCounts(counted, cap)
     counts = {
         state: Subquery(
             queryset.filter(status=state).order_by().values("pk")[: cap + 1],
@@ -141,6 +158,33 @@ def status_counts(queryset: QuerySet[ProductionOrder], *, cap: int) -> StateCoun
     rows = ProductionOrder.objects.order_by().annotate(**counts).values(*counts)[:1]
     row = next(iter(rows), {})
     return StateCounts({state: row.get(state) or 0 for state in OrderState.values}, cap)
+
+
+def _counted_in_one_pass(
+    queryset: QuerySet[ProductionOrder], *, limit: int
+) -> dict[str, int] | None:
+    """Every state's exact count when fewer than `limit` orders match (one statement), else
+    None. A count over the cap reads "cap+" all the same (`StateCounts.label`)."""
+    try:
+        sql, params = queryset.order_by().values("status")[:limit].query.sql_with_params()
+    except EmptyResultSet:  # a filter no order can match (a search for nobody)
+        return dict.fromkeys(OrderState.values, 0)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT matching.status, COUNT(*) FROM ({sql}) AS matching "  # noqa: S608 (the ORM's SQL)
+            "GROUP BY matching.status",
+            params,
+        )
+        found = dict(cursor.fetchall())
+    if sum(found.values()) >= limit:
+        return None
+    return {state: found.get(state, 0) for state in OrderState.values}
+
+
+def narrowed(cleaned: dict) -> bool:
+    """Whether the list's filters (a filter form's cleaned data, its state taken out) narrow the
+    orders down at all; the sort does not."""
+    return any(value not in (None, "", [], ()) for name, value in cleaned.items() if name != "sort")
 
 
 def get_ops_order(*, order_id: UUID | str) -> ProductionOrder | None:
@@ -247,16 +291,63 @@ class Row:
 
 def changes_requested_ids(orders: list[ProductionOrder]) -> set[UUID]:
     """Which of these orders wait for a new proof after the customer asked for changes (one
-    query for the whole page, whatever its orders)."""
-    if not orders:
+    query for the page's submitted orders with no proof out, none when it has none)."""
+    candidates = [
+        o.pk
+        for o in orders
+        if o.status == OrderState.SUBMITTED and o.waiting_proof_revision is None
+    ]
+    if not candidates:
         return set()
     return set(
         ArtworkProof.objects.filter(
-            order_id__in=[o.pk for o in orders],
+            order_id__in=candidates,
             order__status=OrderState.SUBMITTED,
             order__waiting_proof_revision__isnull=True,
             state=ArtworkProof.State.CHANGES_REQUESTED,
         ).values_list("order_id", flat=True)
+    )
+
+
+def rows_html(rows: list[Row]) -> str:
+    """The list's rows as HTML, built here rather than by the template engine, which took about
+    a third of the page's time for 20 rows (bench/ops_dashboard.py; the board does the same).
+    Every value is escaped as the template would (`html.escape` is what Django's does)."""
+    return mark_safe("".join(_row_html(row) for row in rows))  # noqa: S308
+
+
+def _row_html(row: Row) -> str:
+    draft = row.status == OrderState.DRAFT
+    rush, held = row.priority == Priority.RUSH, row.priority == Priority.HOLD
+    classes = ' class="draft"' if draft else ' class="rush"' if rush else ' class="held"' * held
+    if draft:
+        priority = '<span class="muted">—</span>'
+    elif rush:
+        priority = '<span class="badge rush">Rush</span>'
+    else:
+        priority = '<span class="badge hold">On hold</span>' if held else "Standard"
+    reference = escape(row.reference)
+    return (
+        f'<tr data-order-id="{row.id}"{classes}>'
+        f'<td class="select"><input type="checkbox" name="ids" value="{row.id}" '
+        f'aria-label="Select {reference}"></td>'
+        f'<td class="reference" data-label="Order"><a href="{escape(row.url)}">{reference}</a>'
+        + (
+            f' <span class="muted">{escape(row.external_reference)}</span>'
+            if row.external_reference
+            else ""
+        )
+        + '</td><td data-label="Customer">'
+        + (f"{escape(row.customer_name)}<br>" if row.customer_name else "")
+        + f'<span class="muted">{escape(row.email)}</span></td>'
+        f'<td data-label="Garment">{escape(row.garment)}</td>'
+        f'<td class="num" data-label="Qty">{row.quantity}</td>'
+        f'<td data-field="status" data-value="{escape(row.status)}" data-label="Status">'
+        f'<span data-field="status-text">{escape(row.status_label)}</span>'
+        + (' <span class="badge changes">Changes requested</span>' if row.changes_requested else "")
+        + f'</td><td data-field="priority" data-label="Priority">{priority}</td>'
+        f'<td data-label="Created"><time datetime="{row.created_iso}">{row.created}</time></td>'
+        f'<td data-label="Due in">{escape(row.eta)}</td></tr>'
     )
 
 
@@ -313,6 +404,7 @@ class OrderListPage:
     tabs: list[dict]
     page: KeysetPage
     rows: list[Row]
+    rows_html: SafeString  # the rows as the table shows them
     links: dict[str, str | None]
     total: int | None  # None: over the count cap
     total_label: str
@@ -321,14 +413,31 @@ class OrderListPage:
     export_url: str
 
 
+def list_counts(matching: QuerySet[ProductionOrder], *, narrow: bool) -> StateCounts:
+    """The list's tab counts for `matching` (its filters, not its state). Unfiltered, they are
+    the same for every operator and every state tab: kept in the shared cache under the orders'
+    version, which every change of an order through the services replaces (as the board's copy
+    is), so the first page and the state tabs run no count at all until an order changes.
+    Changes made outside the services show within `order_reads.TTL`."""
+    cap = settings.OPS_COUNT_CAP
+    if narrow:
+        return status_counts(matching, cap=cap, narrow=True)
+    key = f"ops-list-counts:{order_reads.orders_version()}:{cap}"
+    counts = cache.get(key)
+    if counts is None:
+        counts = status_counts(matching, cap=cap)
+        cache.set(key, counts, order_reads.TTL)
+    return counts
+
+
 def order_list_counts(params: QueryDict) -> dict[str, object]:
     """The tab counts and the "N matching" of /ops/orders for the query string `params`, as
     the page would show them now (static/js/ops.js refreshes them when orders change)."""
     filterset = OpsOrderFilter(filter_params(params), queryset=order_list_queryset())
     filterset.is_valid()
     selected = filterset.form.cleaned_data.pop("status", None) or []
-    counts = status_counts(
-        filterset.filter_queryset(filterset.queryset), cap=settings.OPS_COUNT_CAP
+    counts = list_counts(
+        filterset.filter_queryset(filterset.queryset), narrow=narrowed(filterset.form.cleaned_data)
     )
     tabs = ["", *OrderState.values]  # "": the All tab
     return {
@@ -349,7 +458,7 @@ def order_list_page(params: QueryDict, *, page_size: int = PAGE_SIZE) -> OrderLi
     filterset.is_valid()  # invalid values are ignored by the filters and shown on the form
     selected = filterset.form.cleaned_data.pop("status", None) or []
     matching = filterset.filter_queryset(filterset.queryset)
-    counts = status_counts(matching, cap=settings.OPS_COUNT_CAP)
+    counts = list_counts(matching, narrow=narrowed(filterset.form.cleaned_data))
     total = counts.total(selected)
     sort_key = filterset.sort_key
     orders = order_by_sort(matching.filter(status__in=selected) if selected else matching, sort_key)
@@ -369,6 +478,7 @@ def order_list_page(params: QueryDict, *, page_size: int = PAGE_SIZE) -> OrderLi
                 "active": selected == states,
             }
         )
+    rows = list_rows(page.rows)
     return OrderListPage(
         filterset=filterset,
         filters=filters,
@@ -377,7 +487,8 @@ def order_list_page(params: QueryDict, *, page_size: int = PAGE_SIZE) -> OrderLi
         selected_states=selected,
         tabs=tabs,
         page=page,
-        rows=list_rows(page.rows),
+        rows=rows,
+        rows_html=rows_html(rows),
         links={
             "first": list_url(filters) if page.has_previous else None,
             "previous": list_url(filters, before=page.first_cursor, page=str(page.number - 1))

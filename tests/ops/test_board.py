@@ -198,10 +198,10 @@ def test_the_board_runs_the_same_queries_for_many_orders(ops_client, garment):
     add(3)
     hold(make_order(garment=garment, state=OrderState.APPROVED))
     assert board_queries() == few
-    # user, counts, cards, garments, the colours and placements of the cards shown and which of
-    # them wait for a new proof (the operator's access is cached): line items are read once, for
-    # the cards shown only
-    assert few == 7
+    # counts, cards, garments, the colours and placements of the cards shown and which of them
+    # wait for a new proof (the operator and their access are cached): line items are read once,
+    # for the cards shown only
+    assert few == 6
     assert sum("production_lineitem" in q["sql"] for q in last_queries) == 1
 
 
@@ -215,8 +215,8 @@ def test_other_screens_get_the_first_screens_read_until_an_order_changes(
     with CaptureQueriesContext(connection) as again:
         response = ops_client.get("/ops/board/")
     assert refs(response, "queued") == [order.reference]
-    # Only the visitor's own (the user; their access is cached): the board is the shared copy.
-    assert (len(first), len(again)) == (7, 1)
+    # None: the user and their access are cached, the board is the shared copy.
+    assert (len(first), len(again)) == (6, 0)
     assert not any("production_productionorder" in q["sql"] for q in again.captured_queries)
 
     # A change through the services, from any surface, is on the very next read of every screen.

@@ -329,13 +329,35 @@ def test_the_list_runs_as_many_queries_for_500_orders_as_for_5(ops_client, garme
     few = _page_queries(ops_client)
     garments = [GarmentFactory() for _ in range(5)]
     for i in range(495):
-        order = make_order(owner=owners[i % 5], garment=garments[i % 5], priority=Priority.RUSH)
+        order = make_order(
+            owner=owners[i % 5],
+            garment=garments[i % 5],
+            priority=Priority.RUSH,
+            state=OrderState.SUBMITTED,
+            operator=operator,
+        )
         if i % 7 == 0:
             update_order(
                 order=order, actor=operator, source=EventSource.OPERATOR, priority=Priority.HOLD
             )
+    ops_client.get("/ops/scan/")  # again: the test cache keeps only so many entries
     many = _page_queries(ops_client)
     assert many == few
+
+
+def test_a_page_without_submitted_orders_does_not_ask_about_proofs(ops_client, garment, operator):
+    """Only a submitted order with no proof out can be waiting for one the customer asked to
+    change: a page without any skips that query."""
+    owner = UserFactory()
+    make_order(owner=owner, garment=garment, state=OrderState.SUBMITTED, operator=operator)
+    for _ in range(3):
+        make_order(owner=owner, garment=garment, state=OrderState.APPROVED, operator=operator)
+    ops_client.get("/ops/orders")  # the operator's access, cached from their first page
+    with_submitted = _page_queries(ops_client)
+    with CaptureQueriesContext(connection) as queries:
+        assert ops_client.get("/ops/orders?status=approved").status_code == 200
+    assert len(queries) == with_submitted - 1
+    assert not any("production_artworkproof" in q["sql"] for q in queries.captured_queries)
 
 
 def test_awaiting_customer_filter_lists_orders_with_a_proof_waiting(
@@ -393,3 +415,68 @@ def test_the_counts_endpoint_gives_what_the_page_would_show_now(ops_client, shop
 def test_the_counts_are_for_operators_only(customer_client, client):
     assert customer_client.get("/ops/orders/counts").status_code == 403
     assert client.get("/ops/orders/counts").status_code == 302
+
+
+def test_a_narrow_filter_is_counted_in_one_pass_and_a_broad_one_per_state(
+    ops_client, garment, operator, settings
+):
+    """A search matching few orders counts them by state in one statement; one matching more
+    than (states × (cap + 1)) counts each state up to the cap. The tabs read the same."""
+    settings.OPS_COUNT_CAP = 1
+    ada = UserFactory(first_name="Ada", last_name="Quillfeather")
+    for _ in range(2):
+        make_order(owner=ada, garment=garment)
+    make_order(owner=ada, garment=garment, state=OrderState.SUBMITTED, operator=operator)
+    ops_client.get("/ops/scan/")  # the operator's access, cached
+
+    def tabs_and_counts_sql(url: str) -> tuple[dict, list[str]]:
+        with CaptureQueriesContext(connection) as queries:
+            response = ops_client.get(url)
+        tabs = {tab["label"]: tab["count"] for tab in response.context["tabs"]}
+        sql = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+        return tabs, sql
+
+    tabs, sql = tabs_and_counts_sql("/ops/orders?q=Quillfeather")
+    assert (tabs["All"], tabs["Draft"], tabs["Submitted"], tabs["Approved"]) == (
+        "1+",
+        "1+",
+        "1",
+        "0",
+    )
+    assert len(sql) == 1 and "GROUP BY" in sql[0]
+
+    for _ in range(10):  # 13 orders: more than 6 states × (cap + 1)
+        make_order(owner=ada, garment=garment)
+    ops_client.get("/ops/scan/")
+    tabs, sql = tabs_and_counts_sql("/ops/orders?q=Quillfeather")
+    assert (tabs["All"], tabs["Draft"], tabs["Submitted"]) == ("1+", "1+", "1")
+    assert len(sql) == 2 and "GROUP BY" not in sql[1]
+    assert tabs_and_counts_sql("/ops/orders")[1][0].count("LIMIT 2") == 6  # no filter: per state
+
+
+def test_unfiltered_counts_are_shared_until_an_order_changes(ops_client, garment, operator):
+    """The first page and every state tab share one count of the whole list, kept until an
+    order changes through the services: the next read after a change counts it."""
+    owner = UserFactory()
+    make_order(owner=owner, garment=garment, state=OrderState.SUBMITTED, operator=operator)
+    ops_client.get("/ops/scan/")  # the operator's access, cached
+
+    def counts(url: str) -> tuple[dict, int]:
+        with CaptureQueriesContext(connection) as queries:
+            response = ops_client.get(url)
+        tabs = {tab["label"]: tab["count"] for tab in response.context["tabs"]}
+        return tabs, sum("COUNT(" in q["sql"].upper() for q in queries.captured_queries)
+
+    first, counted = counts("/ops/orders")
+    assert counted == 1
+    assert counts("/ops/orders") == (first, 0)
+    tabs, counted = counts("/ops/orders?status=approved")
+    assert (tabs["Submitted"], tabs["Approved"], counted) == ("1", "0", 0)
+    order = make_order(owner=owner, garment=garment, state=OrderState.APPROVED, operator=operator)
+    tabs, counted = counts("/ops/orders?status=approved")
+    assert (tabs["Submitted"], tabs["Approved"], counted) == ("1", "1", 1)
+    update_order(
+        order=order, actor=operator, source=EventSource.OPERATOR, status=OrderState.IN_PRODUCTION
+    )
+    tabs, counted = counts("/ops/orders")
+    assert (tabs["Approved"], tabs["In production"], counted) == ("0", "1", 1)

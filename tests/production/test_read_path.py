@@ -112,9 +112,11 @@ def test_a_session_read_is_cached_too(client, customer, monkeypatch, django_asse
     client.force_login(customer)
     first = client.get(order_url(order))
     calls = CacheCalls(monkeypatch)
-    again = client.get(order_url(order))
-    # The session, then the order's version; the JSON is this process's copy.
-    assert calls.names == ["get", "get"]
+    with django_assert_num_queries(0):
+        again = client.get(order_url(order))
+    # The session, the user with their access (decision 0072), then the order's version; the
+    # JSON is this process's copy.
+    assert calls.names == ["get", "get_many", "get"]
     assert again.content == first.content
 
 
