@@ -99,7 +99,8 @@ def session_user(request: HttpRequest) -> object:
         return AnonymousUser()
     # Django's session check: the hash of the password the session was made with.
     session_hash = session.get(HASH_SESSION_KEY)
-    session_auth_hash = user.get_session_auth_hash()
+    # A user from the cache carries the hash, not the password's (kept out of the cache).
+    session_auth_hash = getattr(user, "_session_auth_hash", None) or user.get_session_auth_hash()
     if session_hash and constant_time_compare(session_hash, session_auth_hash):
         return user
     if session_hash and any(
@@ -123,16 +124,21 @@ def _cached_user(user_id: object) -> object | None:
     generation = found.get(ACCESS_GENERATION_KEY)
     entry, answer = found.get(user_key), found.get(operator_key)
     if generation is not None and entry is not None and entry[0] == generation:
+        # The password stays deferred (read only if something asks for it); the session's check
+        # uses the hash kept beside the row.
         user = model.from_db(DEFAULT_DB_ALIAS, entry[1], entry[2])
+        user._session_auth_hash = entry[3]
     else:
         if generation is None:
             cache.add(ACCESS_GENERATION_KEY, uuid4().hex, ACCESS_TTL * 10)  # the first one wins
             generation = cache.get(ACCESS_GENERATION_KEY)
         user = model._default_manager.filter(pk=user_id).first()
         if user is not None and generation is not None:
-            names = [f.attname for f in model._meta.concrete_fields]
+            # Never the password hash in the shared cache: the session check's HMAC of it instead.
+            names = [f.attname for f in model._meta.concrete_fields if f.attname != "password"]
             values = [getattr(user, name) for name in names]
-            cache.set(user_key, (generation, names, values), ACCESS_TTL)
+            entry = (generation, names, values, user.get_session_auth_hash())
+            cache.set(user_key, entry, ACCESS_TTL)
     if user is None or not user.is_active:
         return None
     if generation is not None and answer is not None and answer[0] == generation:

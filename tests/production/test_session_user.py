@@ -38,6 +38,16 @@ def test_a_later_request_runs_no_query_for_the_user_or_their_access():
     assert later == []
 
 
+def test_the_shared_cache_never_holds_the_password_hash():
+    user = operator_user()
+    client = logged_in(user)
+    assert client.get(PAGE).status_code == 200
+    entry = cache.get(f"session-user:{user.pk}")
+    assert entry is not None
+    assert user.password not in repr(entry)
+    assert client.get(PAGE).status_code == 200  # served from that entry, still logged in
+
+
 def test_a_password_changed_elsewhere_logs_the_session_out_on_its_next_request():
     user = operator_user()
     client = logged_in(user)
