@@ -48,7 +48,7 @@ from django.db import router, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from production.api.renderers import dumps
+from production.plumbing.json_bytes import dumps
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser

@@ -13,7 +13,6 @@ from uuid import UUID
 
 from channels.db import database_sync_to_async
 
-from production.api.renderers import dumps
 from production.broadcasts import EVENT_CREATED, OPS_GROUP, ORDER_CHANGED, ORDER_UPDATED
 from production.lifecycle import (
     OrderFacts,
@@ -22,6 +21,7 @@ from production.lifecycle import (
     ProductionStatus,
     operator_words,
 )
+from production.plumbing.json_bytes import dumps
 from production.realtime import fanout
 from production.selectors import get_order_json
 

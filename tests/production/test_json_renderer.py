@@ -8,7 +8,8 @@ import uuid
 import pytest
 from rest_framework.renderers import JSONRenderer
 
-from production.api.renderers import FastJSONRenderer, dumps
+from production.api.renderers import FastJSONRenderer
+from production.plumbing.json_bytes import dumps
 from production.selectors import get_order_json
 from tests.factories import make_order
 
