@@ -34,7 +34,9 @@ import time
 import urllib.parse
 from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BENCH_DIR = Path(__file__).resolve().parent
+# The checkout served: this script's own, or `--project DIR`'s (see `other_project`).
+BASE_DIR = Path(os.environ.get("LAUNCH_BENCH_PROJECT") or BENCH_DIR.parent).resolve()
 sys.path.insert(0, str(BASE_DIR))
 
 import psutil  # noqa: E402  (a locust dependency)
@@ -73,7 +75,14 @@ def main() -> int:
     parser.add_argument("--operators", type=int, default=4)
     parser.add_argument("--login-share", type=float, default=0.02,
                         help="customers logging in by the form (others: a session)")  # fmt: skip
+    parser.add_argument("--cpu-requests", type=int, default=100,
+                        help="after the load, CPU per request of each kind over N requests "
+                        "in a row (0: not measured)")  # fmt: skip
+    parser.add_argument("--project", type=Path, default=None,
+                        help="serve another checkout (its .venv), e.g. the commit compared "
+                        "against; the load and the figures stay this script's")  # fmt: skip
     args = parser.parse_args()
+    other_project(args.project)
 
     if args.mode == "launch":
         seconds = args.minutes * 60
@@ -110,9 +119,13 @@ def main() -> int:
                 "stop_at_knee": args.mode == "ramp",
                 "warmup_seconds": args.warmup_seconds,
                 "login_share": args.login_share,
+                "cpu_requests": args.cpu_requests,
+                "server_pids": stack.server_pids(),
             }
         )
         summarize(args.mode, results)
+        if stack.cpu_replay:
+            print_cpu_per_request(stack.cpu_replay)
     except KeyboardInterrupt:
         print("interrupted: stopping everything", flush=True)
     finally:
@@ -121,6 +134,19 @@ def main() -> int:
 
 
 # --- the production setup ------------------------------------------------------------------------
+
+
+def other_project(project: Path | None) -> None:
+    """Serve `project` (another checkout, its own .venv): this script runs again under that
+    checkout's Python with LAUNCH_BENCH_PROJECT set, so its servers, migrations and seed are the
+    other commit's while the load process and the report stay this script's."""
+    if project is None or project.resolve() == BASE_DIR:
+        return
+    python = project.resolve() / ".venv" / "bin" / "python"
+    if not python.exists():
+        sys.exit(f"--project: no {python} (run `make install` and the bench extra there)")
+    env = {**os.environ, "LAUNCH_BENCH_PROJECT": str(project.resolve())}
+    os.execve(python, [str(python), str(Path(__file__).resolve()), *sys.argv[1:]], env)
 
 
 def db_name(url: str) -> str:
@@ -154,6 +180,7 @@ class LaunchStack:
         self._load: subprocess.Popen | None = None
         self.http = self.ws = ""
         self.created_database = False
+        self.cpu_replay: dict | None = None
 
     def start(self, *, customers: int, operators: int) -> None:
         self.redis.start()
@@ -170,6 +197,7 @@ class LaunchStack:
             LOGIN_FAILURE_LIMIT="100000",
             ALLOWED_HOSTS="127.0.0.1,localhost",
             LOG_LEVEL="WARNING",
+            PICKUP_ADDRESS="Launch Bench Print Shop",  # the order form's customers pick up
         )
         self.env = env
         manage = [sys.executable, "manage.py"]
@@ -206,7 +234,7 @@ class LaunchStack:
         results = []
         try:
             self._load = subprocess.Popen(
-                [sys.executable, str(BASE_DIR / "bench" / "launch_load.py"), file.name],
+                [sys.executable, str(BENCH_DIR / "launch_load.py"), file.name],
                 cwd=BASE_DIR,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
@@ -224,10 +252,24 @@ class LaunchStack:
                     result["resources"] = self._peaks(*result["window"][::2])
                     results.append(result)
                     print_step(result)
+                if line.startswith("CPU "):
+                    self.cpu_replay = json.loads(line[4:])
             self._load.wait()
         finally:
             os.unlink(file.name)
         return results
+
+    def server_pids(self) -> dict[str, int]:
+        """The processes whose CPU the replay after the load reads (gunicorn: its master, the
+        workers are its children)."""
+        pids = {
+            "gunicorn": self.gunicorn.process.pid,
+            "daphne": self.daphne.process.pid,
+            "task_worker": self.worker.process.pid,
+        }
+        if self.redis.process:
+            pids["redis-server"] = self.redis.process.pid
+        return pids
 
     def _sample(self) -> None:
         name = db_name(self.database_url)
@@ -370,6 +412,55 @@ def print_step(result: dict) -> None:
             f"serve at most ~{CORES / per_order:.0f} orders/s with nothing else on them",
             flush=True,
         )
+
+
+def print_cpu_per_request(replay: dict) -> None:
+    """The replay's table: each kind's server CPU per request beside the bare view's."""
+    runs: dict[str, list[dict]] = {}
+    for run in replay["kinds"]:
+        runs.setdefault(run["kind"], []).append(run)
+
+    def per_request(kind_runs: list[dict], label: str | None) -> float:
+        ok = sum(r["ok"] for r in kind_runs)
+        seconds = sum(
+            sum(r["cpu"].values()) if label is None else r["cpu"].get(label, 0.0) for r in kind_runs
+        )
+        return seconds * 1000 / ok if ok else float("nan")
+
+    bare = {
+        server: per_request(runs.get(f"bare view /healthz ({server})", []), server)
+        for server in ("gunicorn", "daphne")
+    }
+    bare_all = per_request(runs.get("bare view /healthz (gunicorn)", []), None)
+    print(
+        f"\nserver CPU per request (ms), each kind replayed {replay['requests']} times in a row "
+        "after the load (login fewer), idle CPU subtracted; 'server' is the process that "
+        "answered, 'all' adds every other server process (daphne's live updates, the task "
+        "worker, redis, PostgreSQL); the bare view is /healthz (no query, no cache), measured "
+        "before and after the kinds"
+    )
+    print(
+        f"  {'request kind':32} {'ok':>5} {'server':>7} {'all':>7} {'bare':>6} "
+        f"{'server/bare':>11} {'all/bare all':>12}"
+    )
+
+    def ratio(a: float, b: float) -> float:
+        return a / b if b else float("nan")
+
+    for kind, kind_runs in runs.items():
+        server = kind_runs[0]["server"]
+        mine, everything = per_request(kind_runs, server), per_request(kind_runs, None)
+        print(
+            f"  {kind:32} {sum(r['ok'] for r in kind_runs):5d} {mine:7.2f} {everything:7.2f} "
+            f"{bare[server]:6.2f} {ratio(mine, bare[server]):11.1f} "
+            f"{ratio(everything, bare_all):12.1f}"
+        )
+    failed = sum(r["n"] - r["ok"] for r in replay["kinds"])
+    print(f"  failed requests in the replay: {failed}")
+    for error in replay["errors"][:5]:
+        print(f"    {error['count']} × {error['name']}: {error['error']}")
+    idle = ", ".join(f"{k} {v * 1000:.0f}" for k, v in sorted(replay["idle"].items()))
+    print(f"  idle CPU subtracted (ms per second): {idle}", flush=True)
 
 
 # Logging in runs the password hasher (PBKDF2, 1,000,000 iterations: hundreds of ms of CPU
