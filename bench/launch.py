@@ -17,6 +17,15 @@ minutes (`--minutes` for a shorter try). Needs the `bench` extra (`pip install -
 and PostgreSQL at BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/
 printshop_bench_launch). It prints figures and goals and never fails a build (exit 0 unless it
 could not run).
+
+After the load (`--cpu-requests N`, default 100; 0: not), each request kind is replayed N times
+in a row with nothing else running, and the server processes' CPU (/proc: utime + stime of
+gunicorn's workers, daphne, the task worker, redis-server and the database's backends, their idle
+CPU subtracted) gives each kind's CPU per request beside Django's bare /healthz view measured the
+same way. `--project DIR` serves another checkout (its .venv) with this same script, so two
+commits are measured alike, alternately:
+
+    flock /tmp/printshop-heavy.lock .venv/bin/python bench/launch.py --project ../base
 """
 
 from __future__ import annotations
@@ -433,11 +442,11 @@ def print_cpu_per_request(replay: dict) -> None:
     }
     bare_all = per_request(runs.get("bare view /healthz (gunicorn)", []), None)
     print(
-        f"\nserver CPU per request (ms), each kind replayed {replay['requests']} times in a row "
-        "after the load (login fewer), idle CPU subtracted; 'server' is the process that "
-        "answered, 'all' adds every other server process (daphne's live updates, the task "
-        "worker, redis, PostgreSQL); the bare view is /healthz (no query, no cache), measured "
-        "before and after the kinds"
+        f"\nserver CPU per request (ms), each kind replayed {replay['requests']} times in a "
+        "row after the load (creations and logins fewer: see ok), idle CPU subtracted; "
+        "'server' is the process that answered, 'all' adds every other server process "
+        "(daphne's live updates, the task worker, redis, PostgreSQL); the bare view is "
+        "/healthz (no query, no cache), measured before and after the kinds"
     )
     print(
         f"  {'request kind':32} {'ok':>5} {'server':>7} {'all':>7} {'bare':>6} "
