@@ -607,7 +607,6 @@ class ServerCpu:
 def replay_cpu(env: Environment, n: int) -> dict:
     """CPU per request of each kind, `n` requests each (order creations and logins: fewer)."""
     meter = ServerCpu()
-    settle = 1.5  # the task worker polls every second: its share of a kind lands in its window
     customer = Customer(env)
     operator = Operator(env)
     operator.on_start()
@@ -623,10 +622,23 @@ def replay_cpu(env: Environment, n: int) -> dict:
     idle = {k: v / idle_seconds for k, v in meter.used(first, meter.read()).items()}
     kinds: list[dict] = []
 
+    def quiet() -> None:
+        """Until the servers are back to idle: the work a kind left (the task worker's jobs,
+        live updates) counts in its window, not the next kind's."""
+        deadline = time.monotonic() + 20
+        gevent.sleep(0.2)
+        while time.monotonic() < deadline:
+            before, started = meter.read(), time.monotonic()
+            gevent.sleep(1.0)  # the task worker polls every second
+            seconds = time.monotonic() - started
+            busy = sum(meter.used(before, meter.read()).values()) - sum(idle.values()) * seconds
+            if busy <= 0.02:  # two clock ticks
+                return
+
     def measure(kind: str, server: str, calls: list) -> list:
         before, started = meter.read(), time.monotonic()
         out = [call() for call in calls]
-        gevent.sleep(settle)
+        quiet()
         used = meter.used(before, meter.read())
         elapsed = time.monotonic() - started
         ok = sum(1 for value in out if value)
@@ -688,6 +700,7 @@ def replay_cpu(env: Environment, n: int) -> dict:
         lambda _: customer.order_by_api(browser, person), range(n - creations)
     )
     orders = [order_id for order_id in orders if order_id]
+    quiet()
     tokens = measure("order form", GUNICORN, [lambda: customer.form_token(browser)] * n)
     measure(
         "create order (form)",
