@@ -273,7 +273,7 @@ def generate() -> None:
                 notes, garment_id, subtotal_amount, rush_surcharge_amount, total_amount, currency,
                 total_quantity, stripe_checkout_session_id, checkout_url, idempotency_key,
                 due_date, created_at, updated_at, submitted_at, shipped_quantity, technique_bits,
-                delivery, shipping_amount)
+                delivery, shipping_amount, external_reference)
             SELECT o.id, 'ORD-' || lpad(o.g::text, 6, '0'), u.id, o.status,
                    CASE o.status
                        WHEN 'draft' THEN 'Spec Review'
@@ -295,7 +295,8 @@ def generate() -> None:
                    CASE WHEN o.status = 'draft' OR (o.status = 'canceled' AND o.r_step < 0.5)
                         THEN NULL ELSE o.created_at + interval '2 hours' END,
                    0, 0,  -- nothing shipped yet; techniques set below from the line items
-                   'unknown', 0  -- orders from before the delivery choice
+                   'unknown', 0,  -- orders from before the delivery choice
+                   ''  -- none from the Shopify store
             FROM bench_orders o
             JOIN (SELECT id, row_number() OVER (ORDER BY id) AS n FROM auth_user
                   WHERE username <> %s) u ON u.n = o.customer_no
