@@ -107,6 +107,7 @@ def main() -> int:
     stack = LaunchStack(database_url, workers=args.workers)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
+        print(f"checkout served: {BASE_DIR} (git {git_head()})", flush=True)
         print(f"setting up: database {db_name(database_url)}, {people} customers …", flush=True)
         stack.start(customers=people, operators=args.operators)
         print(
@@ -156,6 +157,13 @@ def other_project(project: Path | None) -> None:
         sys.exit(f"--project: no {python} (run `make install` and the bench extra there)")
     env = {**os.environ, "LAUNCH_BENCH_PROJECT": str(project.resolve())}
     os.execve(python, [str(python), str(Path(__file__).resolve()), *sys.argv[1:]], env)
+
+
+def git_head() -> str:
+    out = subprocess.run(
+        ["git", "-C", str(BASE_DIR), "log", "-1", "--format=%h"], capture_output=True, text=True
+    )
+    return out.stdout.strip() or "?"
 
 
 def db_name(url: str) -> str:
