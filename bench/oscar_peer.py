@@ -170,14 +170,16 @@ ROW = re.compile(r"^(?P<case>\S.*?)\s+(?P<p50>\d+\.\d+)\s+(?P<p95>\d+\.\d+)\s+(?
 
 def run_ours(project: Path, runs: int, warmup: int) -> dict:
     """bench/ops_dashboard.py of `project` as it is; its table read back ({case: figures})."""
-    out = subprocess.run(
+    done = subprocess.run(
         [str(project / ".venv" / "bin" / "python"), "bench/ops_dashboard.py",
          "--runs", str(runs), "--warmup", str(warmup)],
         cwd=project,
-        check=True,
-        stdout=subprocess.PIPE,
+        capture_output=True,  # its log lines (sign-ins) too: shown only if it fails
         text=True,
-    ).stdout  # fmt: skip
+    )  # fmt: skip
+    if done.returncode:
+        sys.exit(f"bench/ops_dashboard.py of {project} failed:\n{done.stderr[-3000:]}")
+    out = done.stdout
     results = {}
     for line in out.splitlines():
         match = ROW.match(line)
