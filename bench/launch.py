@@ -21,6 +21,15 @@ could not run).
 `--pgbouncer`: the servers reach PostgreSQL through a PgBouncer the bench starts (deploy/
 pgbouncer.ini, transaction pooling, DATABASE_POOLER=transaction; tests/pgbouncer_support.py), as
 a shop on several hosts runs; each step also prints PgBouncer's client connections at peak.
+
+After the load (`--cpu-requests N`, default 100; 0: not), each request kind is replayed N times
+in a row with nothing else running, and the server processes' CPU (/proc: utime + stime of
+gunicorn's workers, daphne, the task worker, redis-server and the database's backends, their idle
+CPU subtracted) gives each kind's CPU per request beside Django's bare /healthz view measured the
+same way. `--project DIR` serves another checkout (its .venv) with this same script, so two
+commits are measured alike, alternately:
+
+    flock /tmp/printshop-heavy.lock .venv/bin/python bench/launch.py --project ../base
 """
 
 from __future__ import annotations
@@ -38,13 +47,14 @@ import time
 import urllib.parse
 from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BENCH_DIR = Path(__file__).resolve().parent
+# The checkout served: this script's own, or `--project DIR`'s (see `other_project`).
+BASE_DIR = Path(os.environ.get("LAUNCH_BENCH_PROJECT") or BENCH_DIR.parent).resolve()
 sys.path.insert(0, str(BASE_DIR))
 
 import psutil  # noqa: E402  (a locust dependency)
 import psycopg  # noqa: E402
 
-from tests.pgbouncer_support import PgBouncer  # noqa: E402
 from tests.realtime_support import (  # noqa: E402
     Daphne,
     RedisServer,
@@ -80,7 +90,14 @@ def main() -> int:
                         help="customers logging in by the form (others: a session)")  # fmt: skip
     parser.add_argument("--pgbouncer", action="store_true",
                         help="through PgBouncer in transaction pooling mode")  # fmt: skip
+    parser.add_argument("--cpu-requests", type=int, default=100,
+                        help="after the load, CPU per request of each kind over N requests "
+                        "in a row (0: not measured)")  # fmt: skip
+    parser.add_argument("--project", type=Path, default=None,
+                        help="serve another checkout (its .venv), e.g. the commit compared "
+                        "against; the load and the figures stay this script's")  # fmt: skip
     args = parser.parse_args()
+    other_project(args.project)
 
     if args.mode == "launch":
         seconds = args.minutes * 60
@@ -96,6 +113,7 @@ def main() -> int:
     stack = LaunchStack(database_url, workers=args.workers, pgbouncer=args.pgbouncer)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
+        print(f"checkout served: {BASE_DIR} (git {git_head()})", flush=True)
         print(f"setting up: database {db_name(database_url)}, {people} customers …", flush=True)
         stack.start(customers=people, operators=args.operators)
         print(
@@ -118,9 +136,13 @@ def main() -> int:
                 "stop_at_knee": args.mode == "ramp",
                 "warmup_seconds": args.warmup_seconds,
                 "login_share": args.login_share,
+                "cpu_requests": args.cpu_requests,
+                "server_pids": stack.server_pids(),
             }
         )
         summarize(args.mode, results)
+        if stack.cpu_replay:
+            print_cpu_per_request(stack.cpu_replay)
     except KeyboardInterrupt:
         print("interrupted: stopping everything", flush=True)
     finally:
@@ -129,6 +151,26 @@ def main() -> int:
 
 
 # --- the production setup ------------------------------------------------------------------------
+
+
+def other_project(project: Path | None) -> None:
+    """Serve `project` (another checkout, its own .venv): this script runs again under that
+    checkout's Python with LAUNCH_BENCH_PROJECT set, so its servers, migrations and seed are the
+    other commit's while the load process and the report stay this script's."""
+    if project is None or project.resolve() == BASE_DIR:
+        return
+    python = project.resolve() / ".venv" / "bin" / "python"
+    if not python.exists():
+        sys.exit(f"--project: no {python} (run `make install` and the bench extra there)")
+    env = {**os.environ, "LAUNCH_BENCH_PROJECT": str(project.resolve())}
+    os.execve(python, [str(python), str(Path(__file__).resolve()), *sys.argv[1:]], env)
+
+
+def git_head() -> str:
+    out = subprocess.run(
+        ["git", "-C", str(BASE_DIR), "log", "-1", "--format=%h"], capture_output=True, text=True
+    )
+    return out.stdout.strip() or "?"
 
 
 def db_name(url: str) -> str:
@@ -154,7 +196,12 @@ class LaunchStack:
     def __init__(self, database_url: str, *, workers: int, pgbouncer: bool = False) -> None:
         self.database_url = database_url
         self.workers = workers
-        self.bouncer = PgBouncer(database_url) if pgbouncer else None
+        if pgbouncer:  # here, not at the top: a `--project` checkout may predate it
+            from tests.pgbouncer_support import PgBouncer
+
+            self.bouncer = PgBouncer(database_url)
+        else:
+            self.bouncer = None
         self.redis = RedisServer()
         self.processes: list[ServerProcess] = []
         self.people: dict = {}
@@ -163,6 +210,7 @@ class LaunchStack:
         self._load: subprocess.Popen | None = None
         self.http = self.ws = ""
         self.created_database = False
+        self.cpu_replay: dict | None = None
 
     def start(self, *, customers: int, operators: int) -> None:
         self.redis.start()
@@ -184,6 +232,13 @@ class LaunchStack:
             LOGIN_FAILURE_LIMIT="100000",
             ALLOWED_HOSTS="127.0.0.1,localhost",
             LOG_LEVEL="WARNING",
+            PICKUP_ADDRESS="Launch Bench Print Shop",  # the order form's customers pick up
+            # The designs are this site's static files (bench/launch_load.py), checked by the
+            # task worker's artwork queue as in production; a checkout neither waits for the
+            # verdict (PREFLIGHT_CHECKOUT_WAIT, before decision 0069) nor is held while the
+            # check runs (PREFLIGHT_PENDING_HOLD): the load pays at once, as it always has.
+            PREFLIGHT_CHECKOUT_WAIT="0",
+            PREFLIGHT_PENDING_HOLD="0",
         )
         self.env = env
         manage = [sys.executable, "manage.py"]
@@ -207,6 +262,7 @@ class LaunchStack:
         self.processes.append(self.daphne)
         self.ws = f"ws://127.0.0.1:{self.daphne.port}"
         worker = [*manage, "task_worker", "--no-reload", "--interval", "1"]
+        worker += ["--queue-name", "default,artwork"]
         self.worker = Named("task_worker", worker, env)
         self.processes.append(self.worker)
         self.daphne.wait_ready()
@@ -220,7 +276,7 @@ class LaunchStack:
         results = []
         try:
             self._load = subprocess.Popen(
-                [sys.executable, str(BASE_DIR / "bench" / "launch_load.py"), file.name],
+                [sys.executable, str(BENCH_DIR / "launch_load.py"), file.name],
                 cwd=BASE_DIR,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
@@ -238,10 +294,26 @@ class LaunchStack:
                     result["resources"] = self._peaks(*result["window"][::2])
                     results.append(result)
                     print_step(result)
+                if line.startswith("CPU "):
+                    self.cpu_replay = json.loads(line[4:])
             self._load.wait()
         finally:
             os.unlink(file.name)
         return results
+
+    def server_pids(self) -> dict[str, int]:
+        """The processes whose CPU the replay after the load reads (gunicorn: its master, the
+        workers are its children)."""
+        pids = {
+            "gunicorn": self.gunicorn.process.pid,
+            "daphne": self.daphne.process.pid,
+            "task_worker": self.worker.process.pid,
+        }
+        if self.redis.process:
+            pids["redis-server"] = self.redis.process.pid
+        if self.bouncer is not None:
+            pids["pgbouncer"] = self.bouncer.process.pid
+        return pids
 
     def _sample(self) -> None:
         name = db_name(self.database_url)
@@ -400,6 +472,55 @@ def print_step(result: dict) -> None:
             f"serve at most ~{CORES / per_order:.0f} orders/s with nothing else on them",
             flush=True,
         )
+
+
+def print_cpu_per_request(replay: dict) -> None:
+    """The replay's table: each kind's server CPU per request beside the bare view's."""
+    runs: dict[str, list[dict]] = {}
+    for run in replay["kinds"]:
+        runs.setdefault(run["kind"], []).append(run)
+
+    def per_request(kind_runs: list[dict], label: str | None) -> float:
+        ok = sum(r["ok"] for r in kind_runs)
+        seconds = sum(
+            sum(r["cpu"].values()) if label is None else r["cpu"].get(label, 0.0) for r in kind_runs
+        )
+        return seconds * 1000 / ok if ok else float("nan")
+
+    bare = {
+        server: per_request(runs.get(f"bare view /healthz ({server})", []), server)
+        for server in ("gunicorn", "daphne")
+    }
+    bare_all = per_request(runs.get("bare view /healthz (gunicorn)", []), None)
+    print(
+        f"\nserver CPU per request (ms), each kind replayed {replay['requests']} times in a "
+        "row after the load (creations and logins fewer: see ok), idle CPU subtracted; "
+        "'server' is the process that answered, 'all' adds every other server process "
+        "(daphne's live updates, the task worker, redis, PostgreSQL); the bare view is "
+        "/healthz (no query, no cache), measured before and after the kinds"
+    )
+    print(
+        f"  {'request kind':32} {'ok':>5} {'server':>7} {'all':>7} {'bare':>6} "
+        f"{'server/bare':>11} {'all/bare all':>12}"
+    )
+
+    def ratio(a: float, b: float) -> float:
+        return a / b if b else float("nan")
+
+    for kind, kind_runs in runs.items():
+        server = kind_runs[0]["server"]
+        mine, everything = per_request(kind_runs, server), per_request(kind_runs, None)
+        print(
+            f"  {kind:32} {sum(r['ok'] for r in kind_runs):5d} {mine:7.2f} {everything:7.2f} "
+            f"{bare[server]:6.2f} {ratio(mine, bare[server]):11.1f} "
+            f"{ratio(everything, bare_all):12.1f}"
+        )
+    failed = sum(r["n"] - r["ok"] for r in replay["kinds"])
+    print(f"  failed requests in the replay: {failed}")
+    for error in replay["errors"][:5]:
+        print(f"    {error['count']} × {error['name']}: {error['error']}")
+    idle = ", ".join(f"{k} {v * 1000:.0f}" for k, v in sorted(replay["idle"].items()))
+    print(f"  idle CPU subtracted (ms per second): {idle}", flush=True)
 
 
 # Logging in runs the password hasher (PBKDF2, 1,000,000 iterations: hundreds of ms of CPU

@@ -41,6 +41,7 @@ from http.cookiejar import Cookie  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import gevent  # noqa: E402
+import gevent.pool  # noqa: E402
 import psycopg  # noqa: E402
 import stripe  # noqa: E402
 import websocket  # noqa: E402  (websocket-client; cooperative once gevent patched sockets)
@@ -54,6 +55,9 @@ PEOPLE = CONFIG.get("people", {})
 HOST = CONFIG.get("http", "")
 WS = CONFIG.get("ws", "")
 PRICE = 3 * 1800
+# One of this site's own static designs (SITE_URL is http://127.0.0.1): the artwork worker checks
+# it from disk, as a shop's own hosted designs are, never over the network.
+DESIGN_URL = "http://127.0.0.1/static/demo/design-0.svg"
 CSRF = "launchbenchcsrftoken0123456789ab"  # 32 characters: Django's unmasked CSRF secret form
 
 
@@ -185,7 +189,7 @@ class Customer(FastHttpUser):
 
     def order_by_api(self, client: FastHttpSession, person: dict) -> str:
         body = {
-            "designUrl": "https://example.com/launch.png",
+            "designUrl": DESIGN_URL,
             "garmentId": PEOPLE["garment"],
             "sizes": [{"size": "M", "quantity": 2}, {"size": "L", "quantity": 1}],
         }
@@ -202,6 +206,17 @@ class Customer(FastHttpUser):
             return r.json()["orderId"]
 
     def order_by_form(self, client: FastHttpSession) -> str:
+        token = self.form_token(client)
+        if not token:
+            return ""
+        location = self.post_order_form(client, token)
+        if not location:
+            return ""
+        # The checkout page would come next; its session is the order's: find the order from it.
+        session_id = location.rstrip("/").rsplit("/", 1)[-1]
+        return self.order_for_session(client, session_id)
+
+    def form_token(self, client: FastHttpSession) -> str:
         with client.get(
             f"/orders/new/?garment={PEOPLE['garment']}", name="order form", catch_response=True
         ) as r:
@@ -209,15 +224,20 @@ class Customer(FastHttpUser):
             if r.status_code != 200 or not match:
                 r.failure(f"{r.status_code}: no form token")
                 return ""
+            return match.group(1)
+
+    def post_order_form(self, client: FastHttpSession, token: str) -> str:
+        """The order form posted; where it sends the customer (their checkout), or ""."""
         with client.post(
             "/orders/new/",
             data={
                 "csrfmiddlewaretoken": csrf(client),
-                "form_token": match.group(1),
+                "form_token": token,
                 "garment": PEOPLE["garment"],
                 "sizes_for": PEOPLE["garment"],
-                "design_url": "https://example.com/launch.png",
+                "design_url": DESIGN_URL,
                 "priority": "standard",
+                "delivery": "pickup",  # no shipping line: the order costs PRICE
                 "qty_m": "2",
                 "qty_l": "1",
                 "notes": "",
@@ -230,9 +250,7 @@ class Customer(FastHttpUser):
             if "/payments/checkout/" not in location:
                 r.failure(f"{r.status_code} → {location!r}")
                 return ""
-        # The checkout page would come next; its session is the order's: find the order from it.
-        session_id = location.rstrip("/").rsplit("/", 1)[-1]
-        return self.order_for_session(client, session_id)
+            return location
 
     def order_for_session(self, client: FastHttpSession, session_id: str) -> str:
         with client.get("/orders/", name="order list", catch_response=True) as r:
@@ -268,27 +286,7 @@ class Customer(FastHttpUser):
         gevent.spawn(listen, ws, journey)
 
     def pay(self, journey: Journey) -> None:
-        session = {
-            "id": f"cs_launch_{journey.order_id.replace('-', '')}",
-            "object": "checkout.session",
-            "client_reference_id": journey.order_id,
-            "amount_total": PRICE,  # what the order costs: 3 tees of the seeded garment
-            "currency": "usd",
-            "payment_status": "paid",
-            "status": "complete",
-            "payment_intent": f"pi_launch_{journey.order_id[:8]}",
-            "metadata": {"orderId": journey.order_id},
-        }
-        event_id = f"evt_launch_{journey.order_id.replace('-', '')}"
-        payload = json.dumps(
-            {
-                "id": event_id,
-                "object": "event",
-                "type": "checkout.session.completed",
-                "livemode": False,
-                "data": {"object": session},
-            }
-        )
+        payload = checkout_completed(journey.order_id)
         journey.paid_at = time.time()
         self.deliver(payload, "webhook (first)", "submitted")
         State.paid.put(journey.order_id)
@@ -307,6 +305,30 @@ class Customer(FastHttpUser):
             got = (r.json() or {}).get("outcome") if r.status_code == 200 else r.status_code
             if got != outcome:
                 r.failure(f"expected {outcome}, got {got}")
+
+
+def checkout_completed(order_id: str) -> str:
+    """The `checkout.session.completed` event Stripe posts once the order is paid."""
+    session = {
+        "id": f"cs_launch_{order_id.replace('-', '')}",
+        "object": "checkout.session",
+        "client_reference_id": order_id,
+        "amount_total": PRICE,  # what the order costs: 3 tees of the seeded garment
+        "currency": "usd",
+        "payment_status": "paid",
+        "status": "complete",
+        "payment_intent": f"pi_launch_{order_id[:8]}",
+        "metadata": {"orderId": order_id},
+    }
+    return json.dumps(
+        {
+            "id": f"evt_launch_{order_id.replace('-', '')}",
+            "object": "event",
+            "type": "checkout.session.completed",
+            "livemode": False,
+            "data": {"object": session},
+        }
+    )
 
 
 def listen(ws: websocket.WebSocket, journey: Journey) -> None:
@@ -532,6 +554,235 @@ def run_step(env: Environment, number: int, rate: float, seconds: float) -> dict
     }
 
 
+# --- CPU per request kind ------------------------------------------------------------------------
+# After the steps, with no load left: each request kind replayed sequentially (one request at a
+# time, each kind's requests in a row, as the journeys make them), the server processes' CPU read
+# from /proc before and after each kind's run (psutil: utime + stime), their idle CPU subtracted.
+# Beside them, Django's bare /healthz view (no query, no cache: the framework's floor) on gunicorn
+# and on daphne, measured the same way at the start and at the end.
+
+GUNICORN, DAPHNE = "gunicorn", "daphne"
+
+
+class ServerCpu:
+    """CPU seconds of the server processes (config "server_pids": gunicorn's master, whose
+    workers count with it, daphne, the task worker, redis-server; the database's backends)."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        self.psutil = psutil
+        self.db = psycopg.connect(CONFIG["database_url"], autocommit=True)
+        self.name = urllib.parse.urlsplit(CONFIG["database_url"]).path.lstrip("/")
+
+    def read(self) -> dict[int, tuple[str, float]]:
+        psutil = self.psutil
+        processes = []
+        for label, pid in CONFIG["server_pids"].items():
+            with contextlib.suppress(psutil.Error):
+                process = psutil.Process(pid)
+                processes.append((label, process))
+                if label == GUNICORN:
+                    processes += [(label, child) for child in process.children()]
+        backends = self.db.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (self.name,),
+        ).fetchall()
+        for (pid,) in backends:
+            with contextlib.suppress(psutil.Error):
+                processes.append(("postgres", psutil.Process(pid)))
+        out = {}
+        for label, process in processes:
+            with contextlib.suppress(psutil.Error):
+                times = process.cpu_times()
+                out[process.pid] = (label, times.user + times.system)
+        return out
+
+    @staticmethod
+    def used(first: dict, last: dict) -> dict[str, float]:
+        used: dict[str, float] = {}
+        for pid, (label, seconds) in last.items():
+            before = first.get(pid, (label, 0.0))[1]  # born in between: counts from zero
+            used[label] = used.get(label, 0.0) + max(0.0, seconds - before)
+        return used
+
+
+def replay_cpu(env: Environment, n: int) -> dict:
+    """CPU per request of each kind, `n` requests each (order creations and logins: fewer)."""
+    meter = ServerCpu()
+    customer = Customer(env)
+    operator = Operator(env)
+    operator.on_start()
+    person = PEOPLE["customers"][0]
+    browser = session_for(customer, person["session"])
+    daphne = WS.replace("ws://", "http://", 1)
+    env.stats.reset_all()
+
+    gevent.sleep(2.0)  # what the load left in flight ends
+    started, first = time.monotonic(), meter.read()
+    gevent.sleep(3.0)
+    idle_seconds = time.monotonic() - started
+    idle = {k: v / idle_seconds for k, v in meter.used(first, meter.read()).items()}
+    kinds: list[dict] = []
+
+    def quiet() -> None:
+        """Until the servers are back to idle: the work a kind left (the task worker's jobs,
+        live updates) counts in its window, not the next kind's."""
+        deadline = time.monotonic() + 20
+        gevent.sleep(0.2)
+        while time.monotonic() < deadline:
+            before, started = meter.read(), time.monotonic()
+            gevent.sleep(1.0)  # the task worker polls every second
+            seconds = time.monotonic() - started
+            busy = sum(meter.used(before, meter.read()).values()) - sum(idle.values()) * seconds
+            if busy <= 0.02:  # two clock ticks
+                return
+
+    def measure(kind: str, server: str, calls: list) -> list:
+        before, started = meter.read(), time.monotonic()
+        out = [call() for call in calls]
+        quiet()
+        used = meter.used(before, meter.read())
+        elapsed = time.monotonic() - started
+        ok = sum(1 for value in out if value)
+        cpu = {k: max(0.0, v - idle.get(k, 0.0) * elapsed) for k, v in used.items()}
+        kinds.append({"kind": kind, "server": server, "n": len(calls), "ok": ok, "cpu": cpu})
+        return out
+
+    def get(client: FastHttpSession, url: str, name: str) -> bool:
+        with client.get(url, name=name, catch_response=True) as r:
+            if r.status_code != 200:
+                r.failure(str(r.status_code))
+                return False
+            return True
+
+    def socket(order_id: str) -> bool:
+        start = time.perf_counter()
+        try:
+            ws = websocket.create_connection(
+                f"{WS}/ws/orders/{order_id}/",
+                cookie=f"sessionid={person['session']}",
+                origin="http://127.0.0.1",
+                timeout=10,
+            )
+            ws.close()
+        except Exception as exc:
+            fail(customer, "socket connect", start, repr(exc))
+            return False
+        return True
+
+    def checked(name: str, method: str, call) -> bool:
+        """Make one request through the journeys' own code; whether it succeeded."""
+        errors = env.stats.get(name, method).num_failures
+        call()
+        return env.stats.get(name, method).num_failures == errors
+
+    def approve(order_id: str) -> bool:
+        State.paid.put(order_id)
+        return checked("ops bulk approve", "POST", operator.approve)
+
+    def bare() -> None:
+        calls = [lambda: get(customer.client, "/healthz", "bare view") for _ in range(n * 5)]
+        measure("bare view /healthz (gunicorn)", GUNICORN, calls)
+        daphne_client = FastHttpSession(
+            base_url=daphne, request_event=env.events.request, user=customer
+        )
+        calls = [lambda: get(daphne_client, "/healthz", "bare view (daphne)") for _ in range(n * 5)]
+        measure("bare view /healthz (daphne)", DAPHNE, calls)
+
+    bare()
+    # A new order can wait for its artwork check (PREFLIGHT_CHECKOUT_WAIT): fewer are timed, and
+    # the orders the later kinds need are made alongside (4 at a time), untimed.
+    creations = max(5, n // 5)
+    orders = measure(
+        "create order (API)",
+        GUNICORN,
+        [lambda: customer.order_by_api(browser, person)] * creations,
+    )
+    orders += gevent.pool.Pool(4).map(
+        lambda _: customer.order_by_api(browser, person), range(n - creations)
+    )
+    orders = [order_id for order_id in orders if order_id]
+    quiet()
+    tokens = measure("order form", GUNICORN, [lambda: customer.form_token(browser)] * n)
+    measure(
+        "create order (form)",
+        GUNICORN,
+        [lambda t=token: customer.post_order_form(browser, t) for token in tokens[:creations]],
+    )
+    measure(
+        "order page",
+        GUNICORN,
+        [lambda o=order_id: get(browser, f"/orders/{o}/", "order page") for order_id in orders],
+    )
+    measure("order list", GUNICORN, [lambda: get(browser, "/orders/", "order list")] * n)
+    measure("socket connect (+ close)", DAPHNE, [lambda o=o: socket(o) for o in orders])
+    payloads = [checkout_completed(order_id) for order_id in orders]
+    measure(
+        "webhook (first)",
+        GUNICORN,
+        [
+            lambda p=p: checked(
+                "webhook (first)",
+                "POST",
+                lambda: customer.deliver(p, "webhook (first)", "submitted"),
+            )
+            for p in payloads
+        ],
+    )
+    measure(
+        "webhook (duplicate)",
+        GUNICORN,
+        [
+            lambda p=p: checked(
+                "webhook (duplicate)",
+                "POST",
+                lambda: customer.deliver(p, "webhook (duplicate)", "duplicate"),
+            )
+            for p in payloads
+        ],
+    )
+    measure("ops bulk approve (1 order)", GUNICORN, [lambda o=o: approve(o) for o in orders])
+    while State.approved.qsize():
+        State.approved.get()
+    for index, (_body, name) in enumerate(STEPS):
+        calls = [
+            lambda o=o, i=index, name=name: checked(name, "PATCH", lambda: operator.advance(o, i))
+            for o in orders
+        ]
+        measure(name, GUNICORN, calls)
+    while State.approved.qsize():
+        State.approved.get()
+    measure(
+        "ops dashboard (filtered)",
+        GUNICORN,
+        [
+            lambda u=url: get(operator.browser, u, "ops dashboard (filtered)")
+            for url in itertools.islice(itertools.cycle(DASHBOARD), n)
+        ],
+    )
+    anonymous = session_for(customer, "")
+    measure("login page", GUNICORN, [lambda: get(anonymous, "/accounts/login/", "login page")] * n)
+    logins = max(3, n // 20)
+    measure(
+        "login",
+        GUNICORN,
+        [
+            lambda: checked(
+                "login", "POST", lambda: customer.log_in(session_for(customer, ""), person)
+            )
+        ]
+        * logins,
+    )
+    bare()
+    errors = [
+        {"name": e.name, "error": str(e.error)[:200], "count": e.occurrences}
+        for e in env.stats.errors.values()
+    ]
+    meter.db.close()
+    return {"requests": n, "idle": idle, "kinds": kinds, "errors": errors}
+
+
 def main() -> None:
     env = Environment(user_classes=[Customer, Operator], host=HOST)
     env.create_local_runner()
@@ -551,6 +802,8 @@ def main() -> None:
         if CONFIG.get("stop_at_knee", True) and (slow or result["errors"]):
             break
     env.runner.quit()
+    if CONFIG.get("cpu_requests"):
+        print("CPU " + json.dumps(replay_cpu(env, CONFIG["cpu_requests"])), flush=True)
 
 
 if __name__ == "__main__":
