@@ -35,7 +35,11 @@ print(json.dumps({"admin_session": session_key_for(admin)}))
 
 @pytest.fixture
 def debug_server(tmp_path):
-    env = server_env(f"sqlite:///{tmp_path / 'csp.sqlite3'}", DEBUG="true")
+    # No artwork worker runs here: a running check would hold the payment on the order page
+    # (tests/artwork/test_checkout_hold_browser.py walks that), and this walk goes on to checkout.
+    env = server_env(
+        f"sqlite:///{tmp_path / 'csp.sqlite3'}", DEBUG="true", PREFLIGHT_PENDING_HOLD="0"
+    )
     seed = prepare_database(env)
     seed.update(run_json(env, ADMIN_SEED))
     with serving(env) as server:
