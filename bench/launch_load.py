@@ -618,7 +618,15 @@ def replay_cpu(env: Environment, n: int) -> dict:
     daphne = WS.replace("ws://", "http://", 1)
     env.stats.reset_all()
 
-    gevent.sleep(2.0)  # what the load left in flight ends
+    # What the load left ends first: requests in flight, and the task worker's backlog (the
+    # artwork checks of the last orders), or the worker's "idle" would be its backlog.
+    deadline = time.monotonic() + 180
+    gevent.sleep(2.0)
+    while time.monotonic() < deadline:
+        before = meter.read()
+        gevent.sleep(1.0)
+        if sum(meter.used(before, meter.read()).values()) <= 0.05:  # 5 % of a core
+            break
     started, first = time.monotonic(), meter.read()
     gevent.sleep(3.0)
     idle_seconds = time.monotonic() - started
