@@ -42,6 +42,10 @@ logger = logging.getLogger("production.plumbing.db_retry")
 # Statements that change nothing: a transaction of only these needs no id to check its commit.
 READS = ("SELECT", "SAVEPOINT", "RELEASE", "SHOW", "SET ")
 STATUS_WAIT = 2.0  # seconds to wait for the server to finish with a cut-off transaction
+# Seconds a request waits for a new connection once its own was cut: a pooler or server restart
+# takes about a second, and a request that committed can only finish (ask its COMMIT's outcome,
+# read its answer) on a new connection.
+RECONNECT_WAIT = 3.0
 
 
 def _reads(sql: object) -> bool:
@@ -87,8 +91,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
                 logger.warning("Database connection lost during a read: read again")
                 cursor = context["cursor"]
                 name = getattr(cursor.cursor, "name", None)  # a server-side cursor's
-                self.close()
-                self.ensure_connection()
+                self._reconnect()
                 cursor.cursor = self.create_cursor(name)
                 continue
             if not reads:
@@ -146,14 +149,27 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if xid is not None:
             self.committed_writes += 1
 
+    def _reconnect(self) -> None:
+        """A new connection in place of a cut one, waiting up to RECONNECT_WAIT for a server or
+        pooler that refuses connections while it restarts."""
+        self.close()
+        deadline = time.monotonic() + RECONNECT_WAIT
+        while True:
+            try:
+                self.ensure_connection()
+                return
+            except DatabaseError as error:
+                if not lost_connection_error(error) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.1)
+
     def _status_after_loss(self, xid: str) -> str | None:
         """What became of transaction `xid`, asked on a new connection (which this wrapper then
         keeps, with the on-commit hooks of the transaction): "committed", "aborted", or None
         when the server cannot be asked."""
         hooks = self.run_on_commit
-        self.close()
         try:
-            self.ensure_connection()
+            self._reconnect()
             deadline = time.monotonic() + STATUS_WAIT
             while True:
                 with self.wrap_database_errors:
