@@ -25,15 +25,9 @@ if TYPE_CHECKING:
     User = AbstractBaseUser
 
 
-def _event(
-    order: ProductionOrder,
-    message: str,
-    what: str,
-    actor: User | None,
-    source: EventSource,
-    **extra: object,
-) -> FulfillmentEvent:
-    change = Change(
+def _change(order: ProductionOrder, message: str, what: str, **extra: object) -> Change:
+    """The timeline entry of an artwork step: `what` in its metadata (`preflight`)."""
+    return Change(
         kind=FulfillmentEvent.Kind.PROOF,
         field="message",
         before=None,
@@ -42,6 +36,17 @@ def _event(
         message=message,
         metadata={"preflight": what, **extra},
     )
+
+
+def _event(
+    order: ProductionOrder,
+    message: str,
+    what: str,
+    actor: User | None,
+    source: EventSource,
+    **extra: object,
+) -> FulfillmentEvent:
+    change = _change(order, message, what, **extra)
     [event] = save_changes(order, [change], actor=actor, source=source)
     return event
 
@@ -174,14 +179,11 @@ def close_checkout_session(*, order: ProductionOrder | UUID, session_id: str) ->
             return False
         locked.stripe_checkout_session_id = None
         locked.checkout_url = ""
-        change = Change(
-            kind=FulfillmentEvent.Kind.PROOF,
-            field="message",
-            before=None,
-            after=None,
-            status=locked.production_status,
-            message="Payment link closed: the artwork check failed, replace the design first",
-            metadata={"preflight": CHECKOUT_CLOSED, "checkoutSessionId": session_id},
+        change = _change(
+            locked,
+            "Payment link closed: the artwork check failed, replace the design first",
+            CHECKOUT_CLOSED,
+            checkoutSessionId=session_id,
         )
         save_changes(
             locked,
