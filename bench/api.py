@@ -5,8 +5,10 @@ also checked for an order with 1 and one with 10 proof revisions (they must be t
 
 Usage (PostgreSQL, as production runs):  .venv/bin/python bench/api.py [--seconds 5]
 Needs `wrk` (Debian: apt-get install wrk). Creates and reuses the database printshop_bench_api.
-Prints req/s and p99 for both endpoints on each server, their ratio, queries per request, and the
-production setup (gunicorn WSGI workers) against daphne for the order endpoint.
+The two endpoints alternate `--rounds` times on each server. Prints req/s, p99 and the server's CPU
+per request (all its processes, from /proc) for each run, the order/bare ratios of both (median and
+by round), queries per request, and the production setup (gunicorn WSGI workers) against daphne for
+the order endpoint.
 
 --compare-metrics: the order endpoint under gunicorn only, with Prometheus metrics off
 (METRICS_ENABLED=false) and on (multiprocess, as production runs them), alternating, --rounds
@@ -234,6 +236,22 @@ def serve(
     return process
 
 
+def session_cpu(process: subprocess.Popen) -> float:
+    """CPU seconds (utime + stime) of every process in the server's session: gunicorn's master
+    and its workers, or daphne (each is started in a session of its own)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[3]) == process.pid:  # fields[3] is the session id (stat's 6th field)
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def stop(process: subprocess.Popen) -> None:
     os.killpg(process.pid, signal.SIGTERM)
     try:
@@ -340,28 +358,47 @@ def main() -> None:
         cpu_per_request(order_id, token, args.rounds)
         compare_metrics(order_id, token, args)
         return
-    print(f"{'server':<22}{'endpoint':<26}{'req/s':>10}{'p99 ms':>10}")
+    print(f"{'server':<22}{'endpoint':<26}{'round':>6}{'req/s':>10}{'p99 ms':>10}{'CPU us':>9}")
+    endpoints = [
+        ("bare JSON /healthz", "/healthz"),
+        ("GET /api/production/<id>", f"/api/production/{order_id}"),
+    ]
     results: dict[str, dict[str, float]] = {}
     for kind in ("daphne", "gunicorn"):
         port = free_port()
         process = serve(kind, port, args.workers)
         label = "daphne (1 process)" if kind == "daphne" else f"gunicorn ({args.workers} workers)"
+        rates: dict[str, list[float]] = {name: [] for name, _ in endpoints}
+        cpu: dict[str, list[float]] = {name: [] for name, _ in endpoints}
         try:
             base = f"http://127.0.0.1:{port}"
             # Warm up: connections, imports, caches.
             run_wrk(f"{base}/api/production/{order_id}", token, 1, args.connections)
-            endpoints = [
-                ("bare JSON /healthz", "/healthz"),
-                ("GET /api/production/<id>", f"/api/production/{order_id}"),
-            ]
-            for name, path in endpoints:
-                rps, p99 = run_wrk(base + path, token, args.seconds, args.connections)
-                results.setdefault(kind, {})[name] = rps
-                print(f"{label:<22}{name:<26}{rps:>10.0f}{p99:>10.2f}")
+            # The two endpoints alternate, so that the machine's drift falls on both alike; the
+            # server's own CPU per request (every process of it, from /proc) beside req/s.
+            for round_number in range(1, args.rounds + 1):
+                for name, path in endpoints:
+                    made, spent = wrk_requests.get(base + path, 0), session_cpu(process)
+                    rps, p99 = run_wrk(base + path, token, args.seconds, args.connections)
+                    made = wrk_requests[base + path] - made
+                    rates[name].append(rps)
+                    cpu[name].append((session_cpu(process) - spent) / made * 1e6)
+                    print(
+                        f"{label:<22}{name:<26}{round_number:>6}{rps:>10.0f}{p99:>10.2f}"
+                        f"{cpu[name][-1]:>9.0f}"
+                    )
         finally:
             stop(process)
-        ratio = results[kind]["GET /api/production/<id>"] / results[kind]["bare JSON /healthz"]
-        print(f"{label:<22}{'order / bare ratio':<26}{ratio:>10.2f}   (goal >= 0.5)")
+        bare, order = (name for name, _ in endpoints)
+        results[kind] = {name: statistics.median(rates[name]) for name in rates}
+        by_rate = [o / b for o, b in zip(rates[order], rates[bare], strict=True)]
+        by_cpu = [b / o for o, b in zip(cpu[order], cpu[bare], strict=True)]
+        print(
+            f"{label:<22}order / bare: req/s {statistics.median(by_rate):.2f} "
+            f"({', '.join(f'{r:.2f}' for r in by_rate)}), CPU per request "
+            f"{statistics.median(by_cpu):.2f} ({', '.join(f'{r:.2f}' for r in by_cpu)})"
+            "   (goal >= 0.5)"
+        )
     speedup = (
         results["gunicorn"]["GET /api/production/<id>"]
         / results["daphne"]["GET /api/production/<id>"]
