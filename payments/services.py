@@ -31,7 +31,7 @@ from production.exceptions import OrderError, PaymentMismatch
 from production.lifecycle import EventSource, OrderFacts, OrderState, payment_refusal
 from production.models import ProductionOrder
 from production.pricing import format_money
-from production.selectors import only_row
+from production.selectors import locked_row, only_row
 from production.services.artwork import close_checkout_session, closed_checkout_sessions
 from production.services.orders import (
     attach_checkout_session,
@@ -376,7 +376,7 @@ _SESSION_STRINGS = (
 def _locked(order_id: UUID | None) -> ProductionOrder | None:
     if order_id is None:
         return None
-    return only_row(ProductionOrder.objects.select_for_update().filter(pk=order_id))
+    return locked_row(ProductionOrder, order_id)
 
 
 def _locked_order_for_refund(refund: Mapping[str, Any]) -> ProductionOrder | None:
@@ -396,7 +396,7 @@ def _locked_order_for(session: Mapping[str, Any]) -> ProductionOrder | None:
             order_id = UUID(str(candidate))
         except ValueError:
             continue
-        order = only_row(orders.filter(pk=order_id))
+        order = locked_row(ProductionOrder, order_id)
         if order is not None:
             return order
     session_id = session.get("id")
