@@ -257,13 +257,14 @@ def generate() -> None:
                 ELSE 'standard' END;
             """
         )
+        # One statement an execute: server-side binding refuses several in one.
         cur.execute(
-            """
-            INSERT INTO production_referencenumber (id)
-            SELECT g FROM generate_series(1, %s) AS g;
-            SELECT setval(pg_get_serial_sequence('production_referencenumber', 'id'), %s);
-            """,
-            [ORDERS, ORDERS],
+            "INSERT INTO production_referencenumber (id) SELECT g FROM generate_series(1, %s) AS g",
+            [ORDERS],
+        )
+        cur.execute(
+            "SELECT setval(pg_get_serial_sequence('production_referencenumber', 'id'), %s)",
+            [ORDERS],
         )
         cur.execute(
             """
