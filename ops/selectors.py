@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from html import escape  # Django's escape is this plus a lazy-string check per call
 from uuid import UUID
@@ -289,23 +290,27 @@ class Row:
     changes_requested: bool = False  # the customer asked for changes: the shop owes a proof
 
 
-def changes_requested_ids(orders: list[ProductionOrder]) -> set[UUID]:
-    """Which of these orders wait for a new proof after the customer asked for changes (one
-    query for the page's submitted orders with no proof out, none when it has none)."""
-    candidates = [
-        o.pk
-        for o in orders
-        if o.status == OrderState.SUBMITTED and o.waiting_proof_revision is None
-    ]
-    if not candidates:
-        return set()
-    return set(
+def changes_asked() -> Exists:
+    """Whether the customer asked for changes to one of the order's proofs (with the order
+    submitted and no proof out, the shop owes a new one). A subquery of the page's own query,
+    run for its rows only (the proofs' order_id index): no query of its own."""
+    return Exists(
         ArtworkProof.objects.filter(
-            order_id__in=candidates,
-            order__status=OrderState.SUBMITTED,
-            order__waiting_proof_revision__isnull=True,
-            state=ArtworkProof.State.CHANGES_REQUESTED,
-        ).values_list("order_id", flat=True)
+            order_id=OuterRef("pk"), state=ArtworkProof.State.CHANGES_REQUESTED
+        ).order_by()
+    )
+
+
+def options_html(choices: Iterable[tuple[str, object]], selected: str = "") -> SafeString:
+    """A select's `<option>`s for these (value, label) pairs, the one whose value is `selected`
+    marked: the list's filter form, built here as its rows are (the template's loops over
+    them were most of what the form cost to render). Escaped as the template would."""
+    return mark_safe(  # noqa: S308
+        "".join(
+            f'<option value="{escape(value)}"{" selected" if value == selected else ""}>'
+            f"{escape(str(label))}</option>"
+            for value, label in choices
+        )
     )
 
 
@@ -352,11 +357,16 @@ def _row_html(row: Row) -> str:
 
 
 def list_rows(orders: list[ProductionOrder]) -> list[Row]:
+    """The rows of a page of `order_list_page`'s orders (annotated with `changes_asked`)."""
     detail = reverse("ops:order-detail", args=[UUID(int=0)]).replace(str(UUID(int=0)), "{}")
     today = timezone.localdate()
-    asked = changes_requested_ids(orders)
     rows = []
     for order in orders:
+        asked = (
+            order.status == OrderState.SUBMITTED
+            and order.waiting_proof_revision is None
+            and order.changes_asked
+        )
         created = timezone.localtime(order.created_at)
         eta = eta_days(
             status=order.status, priority=order.priority, due_date=order.due_date, today=today
@@ -364,7 +374,7 @@ def list_rows(orders: list[ProductionOrder]) -> list[Row]:
         status_words, _ = operator_words(
             OrderFacts.of(order),
             delivery=order.delivery,
-            changes_requested=order.pk in asked,
+            changes_requested=asked,
             pickup_told=order.pickup_ready_at is not None,
             total_quantity=order.total_quantity,
         )
@@ -386,7 +396,7 @@ def list_rows(orders: list[ProductionOrder]) -> list[Row]:
                 created=created.strftime("%Y-%m-%d %H:%M"),
                 # An unpaid draft has no due date yet.
                 eta="—" if order.is_final or order.status == OrderState.DRAFT else f"{eta} d",
-                changes_requested=order.pk in asked,
+                changes_requested=asked,
             )
         )
     return rows
@@ -461,7 +471,9 @@ def order_list_page(params: QueryDict, *, page_size: int = PAGE_SIZE) -> OrderLi
     counts = list_counts(matching, narrow=narrowed(filterset.form.cleaned_data))
     total = counts.total(selected)
     sort_key = filterset.sort_key
-    orders = order_by_sort(matching.filter(status__in=selected) if selected else matching, sort_key)
+    orders = order_by_sort(
+        matching.filter(status__in=selected) if selected else matching, sort_key
+    ).annotate(changes_asked=changes_asked())
     page = paginate(orders, sort_key=sort_key, params=params, size=page_size, total=total)
 
     tabs, others = [], filters.copy()

@@ -4,6 +4,7 @@ import datetime as dt
 import re
 
 import django_filters
+from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -126,6 +127,17 @@ class OrderFilter(django_filters.FilterSet):
     class Meta:
         model = ProductionOrder
         fields: list[str] = []
+
+    def get_form_class(self) -> type[forms.Form]:
+        """The filters' form class, built once per FilterSet class: django-filter builds it and
+        its fields anew for every request (~0.2 ms of the ops list's), though they hang on the
+        filters' declarations alone (no request, no queryset choices). Each form still gets
+        copies of the fields, as any Django form does."""
+        form_class = type(self).__dict__.get("_form_class")
+        if form_class is None:
+            form_class = super().get_form_class()
+            type(self)._form_class = form_class
+        return form_class
 
     # Whole local days as datetime ranges, so the created_at index is used (no per-row date cast).
     def created_from(self, queryset: QuerySet, name: str, value: dt.date) -> QuerySet:

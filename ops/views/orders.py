@@ -19,6 +19,8 @@ from django.http import (
 )
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -39,6 +41,7 @@ from ops.selectors import (
     get_ops_order,
     list_url,
     matching_up_to,
+    options_html,
     order_list_counts,
     order_list_page,
     placement_designs,
@@ -80,6 +83,7 @@ from production.services.shipping import address_check
 from production.sorting import SORTS
 
 MAX_LISTED_FAILURES = 50
+SORT_CHOICES = [(key, sort.label) for key, sort in SORTS.items()]
 NO_PICKUP = "Local pickup is not set up: the shop's PICKUP_ADDRESS setting is empty."
 
 
@@ -93,10 +97,15 @@ class OperatorRequiredMixin(UserPassesTestMixin):
 class OrderListView(OperatorRequiredMixin, TemplateView):
     template_name = "ops/order_list.html"
     extra_context = {
-        "sorts": [(key, sort.label) for key, sort in SORTS.items()],
-        "bulk_choices": BULK_CHOICES,
-        "production_statuses": ProductionStatus.choices,
-        "priorities": Priority.choices,
+        # The same for every request: built once.
+        "bulk_options": mark_safe(  # noqa: S308 (escaped here)
+            "".join(
+                f'<optgroup label="{escape(group)}">'
+                + options_html((value, f"{group} → {label}") for value, label in options)
+                + "</optgroup>"
+                for group, options in BULK_CHOICES
+            )
+        ),
         "labels": {  # for static/js/ops.js, which relabels rows pushed over the socket
             "status": dict(OrderState.choices),
             "priority": {str(label): str(label) for label in Priority.labels},
@@ -105,11 +114,22 @@ class OrderListView(OperatorRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs: object) -> dict:
         listing = order_list_page(self.request.GET)
+        filters = listing.filters
+        color = self.request.GET.get("color", "")
+        colors = color_choices(color)
+        chosen = next((name for name in colors if name.lower() == color.strip().lower()), "")
         return super().get_context_data(
             **kwargs,
             **vars(listing),
             ticket_limit=settings.TICKET_BATCH_LIMIT,
-            color_choices=color_choices(self.request.GET.get("color", "")),
+            options={
+                "color": options_html(((name, name) for name in colors), chosen),
+                "production_status": options_html(
+                    ProductionStatus.choices, filters.get("productionStatus", "")
+                ),
+                "priority": options_html(Priority.choices, filters.get("priority", "")),
+                "sort": options_html(SORT_CHOICES, listing.sort_key),
+            },
         )
 
 
