@@ -16,7 +16,7 @@ from django.utils.module_loading import import_string
 from django_tasks import task
 
 from artwork import mockups
-from artwork.models import Gate, PreflightReport, Verdict, order_gate
+from artwork.models import Gate, PreflightReport, Verdict, gate_of
 from artwork.preflight import PrintArea, check_url
 from production import broadcasts, order_reads
 from production.models import OrderDesign, ProductionOrder
@@ -32,45 +32,48 @@ def request_preflight(order: ProductionOrder | UUID, *, designs: Iterable[OrderD
     """A pending report (and its task) for every design of the order without a report for its
     current URL; `designs`: these only. Returns how many were queued. Idempotent: a design
     already checked, or being checked, for its URL is left alone."""
+    return len(_request_preflight(order, designs)[0])
+
+
+# What a new check resets: a report for a new URL starts over.
+_RESET = (
+    "order", "url", "verdict", "checks", "highlight", "requested_at", "checked_at",
+    "acknowledged_at", "acknowledged_by", "overridden_at", "overridden_by", "override_reason",
+)  # fmt: skip
+
+
+def _request_preflight(
+    order: ProductionOrder | UUID, designs: Iterable[OrderDesign]
+) -> tuple[list[PreflightReport], list[PreflightReport]]:
+    """`request_preflight`'s work: the reports it queued, and every report of the order as it
+    stands once they are queued (read in the same transaction: the checkout's gate needs no
+    read of its own)."""
     order_id = order.pk if isinstance(order, ProductionOrder) else order
     rows = list(designs) or list(OrderDesign.objects.filter(order_id=order_id))
-    queued: list[int] = []
     with transaction.atomic():
-        existing = {
+        reports = {
             r.design_id: r
-            for r in PreflightReport.objects.select_for_update().filter(
-                design_id__in=[d.pk for d in rows]
-            )
+            for r in PreflightReport.objects.select_for_update().filter(order_id=order_id)
         }
-        for design in rows:
-            report = existing.get(design.pk)
-            if report is not None and report.url == design.url:
-                continue
-            report, _ = PreflightReport.objects.update_or_create(
-                design=design,
-                defaults={
-                    "order_id": order_id,
-                    "url": design.url,
-                    "verdict": Verdict.PENDING,
-                    "checks": [],
-                    "highlight": None,
-                    "requested_at": timezone.now(),
-                    "checked_at": None,
-                    "acknowledged_at": None,
-                    "acknowledged_by": None,
-                    "overridden_at": None,
-                    "overridden_by": None,
-                    "override_reason": "",
-                },
-            )
-            queued.append(report.pk)
+        now = timezone.now()
+        queued = [
+            PreflightReport(design=design, order_id=order_id, url=design.url, requested_at=now)
+            for design in rows
+            if design.pk not in reports or reports[design.pk].url != design.url
+        ]
         if queued:
+            # One statement for them all, inserted or (a report of the design's old URL, or one a
+            # concurrent request just made) reset to pending: update_or_create's outcome.
+            PreflightReport.objects.bulk_create(
+                queued, update_conflicts=True, unique_fields=["design"], update_fields=_RESET
+            )
+            reports.update((report.design_id, report) for report in queued)
             order_reads.invalidate(order_id)
             # The task rows are written in this transaction (the database backend): a rolled
             # back request queues nothing, a committed one cannot lose its check.
-            for report_id in queued:
-                run_preflight.enqueue(report_id)
-    return len(queued)
+            for report in queued:
+                run_preflight.enqueue(report.pk)
+    return queued, list(reports.values())
 
 
 @task(queue_name=ARTWORK_QUEUE)
@@ -117,5 +120,4 @@ def checkout_gate(order: ProductionOrder) -> Gate:
     rulebook says whether the artwork stops the payment now (a check still running holds it for
     PREFLIGHT_PENDING_HOLD seconds at most). Never waits: the order page shows the check's
     progress and offers the payment when its verdict arrives."""
-    request_preflight(order)
-    return order_gate(order)
+    return gate_of(_request_preflight(order, ())[1])

@@ -1,11 +1,13 @@
 """Launch day: the whole flow under many customers at once, on the production setup.
 
 Starts the production setup on this machine — gunicorn (README's `-w 4`, CONN_MAX_AGE=600), daphne
-for /ws/ (DATABASE_POOL=true), the task worker (`manage.py task_worker`), a redis-server of its own
-and a PostgreSQL database of its own (created, migrated, seeded; dropped at the end) — and drives
-it from a separate load process (bench/launch_load.py: locust as a library, headless, FastHttpUser,
-one process: the load generator shares the 2 cores, and locust's --processes would take more of
-them from the servers). Every process it started is stopped at the end, also on Ctrl-C or error.
+for /ws/ (DATABASE_POOL=true), the two task workers of docs/operations.md (`manage.py task_worker`
+for the default queue, and `nice -n 10 … --queue-name artwork` for the artwork checks), a
+redis-server of its own and a PostgreSQL database of its own (created, migrated, seeded; dropped
+at the end) — and drives it from a separate load process (bench/launch_load.py: locust as a
+library, headless, FastHttpUser, one process: the load generator shares the 2 cores, and locust's
+--processes would take more of them from the servers). Every process it started is stopped at the
+end, also on Ctrl-C or error.
 
     flock /tmp/printshop-heavy.lock .venv/bin/python bench/launch.py               # the ramp
     flock /tmp/printshop-heavy.lock .venv/bin/python bench/launch.py --mode launch --minutes 10
@@ -24,7 +26,7 @@ a shop on several hosts runs; each step also prints PgBouncer's client connectio
 
 After the load (`--cpu-requests N`, default 100; 0: not), each request kind is replayed N times
 in a row with nothing else running, and the server processes' CPU (/proc: utime + stime of
-gunicorn's workers, daphne, the task worker, redis-server and the database's backends, their idle
+gunicorn's workers, daphne, both task workers, redis-server and the database's backends, their idle
 CPU subtracted) gives each kind's CPU per request beside Django's bare /healthz view measured the
 same way. `--project DIR` serves another checkout (its .venv) with this same script, so two
 commits are measured alike, alternately:
@@ -118,7 +120,8 @@ def main() -> int:
         stack.start(customers=people, operators=args.operators)
         print(
             f"serving: gunicorn -w {args.workers} (CONN_MAX_AGE=600) {stack.http}, daphne "
-            f"(DATABASE_POOL) {stack.ws}, task_worker, redis-server :{stack.redis.port}; "
+            f"(DATABASE_POOL) {stack.ws}, task_worker (default queue) and nice -n 10 task_worker "
+            f"(artwork queue), redis-server :{stack.redis.port}; "
             "load: locust (library, headless, FastHttpUser) in 1 process"
             + (f"; through pgbouncer :{stack.bouncer.port}" if stack.bouncer else ""),
             flush=True,
@@ -234,7 +237,7 @@ class LaunchStack:
             LOG_LEVEL="WARNING",
             PICKUP_ADDRESS="Launch Bench Print Shop",  # the order form's customers pick up
             # The designs are this site's static files (bench/launch_load.py), checked by the
-            # task worker's artwork queue as in production; a checkout neither waits for the
+            # artwork worker (the artwork queue) as in production; a checkout neither waits for the
             # verdict (PREFLIGHT_CHECKOUT_WAIT, before decision 0069) nor is held while the
             # check runs (PREFLIGHT_PENDING_HOLD): the load pays at once, as it always has.
             PREFLIGHT_CHECKOUT_WAIT="0",
@@ -261,10 +264,12 @@ class LaunchStack:
         self.daphne = Daphne({**env, "DATABASE_POOL": "true"})
         self.processes.append(self.daphne)
         self.ws = f"ws://127.0.0.1:{self.daphne.port}"
-        worker = [*manage, "task_worker", "--no-reload", "--interval", "1"]
-        worker += ["--queue-name", "default,artwork"]
-        self.worker = Named("task_worker", worker, env)
-        self.processes.append(self.worker)
+        # docs/operations.md's two workers: the default queue's, and the artwork queue's niced
+        # (a check decodes a customer's file on the web servers' cores).
+        worker = [*manage, "task_worker", "--no-reload", "--interval", "1", "--queue-name"]
+        self.worker = Named("task_worker", [*worker, "default"], env)
+        self.artwork_worker = Named("artwork_worker", ["nice", "-n", "10", *worker, "artwork"], env)
+        self.processes += [self.worker, self.artwork_worker]
         self.daphne.wait_ready()
         wait_http(f"{self.http}/healthz")
         self._sampling.set()
@@ -303,11 +308,12 @@ class LaunchStack:
 
     def server_pids(self) -> dict[str, int]:
         """The processes whose CPU the replay after the load reads (gunicorn: its master, the
-        workers are its children)."""
+        workers are its children; `nice` execs the artwork worker, so its pid is the worker's)."""
         pids = {
             "gunicorn": self.gunicorn.process.pid,
             "daphne": self.daphne.process.pid,
             "task_worker": self.worker.process.pid,
+            "artwork_worker": self.artwork_worker.process.pid,
         }
         if self.redis.process:
             pids["redis-server"] = self.redis.process.pid
@@ -358,6 +364,7 @@ class LaunchStack:
             children = []
         pids += [(f"gunicorn worker {n}", child.pid) for n, child in enumerate(children, 1)]
         pids += [("daphne", self.daphne.process.pid), ("task_worker", self.worker.process.pid)]
+        pids.append(("artwork_worker", self.artwork_worker.process.pid))
         if self.redis.process:
             pids.append(("redis-server", self.redis.process.pid))
         if self.bouncer is not None and self.bouncer.process:
@@ -496,7 +503,7 @@ def print_cpu_per_request(replay: dict) -> None:
         f"\nserver CPU per request (ms), each kind replayed {replay['requests']} times in a "
         "row after the load (creations and logins fewer: see ok), idle CPU subtracted; "
         "'server' is the process that answered, 'all' adds every other server process "
-        "(daphne's live updates, the task worker, redis, PostgreSQL); the bare view is "
+        "(daphne's live updates, the task workers, redis, PostgreSQL); the bare view is "
         "/healthz (no query, no cache), measured before and after the kinds"
     )
     print(

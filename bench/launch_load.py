@@ -566,7 +566,7 @@ GUNICORN, DAPHNE = "gunicorn", "daphne"
 
 class ServerCpu:
     """CPU seconds of the server processes (config "server_pids": gunicorn's master, whose
-    workers count with it, daphne, the task worker, redis-server; the database's backends)."""
+    workers count with it, daphne, the task workers, redis-server; the database's backends)."""
 
     def __init__(self) -> None:
         import psutil

@@ -20,13 +20,13 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.core.validators import URLValidator
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 
 from production import addresses
 from production.addresses import ShippingAddressData, clean_address
 from production.exceptions import InvalidAddress, InvalidOrder
 from production.lifecycle import LEAD_DAYS, Delivery, Priority
-from production.models import Garment, GarmentColor, Placement, PlacementCode, Variant
+from production.models import Garment, GarmentColor, Placement, PlacementCode
 from production.pricing import (
     RUSH_SURCHARGE_PERCENT,
     Quote,
@@ -34,7 +34,7 @@ from production.pricing import (
     format_money,
     quote_order,
 )
-from production.services.catalogue import PlacementDesign, resolve_order
+from production.services.catalogue import PlacementDesign, resolve_order, with_catalogue
 
 MAX_QUANTITY = 10000  # per size, as the API allows
 
@@ -78,19 +78,7 @@ def country_choices() -> list[tuple[str, str]]:
 
 def active_garments() -> QuerySet[Garment]:
     """The garments on offer, with their colours, variants and placements (three queries more)."""
-    return (
-        Garment.objects.filter(is_active=True)
-        .order_by("name")
-        .prefetch_related(
-            Prefetch(
-                "colors",
-                queryset=GarmentColor.objects.order_by("position", "id").prefetch_related(
-                    Prefetch("variants", queryset=Variant.objects.order_by("id"))
-                ),
-            ),
-            Prefetch("placements", queryset=Placement.objects.order_by("position", "id")),
-        )
-    )
+    return with_catalogue(Garment.objects.filter(is_active=True).order_by("name"))
 
 
 def size_field_name(size: str) -> str:
@@ -187,6 +175,14 @@ class HttpUrlField(forms.URLField):
 
 
 class GarmentChoiceField(forms.ModelChoiceField):
+    # The garments the form has read (QuoteForm sets them): the one posted is taken from them, its
+    # catalogue with it, rather than read again (four queries).
+    read: list[Garment] = []
+
+    def to_python(self, value: Any) -> Garment | None:
+        found = next((g for g in self.read if g.shopify_gid == value), None)
+        return found if found is not None else super().to_python(value)
+
     def label_from_instance(self, garment: Garment) -> str:
         extras = ", ".join(
             f"{size} +{format_money(amount, garment.currency)}"
@@ -283,6 +279,7 @@ class QuoteForm(forms.Form):
         (?garment=<gid>), else the first on offer."""
         wanted = self.data.get("garment") if self.is_bound else self.initial.get("garment")
         garments = list(self.garments)
+        self.fields["garment"].read = garments
         chosen = next((g for g in garments if g.shopify_gid == wanted), None)
         if chosen is None and not self.is_bound:
             chosen = garments[0] if garments else None

@@ -75,6 +75,7 @@ def new_order(request: HttpRequest) -> HttpResponse:
             placed = place_order(
                 owner=request.user,
                 garment_gid=form.cleaned_data["garment"].shopify_gid,
+                garment=form.cleaned_data["garment"],  # read with its catalogue: not again
                 design_url=form.cleaned_data["design_url"],
                 sizes=form.sizes(),
                 designs=form.designs(),

@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.utils.text import slugify
 
 from production.exceptions import InvalidOrder
@@ -79,6 +80,24 @@ def _ensure(garment: Garment) -> None:
         )
 
 
+def _catalogue() -> list[Prefetch]:
+    return [
+        Prefetch(
+            "colors",
+            queryset=GarmentColor.objects.order_by("position", "id").prefetch_related(
+                Prefetch("variants", queryset=Variant.objects.order_by("id"))
+            ),
+        ),
+        Prefetch("placements", queryset=Placement.objects.order_by("position", "id")),
+    ]
+
+
+def with_catalogue(garments: QuerySet[Garment]) -> QuerySet[Garment]:
+    """`garments` with their catalogue as `resolve_order` reads it: colours (each with its
+    variants) and placements, in order (three queries more, however many garments)."""
+    return garments.prefetch_related(*_catalogue())
+
+
 @dataclass(frozen=True)
 class PlacementDesign:
     """A design asked for at a placement other than the front (the API's `designs` entry)."""
@@ -112,13 +131,14 @@ def resolve_order(
     field (`sizes`, `designs`) with every problem found: a colour or size the garment does not
     offer, a variant out of stock, a placement it does not offer, a placement twice, a second
     front design that is not `designUrl`. Reads the catalogue; writes only a missing default
-    catalogue (`ensure_catalogue`)."""
-    colors = list(garment.colors.prefetch_related("variants").order_by("position", "id"))
-    placements = list(garment.placements.order_by("position", "id"))
+    catalogue (`ensure_catalogue`). A garment read `with_catalogue` is not read again."""
+    prefetch_related_objects([garment], *_catalogue())  # what is not prefetched yet
+    colors, placements = list(garment.colors.all()), list(garment.placements.all())
     if not colors or not any(p.code == PlacementCode.FRONT for p in placements):
         ensure_catalogue(garment)
-        colors = list(garment.colors.prefetch_related("variants").order_by("position", "id"))
-        placements = list(garment.placements.order_by("position", "id"))
+        garment.refresh_from_db()  # forgets the catalogue read above
+        prefetch_related_objects([garment], *_catalogue())
+        colors, placements = list(garment.colors.all()), list(garment.placements.all())
     errors = _line_errors(garment, colors, sizes)
     if errors:
         raise InvalidOrder({"sizes": errors})

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -47,7 +47,7 @@ from production.models import (
     technique_bits,
 )
 from production.pricing import SizeQuantity, quote_order
-from production.services.catalogue import PlacementDesign, resolve_order
+from production.services.catalogue import PlacementDesign, resolve_order, with_catalogue
 from production.services.changes import (
     Change,
     change_priority,
@@ -80,6 +80,7 @@ class DraftOrder(TypedDict, total=False):
 
     owner: Required[User]
     garment_gid: Required[str]
+    garment: Garment | None
     design_url: Required[str]
     sizes: Required[Sequence[SizeQuantity]]
     priority: Priority
@@ -120,6 +121,7 @@ def create_draft_order(
     garment_gid: str,
     design_url: str,
     sizes: Sequence[SizeQuantity],
+    garment: Garment | None = None,
     priority: Priority = Priority.STANDARD,
     notes: str = "",
     prompt: str | None = None,
@@ -139,6 +141,9 @@ def create_draft_order(
     `delivery` is shipping (needs `shipping`, the address: validated by `clean_address`, priced
     by `pricing.shipping_rate`), pickup (only when the shop has a PICKUP_ADDRESS) or, when neither
     is given, unknown; a `shipping` address alone means shipping.
+
+    `garment`: the active garment `garment_gid` names, already read by the caller (the order
+    form's, `with_catalogue`), so neither it nor its catalogue is read again.
 
     With an `idempotency_key`, a retry of the same request returns the order the first call made
     (a unique constraint decides races); the same key with a different request is refused.
@@ -160,7 +165,9 @@ def create_draft_order(
         if existing is not None:
             return _same_request_or_conflict(existing, request)
 
-    garment = Garment.objects.filter(shopify_gid=garment_gid, is_active=True).first()
+    if garment is None or garment.shopify_gid != garment_gid or not garment.is_active:
+        garments = Garment.objects.filter(shopify_gid=garment_gid, is_active=True)
+        garment = with_catalogue(garments).first()
     if garment is None:
         raise InvalidOrder({"garmentId": [f"No active garment {garment_gid!r}."]})
     resolved = resolve_order(garment, request.sizes, design_url, designs)
@@ -540,21 +547,29 @@ def cancel_unpaid_order_in_transaction(
 def attach_checkout_session(
     *, order: ProductionOrder | UUID, session_id: str, checkout_url: str
 ) -> ProductionOrder:
-    """Remember the Checkout Session of a draft (no event: nothing changed for the customer)."""
+    """Remember the Checkout Session of a draft (no event: nothing changed for the customer).
+    Returns `order` with the session (an id: the order read)."""
     order_id = order.pk if isinstance(order, ProductionOrder) else order
+    fields = {"stripe_checkout_session_id": session_id, "checkout_url": checkout_url}
     with transaction.atomic(durable=True):
-        locked = lock_order(order_id)
-        if locked.stripe_checkout_session_id not in (None, session_id):
+        fields["updated_at"] = timezone.now()
+        # One statement: the session is written unless the order has another one already.
+        attached = (
+            ProductionOrder.objects.filter(pk=order_id)
+            .filter(Q(stripe_checkout_session_id=None) | Q(stripe_checkout_session_id=session_id))
+            .update(**fields)
+        )
+        if not attached:
             # The per-order idempotency key makes Stripe answer with the same session; a different
             # one means a second session for one order, which must not silently replace the first.
-            raise OrderError(
-                f"{locked.reference} already has a checkout session.", field="checkout"
-            )
-        locked.stripe_checkout_session_id = session_id
-        locked.checkout_url = checkout_url
-        locked.save(update_fields=["stripe_checkout_session_id", "checkout_url", "updated_at"])
-        order_reads.invalidate(locked.pk)
-    return locked
+            reference = lock_order(order_id).reference  # DoesNotExist: no such order
+            raise OrderError(f"{reference} already has a checkout session.", field="checkout")
+        order_reads.invalidate(order_id)
+    if not isinstance(order, ProductionOrder):
+        return ProductionOrder.objects.get(pk=order_id)
+    for name, value in fields.items():
+        setattr(order, name, value)
+    return order
 
 
 def record_refund_event_in_transaction(
