@@ -438,6 +438,9 @@ def run(runs: int, warmup: int) -> None:
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     override_settings(STORAGES=storages).enable()
+    # The process as gunicorn's workers start it: the WSGI module freezes the start-up heap.
+    import config.wsgi  # noqa: F401
+
     client = Client()
     client.force_login(get_user_model().objects.get(username=OPERATOR))
     print(f"{'case':34} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8} {'rows':>5}")

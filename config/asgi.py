@@ -28,3 +28,7 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+from production.plumbing.startup_heap import freeze_startup_heap  # noqa: E402
+
+freeze_startup_heap()

@@ -7,3 +7,7 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 application = get_wsgi_application()
+
+from production.plumbing.startup_heap import freeze_startup_heap  # noqa: E402
+
+freeze_startup_heap()
