@@ -390,17 +390,17 @@ def _locked_order_for_charge(charge: Mapping[str, Any]) -> ProductionOrder | Non
 def _locked_order_for(session: Mapping[str, Any]) -> ProductionOrder | None:
     """The order a session pays for: client_reference_id, then metadata, then the session id."""
     metadata = session.get("metadata") if isinstance(session.get("metadata"), Mapping) else {}
-    orders = ProductionOrder.objects.select_for_update()
     for candidate in (session.get("client_reference_id"), metadata.get("orderId")):
         try:
             order_id = UUID(str(candidate))
         except ValueError:
             continue
-        order = locked_row(ProductionOrder, order_id)
+        order = _locked(order_id)
         if order is not None:
             return order
     session_id = session.get("id")
     if isinstance(session_id, str) and session_id:
+        orders = ProductionOrder.objects.select_for_update()
         return only_row(orders.filter(stripe_checkout_session_id=session_id))
     return None
 
